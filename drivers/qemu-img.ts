@@ -1,0 +1,146 @@
+/**
+ * qemu-img: probe images, create the qcow2 overlays, measure the target and
+ * run the final copy. Argv builders are pure; runners parse JSON output.
+ */
+import { run, type Command } from '../src/exec.js';
+import { CommandError } from '../src/errors.js';
+
+const QEMU_IMG = 'qemu-img';
+
+/** What `qemu-img info` tells about one image. */
+export interface ImageInfo {
+  format: string;
+  virtualSize: number;
+  /** Bytes allocated on the host (absent for some protocols). */
+  actualSize?: number;
+  backingFilename?: string;
+}
+
+/** Builds `qemu-img info` for an image; `format` pins the driver (never probe a target). */
+export function infoCommand(path: string, format?: string): Command {
+  return { program: QEMU_IMG, args: ['info', '--output=json', ...(format ? ['-f', format] : []), path] };
+}
+
+/** Parses `qemu-img info --output=json`. */
+export function parseInfo(json: string): ImageInfo {
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  const format = raw['format'];
+  const virtualSize = raw['virtual-size'];
+  if (typeof format !== 'string' || typeof virtualSize !== 'number') {
+    throw new Error(`unexpected qemu-img info output: ${json.slice(0, 200)}`);
+  }
+  const info: ImageInfo = { format, virtualSize };
+  if (typeof raw['actual-size'] === 'number') info.actualSize = raw['actual-size'];
+  if (typeof raw['backing-filename'] === 'string') info.backingFilename = raw['backing-filename'];
+  return info;
+}
+
+/** Probes an image. Throws CommandError when the file is not an image qemu can open. */
+export async function imageInfo(path: string, format?: string): Promise<ImageInfo> {
+  const { stdout } = await run(infoCommand(path, format));
+  return parseInfo(stdout);
+}
+
+/**
+ * Builds the command creating a qcow2 overlay whose backing file is the source
+ * disk. The source is only ever opened read-only through it: every write lands
+ * in the overlay.
+ */
+export function createOverlayCommand(overlay: string, backing: string, backingFormat: string): Command {
+  return {
+    program: QEMU_IMG,
+    args: ['create', '-q', '-f', 'qcow2', '-o', 'compat=1.1,lazy_refcounts=on', '-F', backingFormat, '-b', backing, overlay],
+  };
+}
+
+/** Creates a qcow2 overlay over `backing`. */
+export async function createOverlay(overlay: string, backing: string, backingFormat: string): Promise<void> {
+  await run(createOverlayCommand(overlay, backing, backingFormat));
+}
+
+/** Builds `qemu-img measure` for converting `image` to `outputFormat`. */
+export function measureCommand(image: string, imageFormat: string, outputFormat: string): Command {
+  return { program: QEMU_IMG, args: ['measure', '--output=json', '-f', imageFormat, '-O', outputFormat, image] };
+}
+
+/** Bytes a converted image needs: `required` for sparse, `fullyAllocated` for preallocated. */
+export interface Measurement {
+  required: number;
+  fullyAllocated: number;
+}
+
+/** Parses `qemu-img measure --output=json`. */
+export function parseMeasure(json: string): Measurement {
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  const required = raw['required'];
+  const fullyAllocated = raw['fully-allocated'];
+  if (typeof required !== 'number' || typeof fullyAllocated !== 'number') {
+    throw new Error(`unexpected qemu-img measure output: ${json.slice(0, 200)}`);
+  }
+  return { required, fullyAllocated };
+}
+
+/** Measures how many bytes the target of a conversion will take. */
+export async function measure(image: string, imageFormat: string, outputFormat: string): Promise<Measurement> {
+  const { stdout } = await run(measureCommand(image, imageFormat, outputFormat));
+  return parseMeasure(stdout);
+}
+
+/** Options of the final copy. */
+export interface ConvertOptions {
+  source: string;
+  sourceFormat: string;
+  target: string;
+  targetFormat: 'raw' | 'qcow2';
+  preallocation?: 'off' | 'metadata' | 'falloc' | 'full';
+  /** Parallel coroutines (-m); qemu-img's default is 8. */
+  coroutines?: number;
+}
+
+/**
+ * Builds the final `qemu-img convert`: -p for progress we parse, -W so
+ * coroutines write out of order (faster; the target is not read meanwhile),
+ * zero detection is qemu-img's default (-S 4k) so blank areas stay sparse.
+ */
+export function convertCommand(o: ConvertOptions): Command {
+  const createOpts: string[] = [];
+  if (o.targetFormat === 'qcow2') createOpts.push('compat=1.1');
+  if (o.preallocation && o.preallocation !== 'off') createOpts.push(`preallocation=${o.preallocation}`);
+  return {
+    program: QEMU_IMG,
+    args: [
+      'convert', '-p', '-W', '-m', String(o.coroutines ?? 8),
+      '-f', o.sourceFormat, '-O', o.targetFormat,
+      ...(createOpts.length > 0 ? ['-o', createOpts.join(',')] : []),
+      o.source, o.target,
+    ],
+  };
+}
+
+/**
+ * Extracts the last percentage from `qemu-img convert -p` output, which is
+ * `    (12.50/100%)\r` records when stdout is not a TTY.
+ */
+export function parseConvertProgress(chunk: string): number | undefined {
+  const matches = [...chunk.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
+  const last = matches.at(-1);
+  return last ? Number(last[1]) : undefined;
+}
+
+/** Runs the copy, reporting percent done. */
+export async function convert(o: ConvertOptions, onProgress: (percent: number) => void): Promise<void> {
+  try {
+    await run(convertCommand(o), {
+      kind: 'copy',
+      onStdout: (chunk) => {
+        const percent = parseConvertProgress(chunk);
+        if (percent !== undefined) onProgress(percent);
+      },
+    });
+  } catch (error) {
+    if (error instanceof CommandError) {
+      throw new CommandError(`Copying to ${o.target} failed: ${error.stderr || error.message}`, error.command, error.code, error.stderr, { cause: error });
+    }
+    throw error;
+  }
+}

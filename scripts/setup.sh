@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything v2v and its tests need on Debian 12, then builds v2v.
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: the tools v2v drives, what its tests run against, and
+# what the test guest is built with.
+PACKAGES=(
+  qemu-utils            # qemu-img: overlays, measure, the final copy
+  qemu-system-x86       # KVM probe; boot tests
+  libguestfs-tools      # guestfish: inspection and conversion
+  linux-image-amd64     # libguestfs builds its appliance from the host kernel
+  debootstrap           # builds the Debian test guest
+  libvirt-clients       # virsh, virt-xml-validate
+  libxml2-utils         # xmllint, used by virt-xml-validate
+  libvirt-daemon-system # a real libvirtd for -o libvirt tests
+  nbdkit                # remote sources (curl/ssh plugins)
+  openssh-server        # sshd on loopback for remote-source tests
+  nginx-light           # HTTPS server on loopback for remote-source tests
+  ca-certificates
+  openssl
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages ${missing[*]}: run this script as root (it uses apt-get)." >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # --no-install-recommends keeps this lean; packages run by hand (libvirtd,
+  # sshd, nginx) are started by the tests themselves, never by the installer.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm ci only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund >&2
+fi
+npm run --silent build >&2
+echo "setup: ready" >&2

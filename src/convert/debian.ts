@@ -1,0 +1,173 @@
+/**
+ * Conversion of Debian-family guests (Debian, Ubuntu, Linux Mint): remove
+ * VMware tools, put virtio drivers in the initramfs, rename disks to vdX in
+ * fstab/crypttab/grub/resume, make sure a serial console exists, update grub.
+ *
+ * Everything runs inside the appliance on the overlay; the source is never
+ * written. Each step reports what it changed through `log`.
+ */
+import type { Guestfs } from '../../drivers/guestfish.js';
+import { ConversionError } from '../errors.js';
+import type { GuestCaps, Inspection, Source } from '../model.js';
+import {
+  buildDeviceMap,
+  ensureGrubCmdlineArg,
+  ensureModuleLines,
+  initramfsModulesPolicy,
+  remapDeviceNames,
+  setInitramfsModulesPolicy,
+  type DeviceMap,
+} from './linux-config.js';
+
+/** Drivers a guest needs in its initramfs to find its root disk on KVM. */
+export const VIRTIO_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_net', 'virtio_console'];
+
+/** Packages of other hypervisors that must go (VMware first: our main source). */
+export const HYPERVISOR_TOOL_PACKAGES = /^(open-vm-tools(-desktop|-sdmp|-containerinfo)?|vmware-tools.*|virtualbox-guest-.*|xe-guest-utilities)$/;
+
+/** Shell prelude for commands run in the guest: a sane PATH, no prompts. */
+const GUEST_SH = 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C;';
+
+/** What the converter needs. */
+export interface ConvertInput {
+  g: Guestfs;
+  source: Source;
+  inspection: Inspection;
+  /** Reports progress and changes to the user. */
+  log: (message: string) => void;
+  /** Records a warning for the final summary. */
+  warn: (message: string) => void;
+}
+
+/** Converts a mounted Debian-family guest; returns the devices it can now use. */
+export async function convertDebian(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {
+  const { g, inspection, log } = input;
+  const kernelsWithVirtio = inspection.kernels.filter((k) => k.hasVirtio);
+  if (kernelsWithVirtio.length === 0) {
+    throw new ConversionError(
+      `None of the guest's kernels (${inspection.kernels.map((k) => k.version).join(', ') || 'none found'}) has virtio drivers: install a distribution kernel in the guest before converting it.`,
+    );
+  }
+  await removeHypervisorTools(input);
+  const deviceMap = buildDeviceMap(input.source.disks);
+  for (const file of ['/etc/fstab', '/etc/crypttab', '/etc/initramfs-tools/conf.d/resume', '/boot/grub/device.map']) {
+    await remapFile(input, file, deviceMap);
+  }
+  const serialConsole = await configureGrub(input, deviceMap);
+  await ensureVirtioInitramfs(input);
+  await updateGrub(input, deviceMap);
+  log('conversion of the guest finished');
+  return { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', serialConsole };
+}
+
+/** Purges VMware (and other hypervisors') guest tools with dpkg. */
+async function removeHypervisorTools({ g, inspection, log }: ConvertInput): Promise<void> {
+  const packages = inspection.packages.filter((p) => HYPERVISOR_TOOL_PACKAGES.test(p));
+  if (packages.length === 0) {
+    log('no VMware or other hypervisor tools installed');
+    return;
+  }
+  log(`removing ${packages.join(', ')}`);
+  // dpkg, not apt: it needs no network and no package lists. Maintainer
+  // scripts see a chroot, so they skip starting/stopping services.
+  await g.sh(`${GUEST_SH} dpkg --purge ${packages.join(' ')}`);
+  const left = (await g.sh(`${GUEST_SH} dpkg-query -W -f='\${Package} \${Status}\\n' ${packages.join(' ')} 2>/dev/null || true`))
+    .split('\n')
+    .filter((line) => / installed$/.test(line));
+  if (left.length > 0) throw new ConversionError(`Removing ${left.join(', ')} from the guest failed: remove the VMware tools in the source VM and retry.`);
+}
+
+/** Rewrites sdX/hdX/xvdX device names in one guest file, if it exists. */
+async function remapFile({ g, log, warn }: ConvertInput, path: string, map: DeviceMap): Promise<void> {
+  if (!(await g.exists(path))) return;
+  const before = await g.readFile(path);
+  const { text, changes, unknown } = remapDeviceNames(before, map);
+  if (unknown.length > 0) warn(`${path} refers to ${unknown.join(', ')}, which is not one of the converted disks; left unchanged`);
+  if (changes.length === 0) return;
+  await g.writeFile(path, text);
+  log(`${path}: ${changes.join(', ')}`);
+}
+
+/**
+ * Renames devices in /etc/default/grub and adds a serial console, so the
+ * guest is reachable with `virsh console` on a host with no display.
+ */
+async function configureGrub(input: ConvertInput, map: DeviceMap): Promise<boolean> {
+  const { g, log } = input;
+  const path = '/etc/default/grub';
+  if (!(await g.exists(path))) return false;
+  const before = await g.readFile(path);
+  const remapped = remapDeviceNames(before, map);
+  const text = ensureGrubCmdlineArg(remapped.text, 'console=tty0 console=ttyS0,115200', /console=ttyS\d/);
+  if (text !== before) {
+    await g.writeFile(path, text);
+    log(`${path}: ${[...remapped.changes, ...(text !== remapped.text ? ['serial console added'] : [])].join(', ')}`);
+  }
+  return true;
+}
+
+/** Lists the virtio modules missing from an initramfs image. */
+async function missingFromInitramfs(g: Guestfs, initrd: string): Promise<string[]> {
+  const listing = await g.sh(`${GUEST_SH} lsinitramfs ${initrd} | grep -E '/virtio[^/]*\\.ko' || true`);
+  const present = new Set([...listing.matchAll(/\/(virtio[^/]*)\.ko/g)].map((m) => (m[1] ?? '').replace(/-/g, '_')));
+  return VIRTIO_MODULES.filter((m) => !present.has(m));
+}
+
+/**
+ * Puts the virtio drivers into the initramfs of every kernel. The rebuild is
+ * skipped when each initramfs already holds them (checked, not assumed).
+ * MODULES=dep is switched to "most": built inside our appliance it would
+ * select the appliance's hardware, not the guest's.
+ */
+async function ensureVirtioInitramfs({ g, inspection, log }: ConvertInput): Promise<void> {
+  const conf = '/etc/initramfs-tools/initramfs.conf';
+  if (await g.exists(conf)) {
+    const text = await g.readFile(conf);
+    if (initramfsModulesPolicy(text) === 'dep') {
+      await g.writeFile(conf, setInitramfsModulesPolicy(text, 'most'));
+      log(`${conf}: MODULES=dep changed to MODULES=most`);
+    }
+  }
+  const modulesFile = '/etc/initramfs-tools/modules';
+  const modulesText = (await g.exists(modulesFile)) ? await g.readFile(modulesFile) : '';
+  const { text, added } = ensureModuleLines(modulesText, VIRTIO_MODULES);
+  if (added.length > 0) {
+    await g.writeFile(modulesFile, text);
+    log(`${modulesFile}: added ${added.join(', ')}`);
+  }
+  const stale: string[] = [];
+  for (const kernel of inspection.kernels.filter((k) => k.hasVirtio)) {
+    const initrd = `/boot/initrd.img-${kernel.version}`;
+    if (!(await g.exists(initrd))) continue;
+    const missing = await missingFromInitramfs(g, initrd);
+    if (missing.length > 0) stale.push(kernel.version);
+  }
+  if (stale.length === 0) {
+    log('every initramfs already contains the virtio drivers: not rebuilt');
+    return;
+  }
+  for (const version of stale) {
+    log(`rebuilding the initramfs of ${version} (slow under TCG)`);
+    await g.sh(`${GUEST_SH} update-initramfs -u -k ${version}`);
+    const missing = await missingFromInitramfs(g, `/boot/initrd.img-${version}`);
+    if (missing.length > 0) {
+      throw new ConversionError(`The rebuilt initramfs of kernel ${version} still lacks ${missing.join(', ')}: check /etc/initramfs-tools in the guest.`);
+    }
+  }
+}
+
+/** Regenerates grub.cfg with update-grub, then renames devices it may still name. */
+async function updateGrub(input: ConvertInput, map: DeviceMap): Promise<void> {
+  const { g, log, warn } = input;
+  if (!(await g.exists('/boot/grub/grub.cfg'))) {
+    warn('no /boot/grub/grub.cfg found: the bootloader was not updated');
+    return;
+  }
+  if (await g.exists('/usr/sbin/update-grub')) {
+    log('regenerating /boot/grub/grub.cfg');
+    await g.sh(`${GUEST_SH} update-grub 2>&1`);
+  }
+  // grub-mkconfig writes root=/dev/sdX when UUIDs are disabled; inside the
+  // appliance that is the appliance's name for the disk, so rename it too.
+  await remapFile(input, '/boot/grub/grub.cfg', map);
+}

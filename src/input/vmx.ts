@@ -1,0 +1,38 @@
+/**
+ * `-i vmx`: a local VMware .vmx file and the disks it names.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { SourceError } from '../errors.js';
+import type { Input } from './index.js';
+import { parseVmx } from './vmx-parse.js';
+
+/** The VMX input module for a local file. */
+export function vmxInput(vmxPath: string): Input {
+  return {
+    describe: `VMX file ${vmxPath}`,
+    async load() {
+      let text: string;
+      try {
+        text = await readFile(vmxPath, 'utf8');
+      } catch (error) {
+        throw new SourceError(`Cannot read the VMX file ${vmxPath} (${errorCode(error)}): check the path and permissions.`);
+      }
+      const source = parseVmx(text, vmxPath);
+      for (const disk of source.disks) {
+        try {
+          await access(disk.path, constants.R_OK);
+        } catch (error) {
+          throw new SourceError(
+            `The disk ${disk.path} named by ${disk.bus}${disk.controller}:${disk.unit} in ${vmxPath} cannot be read (${errorCode(error)}): copy it next to the .vmx or fix its fileName.`,
+          );
+        }
+      }
+      return source;
+    },
+  };
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException)?.code ?? String(error);
+}

@@ -1,0 +1,132 @@
+/**
+ * The domain model passed from stage to stage: what the source is, what the
+ * guest inside it is, and what we are writing. Plain data, no behaviour.
+ */
+
+/** Firmware the guest boots with. */
+export type Firmware = 'bios' | 'uefi';
+
+/** Bus a source disk hangs off, as the source hypervisor described it. */
+export type DiskBus = 'scsi' | 'sata' | 'ide' | 'nvme' | 'virtio' | 'fdc';
+
+/** One disk of the source VM, in the order the guest sees them. */
+export interface SourceDisk {
+  /** Absolute path (or URI) of the disk image as the source describes it. */
+  path: string;
+  /** Image format as probed by qemu-img ("vmdk", "raw", "qcow2", ...); set by the overlay stage when unknown. */
+  format?: string;
+  /** Bus of the source controller. */
+  bus: DiskBus;
+  /** Controller index on that bus (scsi0 → 0). */
+  controller: number;
+  /** Unit on the controller (scsi0:1 → 1). */
+  unit: number;
+  /** Source controller model when known (pvscsi, lsilogic, ...). */
+  controllerModel?: string;
+}
+
+/** A removable drive (CD-ROM/floppy) in the source; carried over without media. */
+export interface SourceRemovable {
+  kind: 'cdrom' | 'floppy';
+  bus: DiskBus;
+  controller: number;
+  unit: number;
+}
+
+/** One network interface of the source VM. */
+export interface SourceNic {
+  /** MAC address, lower case, colon separated, when the source fixes one. */
+  mac?: string;
+  /** Source NIC model (vmxnet3, e1000, e1000e, ...). */
+  model?: string;
+  /** Source network / port group name. */
+  network?: string;
+  /** How the source attached it: "bridged", "nat", "hostonly", ... */
+  connectionType?: string;
+}
+
+/** The source VM as parsed from its metadata. */
+export interface Source {
+  /** Guest name (displayName, or the metadata file name). */
+  name: string;
+  /** Memory in MiB. */
+  memoryMiB: number;
+  /** Virtual CPUs. */
+  vcpus: number;
+  /** CPU topology when the source gives one. */
+  cpuTopology?: { sockets: number; cores: number; threads: number };
+  firmware: Firmware;
+  secureBoot: boolean;
+  disks: SourceDisk[];
+  removables: SourceRemovable[];
+  nics: SourceNic[];
+  /** VM generation id when set (vm.genid). */
+  genid?: string;
+  /** Sound device model when present. */
+  sound?: string;
+  /** Non-fatal remarks found while parsing (duplicate keys, ignored devices...). */
+  warnings: string[];
+}
+
+/** A filesystem mount found by inspection. */
+export interface GuestMount {
+  mountpoint: string;
+  device: string;
+}
+
+/** One installed kernel of a Linux guest. */
+export interface GuestKernel {
+  /** Kernel version string, e.g. "6.1.0-28-amd64". */
+  version: string;
+  /** True when the kernel ships (or has built in) the virtio_blk driver. */
+  hasVirtio: boolean;
+}
+
+/** What inspection found inside the guest. */
+export interface Inspection {
+  /** Root device inside the appliance, e.g. "/dev/sda1". */
+  root: string;
+  type: string;
+  distro: string;
+  majorVersion: number;
+  minorVersion: number;
+  productName: string;
+  hostname: string;
+  arch: string;
+  packageFormat: string;
+  packageManagement: string;
+  mounts: GuestMount[];
+  /** Installed package names (only those that matter for conversion are needed). */
+  packages: string[];
+  kernels: GuestKernel[];
+  /** Bootloader found ("grub2", "unknown"). */
+  bootloader: string;
+  firmware: Firmware;
+}
+
+/** Output image format. */
+export type OutputFormat = 'raw' | 'qcow2';
+
+/** A disk we will write. */
+export interface TargetDisk {
+  /** The overlay this disk is copied from. */
+  overlay: string;
+  /** Final path of the target image. */
+  path: string;
+  format: OutputFormat;
+  /** Virtual size in bytes. */
+  virtualSize: number;
+  /** Device name in the converted guest (vda, vdb, ...). */
+  dev: string;
+}
+
+/** The guest capabilities after conversion: what devices the target may use. */
+export interface GuestCaps {
+  blockBus: 'virtio' | 'sata' | 'ide';
+  netModel: 'virtio' | 'e1000';
+  machine: 'q35' | 'pc';
+  /** libvirt domain type: "kvm" where KVM works, "qemu" (TCG) otherwise. */
+  domainType: 'kvm' | 'qemu';
+  /** Serial console configured in the guest. */
+  serialConsole: boolean;
+}

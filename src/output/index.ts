@@ -1,0 +1,53 @@
+/**
+ * Output modules: one per `-o` mode behind one interface, chosen in
+ * {@link selectOutput}. Each checks its target in preflight, before any slow
+ * work, and writes its metadata after the copy.
+ */
+import type { OutputOptions } from '../options.js';
+import type { GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
+import type { Overlay } from '../context.js';
+import { localOutput } from './local.js';
+
+/** What an output needs to write its metadata. */
+export interface FinishInput {
+  name: string;
+  source: Source;
+  inspection: Inspection;
+  caps: GuestCaps;
+  targets: TargetDisk[];
+}
+
+/** A conversion target. */
+export interface Output {
+  /** Human description, e.g. "local directory /var/tmp/out". */
+  describe: string;
+  /** Decides where each overlay will be copied to. Pure. */
+  planDisks(name: string, overlays: Overlay[]): TargetDisk[];
+  /**
+   * Checks the target before anything slow runs: storage reachable and
+   * writable, no name collisions, enough free space for `bytesNeeded`.
+   * Throws PreflightError with the fix.
+   */
+  preflight(name: string, targets: TargetDisk[], bytesNeeded: number): Promise<void>;
+  /** Writes the target metadata after the copy; returns what it wrote. */
+  finish(input: FinishInput): Promise<string[]>;
+}
+
+/** Picks the output module for the options. */
+export function selectOutput(options: OutputOptions): Output {
+  switch (options.mode) {
+    case 'local':
+      return localOutput(options);
+  }
+}
+
+/** Linux-style drive suffix for a disk index: 0 → a, 25 → z, 26 → aa. */
+export function driveLetters(index: number): string {
+  let n = index;
+  let letters = '';
+  do {
+    letters = String.fromCharCode(97 + (n % 26)) + letters;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return letters;
+}

@@ -1,0 +1,56 @@
+/**
+ * Stage 5: modify the guest in the overlay so it boots on KVM with virtio.
+ */
+import type { ListrTask } from 'listr2';
+import { parseHash, type Guestfs } from '../drivers/guestfish.js';
+import { need, type Context } from '../src/context.js';
+import { selectConverter } from '../src/convert/index.js';
+import { formatBytes } from '../src/disk-space.js';
+import { ConversionError } from '../src/errors.js';
+import type { Inspection } from '../src/model.js';
+
+/** Free space a conversion needs per mountpoint (as virt-v2v: / 100 MB, /boot 50 MB, others 10 MB). */
+export function minimumFreeBytes(mountpoint: string): number {
+  if (mountpoint === '/') return 100 * 2 ** 20;
+  if (mountpoint === '/boot') return 50 * 2 ** 20;
+  return 10 * 2 ** 20;
+}
+
+/** Converts the guest and fills ctx.caps. */
+export function convertStage(): ListrTask<Context> {
+  return {
+    title: 'Converting the guest to run on KVM',
+    task: async (ctx, task) => {
+      const g = need(ctx, 'guestfs');
+      const inspection = need(ctx, 'inspection');
+      const converter = selectConverter(inspection);
+      task.title = `Converting ${inspection.productName} to run on KVM`;
+      task.output = 'checking for sufficient free disk space in the guest';
+      await checkGuestFreeSpace(g, inspection);
+      const caps = await converter({
+        g,
+        source: need(ctx, 'source'),
+        inspection,
+        log: (message) => {
+          task.output = message;
+        },
+        warn: (message) => ctx.warnings.push(message),
+      });
+      ctx.caps = { ...caps, domainType: need(ctx, 'accel').tcg ? 'qemu' : 'kvm' };
+    },
+  };
+}
+
+/** Refuses to convert a guest whose filesystems are too full for the new initramfs and config. */
+async function checkGuestFreeSpace(g: Guestfs, inspection: Inspection): Promise<void> {
+  for (const { mountpoint } of inspection.mounts) {
+    const stats = new Map(parseHash(await g.call('statvfs', mountpoint)));
+    const free = Number(stats.get('bavail') ?? 0) * Number(stats.get('bsize') ?? 0);
+    const needed = minimumFreeBytes(mountpoint);
+    if (free < needed) {
+      throw new ConversionError(
+        `The guest's ${mountpoint} filesystem has ${formatBytes(free)} free, ${formatBytes(needed)} is needed for conversion: free some space in the source VM and retry.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Stage 7: `qemu-img convert` overlay → target, always the last heavy step.
+ * Disks are copied in parallel; a partial target is removed if the run fails.
+ */
+import { rm } from 'node:fs/promises';
+import type { ListrTask } from 'listr2';
+import { convert } from '../drivers/qemu-img.js';
+import { need, type Context } from '../src/context.js';
+import { formatBytes } from '../src/disk-space.js';
+import { CommandError, CopyError } from '../src/errors.js';
+import type { TargetDisk } from '../src/model.js';
+
+/** How often progress is reported when output is not a live terminal. */
+const PIPED_PROGRESS_MS = 5_000;
+
+/** Formats a progress line: percent, bytes, rate, ETA. */
+export function formatProgress(percent: number, totalBytes: number, elapsedMs: number): string {
+  const done = (percent / 100) * totalBytes;
+  const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
+  const eta = rate > 0 ? Math.round((totalBytes - done) / rate) : undefined;
+  return `${percent.toFixed(1)}% (${formatBytes(done)} of ${formatBytes(totalBytes)}, ${formatBytes(rate)}/s${eta !== undefined ? `, ETA ${eta} s` : ''})`;
+}
+
+/** Copies every overlay to its target. */
+export function copyStage(): ListrTask<Context> {
+  return {
+    title: 'Copying disks',
+    task: (ctx, task) => {
+      const targets = need(ctx, 'targets');
+      task.title = `Copying ${targets.length} disk(s) to ${ctx.output.describe}`;
+      return task.newListr(
+        targets.map((target, index) => copyDiskTask(ctx, target, index, targets.length)),
+        { concurrent: true, exitOnError: true },
+      );
+    },
+  };
+}
+
+function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: number): ListrTask<Context> {
+  return {
+    title: `Copying disk ${index + 1}/${count} to ${target.path}`,
+    task: async (_ctx, task) => {
+      ctx.cleanup.onFailure(`removing partial ${target.path}`, () => rm(target.path, { force: true }));
+      const started = Date.now();
+      const live = process.stdout.isTTY === true && !process.env['CI'];
+      let lastReport = 0;
+      try {
+        await convert(
+          {
+            source: target.overlay,
+            sourceFormat: 'qcow2',
+            target: target.path,
+            targetFormat: target.format,
+            preallocation: ctx.options.output.allocation === 'preallocated' ? (target.format === 'raw' ? 'falloc' : 'metadata') : 'off',
+          },
+          (percent) => {
+            const now = Date.now();
+            if (!live && now - lastReport < PIPED_PROGRESS_MS && percent < 100) return;
+            lastReport = now;
+            task.output = formatProgress(percent, target.virtualSize, now - started);
+          },
+        );
+      } catch (error) {
+        if (error instanceof CommandError) throw new CopyError(error.message, { cause: error });
+        throw error;
+      }
+      task.title = `Copied disk ${index + 1}/${count} to ${target.path} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * Stage 2: a qcow2 overlay over every source disk. From here on the source
+ * is only read, through the overlay's backing file; every write lands in the
+ * overlay, which lives in a per-run temporary directory removed at the end.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ListrTask } from 'listr2';
+import { createOverlay, imageInfo } from '../drivers/qemu-img.js';
+import { need, type Context, type Overlay } from '../src/context.js';
+import { CommandError, SourceError } from '../src/errors.js';
+
+/** Where overlays go: $TMPDIR, else /var/tmp (disk-backed, unlike a tmpfs /tmp). */
+export function overlayParent(): string {
+  return process.env['TMPDIR'] ?? '/var/tmp';
+}
+
+/** Opens the source disks read-only behind qcow2 overlays. */
+export function overlayStage(): ListrTask<Context> {
+  return {
+    title: 'Opening the source',
+    task: async (ctx, task) => {
+      const source = need(ctx, 'source');
+      const tmpdir = await mkdtemp(join(overlayParent(), 'v2v-'));
+      ctx.tmpdir = tmpdir;
+      ctx.cleanup.always(`removing ${tmpdir}`, () => rm(tmpdir, { recursive: true, force: true }));
+      const overlays: Overlay[] = [];
+      for (const [index, disk] of source.disks.entries()) {
+        let info;
+        try {
+          info = await imageInfo(disk.path, disk.format);
+        } catch (error) {
+          if (!(error instanceof CommandError)) throw error;
+          throw new SourceError(`${disk.path} is not a disk image qemu can read (${error.stderr || error.message}): check the source disk.`);
+        }
+        const path = join(tmpdir, `overlay-sd${index}.qcow2`);
+        await createOverlay(path, disk.path, info.format);
+        disk.format = info.format;
+        overlays.push({ disk, path, backingFormat: info.format, virtualSize: info.virtualSize });
+        task.output = `${disk.path} (${info.format}, ${(info.virtualSize / 2 ** 30).toFixed(1)} GiB) → overlay`;
+      }
+      ctx.overlays = overlays;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Stage 3: everything that can fail is checked now, before the appliance
+ * starts and before any byte is copied: tools, accelerator, host temp space,
+ * target reachable, name collisions, target free space.
+ */
+import type { ListrTask } from 'listr2';
+import { measure } from '../drivers/qemu-img.js';
+import { probeAccelerator } from '../drivers/qemu-system.js';
+import { need, type Context } from '../src/context.js';
+import { checkFreeSpace } from '../src/disk-space.js';
+import { PreflightError } from '../src/errors.js';
+import { run } from '../src/exec.js';
+
+/** Host temp space needed for overlays during conversion (as virt-v2v: 1 GiB). */
+const TMP_SPACE_NEEDED = 2 ** 30;
+
+/** Programs the pipeline runs, with the Debian package providing each. */
+const REQUIRED_TOOLS: Array<[string, string[], string]> = [
+  ['qemu-img', ['--version'], 'qemu-utils'],
+  ['guestfish', ['--version'], 'libguestfs-tools'],
+  ['qemu-system-x86_64', ['--version'], 'qemu-system-x86'],
+];
+
+/** Runs every check that does not need the guest. */
+export function preflightStage(): ListrTask<Context> {
+  return {
+    title: 'Checking the target and the host',
+    task: async (ctx, task) => {
+      const overlays = need(ctx, 'overlays');
+      const source = need(ctx, 'source');
+      for (const [program, args, pkg] of REQUIRED_TOOLS) {
+        const ok = await run({ program, args }, { allowFailure: true }).then((r) => r.exitCode === 0, () => false);
+        if (!ok) throw new PreflightError(`${program} is missing or broken: install the ${pkg} package (scripts/setup.sh does).`);
+      }
+
+      const kvm = await probeAccelerator('kvm');
+      ctx.accel = { tcg: !kvm.usable, reason: kvm.reason };
+      if (!kvm.usable) {
+        ctx.warnings.push(`KVM is not usable (${kvm.reason}): using TCG software emulation, which is slower`);
+        task.output = `KVM not usable (${kvm.reason}): falling back to TCG`;
+      }
+
+      await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set TMPDIR to a larger directory');
+
+      const name = ctx.options.output.name ?? source.name.replace(/[^A-Za-z0-9_.+-]/g, '_');
+      ctx.name = name;
+      const targets = ctx.output.planDisks(name, overlays);
+      let bytesNeeded = 0;
+      for (const overlay of overlays) {
+        const m = await measure(overlay.path, 'qcow2', ctx.options.output.format);
+        bytesNeeded += ctx.options.output.allocation === 'preallocated' ? m.fullyAllocated : m.required;
+      }
+      await ctx.output.preflight(name, targets, bytesNeeded);
+      ctx.targets = targets;
+      task.output = `${ctx.output.describe}: ${targets.length} disk(s), ${(bytesNeeded / 2 ** 20).toFixed(0)} MiB needed`;
+    },
+  };
+}

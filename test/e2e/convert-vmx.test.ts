@@ -1,0 +1,154 @@
+/**
+ * The core end to end: the real Debian 12 VMware guest (built by the test
+ * suite) converted with `v2v -i vmx -o local`, its XML and disk checked, and
+ * the converted disk booted under qemu TCG on virtio-blk with no network
+ * device. The unconverted disk is booted too: it must reach login on IDE and
+ * must NOT boot on virtio-blk, so this test really tests conversion.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parseStringPromise } from 'xml2js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootDisk } from '../helpers/boot.js';
+import { ensureFixture } from '../helpers/fixture.js';
+import { guestfishRead, runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
+
+const MINUTE = 60_000;
+const NAME = 'v2v-fixture-debian12';
+
+let fixture: { dir: string; vmx: string; vmdk: string };
+let sourceHash: string;
+let out: string;
+let run: V2vRun;
+
+beforeAll(async () => {
+  fixture = await ensureFixture();
+  sourceHash = await sha256(fixture.vmdk);
+  out = await mkdtemp(join(tmpdir(), 'v2v-e2e-'));
+  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2']);
+}, 40 * MINUTE);
+
+afterAll(async () => {
+  if (out) await rm(out, { recursive: true, force: true });
+});
+
+describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
+  it('exits 0 and logs each stage as plain timestamped lines', () => {
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.exitCode).toBe(0);
+    for (const stage of ['Setting up the source', 'Opening the source', 'Checking the target', 'Inspecting the source', 'Converting', 'Mapping filesystem data', 'Copying disk 1/1', 'Creating output metadata']) {
+      expect(run.stdout).toContain(stage);
+    }
+    // Piped output: no ANSI escapes, no carriage returns.
+    expect(run.stdout).not.toMatch(/\u001b\[|\r/);
+    expect(run.stdout).toMatch(/^\[\d\d:\d\d:\d\d\]/m);
+    console.log(`conversion took ${run.seconds.toFixed(1)} s`);
+  });
+
+  it('writes NAME.xml and NAME-sda, and nothing else', async () => {
+    expect((await readdir(out)).sort()).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+  });
+
+  it('writes domain XML with a virtio disk and NIC, the source MAC, memory and vCPUs', async () => {
+    const text = await readFile(join(out, `${NAME}.xml`), 'utf8');
+    const xml = await parseStringPromise(text);
+    const domain = xml.domain;
+    expect(domain.$.type).toBe('qemu'); // KVM is broken on this machine: TCG detected
+    expect(domain.name[0]).toBe(NAME);
+    expect(domain.memory[0]).toEqual({ _: '1048576', $: { unit: 'KiB' } });
+    expect(domain.vcpu[0]).toBe('2');
+    const disks = domain.devices[0].disk.filter((d: { $: { device: string } }) => d.$.device === 'disk');
+    expect(disks).toHaveLength(1);
+    expect(disks[0].target[0].$).toEqual({ dev: 'vda', bus: 'virtio' });
+    expect(disks[0].driver[0].$.type).toBe('qcow2');
+    expect(disks[0].source[0].$.file).toBe(join(out, `${NAME}-sda`));
+    const nics = domain.devices[0].interface;
+    expect(nics).toHaveLength(1);
+    expect(nics[0].model[0].$.type).toBe('virtio');
+    expect(nics[0].mac[0].$.address).toBe('00:0c:29:3a:5b:7c');
+    const validate = await execa('virt-xml-validate', [join(out, `${NAME}.xml`), 'domain'], { reject: false });
+    expect(validate.exitCode, validate.stderr).toBe(0);
+  });
+
+  it('converted the guest: vd names in fstab, virtio in the initramfs, open-vm-tools gone', async () => {
+    const output = await guestfishRead(join(out, `${NAME}-sda`), 'qcow2', [
+      'echo ==fstab==', 'cat /etc/fstab',
+      'echo ==grub==', 'cat /etc/default/grub',
+      'echo ==initrd==', `sh "for f in /boot/initrd.img-*; do lsinitramfs \\$f; done | grep -oE 'virtio[a-z_]*\\\\.ko' | sort -u"`,
+      'echo ==vmtools==', `sh "dpkg-query -W -f='\\\${Status}' open-vm-tools 2>&1 || true"`,
+      'echo ==end==', '',
+    ].join('\n'));
+    const s = sections(output);
+    expect(s['fstab']).toMatch(/^\/dev\/vda1\s+\/\s+ext4/m);
+    expect(s['fstab']).toMatch(/^\/dev\/vda2\s+\/srv\s+ext4/m);
+    expect(s['fstab']).not.toMatch(/\/dev\/sd/);
+    expect(s['grub']).toMatch(/console=ttyS0/);
+    expect(s['initrd']).toContain('virtio_blk.ko');
+    expect(s['initrd']).toContain('virtio_pci.ko');
+    expect(s['vmtools']).not.toMatch(/install ok installed/);
+  }, 10 * MINUTE);
+
+  it('boots the converted disk on virtio-blk to a login prompt (TCG, no network device)', async () => {
+    const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'qcow2', bus: 'virtio', timeoutMs: 8 * MINUTE });
+    console.log(`converted guest on virtio: ${boot.outcome} after ${boot.seconds.toFixed(0)} s`);
+    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+  }, 10 * MINUTE);
+
+  it('control: the unconverted disk boots on IDE but not on virtio-blk', async () => {
+    const ide = await bootDisk({ disk: fixture.vmdk, format: 'vmdk', bus: 'ide', timeoutMs: 8 * MINUTE });
+    expect(ide.outcome, ide.log.slice(-3000)).toBe('login');
+    const virtio = await bootDisk({ disk: fixture.vmdk, format: 'vmdk', bus: 'virtio', timeoutMs: 8 * MINUTE });
+    console.log(`unconverted guest: ide ${ide.outcome} (${ide.seconds.toFixed(0)} s), virtio ${virtio.outcome} (${virtio.seconds.toFixed(0)} s)`);
+    expect(virtio.outcome, virtio.log.slice(-3000)).toBe('failed');
+  }, 20 * MINUTE);
+
+  it('left the source disk byte-identical', async () => {
+    expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+  });
+});
+
+describe('failing runs leave nothing behind and the source untouched', () => {
+  it('refuses an existing target name in preflight, within seconds, writing nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'v2v-e2e-collide-'));
+    try {
+      await writeFile(join(dir, `${NAME}.xml`), 'not ours');
+      const r = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', dir]);
+      expect(r.exitCode).toBe(3);
+      expect(r.stderr).toContain(`${join(dir, `${NAME}.xml`)} already exists: remove it, or choose another guest name with "-on NAME".`);
+      expect(r.seconds).toBeLessThan(30);
+      expect(await readdir(dir)).toEqual([`${NAME}.xml`]);
+      expect(await readFile(join(dir, `${NAME}.xml`), 'utf8')).toBe('not ours');
+      expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a missing output directory with exit code 3', async () => {
+    const r = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', '/nonexistent/v2v-out']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('The output directory /nonexistent/v2v-out does not exist: create it or pass another "-os DIR".');
+  });
+
+  it('fails a disk with no operating system after inspection, exit 4, nothing written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'v2v-e2e-noos-'));
+    try {
+      const disk = join(dir, 'blank.vmdk');
+      await execa('qemu-img', ['create', '-q', '-f', 'vmdk', disk, '64M']);
+      const blankHash = await sha256(disk);
+      const vmx = join(dir, 'blank.vmx');
+      await writeFile(vmx, 'displayName = "blank"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "blank.vmdk"\n');
+      const target = join(dir, 'out');
+      await execa('mkdir', [target]);
+      const r = await runV2v(['-i', 'vmx', vmx, '-o', 'local', '-os', target]);
+      expect(r.exitCode).toBe(4);
+      expect(r.stderr).toContain('No operating system was found on the source disks');
+      expect(await readdir(target)).toEqual([]);
+      expect(await sha256(disk)).toBe(blankHash);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 5 * MINUTE);
+});
