@@ -107,7 +107,9 @@ export class Guestfs {
   /** Starts a guestfish server, adds the drives and launches the appliance. */
   static async launch(drives: DriveSpec[], options: LaunchOptions): Promise<Guestfs> {
     const env: Record<string, string> = options.tcg ? { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } : {};
-    const { stdout } = await run({ program: GUESTFISH, args: ['--listen'], env });
+    // The server forks and keeps the stderr it inherited: with a pipe we would
+    // wait for it to close forever. Its errors reach us through each call.
+    const { stdout } = await run({ program: GUESTFISH, args: ['--listen'], env }, { discardStderr: true });
     const g = new Guestfs(parseListenPid(stdout), undefined);
     try {
       if (options.smp) await g.call('set-smp', String(options.smp));

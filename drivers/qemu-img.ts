@@ -95,6 +95,8 @@ export interface ConvertOptions {
   preallocation?: 'off' | 'metadata' | 'falloc' | 'full';
   /** Parallel coroutines (-m); qemu-img's default is 8. */
   coroutines?: number;
+  /** Write into an existing target (-n): no creation options apply. */
+  existing?: boolean;
 }
 
 /**
@@ -104,12 +106,15 @@ export interface ConvertOptions {
  */
 export function convertCommand(o: ConvertOptions): Command {
   const createOpts: string[] = [];
-  if (o.targetFormat === 'qcow2') createOpts.push('compat=1.1');
-  if (o.preallocation && o.preallocation !== 'off') createOpts.push(`preallocation=${o.preallocation}`);
+  if (!o.existing) {
+    if (o.targetFormat === 'qcow2') createOpts.push('compat=1.1');
+    if (o.preallocation && o.preallocation !== 'off') createOpts.push(`preallocation=${o.preallocation}`);
+  }
   return {
     program: QEMU_IMG,
     args: [
       'convert', '-p', '-W', '-m', String(o.coroutines ?? 8),
+      ...(o.existing ? ['-n'] : []),
       '-f', o.sourceFormat, '-O', o.targetFormat,
       ...(createOpts.length > 0 ? ['-o', createOpts.join(',')] : []),
       o.source, o.target,

@@ -34,7 +34,7 @@ export interface Context {
   warnings: string[];
   input: Input;
   output: Output;
-  /** Per-run temporary directory (overlays, sockets). Set by the overlay stage. */
+  /** Per-run temporary directory (overlays, sockets). Set by the source stage. */
   tmpdir?: string;
   /** Set by the source stage. */
   source?: Source;

@@ -41,6 +41,12 @@ export interface RunOptions {
   onStdout?: (chunk: string) => void;
   /** Do not throw on a non-zero exit; the caller inspects the result. */
   allowFailure?: boolean;
+  /**
+   * Discard stderr instead of piping it. Needed for programs that fork a
+   * daemon which keeps the stderr it inherited (guestfish --listen): a pipe,
+   * even one execa writes to a file, would never close.
+   */
+  discardStderr?: boolean;
 }
 
 /** What a finished command returned. */
@@ -109,6 +115,7 @@ export async function run(cmd: Command, options: RunOptions = {}): Promise<RunRe
     reject: false,
     stripFinalNewline: false,
     ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
+    ...(options.discardStderr ? { stderr: 'ignore' as const } : {}),
   });
   if (options.onStdout) {
     const onStdout = options.onStdout;

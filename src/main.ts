@@ -26,7 +26,11 @@ export async function main(options: Options): Promise<number> {
   const started = Date.now();
   try {
     const renderer = chooseRenderer(options, process.stdout.isTTY === true, !!process.env['CI']);
-    const ctx = await runPipeline(options, renderer);
+    const ctx = await runPipeline(options, options.printSource ? 'silent' : renderer);
+    if (options.printSource) {
+      process.stdout.write(`${JSON.stringify(ctx.source, null, 2)}\n`);
+      return ExitCode.ok;
+    }
     for (const warning of ctx.warnings) process.stderr.write(`v2v: warning: ${warning}\n`);
     if (!options.quiet) {
       process.stdout.write(`Finished converting ${ctx.name} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${(ctx.written ?? []).join(', ')}\n`);

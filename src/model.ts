@@ -118,6 +118,8 @@ export interface TargetDisk {
   virtualSize: number;
   /** Device name in the converted guest (vda, vdb, ...). */
   dev: string;
+  /** The target exists already (e.g. the null sink): copy into it with -n, never create or remove it. */
+  existing?: boolean;
 }
 
 /** The guest capabilities after conversion: what devices the target may use. */

@@ -6,34 +6,43 @@
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import type { OutputFormat } from './model.js';
+import { parseNetworkMapping, type NetworkMapping } from './output/networks.js';
 
 /** Input modes implemented. */
-export const INPUT_MODES = ['vmx'] as const;
+export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova'] as const;
 /** Output modes implemented. */
-export const OUTPUT_MODES = ['local'] as const;
+export const OUTPUT_MODES = ['local', 'libvirt', 'qemu', 'json', 'null'] as const;
 
 /** Where the source comes from. */
 export interface InputOptions {
   mode: (typeof INPUT_MODES)[number];
-  /** The source metadata file (absolute). */
-  path: string;
+  /** The source files (absolute): one, or several disk images for -i disk. */
+  paths: string[];
+  /** Format of -i disk images (-if); probed when absent. */
+  format?: string;
 }
 
 /** Where the converted guest goes. */
 export interface OutputOptions {
   mode: (typeof OUTPUT_MODES)[number];
-  /** Output storage: a directory for -o local. */
+  /** Output storage (-os): a directory (local, qemu, json) or a libvirt pool name; empty for null. */
   storage: string;
+  /** libvirt connection URI (-oc), for -o libvirt. */
+  connection?: string;
   format: OutputFormat;
   allocation: 'sparse' | 'preallocated';
   /** Rename the guest (-on). */
   name?: string;
+  /** -n / -b / --mac rules. */
+  networkMapping: NetworkMapping;
 }
 
 /** Everything a run needs, normalized. */
 export interface Options {
   input: InputOptions;
   output: OutputOptions;
+  /** Print the parsed source and stop (--print-source). */
+  printSource: boolean;
   verbose: boolean;
   trace: boolean;
   quiet: boolean;
@@ -42,11 +51,17 @@ export interface Options {
 /** Raw values as the command line gave them (all optional: rules decide). */
 export interface RawOptions {
   i?: string;
+  if?: string;
   o?: string;
+  oc?: string;
   os?: string;
   of?: string;
   oa?: string;
   on?: string;
+  network?: string[];
+  bridge?: string[];
+  mac?: string[];
+  printSource?: boolean;
   positional: string[];
   verbose?: boolean;
   trace?: boolean;
@@ -56,6 +71,9 @@ export interface RawOptions {
 /** Guest names libvirt and file systems accept without surprises. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$/;
 
+/** Output modes whose -os is a directory. */
+const DIRECTORY_OUTPUTS: ReadonlySet<string> = new Set(['local', 'qemu', 'json']);
+
 /** Applies the rules to raw options; throws UsageError with one sentence naming the fix. */
 export function normalizeOptions(raw: RawOptions): Options {
   const inputMode = raw.i ?? 'vmx';
@@ -63,20 +81,35 @@ export function normalizeOptions(raw: RawOptions): Options {
     throw new UsageError(`Unknown input mode "-i ${inputMode}": use one of ${INPUT_MODES.join(', ')}.`);
   }
   if (raw.positional.length === 0) {
-    throw new UsageError(`No source given: pass the .vmx file, e.g. "v2v -i vmx guest.vmx -o local -os DIR".`);
+    throw new UsageError(`No source given: pass the ${inputMode === 'disk' ? 'disk image(s)' : `${inputMode} source`}, e.g. "v2v -i vmx guest.vmx -o local -os DIR".`);
   }
-  if (raw.positional.length > 1) {
-    throw new UsageError(`-i ${inputMode} takes one source file, but ${raw.positional.length} were given: ${raw.positional.join(' ')}.`);
+  if (inputMode !== 'disk' && raw.positional.length > 1) {
+    throw new UsageError(`-i ${inputMode} takes one source, but ${raw.positional.length} were given: ${raw.positional.join(' ')}.`);
   }
-  const outputMode = raw.o;
+  if (raw.if !== undefined && inputMode !== 'disk') {
+    throw new UsageError(`-if only applies to -i disk: remove it (the format of -i ${inputMode} disks is probed).`);
+  }
+  // --print-source stops after reading the source: no output is needed.
+  const outputMode = raw.o ?? (raw.printSource ? 'null' : undefined);
   if (outputMode === undefined) {
-    throw new UsageError(`No output mode given: add "-o local -os DIR".`);
+    throw new UsageError(`No output mode given: add "-o local -os DIR" (or -o libvirt, qemu, json, null).`);
   }
   if (!(OUTPUT_MODES as readonly string[]).includes(outputMode)) {
     throw new UsageError(`Unknown output mode "-o ${outputMode}": use one of ${OUTPUT_MODES.join(', ')}.`);
   }
-  if (raw.os === undefined || raw.os === '') {
-    throw new UsageError(`-o ${outputMode} needs an output directory: add "-os DIR".`);
+  if (raw.oc !== undefined && outputMode !== 'libvirt') {
+    throw new UsageError(`-oc only applies to -o libvirt: remove it.`);
+  }
+  let storage = '';
+  if (DIRECTORY_OUTPUTS.has(outputMode)) {
+    if (raw.os === undefined || raw.os === '') {
+      throw new UsageError(`-o ${outputMode} needs an output directory: add "-os DIR".`);
+    }
+    storage = resolve(raw.os);
+  } else if (outputMode === 'libvirt') {
+    storage = raw.os ?? 'default';
+  } else if (raw.os !== undefined) {
+    throw new UsageError(`-o ${outputMode} takes no -os: remove it.`);
   }
   const format = raw.of ?? 'raw';
   if (format !== 'raw' && format !== 'qcow2') {
@@ -92,16 +125,27 @@ export function normalizeOptions(raw: RawOptions): Options {
   if (raw.quiet && (raw.verbose || raw.trace)) {
     throw new UsageError(`-q cannot be combined with -v or -x: choose one.`);
   }
-  const [source] = raw.positional as [string];
+  const networkMapping: NetworkMapping = { networks: raw.network ?? [], bridges: raw.bridge ?? [], macs: raw.mac ?? [] };
+  if (outputMode === 'null' && (networkMapping.networks.length + networkMapping.bridges.length + networkMapping.macs.length) > 0) {
+    throw new UsageError(`-n, -b and --mac do not apply to -o null: remove them.`);
+  }
+  parseNetworkMapping(networkMapping); // throws UsageError on a bad spec, now rather than after the copy
   return {
-    input: { mode: inputMode as InputOptions['mode'], path: resolve(source) },
+    input: {
+      mode: inputMode as InputOptions['mode'],
+      paths: raw.positional.map((p) => resolve(p)),
+      ...(raw.if !== undefined ? { format: raw.if } : {}),
+    },
     output: {
       mode: outputMode as OutputOptions['mode'],
-      storage: resolve(raw.os),
+      storage,
+      ...(raw.oc !== undefined ? { connection: raw.oc } : {}),
       format,
       allocation,
       ...(raw.on !== undefined ? { name: raw.on } : {}),
+      networkMapping,
     },
+    printSource: raw.printSource ?? false,
     verbose: raw.verbose ?? false,
     trace: raw.trace ?? false,
     quiet: raw.quiet ?? false,

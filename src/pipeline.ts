@@ -36,7 +36,7 @@ export async function runPipeline(options: Options, renderer: RendererChoice): P
     input: selectInput(options.input),
     output: selectOutput(options.output),
   };
-  const stages = [
+  const stages = options.printSource ? [sourceStage()] : [
     sourceStage(),
     overlayStage(),
     preflightStage(),

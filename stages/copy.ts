@@ -40,7 +40,7 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
   return {
     title: `Copying disk ${index + 1}/${count} to ${target.path}`,
     task: async (_ctx, task) => {
-      ctx.cleanup.onFailure(`removing partial ${target.path}`, () => rm(target.path, { force: true }));
+      if (!target.existing) ctx.cleanup.onFailure(`removing partial ${target.path}`, () => rm(target.path, { force: true }));
       const started = Date.now();
       const live = process.stdout.isTTY === true && !process.env['CI'];
       let lastReport = 0;
@@ -51,6 +51,7 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
             sourceFormat: 'qcow2',
             target: target.path,
             targetFormat: target.format,
+            existing: target.existing ?? false,
             preallocation: ctx.options.output.allocation === 'preallocated' ? (target.format === 'raw' ? 'falloc' : 'metadata') : 'off',
           },
           (percent) => {

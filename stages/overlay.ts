@@ -1,19 +1,13 @@
 /**
  * Stage 2: a qcow2 overlay over every source disk. From here on the source
  * is only read, through the overlay's backing file; every write lands in the
- * overlay, which lives in a per-run temporary directory removed at the end.
+ * overlay, which lives in the run's temporary directory, removed at the end.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import { createOverlay, imageInfo } from '../drivers/qemu-img.js';
 import { need, type Context, type Overlay } from '../src/context.js';
 import { CommandError, SourceError } from '../src/errors.js';
-
-/** Where overlays go: $TMPDIR, else /var/tmp (disk-backed, unlike a tmpfs /tmp). */
-export function overlayParent(): string {
-  return process.env['TMPDIR'] ?? '/var/tmp';
-}
 
 /** Opens the source disks read-only behind qcow2 overlays. */
 export function overlayStage(): ListrTask<Context> {
@@ -21,9 +15,7 @@ export function overlayStage(): ListrTask<Context> {
     title: 'Opening the source',
     task: async (ctx, task) => {
       const source = need(ctx, 'source');
-      const tmpdir = await mkdtemp(join(overlayParent(), 'v2v-'));
-      ctx.tmpdir = tmpdir;
-      ctx.cleanup.always(`removing ${tmpdir}`, () => rm(tmpdir, { recursive: true, force: true }));
+      const tmpdir = need(ctx, 'tmpdir');
       const overlays: Overlay[] = [];
       for (const [index, disk] of source.disks.entries()) {
         let info;

@@ -21,6 +21,9 @@ const REQUIRED_TOOLS: Array<[string, string[], string]> = [
   ['qemu-system-x86_64', ['--version'], 'qemu-system-x86'],
 ];
 
+/** Needed only for -o libvirt. */
+const LIBVIRT_TOOL: [string, string[], string] = ['virsh', ['--version'], 'libvirt-clients'];
+
 /** Runs every check that does not need the guest. */
 export function preflightStage(): ListrTask<Context> {
   return {
@@ -28,7 +31,8 @@ export function preflightStage(): ListrTask<Context> {
     task: async (ctx, task) => {
       const overlays = need(ctx, 'overlays');
       const source = need(ctx, 'source');
-      for (const [program, args, pkg] of REQUIRED_TOOLS) {
+      const tools = ctx.options.output.mode === 'libvirt' ? [...REQUIRED_TOOLS, LIBVIRT_TOOL] : REQUIRED_TOOLS;
+      for (const [program, args, pkg] of tools) {
         const ok = await run({ program, args }, { allowFailure: true }).then((r) => r.exitCode === 0, () => false);
         if (!ok) throw new PreflightError(`${program} is missing or broken: install the ${pkg} package (scripts/setup.sh does).`);
       }
@@ -44,6 +48,7 @@ export function preflightStage(): ListrTask<Context> {
 
       const name = ctx.options.output.name ?? source.name.replace(/[^A-Za-z0-9_.+-]/g, '_');
       ctx.name = name;
+      await ctx.output.prepare?.();
       const targets = ctx.output.planDisks(name, overlays);
       let bytesNeeded = 0;
       for (const overlay of overlays) {

@@ -1,14 +1,24 @@
 /** Stage 1: read the source metadata into the model. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Context } from '../src/context.js';
 
-/** Parses the source (VMX...) and checks its disks are readable. */
+/** Where per-run temporary files (overlays...) go: $TMPDIR, else /var/tmp (disk-backed, unlike a tmpfs /tmp). */
+export function tmpParent(): string {
+  return process.env['TMPDIR'] ?? '/var/tmp';
+}
+
+/** Creates the run's temp dir, then parses the source (VMX...) and checks its disks are readable. */
 export function sourceStage(): ListrTask<Context> {
   return {
     title: 'Setting up the source',
     task: async (ctx, task) => {
+      const tmpdir = await mkdtemp(join(tmpParent(), 'v2v-'));
+      ctx.tmpdir = tmpdir;
+      ctx.cleanup.always(`removing ${tmpdir}`, () => rm(tmpdir, { recursive: true, force: true }));
       task.title = `Setting up the source: ${ctx.input.describe}`;
-      const source = await ctx.input.load();
+      const source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup });
       ctx.source = source;
       ctx.warnings.push(...source.warnings);
       task.output = `${source.name}: ${source.vcpus} vCPU, ${source.memoryMiB} MiB, ${source.disks.length} disk(s), ${source.nics.length} NIC(s), ${source.firmware.toUpperCase()}`;

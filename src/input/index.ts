@@ -2,8 +2,12 @@
  * Input modules: one per `-i` mode behind one interface, chosen in
  * {@link selectInput}.
  */
+import type { Cleanups } from '../cleanup.js';
 import type { InputOptions } from '../options.js';
 import type { Source } from '../model.js';
+import { diskInput } from './disk.js';
+import { libvirtXmlInput } from './libvirtxml.js';
+import { ovaInput } from './ova.js';
 import { vmxInput } from './vmx.js';
 
 /** A source of guest metadata and disks. */
@@ -11,13 +15,28 @@ export interface Input {
   /** Human description for progress output, e.g. "VMX file /x/guest.vmx". */
   describe: string;
   /** Reads and checks the source metadata. Throws SourceError on bad input. */
-  load(): Promise<Source>;
+  load(run: InputRun): Promise<Source>;
+}
+
+/** What an input may use while loading: the run's temp dir and its cleanup stack. */
+export interface InputRun {
+  /** Per-run temporary directory (removed at the end of the run). */
+  tmpdir: string;
+  /** Register cleanup of anything the input creates (extracted files, servers). */
+  cleanup: Cleanups;
 }
 
 /** Picks the input module for the options. */
 export function selectInput(options: InputOptions): Input {
+  const [first] = options.paths as [string];
   switch (options.mode) {
     case 'vmx':
-      return vmxInput(options.path);
+      return vmxInput(first);
+    case 'disk':
+      return diskInput(options.paths, options.format);
+    case 'libvirtxml':
+      return libvirtXmlInput(first);
+    case 'ova':
+      return ovaInput(first);
   }
 }

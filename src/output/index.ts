@@ -6,7 +6,11 @@
 import type { OutputOptions } from '../options.js';
 import type { GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
 import type { Overlay } from '../context.js';
+import { jsonOutput } from './json.js';
+import { libvirtOutput } from './libvirt.js';
 import { localOutput } from './local.js';
+import { nullOutput } from './null.js';
+import { qemuOutput } from './qemu.js';
 
 /** What an output needs to write its metadata. */
 export interface FinishInput {
@@ -21,7 +25,9 @@ export interface FinishInput {
 export interface Output {
   /** Human description, e.g. "local directory /var/tmp/out". */
   describe: string;
-  /** Decides where each overlay will be copied to. Pure. */
+  /** Resolves what planDisks needs (e.g. a pool's directory); throws PreflightError. */
+  prepare?(): Promise<void>;
+  /** Decides where each overlay will be copied to. */
   planDisks(name: string, overlays: Overlay[]): TargetDisk[];
   /**
    * Checks the target before anything slow runs: storage reachable and
@@ -38,6 +44,20 @@ export function selectOutput(options: OutputOptions): Output {
   switch (options.mode) {
     case 'local':
       return localOutput(options);
+    case 'libvirt':
+      return libvirtOutput({
+        uri: options.connection ?? 'qemu:///system',
+        pool: options.storage,
+        format: options.format,
+        allocation: options.allocation,
+        networkMapping: options.networkMapping,
+      });
+    case 'qemu':
+      return qemuOutput(options);
+    case 'json':
+      return jsonOutput(options);
+    case 'null':
+      return nullOutput();
   }
 }
 

@@ -1,14 +1,12 @@
 /**
  * `-o local -os DIR`: disks `DIR/NAME-sdX` and libvirt XML `DIR/NAME.xml`.
  */
-import { access, rename, stat, writeFile, rm } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { PreflightError } from '../errors.js';
-import { checkFreeSpace } from '../disk-space.js';
 import type { OutputOptions } from '../options.js';
+import { checkOutputDirectory, planDirectoryDisks, writeFileAtomically } from './directory.js';
 import { buildDomainXml } from './domain-xml.js';
-import { driveLetters, type Output } from './index.js';
+import type { Output } from './index.js';
+import { mapNetworks } from './networks.js';
 
 /** The local-directory output module. */
 export function localOutput(options: OutputOptions): Output {
@@ -18,31 +16,11 @@ export function localOutput(options: OutputOptions): Output {
     describe: `local directory ${dir}`,
 
     planDisks(name, overlays) {
-      return overlays.map((overlay, index) => ({
-        overlay: overlay.path,
-        path: join(dir, `${name}-sd${driveLetters(index)}`),
-        format: options.format,
-        virtualSize: overlay.virtualSize,
-        dev: `vd${driveLetters(index)}`,
-      }));
+      return planDirectoryDisks(dir, name, overlays, options.format);
     },
 
     async preflight(name, targets, bytesNeeded) {
-      const info = await stat(dir).catch(() => undefined);
-      if (!info?.isDirectory()) {
-        throw new PreflightError(`The output directory ${dir} does not exist: create it or pass another "-os DIR".`);
-      }
-      try {
-        await access(dir, constants.W_OK);
-      } catch {
-        throw new PreflightError(`The output directory ${dir} is not writable: fix its permissions or pass another "-os DIR".`);
-      }
-      for (const path of [xmlPath(name), ...targets.map((t) => t.path)]) {
-        if (await stat(path).catch(() => undefined)) {
-          throw new PreflightError(`${path} already exists: remove it, or choose another guest name with "-on NAME".`);
-        }
-      }
-      await checkFreeSpace(dir, bytesNeeded, `the converted disks of ${name}`, 'free some space or pass another "-os DIR"');
+      await checkOutputDirectory(dir, [xmlPath(name), ...targets.map((t) => t.path)], bytesNeeded, name);
     },
 
     async finish(input) {
@@ -52,18 +30,11 @@ export function localOutput(options: OutputOptions): Output {
         disks: input.targets,
         caps: input.caps,
         inspection: input.inspection,
+        networks: mapNetworks(input.source.nics, options.networkMapping, input.caps.netModel),
       });
-      // Write then rename: a reader never sees half an XML file.
-      const final = xmlPath(input.name);
-      const partial = `${final}.partial`;
-      try {
-        await writeFile(partial, xml, { flag: 'wx' });
-        await rename(partial, final);
-      } catch (error) {
-        await rm(partial, { force: true });
-        throw error;
-      }
-      return [final, ...input.targets.map((t) => t.path)];
+      const path = xmlPath(input.name);
+      await writeFileAtomically(path, xml);
+      return [path, ...input.targets.map((t) => t.path)];
     },
   };
 }

@@ -1,0 +1,198 @@
+/**
+ * `-i ova`: an OVA archive (tar, compressed tar or zip) or a directory holding
+ * an exported OVF, its `.mf` manifest and its disks (usually streamOptimized
+ * VMDKs, which qemu reads directly). An archive is extracted into the run's
+ * temp dir (removed by the pipeline); the manifest checksums are verified
+ * before anything else is read, so a corrupt download fails early.
+ */
+import { createHash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { access, lstat, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { CommandError, SourceError } from '../errors.js';
+import { run, type Command } from '../exec.js';
+import type { Source } from '../model.js';
+import type { Input, InputRun } from './index.js';
+import { parseOvf } from './ovf-parse.js';
+
+/** Digest algorithms a manifest may use, as node:crypto names them, with their hex length. */
+const ALGORITHMS: Readonly<Record<string, number>> = { sha1: 40, sha256: 64, sha512: 128 };
+const MANIFEST_LINE_RE = /^([A-Za-z0-9-]+)\s*\((.+)\)\s*=\s*([0-9A-Fa-f]+)$/;
+const ZIP_MAGIC = Buffer.from('PK\x03\x04', 'latin1');
+
+/** One checked line of a `.mf` manifest. */
+export interface ManifestEntry {
+  /** node:crypto algorithm name: sha1, sha256 or sha512. */
+  algorithm: string;
+  /** File name relative to the manifest's directory. */
+  file: string;
+  /** Expected digest, lower-case hex. */
+  digest: string;
+}
+
+/** What {@link parseManifest} found: the entries to check and the lines it could not use. */
+export interface Manifest {
+  entries: ManifestEntry[];
+  warnings: string[];
+}
+
+/** Parses `.mf` text (`SHA1(file)= hex`, `SHA256(file)= hex` lines); unusable lines become warnings. */
+export function parseManifest(text: string, mfPath: string): Manifest {
+  const entries: ManifestEntry[] = [];
+  const warnings: string[] = [];
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '') return;
+    const m = MANIFEST_LINE_RE.exec(line);
+    const algorithm = m?.[1]?.toLowerCase() ?? '';
+    const digest = m?.[3]?.toLowerCase() ?? '';
+    if (!m?.[2] || ALGORITHMS[algorithm] !== digest.length) {
+      warnings.push(`line ${index + 1} of ${mfPath} is not a SHA1, SHA256 or SHA512 checksum line; it is not checked`);
+      return;
+    }
+    const file = m[2];
+    if (path.isAbsolute(file) || file.split(/[\\/]/).includes('..')) {
+      throw new SourceError(`The manifest ${mfPath} lists "${file}", which is outside the OVA: the OVA is malformed, export it again.`);
+    }
+    entries.push({ algorithm, file, digest });
+  });
+  return { entries, warnings };
+}
+
+/** A file's digest in lower-case hex, computed by streaming the file. */
+export async function fileDigest(file: string, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/** Checks each entry against the files in `dir`; a missing file or a mismatch is a SourceError naming the file. */
+export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPath: string, ovaLabel = dir): Promise<void> {
+  for (const entry of entries) {
+    const file = path.join(dir, entry.file);
+    let actual: string;
+    try {
+      actual = await fileDigest(file, entry.algorithm);
+    } catch (error) {
+      throw new SourceError(
+        `The manifest ${mfPath} lists ${entry.file}, which cannot be read in ${ovaLabel} (${errorCode(error)}): the OVA is incomplete, export it again.`,
+      );
+    }
+    if (actual !== entry.digest) {
+      throw new SourceError(
+        `${entry.file} in ${ovaLabel} does not match its ${entry.algorithm.toUpperCase()} checksum in the manifest: the OVA is corrupt, download or export it again.`,
+      );
+    }
+  }
+}
+
+/** Builds the command extracting an archive into `dest`: unzip for zip, else tar (which detects gzip, xz, bzip2, zstd itself). */
+export function extractCommand(archive: string, dest: string, kind: 'tar' | 'zip'): Command {
+  if (kind === 'zip') return { program: 'unzip', args: ['-q', '-o', archive, '-d', dest] };
+  // As root tar would restore owners and modes from the archive; the extracted files are ours.
+  return { program: 'tar', args: ['-x', '--no-same-owner', '--no-same-permissions', '-f', archive, '-C', dest] };
+}
+
+/** The OVA input module for an archive or a directory. */
+export function ovaInput(ovaPath: string): Input {
+  return {
+    describe: `OVA ${ovaPath}`,
+    async load(runCtx: InputRun) {
+      let isDir: boolean;
+      try {
+        isDir = (await stat(ovaPath)).isDirectory();
+      } catch (error) {
+        throw new SourceError(`Cannot read the OVA ${ovaPath} (${errorCode(error)}): check the path and permissions.`);
+      }
+      const dir = isDir ? ovaPath : await extract(ovaPath, runCtx.tmpdir);
+      return loadOvfDir(dir, ovaPath);
+    },
+  };
+}
+
+/** Reads an unpacked OVA: finds the one .ovf, verifies the manifest, parses the OVF and checks the disks exist. */
+async function loadOvfDir(dir: string, ovaPath: string): Promise<Source> {
+  const ovfs = (await readdir(dir, { recursive: true })).filter((f) => /\.ovf$/i.test(f)).sort();
+  const [ovf] = ovfs;
+  if (ovf === undefined || ovfs.length > 1) {
+    const found = ovf === undefined ? 'none' : ovfs.join(', ');
+    throw new SourceError(`The OVA ${ovaPath} must hold exactly one .ovf descriptor but has ${found}: pass an OVA exported from a single VM.`);
+  }
+  const ovfPath = path.join(dir, ovf);
+  const ovfDir = path.dirname(ovfPath);
+  const label = dir === ovaPath ? ovfPath : `${ovf} in ${ovaPath}`;
+  const warnings: string[] = [];
+
+  const mf = await findManifest(ovfDir, ovf);
+  if (mf === undefined) {
+    warnings.push(`The OVA ${ovaPath} has no .mf manifest, so its files are not checked for corruption`);
+  } else {
+    const mfPath = path.join(ovfDir, mf);
+    const manifest = parseManifest(await readFile(mfPath, 'utf8'), dir === ovaPath ? mfPath : `${mf} in ${ovaPath}`);
+    warnings.push(...manifest.warnings);
+    await verifyManifest(ovfDir, manifest.entries, mf, ovaPath);
+  }
+
+  const source = parseOvf(await readFile(ovfPath, 'utf8'), ovfDir, label);
+  for (const disk of source.disks) {
+    const name = path.relative(ovfDir, disk.path);
+    try {
+      await access(disk.path, constants.R_OK);
+    } catch (error) {
+      throw new SourceError(`The disk file ${name} named by ${label} is missing (${errorCode(error)}): the OVA is incomplete, export it again.`);
+    }
+    // An archive member that is a symlink could make us read (and copy out) any file on this host.
+    if (dir !== ovaPath && !(await lstat(disk.path)).isFile()) {
+      throw new SourceError(`The disk file ${name} in ${ovaPath} is not a regular file (a link or device in the archive): re-export the OVA.`);
+    }
+  }
+  source.warnings.unshift(...warnings);
+  return source;
+}
+
+/** The manifest beside the .ovf: `NAME.mf` for `NAME.ovf`, else the only .mf there. */
+async function findManifest(ovfDir: string, ovf: string): Promise<string | undefined> {
+  const mfs = (await readdir(ovfDir)).filter((f) => /\.mf$/i.test(f));
+  const sameName = `${path.basename(ovf, path.extname(ovf))}.mf`;
+  return mfs.find((f) => f.toLowerCase() === sameName.toLowerCase()) ?? (mfs.length === 1 ? mfs[0] : undefined);
+}
+
+/** Extracts the archive into a fresh directory under the run's temp dir and returns it. */
+async function extract(archive: string, tmpdir: string): Promise<string> {
+  const dest = path.join(tmpdir, 'ova');
+  await mkdir(dest, { recursive: true });
+  let kind: 'tar' | 'zip';
+  try {
+    kind = (await startsWith(archive, ZIP_MAGIC)) ? 'zip' : 'tar';
+  } catch (error) {
+    throw new SourceError(`Cannot read the OVA ${archive} (${errorCode(error)}): check the path and permissions.`);
+  }
+  try {
+    // No time limit: extracting a large OVA is bounded by disk speed, not a hang.
+    await run(extractCommand(archive, dest, kind), { kind: 'copy' });
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    throw new SourceError(
+      `Cannot extract the OVA ${archive} with ${kind === 'zip' ? 'unzip' : 'tar'} (${error.stderr || error.message}): check it is a complete .ova (tar or zip) or pass the directory of an exported OVF.`,
+      { cause: error },
+    );
+  }
+  return dest;
+}
+
+/** True when the file begins with `magic`. */
+async function startsWith(file: string, magic: Buffer): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(magic.length);
+    const { bytesRead } = await handle.read(buffer, 0, magic.length, 0);
+    return bytesRead === magic.length && buffer.equals(magic);
+  } finally {
+    await handle.close();
+  }
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException)?.code ?? String(error);
+}

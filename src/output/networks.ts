@@ -1,0 +1,111 @@
+/**
+ * Where each source NIC is plugged in on the target host, from the
+ * virt-v2v-style options:
+ *
+ *   -n IN:OUT   NICs on source network IN go to libvirt network OUT
+ *   -n OUT      every other NIC goes to libvirt network OUT
+ *   -b IN:OUT   NICs on source network IN go to host bridge OUT
+ *   -b OUT      every other NIC goes to host bridge OUT
+ *   --mac MAC:network:OUT / --mac MAC:bridge:OUT   the NIC with that MAC
+ *
+ * Precedence: --mac, then IN:OUT by the source network name, then the
+ * default (-n OUT / -b OUT), then libvirt's network "default". Unlike
+ * virt-v2v, IN is matched against the source network name whatever the
+ * source connection type, because VMware sources (VMX) do not say whether a
+ * port group is a "network" or a "bridge" in libvirt's sense. Pure.
+ */
+import { UsageError } from '../errors.js';
+import type { SourceNic } from '../model.js';
+import type { NicTarget } from './domain-xml.js';
+
+/** The raw `-n`, `-b` and `--mac` values as given on the command line (each may repeat). */
+export interface NetworkMapping {
+  networks: string[];
+  bridges: string[];
+  macs: string[];
+}
+
+/** No option given: every NIC on libvirt's network "default". */
+export const NO_NETWORK_MAPPING: NetworkMapping = { networks: [], bridges: [], macs: [] };
+
+/** Where a rule sends a NIC. */
+interface Destination {
+  type: NicTarget['type'];
+  name: string;
+}
+
+/** The mapping, checked and indexed. */
+export interface NetworkRules {
+  /** By lower-case MAC. */
+  byMac: ReadonlyMap<string, Destination>;
+  /** By source network name. */
+  byName: ReadonlyMap<string, Destination>;
+  /** For NICs no other rule matches. */
+  fallback: Destination;
+}
+
+const LIBVIRT_DEFAULT: Destination = { type: 'network', name: 'default' };
+const MAC_RULE = /^([0-9a-f]{2}(?::[0-9a-f]{2}){5}):([a-z]+):(.*)$/i;
+
+/** Checks and indexes the options; throws UsageError naming the bad option and the fix. Call it while parsing options. */
+export function parseNetworkMapping(mapping: NetworkMapping): NetworkRules {
+  const byName = new Map<string, Destination>();
+  const byMac = new Map<string, Destination>();
+  let fallback: { destination: Destination; flag: string } | undefined;
+
+  const addInOut = (flag: '-n' | '-b', type: Destination['type'], spec: string): void => {
+    const colon = spec.indexOf(':');
+    const input = colon < 0 ? undefined : spec.slice(0, colon);
+    const output = colon < 0 ? spec : spec.slice(colon + 1);
+    const kind = type === 'network' ? 'network' : 'bridge';
+    if (output === '' || input === '') {
+      throw new UsageError(`Invalid "${flag} ${spec}": write "${flag} IN:OUT" (source network IN to ${kind} OUT) or "${flag} OUT" (every other NIC to ${kind} OUT).`);
+    }
+    const destination = { type, name: output };
+    if (input === undefined) {
+      if (fallback !== undefined) {
+        throw new UsageError(`"${fallback.flag}" and "${flag} ${spec}" both set where unmapped NICs go: keep only one "-n OUT" or "-b OUT".`);
+      }
+      fallback = { destination, flag: `${flag} ${spec}` };
+    } else {
+      if (byName.has(input)) throw new UsageError(`Source network "${input}" is mapped twice by -n/-b: keep only one "IN:OUT" rule for it.`);
+      byName.set(input, destination);
+    }
+  };
+  for (const spec of mapping.networks) addInOut('-n', 'network', spec);
+  for (const spec of mapping.bridges) addInOut('-b', 'bridge', spec);
+
+  for (const spec of mapping.macs) {
+    const match = MAC_RULE.exec(spec);
+    const [, mac, kind, name] = match ?? [];
+    if (mac === undefined || kind === undefined || name === undefined) {
+      throw new UsageError(`Invalid "--mac ${spec}": write "--mac 52:54:00:12:34:56:network:NAME" or "--mac 52:54:00:12:34:56:bridge:NAME".`);
+    }
+    if (kind !== 'network' && kind !== 'bridge') {
+      throw new UsageError(`Unsupported "--mac ${spec}": only "MAC:network:NAME" and "MAC:bridge:NAME" are supported (no static IP rewriting).`);
+    }
+    if (name === '') throw new UsageError(`Invalid "--mac ${spec}": the ${kind} name after "${kind}:" is missing.`);
+    const key = mac.toLowerCase();
+    if (byMac.has(key)) throw new UsageError(`MAC ${key} is mapped twice by --mac: keep only one rule for it.`);
+    byMac.set(key, { type: kind, name });
+  }
+  return { byMac, byName, fallback: fallback?.destination ?? LIBVIRT_DEFAULT };
+}
+
+/** Where one NIC goes under the rules. */
+function destinationOf(nic: SourceNic, rules: NetworkRules): Destination {
+  const byMac = nic.mac === undefined ? undefined : rules.byMac.get(nic.mac.toLowerCase());
+  const byName = nic.network === undefined ? undefined : rules.byName.get(nic.network);
+  return byMac ?? byName ?? rules.fallback;
+}
+
+/** Maps each source NIC to its target network or bridge, in source order, keeping its MAC; model is `defaultModel`. */
+export function mapNetworks(nics: SourceNic[], mapping: NetworkMapping, defaultModel: string): NicTarget[] {
+  const rules = parseNetworkMapping(mapping);
+  return nics.map((nic) => {
+    const { type, name } = destinationOf(nic, rules);
+    const target: NicTarget = { type, name, model: defaultModel };
+    if (nic.mac !== undefined) target.mac = nic.mac;
+    return target;
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * `-o qemu -os DIR`: disks `DIR/NAME-sdX` (as -o local) and `DIR/NAME.sh`, an
+ * executable launcher that runs the guest under qemu-system-x86_64.
+ *
+ * The script runs `exec qemu-system-x86_64 ARGS "$@"`, so extra qemu options
+ * can be appended (e.g. `./NAME.sh -display none`). Every argument is
+ * shell-quoted by {@link shellQuote}, and file names inside qemu option
+ * values have their commas doubled ({@link qemuOptionValue}), so any guest
+ * or directory name is safe.
+ *
+ * No network device by default: a converted guest's first boot may run
+ * scripts that reach the network (package installs), and qemu's default
+ * user-mode NIC would silently give it one. Pass `userNetwork: true` for one
+ * user-mode (SLIRP) NIC per source NIC, or append `-netdev`/`-device` options
+ * when running the script.
+ *
+ * UEFI guests use Debian's OVMF (package "ovmf"); the script copies the
+ * variable-store template to `DIR/NAME-VARS.fd` on its first run and says
+ * which package to install when the firmware is missing.
+ */
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Inspection, Source, GuestCaps, TargetDisk } from '../model.js';
+import type { Output } from './index.js';
+import { checkOutputDirectory, planDirectoryDisks, writeFileAtomically, type DirectoryOutputOptions } from './directory.js';
+
+/** OVMF files as Debian 12's ovmf package installs them (4 MiB flash layout). */
+export const OVMF = {
+  code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
+  vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
+  /** Secure-boot build; needs SMM. */
+  secureCode: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+  /** Variable store with Microsoft's keys enrolled, as Windows and shim expect. */
+  secureVars: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd',
+} as const;
+
+/** Options of the -o qemu module. */
+export interface QemuOutputOptions extends DirectoryOutputOptions {
+  /** Give the guest one user-mode NIC per source NIC (default: no network device). */
+  userNetwork?: boolean;
+}
+
+/** What the launcher needs to know about the converted guest. */
+export interface LauncherInput {
+  name: string;
+  source: Source;
+  inspection: Inspection;
+  caps: GuestCaps;
+  targets: TargetDisk[];
+  /** Where the UEFI variable store of this guest lives (used only for UEFI guests). */
+  varsPath: string;
+  userNetwork: boolean;
+}
+
+/** Quotes a word for a POSIX shell: safe words unchanged, anything else in single quotes. Pure. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Escapes a value inside a qemu `key=value,...` option: a comma is written as two. Pure. */
+export function qemuOptionValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+/** Firmware files the launcher uses for a UEFI guest, or undefined for BIOS. */
+export function uefiFirmware(source: Source): { code: string; template: string } | undefined {
+  if (source.firmware !== 'uefi') return undefined;
+  return source.secureBoot ? { code: OVMF.secureCode, template: OVMF.secureVars } : { code: OVMF.code, template: OVMF.vars };
+}
+
+/** The qemu-system-x86_64 arguments, one inner array per option and its value. Pure. */
+export function launcherArgs(input: LauncherInput): string[][] {
+  const { source, caps } = input;
+  const secureBoot = source.firmware === 'uefi' && source.secureBoot;
+  const args: string[][] = [['-no-user-config'], ['-nodefaults'], ['-name', qemuOptionValue(input.name)]];
+  args.push(['-machine', secureBoot ? `${caps.machine},smm=on` : caps.machine]);
+  args.push(['-accel', caps.domainType === 'kvm' ? 'kvm' : 'tcg']);
+  // As the libvirt XML: the host CPU under KVM; under TCG the most capable
+  // emulated one, since qemu64 lacks what x86-64-v2 distributions need.
+  args.push(['-cpu', caps.domainType === 'kvm' ? 'host' : 'max']);
+  args.push(['-m', String(source.memoryMiB)]);
+  const topo = source.cpuTopology;
+  args.push(['-smp', topo ? `${source.vcpus},sockets=${topo.sockets},cores=${topo.cores},threads=${topo.threads}` : String(source.vcpus)]);
+  const firmware = uefiFirmware(source);
+  if (firmware !== undefined) {
+    args.push(['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(firmware.code)}`]);
+    args.push(['-drive', `if=pflash,format=raw,unit=1,file=${qemuOptionValue(input.varsPath)}`]);
+    if (secureBoot) args.push(['-global', 'driver=cfi.pflash01,property=secure,value=on']);
+  }
+  // if=ide lands on the AHCI controller of q35 and on IDE for pc.
+  const bus = caps.blockBus === 'virtio' ? 'virtio' : 'ide';
+  for (const disk of input.targets) {
+    args.push(['-drive', `file=${qemuOptionValue(disk.path)},format=${disk.format},if=${bus},discard=unmap`]);
+  }
+  if (input.userNetwork) {
+    const device = caps.netModel === 'virtio' ? 'virtio-net-pci' : 'e1000';
+    source.nics.forEach((nic, index) => {
+      args.push(['-netdev', `user,id=net${index}`]);
+      args.push(['-device', `${device},netdev=net${index}${nic.mac === undefined ? '' : `,mac=${nic.mac}`}`]);
+    });
+  }
+  args.push(['-rtc', input.inspection.type === 'windows' ? 'base=localtime' : 'base=utc']);
+  args.push(['-device', 'VGA']);
+  if (caps.serialConsole) args.push(['-serial', 'stdio']);
+  args.push(['-device', 'virtio-rng-pci'], ['-device', 'virtio-balloon-pci']);
+  return args;
+}
+
+/** The launcher script text. Pure. */
+export function buildLauncherScript(input: LauncherInput): string {
+  const lines = [
+    '#!/bin/sh -',
+    `# Runs the guest ${input.name} converted by v2v. Extra arguments are passed to qemu,`,
+    '# e.g. "-display none". No network device is configured unless v2v was asked for one.',
+    'set -e',
+  ];
+  const firmware = uefiFirmware(input.source);
+  if (firmware !== undefined) {
+    const script = shellQuote(`${input.name}.sh`);
+    for (const file of [firmware.code, firmware.template]) {
+      const missing = `${script}: UEFI firmware ${file} is missing: install the ovmf package.`;
+      lines.push(`[ -r ${shellQuote(file)} ] || { echo ${shellQuote(missing)} >&2; exit 1; }`);
+    }
+    // The guest writes its boot entries to its own copy of the variable store.
+    lines.push(`[ -e ${shellQuote(input.varsPath)} ] || cp -- ${shellQuote(firmware.template)} ${shellQuote(input.varsPath)}`);
+  }
+  const options = launcherArgs(input).map((group) => group.map(shellQuote).join(' '));
+  lines.push(['exec qemu-system-x86_64', ...options, '"$@"'].join(' \\\n  '));
+  return `${lines.join('\n')}\n`;
+}
+
+/** The qemu-launcher output module. */
+export function qemuOutput(options: QemuOutputOptions): Output {
+  const dir = options.storage;
+  const scriptPath = (name: string): string => join(dir, `${name}.sh`);
+  const varsPath = (name: string): string => join(dir, `${name}-VARS.fd`);
+  return {
+    describe: `qemu launcher and disks in ${dir}`,
+
+    planDisks(name, overlays) {
+      return planDirectoryDisks(dir, name, overlays, options.format);
+    },
+
+    async preflight(name, targets, bytesNeeded) {
+      // A stale VARS file would be reused by the new script: refuse it too.
+      const paths = [scriptPath(name), varsPath(name), ...targets.map((t) => t.path)];
+      await checkOutputDirectory(dir, paths, bytesNeeded, name);
+    },
+
+    async finish(input) {
+      const path = scriptPath(input.name);
+      const script = buildLauncherScript({ ...input, varsPath: varsPath(input.name), userNetwork: options.userNetwork ?? false });
+      await writeFileAtomically(path, script, 0o755);
+      await chmod(path, 0o755); // the umask may have cleared bits at creation
+      return [path, ...input.targets.map((t) => t.path)];
+    },
+  };
+}

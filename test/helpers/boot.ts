@@ -1,0 +1,195 @@
+/**
+ * Boot a disk image under qemu (TCG, no network, -snapshot) and classify the
+ * outcome from the serial console. Used by end-to-end tests to prove a
+ * converted guest really boots.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+/** Disk bus the boot disk is attached to. */
+export type BootBus = 'virtio' | 'ide' | 'sata' | 'scsi';
+
+/** Options for {@link bootDisk}. */
+export interface BootOptions {
+  disk: string;
+  format: 'raw' | 'qcow2' | 'vmdk';
+  bus: BootBus;
+  /** Give up after this long (default 300000 ms). */
+  timeoutMs?: number;
+  /** Also write the serial console (and qemu's stderr) to this file. */
+  logFile?: string;
+  /** Guest RAM (default 1024 MiB). */
+  memoryMiB?: number;
+}
+
+/** Result of {@link bootDisk}: outcome, wall seconds, serial console text. */
+export interface BootResult {
+  outcome: 'login' | 'failed' | 'timeout';
+  seconds: number;
+  log: string;
+}
+
+/** Serial-console text meaning the guest reached a login prompt. */
+export const LOGIN_PATTERN = /login:/;
+
+/** Serial-console text meaning the boot failed early (root not found, shell, panic). */
+export const FAILURE_PATTERN =
+  /Gave up waiting for root|\(initramfs\)|emergency mode|Kernel panic|Dropping to a shell|No bootable device|Boot failed/;
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort: never leave a qemu behind if the test process exits.
+  process.on('exit', () => {
+    for (const child of live) {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  });
+}
+
+/** Build the qemu-system-x86_64 argument list for a boot (exported for tests). */
+export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB'>): string[] {
+  const mem = String(opts.memoryMiB ?? 1024);
+  // -snapshot + snapshot=on: all guest writes go to a temporary overlay.
+  const drive = (extra: string) =>
+    `file=${opts.disk.replace(/,/g, ',,')},format=${opts.format},snapshot=on,${extra}`;
+  const args = [
+    '-accel', 'tcg',
+    '-machine', opts.bus === 'sata' ? 'q35' : 'pc',
+    '-m', mem,
+    '-smp', '2',
+    '-nodefaults',
+    '-display', 'none',
+    '-nic', 'none',
+    '-no-reboot',
+    '-snapshot',
+    '-chardev', 'stdio,id=serial0,signal=off',
+    '-serial', 'chardev:serial0',
+  ];
+  switch (opts.bus) {
+    case 'virtio':
+      args.push('-drive', drive('if=virtio'));
+      break;
+    case 'ide':
+      args.push('-drive', drive('if=ide,index=0,media=disk'));
+      break;
+    case 'sata':
+      args.push(
+        '-drive', drive('if=none,id=disk0'),
+        '-device', 'ahci,id=ahci0',
+        '-device', 'ide-hd,drive=disk0,bus=ahci0.0,bootindex=0',
+      );
+      break;
+    case 'scsi':
+      // LSI 53C895A (guest driver sym53c8xx): a non-virtio SCSI HBA.
+      args.push(
+        '-drive', drive('if=none,id=disk0'),
+        '-device', 'lsi53c895a,id=scsi0',
+        '-device', 'scsi-hd,drive=disk0,bus=scsi0.0,bootindex=0',
+      );
+      break;
+    default:
+      throw new Error(`unknown bus ${String(opts.bus)}`);
+  }
+  return args;
+}
+
+/** Boot `disk` read-only-safely on `bus` and report whether it reached `login:`. */
+export async function bootDisk(opts: BootOptions): Promise<BootResult> {
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const args = qemuArgs(opts);
+  const started = Date.now();
+  let logStream: WriteStream | undefined;
+  if (opts.logFile) {
+    logStream = createWriteStream(opts.logFile);
+    logStream.write(`# qemu-system-x86_64 ${args.join(' ')}\n`);
+  }
+
+  installExitHook();
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+
+  let log = '';
+  let stderr = '';
+  let settled = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const killQemu = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+      live.delete(child);
+      return;
+    }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const graceful = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+    ]);
+    if (!graceful) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    live.delete(child);
+  };
+
+  try {
+    const outcome = await new Promise<BootResult['outcome']>((resolve, reject) => {
+      const finish = (o: BootResult['outcome']) => {
+        if (settled) return;
+        settled = true;
+        resolve(o);
+      };
+      // Matching is done on a bounded tail so a pattern split across chunks is still seen.
+      let tail = '';
+      child.stdout!.on('data', (buf: Buffer) => {
+        const text = buf.toString('utf8');
+        log += text;
+        logStream?.write(text);
+        tail = (tail + text).slice(-4096);
+        if (LOGIN_PATTERN.test(tail)) finish('login');
+        else if (FAILURE_PATTERN.test(tail)) finish('failed');
+      });
+      child.stderr!.on('data', (buf: Buffer) => {
+        const text = buf.toString('utf8');
+        stderr += text;
+        logStream?.write(`[qemu stderr] ${text}`);
+      });
+      child.once('error', (err) => {
+        if (settled) return;
+        settled = true;
+        reject(err);
+      });
+      child.once('exit', (code, signal) => {
+        if (settled) return;
+        // qemu went away by itself (bad arguments, guest reset with -no-reboot...).
+        log += `\n[qemu exited code=${code} signal=${signal}]\n${stderr}`;
+        finish('failed');
+      });
+      timer = setTimeout(() => finish('timeout'), timeoutMs);
+    });
+    return { outcome, seconds: Math.round((Date.now() - started) / 100) / 10, log };
+  } finally {
+    if (timer) clearTimeout(timer);
+    await killQemu();
+    if (logStream) {
+      await new Promise<void>((r) => logStream!.end(() => r()));
+    }
+  }
+}
