@@ -20,6 +20,12 @@ PACKAGES=(
   nginx-light           # HTTPS server on loopback for remote-source tests
   ca-certificates
   openssl
+  ovmf                  # UEFI firmware for -o qemu launchers and libvirt efi guests
+  zip unzip             # OVA archives in zip form
+  virt-v2v              # bench/compare-virt-v2v.mjs: the reference we measure against
+  time                  # /usr/bin/time: peak memory in the benchmark
+  rpm                   # rpmbuild/rpm: the minimal RHEL-like test guest's package database
+  cryptsetup-bin        # the LUKS test guest
 )
 
 missing=()

@@ -7,6 +7,8 @@ import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './errors.js';
 import { main, reportError } from './main.js';
 import { INPUT_MODES, normalizeOptions, OUTPUT_MODES } from './options.js';
+import { batchCli } from './batch/cli.js';
+import { capabilities } from './progress/capabilities.js';
 
 const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o local -os /var/tmp/out
@@ -14,6 +16,8 @@ const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o libvirt -os default -b br0
   v2v -i ova appliance.ova -o qemu -os /var/tmp/out
   v2v -i disk disk1.img disk2.img -if raw -o json -os /var/tmp/out
+  v2v -i vmx guest.vmx -o local -os /var/tmp/out --machine-readable=file:events.jsonl
+  v2v batch guests.json --jobs 2          (many guests; "v2v batch --help")
 
 Exit codes:
   0    converted
@@ -22,11 +26,14 @@ Exit codes:
   3    preflight failure (tools, target, space, name collision): nothing written
   4    source, inspection or conversion failure: nothing written
   5    copy failure: partial targets removed
-  130  interrupted by SIGINT/SIGTERM: temporary files and partial targets removed`;
+  130  interrupted by SIGINT/SIGTERM: temporary files and partial targets removed
+  6    v2v batch: one or more guests failed (see its summary and report)`;
 
 /** Parses argv and runs; resolves to the exit code. */
 export async function cli(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
+  if (argv[0] === 'batch') return batchCli(argv.slice(1));
+  // Bare --machine-readable must not swallow the next word (the source) as its value.
+  const parser = yargs(argv.map((word) => (word === '--machine-readable' ? '--machine-readable=' : word)))
       .scriptName('v2v')
       .usage(
         'Usage: v2v -i vmx GUEST.vmx | -i disk IMG... | -i libvirtxml FILE | -i ova OVA|DIR\n' +
@@ -38,6 +45,13 @@ export async function cli(argv: string[]): Promise<number> {
       .option('i', { type: 'string', choices: INPUT_MODES, describe: 'Input mode', default: 'vmx', group: 'Input:' })
       .option('if', { type: 'string', describe: 'Format of the -i disk images (default: probed)', group: 'Input:' })
       .option('print-source', { type: 'boolean', describe: 'Print the parsed source (JSON) and stop', group: 'Input:' })
+      .option('it', { type: 'string', choices: ['ssh'], describe: 'Input transport: ssh for an ssh://user@host[:port]/path/guest.vmx source', group: 'Remote source:' })
+      .option('ip', { type: 'string', describe: 'File holding the SSH or HTTPS password (never put it on the command line)', group: 'Remote source:' })
+      .option('ssh-identity', { type: 'string', describe: 'SSH private key file (default: your default keys)', group: 'Remote source:' })
+      .option('known-hosts', { type: 'string', describe: 'known_hosts file verifying the SSH host key (default ~/.ssh/known_hosts)', group: 'Remote source:' })
+      .option('ssh-fingerprint', { type: 'string', describe: 'Trust the SSH host key with this fingerprint (SHA256:..., from "ssh-keygen -lf")', group: 'Remote source:' })
+      .option('ca-file', { type: 'string', describe: 'CA certificate(s) verifying an https:// source', group: 'Remote source:' })
+      .option('insecure', { type: 'boolean', describe: 'Do not verify the https:// certificate (unsafe: explicit opt-out)', group: 'Remote source:' })
       .option('o', { type: 'string', choices: OUTPUT_MODES, describe: 'Output mode', group: 'Output:' })
       .option('oc', { type: 'string', describe: 'libvirt URI for -o libvirt (default qemu:///system)', group: 'Output:' })
       .option('os', { type: 'string', describe: 'Output storage: a directory (local, qemu, json) or a libvirt pool (default "default")', group: 'Output:' })
@@ -47,9 +61,12 @@ export async function cli(argv: string[]): Promise<number> {
       .option('network', { alias: 'n', type: 'string', array: true, describe: 'Map source network IN to libvirt network OUT ("IN:OUT", or "OUT" for all); repeatable', group: 'Networks:' })
       .option('bridge', { alias: 'b', type: 'string', array: true, describe: 'Map source network IN to host bridge OUT ("IN:OUT" or "OUT"); repeatable', group: 'Networks:' })
       .option('mac', { type: 'string', array: true, describe: 'Map one NIC by MAC: "MAC:network:OUT" or "MAC:bridge:OUT"; repeatable', group: 'Networks:' })
+      .option('root', { type: 'string', describe: 'Multi-boot guests: which root to convert: single (default: refuse multi-boot), first, ask, or a device such as /dev/sda2', group: 'Conversion:' })
+      .option('key', { type: 'string', array: true, describe: 'LUKS key for an encrypted volume (not supported yet: refused)', group: 'Conversion:' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print nothing but errors and warnings' })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'Verbose messages' })
       .option('trace', { alias: 'x', type: 'boolean', describe: 'Trace every external command with its argv (stderr)' })
+      .option('machine-readable', { type: 'string', describe: 'JSON-lines progress events on stdout, or =file:FILE or =fd:N; alone, list capabilities' })
       .help(false)
       .option('help', { alias: 'h', type: 'boolean', describe: 'Show this help' })
       .epilog(EPILOG)
@@ -69,10 +86,14 @@ export async function cli(argv: string[]): Promise<number> {
   }
   if (parsed['help']) {
     // yargs shows multi-letter options as --os; users type -os, as with virt-v2v.
-    process.stdout.write(`${(await parser.getHelp()).replace(/--(o[sfanc]|if)\b/g, ' -$1')}\n`);
+    process.stdout.write(`${(await parser.getHelp()).replace(/--(o[sfanc]|if|it|ip)\b/g, ' -$1')}\n`);
     return ExitCode.ok;
   }
   if (parsed['version']) return ExitCode.ok;
+  if (parsed['machine-readable'] === '' && parsed._.length === 0) {
+    process.stdout.write(`${capabilities().join('\n')}\n`);
+    return ExitCode.ok;
+  }
   let options;
   try {
     options = normalizeOptions({
@@ -89,9 +110,21 @@ export async function cli(argv: string[]): Promise<number> {
       mac: parsed['mac'] as string[] | undefined,
       printSource: parsed['print-source'] as boolean | undefined,
       positional: parsed._.map(String),
+      remote: {
+        it: parsed['it'] as string | undefined,
+        ip: parsed['ip'] as string | undefined,
+        sshIdentity: parsed['ssh-identity'] as string | undefined,
+        knownHosts: parsed['known-hosts'] as string | undefined,
+        sshFingerprint: parsed['ssh-fingerprint'] as string | undefined,
+        caFile: parsed['ca-file'] as string | undefined,
+        insecure: parsed['insecure'] as boolean | undefined,
+      },
       verbose: parsed['verbose'] as boolean | undefined,
       trace: parsed['trace'] as boolean | undefined,
       quiet: parsed['quiet'] as boolean | undefined,
+      machineReadable: parsed['machine-readable'] as string | undefined,
+      root: parsed['root'] as string | undefined,
+      key: parsed['key'] as string[] | undefined,
     });
   } catch (error) {
     return reportError(error);

@@ -17,6 +17,8 @@ export const ExitCode = {
   conversion: 4,
   /** Copying the converted disks to the target failed. */
   copy: 5,
+  /** `v2v batch`: one or more guests failed (each guest's own code is in the report). */
+  batchFailed: 6,
   /** Stopped by SIGINT/SIGTERM. */
   interrupted: 130,
 } as const;

@@ -1,11 +1,15 @@
 /**
  * The error boundary: runs the pipeline, maps errors to exit codes in one
- * place, stops every child process on SIGINT/SIGTERM.
+ * place, stops every child process on SIGINT/SIGTERM, and wires the progress
+ * events to their sinks (--machine-readable JSON lines, live warnings, -x).
  */
 import { configureExec } from './exec.js';
-import { ExitCode, InterruptedError, V2vError } from './errors.js';
+import { ExitCode, InterruptedError, UsageError, V2vError } from './errors.js';
 import type { Options } from './options.js';
-import { chooseRenderer, runPipeline } from './pipeline.js';
+import { chooseRenderer, runPipeline, type RendererChoice } from './pipeline.js';
+import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from './progress/events.js';
+import { emitEvent, onEvent, setLiveRenderer } from './progress/reporter.js';
+import { markRun, stopRunProcesses } from './process-reaper.js';
 
 /** Runs one conversion; returns the process exit code. Never throws. */
 export async function main(options: Options): Promise<number> {
@@ -16,45 +20,114 @@ export async function main(options: Options): Promise<number> {
     interrupted = true;
     process.stderr.write(`\nv2v: ${signal} received: stopping and cleaning up\n`);
     abort.abort(new InterruptedError(`Interrupted by ${signal}.`));
+    // Now, not after the stage unwinds: a guestfish server is no child of
+    // ours, and closing it politely would wait for the call it is running.
+    void stopRunProcesses(runId);
   };
+  const runId = markRun();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  configureExec({
-    signal: abort.signal,
-    ...(options.trace ? { trace: (argv: string) => process.stderr.write(`+ ${argv}\n`) } : {}),
-  });
+  const renderer: RendererChoice = options.printSource
+    ? 'silent'
+    : chooseRenderer(options, process.stdout.isTTY === true, !!process.env['CI']);
+  setLiveRenderer(renderer === 'live');
+  let sink: JsonLinesSink | undefined;
+  const warnings: string[] = [];
+  const unsubscribe: Array<() => void> = [];
   const started = Date.now();
+  let result: { exitCode: number; name?: string; files: string[] } = { exitCode: ExitCode.internal, files: [] };
   try {
-    const renderer = chooseRenderer(options, process.stdout.isTTY === true, !!process.env['CI']);
-    const ctx = await runPipeline(options, options.printSource ? 'silent' : renderer);
+    if (options.machineReadable) {
+      const opened = openSink(options.machineReadable);
+      sink = opened;
+      unsubscribe.push(onEvent((event) => opened.write(event)));
+    }
+    unsubscribe.push(onEvent(humanSideChannel(renderer)));
+    unsubscribe.push(onEvent((event) => {
+      if (event.type === 'warning' && !event.message.startsWith('cleanup: ')) warnings.push(event.message);
+    }));
+    configureExec({
+      signal: abort.signal,
+      ...(options.trace || options.machineReadable
+        ? {
+            trace: (argv: string) => {
+              if (options.trace) process.stderr.write(`${renderer === 'lines' ? `[${clock()}] ` : ''}+ ${argv}\n`);
+              emitEvent({ type: 'trace', message: argv });
+            },
+          }
+        : {}),
+    });
+    const ctx = await runPipeline(options, renderer, { signal: abort.signal, runId });
     if (options.printSource) {
       process.stdout.write(`${JSON.stringify(ctx.source, null, 2)}\n`);
+      result = { exitCode: ExitCode.ok, files: [] };
       return ExitCode.ok;
     }
-    for (const warning of ctx.warnings) process.stderr.write(`v2v: warning: ${warning}\n`);
-    if (!options.quiet) {
-      process.stdout.write(`Finished converting ${ctx.name} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${(ctx.written ?? []).join(', ')}\n`);
-    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const files = ctx.written ?? [];
+    const summary = `Finished converting ${ctx.name} in ${seconds} s: ${files.join(', ')}`;
+    emitEvent({ type: 'info', message: summary });
+    if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(`${summary}\n`);
+    result = { exitCode: ExitCode.ok, ...(ctx.name ? { name: ctx.name } : {}), files };
     return ExitCode.ok;
   } catch (error) {
     if (interrupted) {
-      process.stderr.write('v2v: error: interrupted; temporary files and partial targets were removed.\n');
+      const message = 'interrupted; temporary files and partial targets were removed.';
+      emitEvent({ type: 'error', message });
+      process.stderr.write(`v2v: error: ${message}\n`);
+      result = { exitCode: ExitCode.interrupted, files: [] };
       return ExitCode.interrupted;
     }
-    return reportError(error);
+    const exitCode = reportError(error);
+    result = { exitCode, files: [] };
+    return exitCode;
   } finally {
+    // The line renderer printed each warning when it happened; the others show them now.
+    if (renderer !== 'lines') printWarnings(warnings);
+    emitEvent({ type: 'result', message: result.exitCode === 0 ? 'converted' : 'failed', ...result });
+    for (const off of unsubscribe) off();
+    sink?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
 
+/**
+ * What humans see of events besides the renderer: with the line renderer,
+ * each warning is printed as a timestamped line when it happens (the live
+ * renderer owns the terminal, so there warnings wait for the end).
+ */
+function humanSideChannel(renderer: RendererChoice): (event: V2vEvent) => void {
+  return (event) => {
+    if (renderer === 'lines' && event.type === 'warning' && !event.message.startsWith('cleanup: ')) {
+      process.stderr.write(`[${clock(new Date(event.timestamp))}] v2v: warning: ${event.message}\n`);
+    }
+  };
+}
+
+/** Opens the --machine-readable target; an unusable one is a usage error. */
+function openSink(target: MachineReadableTarget): JsonLinesSink {
+  try {
+    return JsonLinesSink.open(target);
+  } catch (error) {
+    const where = target.kind === 'file' ? `file:${target.path}` : target.kind === 'fd' ? `fd:${target.fd}` : 'stdout';
+    throw new UsageError(`Cannot open --machine-readable=${where} (${error instanceof Error ? error.message : String(error)}): pass a writable file or an open descriptor.`);
+  }
+}
+
+function printWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) process.stderr.write(`v2v: warning: ${warning}\n`);
+}
+
 /** Prints an error the way its kind asks for, and returns its exit code. */
 export function reportError(error: unknown): number {
   if (error instanceof V2vError) {
+    emitEvent({ type: 'error', message: error.message });
     process.stderr.write(`v2v: error: ${error.message}\n`);
     return error.exitCode;
   }
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  emitEvent({ type: 'error', message: `internal error: ${error instanceof Error ? error.message : String(error)}` });
   process.stderr.write(`v2v: internal error: ${text}\nThis is a bug in v2v: please report it with the command line and this output.\n`);
   return ExitCode.internal;
 }

@@ -23,6 +23,18 @@ export interface SourceDisk {
   unit: number;
   /** Source controller model when known (pvscsi, lsilogic, ...). */
   controllerModel?: string;
+  /** Set for remote disks: what qemu opens instead of `path` (an NBD export served by nbdkit). */
+  backing?: DiskBacking;
+}
+
+/** How qemu opens a remote source disk: the overlay's backing file and its format. */
+export interface DiskBacking {
+  /** qemu file name, e.g. `nbd+unix:///?socket=/var/tmp/v2v-x/nbd0.sock`. */
+  filename: string;
+  /** Format on top of the export (vmdk, raw...); probed when absent. */
+  format?: string;
+  /** The remote location for messages (never a password). */
+  display: string;
 }
 
 /** A removable drive (CD-ROM/floppy) in the source; carried over without media. */

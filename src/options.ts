@@ -7,6 +7,10 @@ import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import type { OutputFormat } from './model.js';
 import { parseNetworkMapping, type NetworkMapping } from './output/networks.js';
+import { normalizeRemoteOptions, type RawRemoteOptions, type RemoteOptions } from './remote/options.js';
+import { isRemoteSource } from './remote/url.js';
+import { parseMachineReadable, type MachineReadableTarget } from './progress/events.js';
+import { parseRootChoice, type RootChoice } from './convert/root-choice.js';
 
 /** Input modes implemented. */
 export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova'] as const;
@@ -20,6 +24,8 @@ export interface InputOptions {
   paths: string[];
   /** Format of -i disk images (-if); probed when absent. */
   format?: string;
+  /** Set when the source is ssh:// or https:// (paths are then URLs). */
+  remote?: RemoteOptions;
 }
 
 /** Where the converted guest goes. */
@@ -46,6 +52,10 @@ export interface Options {
   verbose: boolean;
   trace: boolean;
   quiet: boolean;
+  /** Where JSON-lines progress events go (--machine-readable); absent: none. */
+  machineReadable?: MachineReadableTarget;
+  /** Which root of a multi-boot guest to convert (--root); absent: refuse multi-boot. */
+  root?: RootChoice;
 }
 
 /** Raw values as the command line gave them (all optional: rules decide). */
@@ -63,9 +73,17 @@ export interface RawOptions {
   mac?: string[];
   printSource?: boolean;
   positional: string[];
+  /** Remote source flags (-it, -ip, --ssh-identity, --known-hosts, --ssh-fingerprint, --ca-file, --insecure). */
+  remote?: RawRemoteOptions;
   verbose?: boolean;
   trace?: boolean;
   quiet?: boolean;
+  /** The value of --machine-readable ('' when given bare). */
+  machineReadable?: string;
+  /** --root ask|single|first|/dev/X. */
+  root?: string;
+  /** --key (LUKS keys): not supported yet, refused by name. */
+  key?: string[];
 }
 
 /** Guest names libvirt and file systems accept without surprises. */
@@ -122,6 +140,10 @@ export function normalizeOptions(raw: RawOptions): Options {
   if (raw.on !== undefined && !NAME_RE.test(raw.on)) {
     throw new UsageError(`Invalid guest name "-on ${raw.on}": use letters, digits, '.', '_', '+' or '-', starting with a letter or digit.`);
   }
+  if (raw.key !== undefined && raw.key.length > 0) {
+    throw new UsageError(`--key is not supported yet (v2v cannot unlock LUKS volumes): remove the encryption in the source VM and retry without --key.`);
+  }
+  const root = parseRootChoice(raw.root);
   if (raw.quiet && (raw.verbose || raw.trace)) {
     throw new UsageError(`-q cannot be combined with -v or -x: choose one.`);
   }
@@ -133,7 +155,8 @@ export function normalizeOptions(raw: RawOptions): Options {
   return {
     input: {
       mode: inputMode as InputOptions['mode'],
-      paths: raw.positional.map((p) => resolve(p)),
+      paths: raw.positional.map((p) => (isRemoteSource(p) ? p : resolve(p))),
+      ...remoteInput(raw, inputMode),
       ...(raw.if !== undefined ? { format: raw.if } : {}),
     },
     output: {
@@ -149,5 +172,13 @@ export function normalizeOptions(raw: RawOptions): Options {
     verbose: raw.verbose ?? false,
     trace: raw.trace ?? false,
     quiet: raw.quiet ?? false,
+    ...(raw.machineReadable !== undefined ? { machineReadable: parseMachineReadable(raw.machineReadable) } : {}),
+    ...(root.kind !== 'single' ? { root } : {}),
   };
+}
+
+/** The remote options of the input, when the source is remote (rules in src/remote/options.ts). */
+function remoteInput(raw: RawOptions, inputMode: string): { remote?: RemoteOptions } {
+  const remote = normalizeRemoteOptions(raw.remote ?? {}, inputMode, raw.positional);
+  return remote ? { remote } : {};
 }

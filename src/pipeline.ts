@@ -3,7 +3,7 @@
  * next; the copy is always the last heavy step, so a run that will fail
  * fails before it.
  */
-import { Listr, PRESET_TIMESTAMP } from 'listr2';
+import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2';
 import { copyStage } from '../stages/copy.js';
 import { convertStage } from '../stages/convert.js';
 import { inspectStage } from '../stages/inspect.js';
@@ -14,54 +14,154 @@ import { sourceStage } from '../stages/source.js';
 import { trimStage } from '../stages/trim.js';
 import { Cleanups } from './cleanup.js';
 import type { Context } from './context.js';
+import { undefineCommand } from '../drivers/virsh.js';
+import { configureExec, run } from './exec.js';
 import { selectInput } from './input/index.js';
 import type { Options } from './options.js';
 import { selectOutput } from './output/index.js';
+import type { StageKey } from './progress/events.js';
+import { emitEvent } from './progress/reporter.js';
+import { reportStageEvents } from './progress/stage-events.js';
+import { withTestPause } from './progress/test-hook.js';
+import { stopRunProcesses } from './process-reaper.js';
 
 /** How progress is shown, picked once at the root. */
 export type RendererChoice = 'live' | 'lines' | 'silent';
 
-/** Live task list on a terminal; timestamped lines when piped or in CI; nothing with -q. */
-export function chooseRenderer(options: Pick<Options, 'quiet'>, stdoutIsTty: boolean, ci: boolean): RendererChoice {
-  if (options.quiet) return 'silent';
+/**
+ * Live task list on a terminal outside CI; timestamped lines when piped, in
+ * CI, or with -v/-x (their extra lines would tear a live display); nothing
+ * with -q or when JSON events go to stdout (--machine-readable alone).
+ */
+export function chooseRenderer(
+  options: Pick<Options, 'quiet' | 'verbose' | 'trace' | 'machineReadable'>,
+  stdoutIsTty: boolean,
+  ci: boolean,
+): RendererChoice {
+  if (options.quiet || options.machineReadable?.kind === 'stdout') return 'silent';
+  if (options.verbose || options.trace) return 'lines';
   return stdoutIsTty && !ci ? 'live' : 'lines';
 }
 
+/** What main hands the pipeline besides the options. */
+export interface PipelineHooks {
+  /** The root abort signal (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** The run id every child process carries (see process-reaper.ts). */
+  runId?: string;
+}
+
 /** Runs every stage in order; cleanup runs whatever happens. Returns the final context. */
-export async function runPipeline(options: Options, renderer: RendererChoice): Promise<Context> {
+export async function runPipeline(options: Options, renderer: RendererChoice, hooks: PipelineHooks = {}): Promise<Context> {
   const ctx: Context = {
     options,
     cleanup: new Cleanups(),
-    warnings: [],
+    warnings: new LiveWarnings(),
     input: selectInput(options.input),
     output: selectOutput(options.output),
   };
-  const stages = options.printSource ? [sourceStage()] : [
-    sourceStage(),
-    overlayStage(),
-    preflightStage(),
-    inspectStage(),
-    convertStage(),
-    trimStage(),
-    copyStage(),
-    outputStage(),
+  const stages: Array<[StageKey, ListrTask<Context>]> = options.printSource ? [['source', sourceStage()]] : [
+    ['source', sourceStage()],
+    ['overlay', overlayStage()],
+    ['preflight', preflightStage()],
+    ['inspect', inspectStage()],
+    ['convert', convertStage()],
+    ['trim', trimStage()],
+    ['copy', copyStage()],
+    ['output', withDomainRollback(outputStage())],
   ];
-  const list = new Listr<Context, 'default' | 'simple' | 'silent'>(stages, {
-    ctx,
-    exitOnError: true,
-    registerSignalListeners: false,
-    collectErrors: false,
-    ...rendererOptions(renderer),
-  });
+  const list = new Listr<Context, 'default' | 'simple' | 'silent'>(
+    stages.map(([key, stage]) => withTestPause(key, withGuestfsTmpdir(stage), hooks.signal)),
+    {
+      ctx,
+      exitOnError: true,
+      registerSignalListeners: false,
+      collectErrors: false,
+      ...rendererOptions(renderer),
+    },
+  );
+  reportStageEvents(list.tasks, stages.map(([key]) => key));
   let failed = true;
   try {
     await list.run();
     failed = false;
     return ctx;
   } finally {
+    const interrupted = hooks.signal?.aborted === true;
+    if (interrupted) {
+      // Commands still running (an appliance busy in a guestfish call, a
+      // daemonized guestfish server) would make a clean shutdown wait: stop
+      // them all now; the overlays they write to are thrown away anyway.
+      if (hooks.runId) await stopRunProcesses(hooks.runId);
+      // Cleanup commands (virsh undefine, ...) must run: detach them from the aborted signal.
+      configureExec({ signal: undefined });
+    }
     const problems = await ctx.cleanup.run(failed);
-    for (const problem of problems) process.stderr.write(`v2v: warning: cleanup: ${problem}\n`);
+    if (hooks.runId) {
+      const leftovers = await stopRunProcesses(hooks.runId);
+      if (leftovers.length > 0 && !interrupted) problems.push(`stopped leftover processes ${leftovers.join(', ')}`);
+    }
+    for (const problem of problems) {
+      emitEvent({ type: 'warning', message: `cleanup: ${problem}` });
+      process.stderr.write(`v2v: warning: cleanup: ${problem}\n`);
+    }
   }
+}
+
+/**
+ * The context's warning list: an array (stages push to it) that also emits a
+ * `warning` event at the moment of each push, so warnings show up when they
+ * happen rather than only in the final summary.
+ */
+class LiveWarnings extends Array<string> {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+
+  override push(...items: string[]): number {
+    for (const message of items) emitEvent({ type: 'warning', message });
+    return super.push(...items);
+  }
+}
+
+/**
+ * libguestfs keeps a temp dir of its own ($LIBGUESTFS_TMPDIR, else $TMPDIR)
+ * that a killed guestfish leaves behind. Once the run's temp dir exists, it
+ * is pointed there (children inherit it), so the run's cleanup removes it.
+ */
+function withGuestfsTmpdir(stage: ListrTask<Context>): ListrTask<Context> {
+  const original = stage.task;
+  return {
+    ...stage,
+    task: (ctx, task) => {
+      if (ctx.tmpdir !== undefined) process.env['LIBGUESTFS_TMPDIR'] = ctx.tmpdir;
+      return original(ctx, task);
+    },
+  };
+}
+
+/**
+ * -o libvirt defines the domain last, in the output stage. If the run fails
+ * or is interrupted there (libvirtd can complete a define whose virsh was
+ * killed), the domain would point at disks the failure cleanup removes.
+ * Preflight proved no domain of that name existed, so undefining it on
+ * failure removes only what this run created.
+ */
+function withDomainRollback(stage: ListrTask<Context>): ListrTask<Context> {
+  const original = stage.task;
+  return {
+    ...stage,
+    task: (ctx, task) => {
+      const name = ctx.name;
+      if (ctx.options.output.mode === 'libvirt' && name !== undefined) {
+        const uri = ctx.options.output.connection ?? 'qemu:///system';
+        ctx.cleanup.onFailure(`undefining the half-defined domain ${name}`, async () => {
+          await run(undefineCommand(uri, name), { allowFailure: true });
+        });
+      }
+      return original(ctx, task);
+    },
+  };
 }
 
 function rendererOptions(choice: RendererChoice) {

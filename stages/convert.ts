@@ -4,6 +4,7 @@
 import type { ListrTask } from 'listr2';
 import { parseHash, type Guestfs } from '../drivers/guestfish.js';
 import { need, type Context } from '../src/context.js';
+import { guestLabel } from './inspect.js';
 import { selectConverter } from '../src/convert/index.js';
 import { formatBytes } from '../src/disk-space.js';
 import { ConversionError } from '../src/errors.js';
@@ -24,7 +25,7 @@ export function convertStage(): ListrTask<Context> {
       const g = need(ctx, 'guestfs');
       const inspection = need(ctx, 'inspection');
       const converter = selectConverter(inspection);
-      task.title = `Converting ${inspection.productName} to run on KVM`;
+      task.title = `Converting ${guestLabel(inspection)} to run on KVM`;
       task.output = 'checking for sufficient free disk space in the guest';
       await checkGuestFreeSpace(g, inspection);
       const caps = await converter({

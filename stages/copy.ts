@@ -9,6 +9,7 @@ import { need, type Context } from '../src/context.js';
 import { formatBytes } from '../src/disk-space.js';
 import { CommandError, CopyError } from '../src/errors.js';
 import type { TargetDisk } from '../src/model.js';
+import { isLiveRenderer, reportCopyProgress } from '../src/progress/reporter.js';
 
 /** How often progress is reported when output is not a live terminal. */
 const PIPED_PROGRESS_MS = 5_000;
@@ -42,7 +43,7 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
     task: async (_ctx, task) => {
       if (!target.existing) ctx.cleanup.onFailure(`removing partial ${target.path}`, () => rm(target.path, { force: true }));
       const started = Date.now();
-      const live = process.stdout.isTTY === true && !process.env['CI'];
+      const live = isLiveRenderer(); // -v/-x use the line renderer even on a terminal
       let lastReport = 0;
       try {
         await convert(
@@ -55,6 +56,7 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
             preallocation: ctx.options.output.allocation === 'preallocated' ? (target.format === 'raw' ? 'falloc' : 'metadata') : 'off',
           },
           (percent) => {
+            reportCopyProgress(index + 1, percent, target.virtualSize);
             const now = Date.now();
             if (!live && now - lastReport < PIPED_PROGRESS_MS && percent < 100) return;
             lastReport = now;

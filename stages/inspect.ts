@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import type { ListrTask } from 'listr2';
 import { Guestfs, parseLines } from '../drivers/guestfish.js';
 import { need, type Context } from '../src/context.js';
-import { ConversionError } from '../src/errors.js';
+import { mountFailure, selectRoot, type RootChoice } from '../src/convert/root-choice.js';
 import type { GuestKernel, Inspection } from '../src/model.js';
 
 /** Launches libguestfs and fills ctx.inspection. */
@@ -17,36 +17,51 @@ export function inspectStage(): ListrTask<Context> {
       const accel = need(ctx, 'accel');
       task.output = `starting the libguestfs appliance${accel.tcg ? ' (TCG)' : ''}`;
       const g = await Guestfs.launch(
-        need(ctx, 'overlays').map((o) => ({ path: o.path, format: 'qcow2', discard: true, cachemode: 'unsafe' as const })),
+        // copyOnRead for remote disks: every block the appliance reads lands in the
+        // overlay, so the final copy does not fetch it over the network again.
+        need(ctx, 'overlays').map((o) => ({ path: o.path, format: 'qcow2', discard: true, cachemode: 'unsafe' as const, copyOnRead: o.disk.backing !== undefined })),
         { tcg: accel.tcg, smp: Math.min(2, cpus().length), memsizeMiB: 1536 },
       );
       ctx.guestfs = g;
       ctx.cleanup.always('shutting down the libguestfs appliance', () => g.close());
       task.output = 'looking for operating systems';
-      ctx.inspection = await inspectGuest(g, need(ctx, 'source').firmware);
+      ctx.inspection = await inspectGuest(g, need(ctx, 'source').firmware, ctx.options.root);
       const i = ctx.inspection;
-      task.title = `Inspecting the source: ${i.productName} (${i.distro} ${i.majorVersion}.${i.minorVersion}, ${i.arch}, root ${i.root})`;
+      task.title = `Inspecting the source: ${guestLabel(i)} (${i.type}, ${i.arch}, root ${i.root})`;
     },
   };
 }
 
+/**
+ * A readable name for the guest. libguestfs' product name for Debian is just
+ * /etc/debian_version ("12.15"), so prefix the distro when it is a bare number.
+ */
+export function guestLabel(i: Pick<Inspection, 'distro' | 'productName' | 'majorVersion' | 'minorVersion'>): string {
+  const distro = i.distro ? i.distro.charAt(0).toUpperCase() + i.distro.slice(1) : 'Unknown';
+  if (!i.productName || i.productName === 'unknown') return `${distro} ${i.majorVersion}.${i.minorVersion}`;
+  return /^\d/.test(i.productName) ? `${distro} ${i.productName}` : i.productName;
+}
+
 /** Inspects the guest, mounts its filesystems and returns what conversion needs. */
-async function inspectGuest(g: Guestfs, sourceFirmware: Inspection['firmware']): Promise<Inspection> {
-  const roots = await g.inspectOs();
-  if (roots.length === 0) {
-    throw new ConversionError('No operating system was found on the source disks: check that the source names the guest\'s system disk.');
-  }
-  if (roots.length > 1) {
-    throw new ConversionError(`The source disks hold ${roots.length} operating systems (${roots.join(', ')}): multi-boot guests are not supported yet.`);
-  }
-  const root = roots[0] as string;
+async function inspectGuest(g: Guestfs, sourceFirmware: Inspection['firmware'], rootChoice: RootChoice | undefined): Promise<Inspection> {
+  // Refuses LUKS volumes, no OS, and multi-boot without a --root choice.
+  const root = await selectRoot(g, rootChoice);
   const get = (field: string): Promise<string> => g.inspectGet(field, root);
   const mounts = await g.mountpoints(root);
   for (const { mountpoint, device } of mounts) {
-    await g.call('mount', device, mountpoint);
+    await g.call('mount', device, mountpoint).catch((error: unknown) => {
+      throw mountFailure(error, device, mountpoint); // hibernated NTFS: a clear refusal
+    });
   }
   const type = await get('type');
-  const packages = parseLines(await g.call('inspect-list-applications2', root))
+  // libguestfs 1.48's appliance cannot read sqlite rpm databases (RHEL 9,
+  // Fedora 33+: "rpmtsInitIterator", measured); the RPM converter asks the
+  // guest's own rpm instead, so an rpm listing failure is not fatal.
+  const applications = await g.call('inspect-list-applications2', root).catch(async (error: unknown) => {
+    if ((await get('package-format')) === 'rpm') return '';
+    throw error;
+  });
+  const packages = parseLines(applications)
     .map((line) => /^\s*app2_name: (.+)$/.exec(line)?.[1])
     .filter((name): name is string => name !== undefined);
   const kernels = type === 'linux' ? await listKernels(g) : [];

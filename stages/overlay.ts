@@ -18,15 +18,19 @@ export function overlayStage(): ListrTask<Context> {
       const tmpdir = need(ctx, 'tmpdir');
       const overlays: Overlay[] = [];
       for (const [index, disk] of source.disks.entries()) {
+        // A remote disk is opened through its NBD export (served by nbdkit since the source stage).
+        const backing = disk.backing?.filename ?? disk.path;
         let info;
         try {
-          info = await imageInfo(disk.path, disk.format);
+          info = await imageInfo(backing, disk.backing?.format ?? disk.format);
         } catch (error) {
           if (!(error instanceof CommandError)) throw error;
-          throw new SourceError(`${disk.path} is not a disk image qemu can read (${error.stderr || error.message}): check the source disk.`);
+          throw new SourceError(disk.backing
+            ? `${disk.path} cannot be read over the network (${error.stderr || error.message}): check the server, the credentials and the URL.`
+            : `${disk.path} is not a disk image qemu can read (${error.stderr || error.message}): check the source disk.`);
         }
         const path = join(tmpdir, `overlay-sd${index}.qcow2`);
-        await createOverlay(path, disk.path, info.format);
+        await createOverlay(path, backing, info.format);
         disk.format = info.format;
         overlays.push({ disk, path, backingFormat: info.format, virtualSize: info.virtualSize });
         task.output = `${disk.path} (${info.format}, ${(info.virtualSize / 2 ** 30).toFixed(1)} GiB) → overlay`;

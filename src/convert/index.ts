@@ -5,6 +5,8 @@
 import { ConversionError } from '../errors.js';
 import type { GuestCaps, Inspection } from '../model.js';
 import { convertDebian, type ConvertInput } from './debian.js';
+import { convertRhel } from './rhel.js';
+import { convertSuse } from './suse.js';
 
 /** A converter for one family of guests. */
 export type Converter = (input: ConvertInput) => Promise<Omit<GuestCaps, 'domainType'>>;
@@ -12,10 +14,26 @@ export type Converter = (input: ConvertInput) => Promise<Omit<GuestCaps, 'domain
 /** Debian-family distros handled by the Debian converter. */
 const DEBIAN_FAMILY = new Set(['debian', 'ubuntu', 'linuxmint', 'kalilinux']);
 
+/** RHEL-family distros (libguestfs' inspect-get-distro names) handled by the RHEL converter. */
+const RHEL_FAMILY = new Set(['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'oraclelinux', 'scientificlinux', 'redhat-based', 'circle']);
+
+/** SUSE distros handled by the SUSE converter. */
+const SUSE_FAMILY = new Set(['sles', 'opensuse', 'suse-based']);
+
+/** The families v2v converts, for the refusal message. */
+const SUPPORTED = 'Debian, Ubuntu, RHEL, CentOS, AlmaLinux, Rocky Linux, Fedora, SLES and openSUSE';
+
 /** Returns the converter for the guest, or throws ConversionError naming what is unsupported. */
 export function selectConverter(inspection: Inspection): Converter {
-  if (inspection.type === 'linux' && DEBIAN_FAMILY.has(inspection.distro)) return convertDebian;
-  throw new ConversionError(
-    `Converting ${inspection.productName || `${inspection.type}/${inspection.distro}`} is not supported yet: v2v converts Debian-family Linux guests (Debian, Ubuntu).`,
-  );
+  const name = inspection.productName && inspection.productName !== 'unknown' ? inspection.productName : `${inspection.type}/${inspection.distro}`;
+  if (inspection.type === 'linux') {
+    if (DEBIAN_FAMILY.has(inspection.distro)) return convertDebian;
+    if (RHEL_FAMILY.has(inspection.distro)) return convertRhel;
+    if (SUSE_FAMILY.has(inspection.distro)) return convertSuse;
+    throw new ConversionError(`Converting ${name} (distribution "${inspection.distro}") is not supported: v2v converts ${SUPPORTED} Linux guests; convert this guest by hand or with virt-v2v.`);
+  }
+  if (inspection.type === 'windows') {
+    throw new ConversionError(`Converting Windows guests (${name}) is not supported yet: v2v converts ${SUPPORTED} Linux guests; use virt-v2v with virtio-win for Windows.`);
+  }
+  throw new ConversionError(`Converting ${name} is not supported: v2v converts ${SUPPORTED} Linux guests.`);
 }

@@ -16,7 +16,10 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import type { Source } from '../model.js';
+import type { RemoteOptions } from '../remote/options.js';
+import { isRemoteSource } from '../remote/url.js';
 import type { Input } from './index.js';
+import { remoteDiskInput } from './remote.js';
 
 /** Memory given to a guest made from bare disk images, in MiB. */
 export const DISK_INPUT_MEMORY_MIB = 2048;
@@ -42,8 +45,9 @@ export function diskSource(paths: string[], format?: string): Source {
   };
 }
 
-/** The disk input module for local images, optionally of a known format (`-if`). */
-export function diskInput(paths: string[], format?: string): Input {
+/** The disk input module for local images (or https:// ones given their options), optionally of a known format (`-if`). */
+export function diskInput(paths: string[], format?: string, remote?: RemoteOptions): Input {
+  if (remote !== undefined && paths.every(isRemoteSource)) return remoteDiskInput(paths, remote, format);
   const absolute = paths.map((p) => path.resolve(p));
   return {
     describe: absolute.length === 1 ? `disk image ${absolute[0]}` : `${absolute.length} disk images`,

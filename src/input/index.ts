@@ -31,9 +31,9 @@ export function selectInput(options: InputOptions): Input {
   const [first] = options.paths as [string];
   switch (options.mode) {
     case 'vmx':
-      return vmxInput(first);
+      return vmxInput(first, options.remote);
     case 'disk':
-      return diskInput(options.paths, options.format);
+      return diskInput(options.paths, options.format, options.remote);
     case 'libvirtxml':
       return libvirtXmlInput(first);
     case 'ova':

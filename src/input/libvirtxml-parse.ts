@@ -5,7 +5,7 @@
  * Element reference: https://libvirt.org/formatdomain.html
  */
 import path from 'node:path';
-import { Parser } from 'xml2js';
+import { asNode, child, children, parseXmlTree, textOf, type XmlNode } from './xml-tree.js';
 import { SourceError } from '../errors.js';
 import type { DiskBus, Firmware, Source, SourceDisk, SourceNic, SourceRemovable } from '../model.js';
 
@@ -20,13 +20,6 @@ const BUS_ORDER: readonly DiskBus[] = ['virtio', 'scsi', 'nvme', 'sata', 'ide', 
 const DEV_PREFIX_BUS: ReadonlyArray<[string, string]> = [['xvd', 'xen'], ['vd', 'virtio'], ['sd', 'scsi'], ['hd', 'ide'], ['fd', 'fdc']];
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** An element as xml2js gives it (explicitArray): attributes in `$`, text in `_`, children as arrays. */
-interface XmlNode {
-  $?: Record<string, string>;
-  _?: string;
-  [child: string]: unknown;
-}
 
 /** Parses the text of a libvirt domain XML file (read from `xmlPath`) into the source model. */
 export function parseLibvirtXml(text: string, xmlPath: string): Source {
@@ -85,42 +78,9 @@ export function libvirtScaledBytes(value: string, unit: string | undefined): num
   return base === undefined ? undefined : n * base ** power;
 }
 
-/** Parses XML synchronously (xml2js calls back before returning); malformed XML is a SourceError. */
+/** Parses the domain XML; malformed XML is a SourceError. */
 function parseXml(text: string, xmlPath: string): XmlNode {
-  let result: unknown;
-  let failure: unknown;
-  new Parser({ explicitArray: true }).parseString(text.replace(/^\uFEFF/, ''), (error: unknown, value: unknown) => {
-    failure = error;
-    result = value;
-  });
-  if (failure || result === null || typeof result !== 'object') {
-    const why = failure instanceof Error ? failure.message.split('\n')[0] : 'the file is empty';
-    throw new SourceError(`${xmlPath} is not well-formed XML (${why}): pass the output of "virsh dumpxml GUEST".`);
-  }
-  return result as XmlNode;
-}
-
-/** xml2js gives a text-only element as a string and an empty one as ''; make both nodes. */
-function asNode(value: unknown): XmlNode {
-  if (typeof value === 'string') return value === '' ? {} : { _: value };
-  if (Array.isArray(value)) return asNode(value[0]);
-  return (value ?? {}) as XmlNode;
-}
-
-/** All children named `name`, as nodes. */
-function children(node: XmlNode | undefined, name: string): XmlNode[] {
-  const value = node?.[name];
-  return Array.isArray(value) ? value.map(asNode) : [];
-}
-
-/** The first child named `name`. */
-function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
-  return children(node, name)[0];
-}
-
-/** An element's text. */
-function textOf(node: XmlNode | undefined): string | undefined {
-  return node?._;
+  return parseXmlTree(text, { stripPrefixes: false }, (why) => new SourceError(`${xmlPath} is not well-formed XML (${why}): pass the output of "virsh dumpxml GUEST".`));
 }
 
 /** An attribute's value. */

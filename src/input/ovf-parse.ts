@@ -5,7 +5,7 @@
  * Resource types and units: DMTF DSP0243 (OVF), CIM_ResourceAllocationSettingData.
  */
 import path from 'node:path';
-import { Parser, processors } from 'xml2js';
+import { asNode, child, children, parseXmlTree, textOf as rawText, type XmlNode } from './xml-tree.js';
 import { SourceError } from '../errors.js';
 import type { DiskBus, Source, SourceDisk, SourceNic, SourceRemovable } from '../model.js';
 
@@ -23,13 +23,6 @@ const NIC_MODELS: Readonly<Record<string, string>> = { pcnet32: 'vlance' };
 /** OVF sound subtypes (`vmware.soundcard.X`) → VMX `sound.virtualDev` names. */
 const SOUND_MODELS: Readonly<Record<string, string>> = { ensoniq1371: 'es1371' };
 const MAC_RE = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/;
-
-/** An element as xml2js gives it (explicitArray, namespace prefixes stripped). */
-interface XmlNode {
-  $?: Record<string, string>;
-  _?: string;
-  [child: string]: unknown;
-}
 
 /** A controller Item: bus, index on that bus and model. */
 interface Controller {
@@ -108,43 +101,14 @@ export function ovfUnitBytes(units: string): number | undefined {
   return bytes;
 }
 
-/** Parses XML synchronously (xml2js calls back before returning) with namespace prefixes stripped. */
+/** Parses the OVF with namespace prefixes stripped; malformed XML is a SourceError. */
 function parseXml(text: string, label: string): XmlNode {
-  let result: unknown;
-  let failure: unknown;
-  const parser = new Parser({ tagNameProcessors: [processors.stripPrefix], attrNameProcessors: [processors.stripPrefix] });
-  parser.parseString(text.replace(/^\uFEFF/, ''), (error: unknown, value: unknown) => {
-    failure = error;
-    result = value;
-  });
-  if (failure || result === null || typeof result !== 'object') {
-    const why = failure instanceof Error ? failure.message.split('\n')[0] : 'the file is empty';
-    throw new SourceError(`${label} is not well-formed XML (${why}): the OVA is corrupt, re-export it.`);
-  }
-  return result as XmlNode;
-}
-
-/** xml2js gives a text-only element as a string and an empty one as ''; make both nodes. */
-function asNode(value: unknown): XmlNode {
-  if (typeof value === 'string') return value === '' ? {} : { _: value };
-  if (Array.isArray(value)) return asNode(value[0]);
-  return (value ?? {}) as XmlNode;
-}
-
-/** All children named `name`, as nodes. */
-function children(node: XmlNode | undefined, name: string): XmlNode[] {
-  const value = node?.[name];
-  return Array.isArray(value) ? value.map(asNode) : [];
-}
-
-/** The first child named `name`. */
-function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
-  return children(node, name)[0];
+  return parseXmlTree(text, { stripPrefixes: true }, (why) => new SourceError(`${label} is not well-formed XML (${why}): the OVA is corrupt, re-export it.`));
 }
 
 /** An element's trimmed text. */
 function textOf(node: XmlNode | undefined): string | undefined {
-  return node?._?.trim();
+  return rawText(node)?.trim();
 }
 
 /** An attribute's value (prefix stripped: ovf:href → href). */

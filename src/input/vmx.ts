@@ -4,11 +4,15 @@
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { SourceError } from '../errors.js';
+import type { RemoteOptions } from '../remote/options.js';
+import { isRemoteSource } from '../remote/url.js';
 import type { Input } from './index.js';
+import { remoteVmxInput } from './remote.js';
 import { parseVmx } from './vmx-parse.js';
 
-/** The VMX input module for a local file. */
-export function vmxInput(vmxPath: string): Input {
+/** The VMX input module for a local file, or a remote one (ssh://, https://) given its options. */
+export function vmxInput(vmxPath: string, remote?: RemoteOptions): Input {
+  if (remote !== undefined && isRemoteSource(vmxPath)) return remoteVmxInput(vmxPath, remote);
   return {
     describe: `VMX file ${vmxPath}`,
     async load() {

@@ -92,3 +92,16 @@ describe('initramfs config', () => {
     expect(setInitramfsModulesPolicy('MODULES=dep\nX=1\n', 'most')).toBe('MODULES=most\nX=1\n');
   });
 });
+
+describe('guestLabel', async () => {
+  const { guestLabel } = await import('../../stages/inspect.js');
+  it('prefixes a bare Debian version with the distro', () => {
+    expect(guestLabel({ distro: 'debian', productName: '12.15', majorVersion: 12, minorVersion: 15 })).toBe('Debian 12.15');
+  });
+  it('keeps a real product name', () => {
+    expect(guestLabel({ distro: 'ubuntu', productName: 'Ubuntu 22.04.4 LTS', majorVersion: 22, minorVersion: 4 })).toBe('Ubuntu 22.04.4 LTS');
+  });
+  it('falls back to distro and version', () => {
+    expect(guestLabel({ distro: 'fedora', productName: 'unknown', majorVersion: 39, minorVersion: 0 })).toBe('Fedora 39.0');
+  });
+});

@@ -1,0 +1,555 @@
+#!/usr/bin/env node
+/**
+ * Benchmark: v2v against the system's virt-v2v, on the same fixture, same
+ * input (-i vmx) and output (-o local -of qcow2), N rounds alternating which
+ * tool goes first. Prints per-stage times, wall time, peak memory, output
+ * allocated size and the ratios v2v/virt-v2v; then the copy throughput of
+ * v2v's exact `qemu-img convert` argv against a plain `qemu-img convert -O
+ * qcow2` of the same kind of overlay.
+ *
+ * Plain Node ESM, no dependencies. Runs the BUILT v2v (`node bin/v2v.js`):
+ * run `npm run build` first. Linux only (/proc). Everything it writes lives
+ * in one temporary directory under --workdir, removed at the end, on
+ * failure and on SIGINT/SIGTERM; every process a run started (found by an
+ * environment tag, daemonized or not) is stopped.
+ *
+ *   node bench/compare-virt-v2v.mjs [--rounds N] [--copy-reps N] [--no-copy]
+ *                                   [--fixture DIR] [--workdir DIR]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TAG_ENV = 'V2V_BENCH_TAG';
+/** How often /proc is sampled for memory (ms). */
+const SAMPLE_MS = 250;
+
+// ---------------------------------------------------------------- options
+
+function usage(code) {
+  process.stdout.write(`Usage: node bench/compare-virt-v2v.mjs [options]
+  --rounds N      conversions per tool, alternating which goes first (default 2;
+                  0: only the copy figure). Ctrl-C prints what was measured so far
+  --copy-reps N   repetitions of each qemu-img convert variant (default 3)
+  --no-copy       skip the qemu-img copy-throughput figure
+  --fixture DIR   directory holding guest.vmx + guest.vmdk
+                  (default: what test/fixtures/build-debian-guest.sh prints)
+  --workdir DIR   where the temporary directory goes (default $TMPDIR or /var/tmp)
+`);
+  process.exit(code);
+}
+
+function parseArgs(argv) {
+  const o = { rounds: 2, copyReps: 3, copy: true, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => inline ?? argv[++i] ?? usage(2);
+    switch (flag) {
+      case '--rounds': o.rounds = positiveInt(flag, value(), 0); break;
+      case '--copy-reps': o.copyReps = positiveInt(flag, value()); break;
+      case '--no-copy': o.copy = false; break;
+      case '--fixture': o.fixture = resolve(value()); break;
+      case '--workdir': o.workdir = resolve(value()); break;
+      case '-h': case '--help': usage(0); break;
+      default: process.stderr.write(`bench: unknown option ${argv[i]}\n`); usage(2);
+    }
+  }
+  return o;
+}
+
+function positiveInt(flag, text, min = 1) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) { process.stderr.write(`bench: ${flag} wants an integer >= ${min}, got "${text}"\n`); process.exit(2); }
+  return n;
+}
+
+// ---------------------------------------------------------------- cleanup
+
+/** Everything to undo, newest first; run on exit, failure and signals. */
+const cleanups = [];
+const running = new Set();
+/** Conversions measured so far (printed as a summary if interrupted). */
+const results = [];
+let cleaning = false;
+
+function runCleanups() {
+  if (cleaning) return;
+  cleaning = true;
+  for (const child of running) killTree(child);
+  while (cleanups.length > 0) {
+    try { cleanups.pop()(); } catch (e) { process.stderr.write(`bench: cleanup: ${e.message}\n`); }
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    process.stderr.write(`\nbench: ${sig}: stopping runs and removing temporary files\n`);
+    runCleanups();
+    if (['v2v', 'virt-v2v'].every((tool) => results.some((r) => r.tool === tool))) {
+      summarize(results, `the ${results.length} completed conversions`);
+      console.log(`  (interrupted: copy figure not measured)`);
+    }
+    process.exit(130);
+  });
+}
+
+/** PIDs whose environment carries our tag (daemonized descendants included). */
+function taggedPids(tag) {
+  const needle = `\0${TAG_ENV}=${tag}\0`;
+  const pids = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try { if (`\0${readFileSync(`/proc/${e}/environ`, 'latin1')}`.includes(needle)) pids.push(Number(e)); } catch { /* gone */ }
+  }
+  return pids;
+}
+
+function killTree(child) {
+  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+  for (const pid of taggedPids(child.tag)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+}
+
+/** Stops whatever a finished run left behind; returns descriptions of it. */
+async function reapLeftovers(tag) {
+  await sleep(1000);
+  const left = taggedPids(tag).map((pid) => `${pid} (${comm(pid)})`);
+  for (const pid of taggedPids(tag)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+  await sleep(2000);
+  for (const pid of taggedPids(tag)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  return left;
+}
+
+function comm(pid) {
+  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return '?'; }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- memory sampling
+
+/** Samples the RSS of every tagged process; keeps the peak sum and the v2v node process' VmHWM. */
+class MemorySampler {
+  constructor(tag, nodeMatch) {
+    this.needle = `\0${TAG_ENV}=${tag}\0`;
+    this.nodeMatch = nodeMatch;
+    this.known = new Map(); // pid -> tagged?
+    this.peakTreeKiB = 0;
+    this.peakNodeKiB = 0;
+    this.peakByName = new Map();
+    this.timer = undefined;
+    this.busy = false;
+  }
+
+  start() { this.timer = setInterval(() => { void this.sample(); }, SAMPLE_MS); }
+
+  async stop() {
+    clearInterval(this.timer);
+    while (this.busy) await sleep(20);
+  }
+
+  async sample() {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const entries = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+      // Forget PIDs that are gone, so a reused PID is looked at afresh.
+      const present = new Set(entries.map(Number));
+      for (const pid of this.known.keys()) if (!present.has(pid)) this.known.delete(pid);
+      let sum = 0;
+      await Promise.all(entries.map(async (e) => {
+        const pid = Number(e);
+        let tagged = this.known.get(pid);
+        if (tagged === undefined) {
+          const environ = await readFile(`/proc/${e}/environ`, 'latin1').catch(() => undefined);
+          if (environ === undefined) return;
+          // The environment is fixed from exec on, so the answer is cached
+          // for as long as the PID exists.
+          tagged = `\0${environ}`.includes(this.needle);
+          this.known.set(pid, tagged);
+        }
+        if (!tagged) return;
+        const status = await readFile(`/proc/${e}/status`, 'utf8').catch(() => '');
+        const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        const name = /Name:\s+(\S+)/.exec(status)?.[1] ?? '?';
+        sum += rss;
+        this.peakByName.set(name, Math.max(this.peakByName.get(name) ?? 0, hwm));
+        if (name === 'node' && this.nodeMatch) {
+          const cmdline = await readFile(`/proc/${e}/cmdline`, 'latin1').catch(() => '');
+          if (this.nodeMatch.test(cmdline)) this.peakNodeKiB = Math.max(this.peakNodeKiB, hwm);
+        }
+      }));
+      this.peakTreeKiB = Math.max(this.peakTreeKiB, sum);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- one conversion
+
+/**
+ * Runs one tool under /usr/bin/time (when present) in its own process group,
+ * stamping each stdout line with its arrival time (s since spawn).
+ */
+async function runTool({ name, argv, env, logFile, nodeMatch }) {
+  const tag = randomBytes(8).toString('hex');
+  const timeFile = `${logFile}.time`;
+  const useTime = existsSync('/usr/bin/time');
+  const cmd = useTime ? ['/usr/bin/time', '-f', '%M %e', '-o', timeFile, ...argv] : argv;
+  const sampler = new MemorySampler(tag, nodeMatch);
+  const load = loadavg()[0];
+  const t0 = performance.now();
+  const epoch = Date.now();
+  const child = spawn(cmd[0], cmd.slice(1), {
+    cwd: ROOT,
+    detached: true, // own process group: a signal to us stops the whole run
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env, [TAG_ENV]: tag, LANG: 'C', LC_ALL: 'C' },
+  });
+  child.tag = tag;
+  running.add(child);
+  sampler.start();
+  const lines = [];
+  let log = '';
+  let pending = '';
+  child.stdout.on('data', (buf) => {
+    const t = (performance.now() - t0) / 1000;
+    const text = buf.toString('utf8');
+    log += text;
+    pending += text;
+    const parts = pending.split(/\r?\n|\r/);
+    pending = parts.pop() ?? '';
+    for (const line of parts) if (line.trim() !== '') lines.push({ t, line });
+  });
+  child.stderr.on('data', (buf) => { log += buf.toString('utf8'); });
+  const code = await new Promise((res) => child.on('close', (c, sig) => res(c ?? (sig ? 128 : 1))));
+  const wall = (performance.now() - t0) / 1000;
+  running.delete(child);
+  await sampler.stop();
+  writeFileSync(logFile, log);
+  const leftovers = await reapLeftovers(tag);
+  let maxProcKiB;
+  if (useTime && existsSync(timeFile)) maxProcKiB = Number(readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)?.split(' ')[0]);
+  if (code !== 0) {
+    // The log goes with the work dir: keep every error line, not just the tail.
+    const all = log.split('\n');
+    const errors = all.slice(0, -15).filter((l) => /error|failed|warning/i.test(l));
+    throw new Error(`${name} exited ${code}; error lines and the end of its output:\n${[...errors, '...', ...all.slice(-15)].join('\n')}`);
+  }
+  return {
+    wall, epoch, lines, load, loadEnd: loadavg()[0], leftovers,
+    peakTreeKiB: sampler.peakTreeKiB, peakNodeKiB: sampler.peakNodeKiB, maxProcKiB,
+    peakByName: sampler.peakByName,
+  };
+}
+
+/** Allocated bytes (st_blocks * 512) of the disk images in an output dir. */
+function allocatedBytes(dir) {
+  let total = 0;
+  for (const f of readdirSync(dir)) {
+    if (/\.(xml|sh|json|yaml)$/.test(f)) continue;
+    total += statSync(join(dir, f)).blocks * 512;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------- stages
+
+/** Groups both tools' stages fall into, for a side-by-side table. */
+const GROUPS = ['setup', 'inspect', 'convert', 'trim', 'copy', 'output', 'exit'];
+
+const V2V_STAGES = [
+  [/^Setting up the source/, 'setup'],
+  [/^Opening the source/, 'setup'],
+  [/^Checking the target and the host/, 'setup'],
+  [/^Inspecting the source/, 'inspect'],
+  [/^Converting /, 'convert'],
+  [/^Mapping filesystem data/, 'trim'],
+  [/^Copying \d+ disk/, 'copy'],
+  [/^Copying disks/, 'copy'],
+  [/^Creating output metadata/, 'output'],
+];
+
+const VIRT_V2V_STAGES = [
+  [/^Setting up the source/, 'setup'],
+  [/^Opening the source/, 'setup'],
+  [/^Inspecting the source/, 'inspect'],
+  [/^Checking for sufficient free disk space/, 'convert'],
+  [/^Converting /, 'convert'],
+  [/^Mapping filesystem data/, 'trim'],
+  [/^Closing the overlay/, 'trim'],
+  [/^Assigning disks to buses/, 'copy'],
+  [/^Checking if the guest needs BIOS or UEFI/, 'copy'],
+  [/^Setting up the destination/, 'copy'],
+  [/^Copying disk/, 'copy'],
+  [/^Creating output metadata/, 'output'],
+  [/^Finishing off/, 'output'],
+];
+
+/**
+ * Stage start times from v2v's piped lines (`❯ [HH:MM:SS] title`, stamped on
+ * arrival, so sub-second), or from its --machine-readable events when given.
+ */
+function v2vStarts(run, eventsFile) {
+  if (eventsFile && existsSync(eventsFile)) {
+    const events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const at = (e) => (Date.parse(e.timestamp) - run.epoch) / 1000;
+    const stageEvents = events.filter((e) => e.type === 'message' && e.stage);
+    const starts = stageEvents.filter((e) => e.phase === 'start').map((e) => ({ t: at(e), title: e.message, group: groupOfKey(e.stage) }));
+    const infos = events.filter((e) => e.type === 'info').map((e) => ({ t: at(e), text: e.message }));
+    // -x style trace events (when the build emits them): each external command, timed to the next event.
+    const timeline = events.filter((e) => e.type !== 'progress');
+    const commands = timeline.flatMap((e, i) => (e.type === 'trace' && timeline[i + 1]
+      ? [{ stage: groupOfKey(e.stage), text: shortCommand(e.message), seconds: at(timeline[i + 1]) - at(e) }] : []));
+    const last = stageEvents.filter((e) => e.phase === 'end').at(-1);
+    if (starts.length > 0) return { starts, infos, commands, end: last ? at(last) : undefined, source: '--machine-readable events' };
+  }
+  const starts = [];
+  const infos = [];
+  let end;
+  for (const { t, line } of run.lines) {
+    const m = /^\s*(\S)\s+\[\d\d:\d\d:\d\d\]\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [, mark, title] = m;
+    if (mark === '›') { infos.push({ t, text: title }); continue; }
+    if (mark === '✔') { end = t; continue; }
+    if (mark !== '❯') continue;
+    const hit = V2V_STAGES.find(([re]) => re.test(title));
+    if (hit) starts.push({ t, title, group: hit[1] });
+  }
+  return { starts, infos, end, source: 'piped lines (stamped on arrival)' };
+}
+
+function groupOfKey(key) {
+  return { source: 'setup', overlay: 'setup', preflight: 'setup' }[key] ?? key;
+}
+
+/** Stage start times from virt-v2v's `[  12.3] Stage` lines (its own clock). */
+function virtV2vStarts(run) {
+  const starts = [];
+  for (const { line } of run.lines) {
+    const m = /^\[\s*(\d+\.\d)\]\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const hit = VIRT_V2V_STAGES.find(([re]) => re.test(m[2]));
+    starts.push({ t: Number(m[1]), title: m[2], group: hit ? hit[1] : 'other' });
+  }
+  return { starts, infos: [], source: '[ elapsed ] lines' };
+}
+
+/**
+ * Durations per stage: from its start to the next start; the last one to its
+ * end when known, else to process exit. 'exit' = after the last stage ended.
+ */
+function durations(starts, end, wall) {
+  const last = end !== undefined && end >= (starts.at(-1)?.t ?? 0) ? end : wall;
+  const stages = starts.map((s, i) => ({ ...s, seconds: (starts[i + 1]?.t ?? last) - s.t }));
+  const groups = Object.fromEntries(GROUPS.map((g) => [g, 0]));
+  for (const s of stages) groups[s.group] = (groups[s.group] ?? 0) + s.seconds;
+  // Startup before the first stage line counts as setup.
+  groups.setup += starts[0]?.t ?? 0;
+  groups.exit = wall - last;
+  return { stages, groups };
+}
+
+/** A trace line made short: no guest shell prelude, no remote PID, first line only. */
+function shortCommand(text) {
+  return text.replace(/^guestfish --remote=\d+ -- -?/, 'guestfish: ').replace(/export PATH=\S+ DEBIAN_FRONTEND=\S+ LC_ALL=C; ?/, '').split('\n')[0];
+}
+
+/**
+ * Where each stage's time goes, from trace events: the slowest commands, and
+ * how many short commands there were and how long they took together.
+ */
+function commandBreakdown(commands) {
+  const out = [];
+  for (const g of ['setup', 'inspect', 'convert', 'trim', 'copy', 'output']) {
+    const mine = commands.filter((c) => c.stage === g);
+    if (mine.length === 0) continue;
+    const slow = mine.filter((c) => c.seconds >= 5).sort((a, b) => b.seconds - a.seconds);
+    const quick = mine.filter((c) => c.seconds < 5);
+    const total = quick.reduce((a, c) => a + c.seconds, 0);
+    out.push({ stage: g, slow, quickCount: quick.length, quickSeconds: total });
+  }
+  return out;
+}
+
+/** Times between consecutive info lines of v2v's convert stage: where its time goes. */
+function convertSteps(info, starts, wall) {
+  const conv = starts.find((s) => s.group === 'convert');
+  if (!conv) return [];
+  const next = starts[starts.indexOf(conv) + 1]?.t ?? wall;
+  const inside = info.filter((i) => i.t >= conv.t && i.t <= next);
+  return inside.map((i, k) => ({ text: i.text, seconds: (inside[k + 1]?.t ?? next) - i.t }));
+}
+
+// ---------------------------------------------------------------- copy figure
+
+/** Times `qemu-img convert` of an overlay like v2v's: its exact argv vs plain `-O qcow2`. */
+async function copyThroughput(vmdk, dir, reps) {
+  const overlay = join(dir, 'overlay.qcow2');
+  // Same creation command as drivers/qemu-img.ts createOverlayCommand.
+  sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'compat=1.1,lazy_refcounts=on', '-F', 'vmdk', '-b', vmdk, overlay]);
+  const variants = [
+    ['v2v argv (-p -W -m 8, -o compat=1.1)', (t) => ['convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1', overlay, t]],
+    ['plain convert -O qcow2', (t) => ['convert', '-f', 'qcow2', '-O', 'qcow2', overlay, t]],
+  ];
+  const results = variants.map(([label]) => ({ label, times: [], alloc: 0 }));
+  for (let r = 0; r < reps; r++) {
+    // Alternate the order each repetition; drop the page cache effect by warming once first.
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) {
+      const target = join(dir, `copy-${i}.qcow2`);
+      const t0 = performance.now();
+      sh('qemu-img', variants[i][1](target), true);
+      results[i].times.push((performance.now() - t0) / 1000);
+      results[i].alloc = statSync(target).blocks * 512;
+      rmSync(target, { force: true });
+    }
+  }
+  rmSync(overlay, { force: true });
+  return results;
+}
+
+function sh(program, args, quiet = false) {
+  const r = spawnSync(program, args, { stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${program} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout ?? '';
+}
+
+// ---------------------------------------------------------------- printing
+
+const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const kib2mib = (k) => (k ? `${(k / 1024).toFixed(0)} MiB` : 'n/a');
+const sec = (s) => `${s.toFixed(1)} s`;
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const pad = (text, n) => String(text).padEnd(n);
+const lpad = (text, n) => String(text).padStart(n);
+const verdict = (ok) => (ok ? 'met' : 'NOT met');
+
+function printRun(r) {
+  console.log(`\n  ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}, stages from ${r.stageSource}`);
+  for (const s of r.stages) console.log(`    ${lpad(sec(s.seconds), 8)}  ${s.title.slice(0, 90)}`);
+  if (r.breakdown.length > 0) {
+    console.log('    where the time goes (external commands, from trace events):');
+    for (const b of r.breakdown) {
+      for (const c of b.slow) console.log(`      ${pad(b.stage, 8)} ${lpad(sec(c.seconds), 8)}  ${c.text.slice(0, 80)}`);
+      if (b.quickCount > 0) console.log(`      ${pad(b.stage, 8)} ${lpad(sec(b.quickSeconds), 8)}  ${b.quickCount} shorter command(s) (< 5 s each)`);
+    }
+  } else if (r.steps.length > 0) {
+    console.log('    convert stage, by step:');
+    for (const s of r.steps) console.log(`      ${lpad(sec(s.seconds), 8)}  ${s.text.slice(0, 86)}`);
+  }
+  const top = [...r.peakByName].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, k]) => `${n} ${kib2mib(k)}`).join(', ');
+  console.log(`    memory: process tree peak (sum of RSS) ${kib2mib(r.peakTreeKiB)}; largest process (time %M) ${kib2mib(r.maxProcKiB)}` +
+    `${r.tool === 'v2v' ? `; v2v node process peak ${kib2mib(r.peakNodeKiB)}` : ''}; biggest: ${top}`);
+  console.log(`    output allocated: ${mib(r.alloc)}${r.leftovers.length ? `; LEFTOVER processes stopped: ${r.leftovers.join(', ')}` : ''}`);
+}
+
+/** Medians per tool, ratios and targets; `label` says what the medians are of. */
+function summarize(results, label) {
+  const of = (tool) => results.filter((r) => r.tool === tool);
+  const a = of('v2v');
+  const b = of('virt-v2v');
+  console.log(`\n=== Summary (median of ${label}) ===`);
+  console.log(`  ${pad('', 22)}${lpad('v2v', 12)}${lpad('virt-v2v', 12)}${lpad('ratio', 9)}`);
+  const row = (label, x, y, fmt) => console.log(`  ${pad(label, 22)}${lpad(fmt(x), 12)}${lpad(fmt(y), 12)}${lpad(y ? (x / y).toFixed(2) : '-', 9)}`);
+  for (const g of GROUPS) row(`stage ${g}`, median(a.map((r) => r.groups[g])), median(b.map((r) => r.groups[g])), sec);
+  const wallA = median(a.map((r) => r.wall));
+  const wallB = median(b.map((r) => r.wall));
+  row('wall time', wallA, wallB, sec);
+  row('tree peak RSS', median(a.map((r) => r.peakTreeKiB)), median(b.map((r) => r.peakTreeKiB)), kib2mib);
+  row('largest process', median(a.map((r) => r.maxProcKiB ?? 0)), median(b.map((r) => r.maxProcKiB ?? 0)), kib2mib);
+  const allocA = median(a.map((r) => r.alloc));
+  const allocB = median(b.map((r) => r.alloc));
+  row('output allocated', allocA, allocB, mib);
+  const node = Math.max(...a.map((r) => r.peakNodeKiB));
+  console.log(`\n  Targets:`);
+  console.log(`    wall time v2v/virt-v2v   ${(wallA / wallB).toFixed(2)} (target <= 0.70): ${verdict(wallA / wallB <= 0.7)}`);
+  console.log(`    allocated v2v/virt-v2v   ${(allocA / allocB).toFixed(2)} (target <= 1.00): ${verdict(allocA / allocB <= 1.0)}`);
+  console.log(`    v2v node process peak    ${kib2mib(node)} (target < 200 MiB): ${verdict(node > 0 && node < 200 * 1024)}`);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  for (const [tool, hint] of [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['qemu-img', 'apt-get install qemu-utils']]) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${hint} (or scripts/setup.sh).`);
+  }
+  if (!existsSync(join(ROOT, 'dist/src/cli.js'))) throw new Error('v2v is not built: run npm run build first.');
+  const fixture = o.fixture ?? sh(join(ROOT, 'test/fixtures/build-debian-guest.sh'), []).trim().split('\n').at(-1);
+  const vmx = join(fixture, 'guest.vmx');
+  const vmdk = join(fixture, 'guest.vmdk');
+  if (!existsSync(vmx) || !existsSync(vmdk)) throw new Error(`${fixture} holds no guest.vmx + guest.vmdk.`);
+  const help = spawnSync('node', [join(ROOT, 'bin/v2v.js'), '--help'], { encoding: 'utf8' }).stdout ?? '';
+  const machineReadable = help.includes('--machine-readable');
+
+  mkdirSync(o.workdir, { recursive: true });
+  const work = mkdtempSync(join(o.workdir, 'v2v-bench-'));
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+
+  const virtV2vVersion = sh('virt-v2v', ['--version']).trim();
+  const qemuImgVersion = sh('qemu-img', ['--version']).split('\n')[0];
+  console.log(`v2v vs virt-v2v benchmark — ${new Date().toISOString()}`);
+  console.log(`  host: ${cpus().length} CPU(s), ${existsSync('/dev/kvm') ? '/dev/kvm present' : 'no /dev/kvm (TCG)'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`  tools: node bin/v2v.js (dist, stages from ${machineReadable ? '--machine-readable=file:' : 'piped lines'}), ${virtV2vVersion} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg), ${qemuImgVersion}`);
+  console.log(`  fixture: ${vmx} (${mib(statSync(vmdk).blocks * 512)} allocated)`);
+  console.log(`  command: -i vmx guest.vmx -o local -os DIR -of qcow2; ${o.rounds} round(s), alternating order`);
+
+  for (let round = 1; round <= o.rounds; round++) {
+    const order = round % 2 === 1 ? ['v2v', 'virt-v2v'] : ['virt-v2v', 'v2v'];
+    for (const [pos, tool] of order.entries()) {
+      const out = join(work, `${tool}-r${round}`);
+      mkdirSync(out);
+      const eventsFile = join(work, `${tool}-r${round}.events.jsonl`);
+      process.stderr.write(`bench: round ${round}: ${tool} → ${out} ...\n`);
+      const spec = tool === 'v2v'
+        ? { argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...(machineReadable ? [`--machine-readable=file:${eventsFile}`] : [])], env: {}, nodeMatch: /bin\/v2v\.js/ }
+        : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
+      const run = await runTool({ name: tool, logFile: join(work, `${tool}-r${round}.log`), ...spec });
+      const parsed = tool === 'v2v' ? v2vStarts(run, machineReadable ? eventsFile : undefined) : virtV2vStarts(run);
+      const { stages, groups } = durations(parsed.starts, parsed.end, run.wall);
+      const result = {
+        tool, round, order: pos === 0 ? 'first' : 'second', ...run, stages, groups, stageSource: parsed.source,
+        steps: tool === 'v2v' ? convertSteps(parsed.infos, parsed.starts, run.wall) : [], alloc: allocatedBytes(out),
+        breakdown: commandBreakdown(parsed.commands ?? []),
+      };
+      results.push(result);
+      printRun(result);
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  if (o.rounds > 0) summarize(results, `${o.rounds} round(s)`);
+
+  if (o.copy) {
+    console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the fixture (${o.copyReps} reps, into ${work}) ===`);
+    console.log(`  load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const copy = await copyThroughput(vmdk, work, o.copyReps);
+    const alloc = statSync(vmdk).blocks * 512;
+    for (const c of copy) {
+      console.log(`  ${pad(c.label, 40)} median ${sec(median(c.times))} (runs ${c.times.map((t) => t.toFixed(1)).join(', ')}), ` +
+        `${mib(alloc / median(c.times))}/s of source data, target ${mib(c.alloc)}`);
+    }
+    const ratio = median(copy[1].times) / median(copy[0].times);
+    console.log(`  throughput v2v argv / plain: ${ratio.toFixed(2)} (target >= 0.90): ${verdict(ratio >= 0.9)}`);
+    const v2vCopies = results.filter((r) => r.tool === 'v2v').map((r) => r.groups.copy);
+    if (v2vCopies.length > 0) console.log(`  v2v copy stage in the full runs: median ${sec(median(v2vCopies))} (the converted, trimmed overlay)`);
+  }
+  console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+try {
+  await main();
+  runCleanups();
+} catch (error) {
+  runCleanups();
+  process.stderr.write(`bench: error: ${error.message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,84 @@
+/**
+ * `v2v batch MANIFEST [--jobs N] [--log-dir DIR] [--report FILE]`: the
+ * command line of batch mode (yargs only); the work is in run.ts.
+ */
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { ExitCode, UsageError, V2vError } from '../errors.js';
+import { loadManifest } from './manifest.js';
+import { formatSummary, runBatch } from './run.js';
+
+const EPILOG = `Manifest (JSON, or YAML of a simple subset), one entry per guest with the options of a single run:
+  { "guests": [
+      { "name": "web01",
+        "input":  { "mode": "vmx", "paths": ["vms/web01/web01.vmx"] },
+        "output": { "mode": "local", "storage": "/var/tmp/out", "format": "qcow2" },
+        "networks": ["VM Network:default"] } ] }
+Relative paths are relative to the manifest. Each guest runs as its own v2v
+process; its output goes to LOGDIR/NAME.log and its --machine-readable events
+to LOGDIR/NAME.events.jsonl. One guest failing does not stop the others. A
+rerun skips guests the report says were converted with the same options whose
+files still exist.
+
+Exit codes: 0 all converted or skipped; 2 bad manifest or options; 6 one or
+more guests failed; 130 interrupted (running guests are stopped and cleaned up).`;
+
+/** Parses `v2v batch` arguments (after the word "batch") and runs; resolves to the exit code. */
+export async function batchCli(argv: string[]): Promise<number> {
+  const parser = yargs(argv)
+    .scriptName('v2v batch')
+    .usage('Usage: v2v batch MANIFEST [--jobs N] [--log-dir DIR] [--report FILE]\n\nConvert many guests listed in a manifest.')
+    .command('$0 <manifest>', 'Convert the guests of MANIFEST', (y) =>
+      y.positional('manifest', { type: 'string', describe: 'JSON or YAML manifest of guests' }),
+    )
+    .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'Guests converted at the same time' })
+    .option('log-dir', { type: 'string', describe: 'Per-guest logs and events (default: MANIFEST without extension + ".v2v-batch")' })
+    .option('report', { type: 'string', describe: 'JSON report, also read to skip converted guests on a rerun (default: LOGDIR/report.json)' })
+    .help(false)
+    .option('help', { alias: 'h', type: 'boolean', describe: 'Show this help' })
+    .epilog(EPILOG)
+    .strict()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new Error(message);
+    });
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${await parser.getHelp()}\n`);
+    return ExitCode.ok;
+  }
+  let parsed;
+  try {
+    parsed = await parser.parseAsync();
+  } catch (error) {
+    process.stderr.write(`v2v: error: ${error instanceof Error ? error.message : String(error)}\nRun "v2v batch --help" for usage.\n`);
+    return ExitCode.usage;
+  }
+  try {
+    const jobs = parsed['jobs'] as number;
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs ${String(jobs)} is not a positive whole number: pass e.g. --jobs 2.`);
+    const manifest = resolve(String(parsed['manifest']));
+    const guests = await loadManifest(manifest);
+    const logDir = resolve((parsed['log-dir'] as string | undefined) ?? join(dirname(manifest), `${basename(manifest, extname(manifest))}.v2v-batch`));
+    const reportPath = resolve((parsed['report'] as string | undefined) ?? join(logDir, 'report.json'));
+    const report = await runBatch({
+      manifest,
+      guests,
+      jobs,
+      logDir,
+      reportPath,
+      v2vBin: fileURLToPath(new URL('../../../bin/v2v.js', import.meta.url)),
+      print: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stdout.write(`\n${formatSummary(report)}\nReport: ${reportPath}\n`);
+    return report.exitCode;
+  } catch (error) {
+    if (error instanceof V2vError) {
+      process.stderr.write(`v2v: error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`v2v: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return ExitCode.internal;
+  }
+}

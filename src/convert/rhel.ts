@@ -1,0 +1,188 @@
+/**
+ * Conversion of RPM-based guests: the RHEL family (RHEL, CentOS, Alma, Rocky,
+ * Oracle, Fedora) and, with another profile, SUSE. Remove VMware tools with
+ * rpm, rename disks to vdX in fstab/crypttab/grub/BLS entries, add a serial
+ * console, rebuild every initramfs with the virtio drivers (dracut), update
+ * grub, and ask for an SELinux relabel at first boot.
+ *
+ * Guest commands are built by the pure functions of rpm-commands.ts and run
+ * through the guest's own /bin/sh inside the appliance, on the overlay only.
+ */
+import type { Guestfs } from '../../drivers/guestfish.js';
+import { parseLines } from '../../drivers/guestfish.js';
+import { ConversionError } from '../errors.js';
+import type { GuestCaps } from '../model.js';
+import type { ConvertInput } from './debian.js';
+import { ensureBlsOption, GUEST_PATH_PRELUDE, remapGuestFile, selinuxNeedsRelabel, shellLine } from './linux-common.js';
+import { buildDeviceMap, ensureGrubCmdlineArg, type DeviceMap } from './linux-config.js';
+import {
+  dracutArgv,
+  grub2MkconfigArgv,
+  grubConfigTarget,
+  mkinitrdArgv,
+  rpmEraseArgv,
+  rpmListAllArgv,
+  rpmQueryArgv,
+  RPM_HYPERVISOR_TOOLS,
+} from './rpm-commands.js';
+
+/** What differs between RPM-based families. */
+export interface RpmFamilyProfile {
+  /** For messages: "RHEL-family", "SUSE". */
+  name: string;
+  /** Whether old mkinitrd may be used when dracut is absent (SUSE before 13). */
+  mkinitrdFallback: boolean;
+  /** UEFI grub.cfg on the ESP is used (RHEL family); SUSE always uses /boot/grub2/grub.cfg. */
+  efiGrubConfig: boolean;
+}
+
+/** RHEL, CentOS, Alma, Rocky, Oracle Linux, Fedora. */
+export const RHEL_PROFILE: RpmFamilyProfile = { name: 'RHEL-family', mkinitrdFallback: false, efiGrubConfig: true };
+
+/** Serial console arguments added to the kernel command line (kept if any console=ttyS is there). */
+const SERIAL_CONSOLE = 'console=tty0 console=ttyS0,115200';
+const HAS_SERIAL_CONSOLE = /console=ttyS\d/;
+
+/** Converts a mounted RHEL-family guest. */
+export function convertRhel(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {
+  return convertRpmGuest(input, RHEL_PROFILE);
+}
+
+/** Converts a mounted RPM-based guest with the given family profile. */
+export async function convertRpmGuest(input: ConvertInput, profile: RpmFamilyProfile): Promise<Omit<GuestCaps, 'domainType'>> {
+  const { g, inspection, log } = input;
+  const kernels = inspection.kernels.filter((k) => k.hasVirtio);
+  if (kernels.length === 0) {
+    throw new ConversionError(
+      `None of the guest's kernels (${inspection.kernels.map((k) => k.version).join(', ') || 'none found'}) has virtio drivers: install a distribution kernel in the guest before converting it.`,
+    );
+  }
+  await removeHypervisorTools(input);
+  const map = buildDeviceMap(input.source.disks);
+  for (const file of ['/etc/fstab', '/etc/crypttab']) await remapGuestFile(g, file, map, input);
+  const serialConsole = await configureDefaultGrub(input, map);
+  await configureBlsEntries(input, map);
+  await rebuildInitramfs(input, kernels.map((k) => k.version), profile);
+  await updateGrub(input, map, profile);
+  await requestSelinuxRelabel(input);
+  log('conversion of the guest finished');
+  return { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', serialConsole };
+}
+
+/** Runs one argv in the guest's shell; a failure names the command and the fix. */
+async function runInGuest(g: Guestfs, argv: string[], fix: string): Promise<string> {
+  try {
+    return await g.sh(`${GUEST_PATH_PRELUDE} ${shellLine(argv)} 2>&1`);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ConversionError(`Running "${shellLine(argv)}" in the guest failed (${why}): ${fix}`, { cause: error });
+  }
+}
+
+/** Whether a command exists in the guest (in the usual sbin/bin directories). */
+async function guestHasCommand(g: Guestfs, name: string): Promise<boolean> {
+  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    if (await g.exists(`${dir}/${name}`)) return true;
+  }
+  return false;
+}
+
+/** Erases VMware (and other hypervisors') tools with rpm, then checks they are gone. */
+async function removeHypervisorTools({ g, inspection, log }: ConvertInput): Promise<void> {
+  const hasRpm = await guestHasCommand(g, 'rpm');
+  // The guest's own rpm reads its database even where libguestfs' cannot
+  // (sqlite rpmdb, see stages/inspect.ts): ask it too.
+  const listed = hasRpm ? parseLines(await g.sh(`${GUEST_PATH_PRELUDE} ${shellLine(rpmListAllArgv())} 2>/dev/null || true`)) : [];
+  const packages = [...new Set([...inspection.packages, ...listed.map((l) => l.trim())])].filter((p) => RPM_HYPERVISOR_TOOLS.test(p));
+  if (packages.length === 0) {
+    log('no VMware or other hypervisor tools installed');
+    return;
+  }
+  if (!hasRpm) {
+    throw new ConversionError(`The guest lists ${packages.join(', ')} as installed but has no rpm command: remove the VMware tools in the source VM and retry.`);
+  }
+  log(`removing ${packages.join(', ')}`);
+  // rpm, not dnf/zypper: no network or repositories needed. Scriptlets see a
+  // chroot with no running systemd, so they skip stopping services.
+  await runInGuest(g, rpmEraseArgv(packages), 'remove the VMware tools in the source VM and retry.');
+  const left = parseLines(await g.sh(`${GUEST_PATH_PRELUDE} ${shellLine(rpmQueryArgv(packages))} 2>/dev/null || true`)).filter((name) =>
+    packages.includes(name.trim()),
+  );
+  if (left.length > 0) throw new ConversionError(`Removing ${left.join(', ')} from the guest failed: remove the VMware tools in the source VM and retry.`);
+}
+
+/** Renames devices in /etc/default/grub and adds a serial console to GRUB_CMDLINE_LINUX. */
+async function configureDefaultGrub(input: ConvertInput, map: DeviceMap): Promise<boolean> {
+  const { g, log } = input;
+  const path = '/etc/default/grub';
+  if (!(await g.exists(path))) return false;
+  await remapGuestFile(g, path, map, input);
+  const before = await g.readFile(path);
+  const text = ensureGrubCmdlineArg(before, SERIAL_CONSOLE, HAS_SERIAL_CONSOLE);
+  if (text !== before) {
+    await g.writeFile(path, text);
+    log(`${path}: serial console added`);
+  }
+  return true;
+}
+
+/** BLS entries (RHEL 8+, Fedora 30+) hold each kernel's command line: rename devices, add the serial console. */
+async function configureBlsEntries(input: ConvertInput, map: DeviceMap): Promise<void> {
+  const { g, log } = input;
+  const entries = parseLines(await g.call('glob-expand', '/boot/loader/entries/*.conf'));
+  for (const path of entries) {
+    await remapGuestFile(g, path, map, input);
+    const before = await g.readFile(path);
+    const text = ensureBlsOption(before, SERIAL_CONSOLE, HAS_SERIAL_CONSOLE);
+    if (text !== before) {
+      await g.writeFile(path, text);
+      log(`${path}: serial console added`);
+    }
+  }
+}
+
+/**
+ * Rebuilds the initramfs of every kernel that has virtio, forcing the virtio
+ * drivers in: RHEL's initramfs is host-only, built on VMware without them.
+ */
+async function rebuildInitramfs({ g, log }: ConvertInput, versions: string[], profile: RpmFamilyProfile): Promise<void> {
+  const dracut = await guestHasCommand(g, 'dracut');
+  const mkinitrd = !dracut && profile.mkinitrdFallback && (await guestHasCommand(g, 'mkinitrd'));
+  if (!dracut && !mkinitrd) {
+    throw new ConversionError(`The ${profile.name} guest has no dracut${profile.mkinitrdFallback ? ' or mkinitrd' : ''} to rebuild its initramfs with the virtio drivers: install dracut in the source VM and retry.`);
+  }
+  for (const version of versions) {
+    log(`rebuilding the initramfs of ${version} with the virtio drivers (slow under TCG)`);
+    await runInGuest(g, dracut ? dracutArgv(version) : mkinitrdArgv(version), `check that kernel ${version} is complete in the source VM, or remove it, and retry.`);
+  }
+}
+
+/** Regenerates grub.cfg with grub2-mkconfig (when present), then renames devices it may still name. */
+async function updateGrub(input: ConvertInput, map: DeviceMap, profile: RpmFamilyProfile): Promise<void> {
+  const { g, inspection, log, warn } = input;
+  const efiConfigs: Array<{ path: string; text: string }> = [];
+  if (inspection.firmware === 'uefi' && profile.efiGrubConfig) {
+    for (const path of parseLines(await g.call('glob-expand', '/boot/efi/EFI/*/grub.cfg'))) efiConfigs.push({ path, text: await g.readFile(path) });
+  }
+  const target = grubConfigTarget(profile.efiGrubConfig ? inspection.firmware : 'bios', efiConfigs);
+  if (!(await g.exists(target))) {
+    warn(`no ${target} found: the bootloader was not updated`);
+    return;
+  }
+  if (await guestHasCommand(g, 'grub2-mkconfig')) {
+    log(`regenerating ${target}`);
+    await runInGuest(g, grub2MkconfigArgv(target), `fix the guest's grub2 configuration (/etc/default/grub) in the source VM and retry.`);
+  } else {
+    warn(`the guest has no grub2-mkconfig: ${target} was only edited, not regenerated`);
+  }
+  // Inside the appliance grub2-mkconfig sees the appliance's disk names (sdX).
+  await remapGuestFile(g, target, map, input);
+}
+
+/** Files we wrote have no SELinux labels: with SELinux on, the guest must relabel at first boot. */
+async function requestSelinuxRelabel({ g, log }: ConvertInput): Promise<void> {
+  const config = '/etc/selinux/config';
+  if (!(await g.exists(config)) || !selinuxNeedsRelabel(await g.readFile(config))) return;
+  await g.call('touch', '/.autorelabel');
+  log('SELinux is enabled: /.autorelabel created (the guest relabels its files at first boot)');
+}

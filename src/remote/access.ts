@@ -1,0 +1,115 @@
+/**
+ * One remote source's access: read small files (the .vmx, a VMDK's head)
+ * and serve disk files through nbdkit, over SSH or HTTPS, with the user's
+ * credentials and trust settings. Sets up what both need once per run
+ * (pinned known_hosts for --ssh-fingerprint, askpass for -ip).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkExport, startNbdkit, type NbdExport, type NbdServer } from '../../drivers/nbdkit.js';
+import { defaultKnownHosts, pinHostKey, sshReadFile, writeAskpass, type SshTarget } from '../../drivers/ssh.js';
+import { SourceError } from '../errors.js';
+import type { InputRun } from '../input/index.js';
+import { httpsFetch } from './https-fetch.js';
+import type { RemoteOptions } from './options.js';
+import { displayLocation, type RemoteLocation } from './url.js';
+
+/** Reads and serves files of one remote source. */
+export interface RemoteAccess {
+  /** Reads a small file, or its first `maxBytes`. */
+  read(loc: RemoteLocation, maxBytes?: number): Promise<Buffer>;
+  /** Serves a disk file read-only on a unix socket in the run's temp dir. */
+  serve(loc: RemoteLocation): Promise<NbdServer>;
+}
+
+/** Prepares access to the remote source `first` (and its siblings). */
+export async function openRemoteAccess(options: RemoteOptions, first: RemoteLocation, run: InputRun): Promise<RemoteAccess> {
+  let served = 0;
+  const nextSocket = (): string => join(run.tmpdir, `nbd${served++}.sock`);
+  if (first.transport === 'ssh') {
+    let knownHosts = options.knownHosts;
+    if (options.fingerprint !== undefined) {
+      knownHosts = join(run.tmpdir, 'known_hosts');
+      await pinHostKey(first.host, first.port, options.fingerprint, knownHosts);
+    }
+    let askpass: string | undefined;
+    if (options.passwordFile !== undefined) {
+      await checkReadable(options.passwordFile);
+      askpass = join(run.tmpdir, 'askpass.sh');
+      await writeAskpass(askpass, options.passwordFile);
+    }
+    const target: SshTarget = {
+      host: first.host,
+      ...(first.port !== undefined ? { port: first.port } : {}),
+      ...(first.user !== undefined ? { user: first.user } : {}),
+      ...(options.identity !== undefined ? { identity: options.identity } : {}),
+      ...(knownHosts !== undefined ? { knownHosts } : {}),
+      ...(askpass !== undefined ? { askpass } : {}),
+    };
+    return {
+      async read(loc, maxBytes) {
+        if (loc.transport !== 'ssh') throw new Error('internal error: mixed transports');
+        return Buffer.from(await sshReadFile(target, loc.path, displayLocation(loc), maxBytes), 'utf8');
+      },
+      async serve(loc) {
+        if (loc.transport !== 'ssh') throw new Error('internal error: mixed transports');
+        const e: NbdExport = {
+          plugin: 'ssh', host: loc.host, path: loc.path,
+          ...(loc.port !== undefined ? { port: loc.port } : {}),
+          ...(loc.user !== undefined ? { user: loc.user } : {}),
+          ...(options.identity !== undefined ? { identity: options.identity } : {}),
+          knownHosts: knownHosts ?? defaultKnownHosts(),
+          ...(options.passwordFile !== undefined ? { passwordFile: options.passwordFile } : {}),
+        };
+        return serveChecked(nextSocket(), e, run);
+      },
+    };
+  }
+  // HTTPS: a password comes from -ip, else from the URL; nbdkit reads it from a 0600 file.
+  let passwordFile = options.passwordFile;
+  let password: string | undefined;
+  if (passwordFile !== undefined) {
+    await checkReadable(passwordFile);
+    password = (await readFile(passwordFile, 'utf8')).split('\n')[0] ?? '';
+  } else if (first.password !== undefined) {
+    password = first.password;
+    passwordFile = join(run.tmpdir, 'https-password');
+    await writeFile(passwordFile, password, { mode: 0o600 });
+  }
+  return {
+    async read(loc, maxBytes) {
+      if (loc.transport !== 'https') throw new Error('internal error: mixed transports');
+      return httpsFetch(loc, {
+        ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
+        insecure: options.insecure,
+        ...(password !== undefined ? { password } : {}),
+      }, maxBytes);
+    },
+    async serve(loc) {
+      if (loc.transport !== 'https') throw new Error('internal error: mixed transports');
+      const e: NbdExport = {
+        plugin: 'curl', url: loc.url,
+        ...(loc.user !== undefined ? { user: loc.user } : {}),
+        ...(passwordFile !== undefined ? { passwordFile } : {}),
+        ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
+        insecure: options.insecure,
+      };
+      return serveChecked(nextSocket(), e, run);
+    },
+  };
+}
+
+/** Starts nbdkit for one file and connects once, so a bad credential fails now with nbdkit's reason. */
+async function serveChecked(socket: string, e: NbdExport, run: InputRun): Promise<NbdServer> {
+  const server = await startNbdkit(socket, e, run.cleanup);
+  await checkExport(server, e);
+  return server;
+}
+
+async function checkReadable(file: string): Promise<void> {
+  try {
+    await readFile(file);
+  } catch (error) {
+    throw new SourceError(`Cannot read the password file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the -ip path and its permissions.`);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * `v2v batch` on real conversions: three guests, two good (both -o local,
+ * real conversions of the Debian 12 VMware guest, run two at a time) and one
+ * bad (a VMX naming a missing disk). The bad one fails without stopping the
+ * others; the summary and the JSON report say so; each guest has a clean log
+ * and an events file; a rerun (from the same manifest written as YAML) skips
+ * the two converted guests and fails the bad one again.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFixture, type Fixture } from '../helpers/fixture.js';
+import { runV2v, sha256, type V2vRun } from '../helpers/v2v.js';
+
+const MINUTE = 60_000;
+
+interface Report {
+  exitCode: number;
+  jobs: number;
+  guests: Array<{ name: string; status: string; exitCode?: number; error?: string; log?: string; events?: string; files: string[]; startedAt?: string; finishedAt?: string; seconds?: number }>;
+}
+
+let fixture: Fixture;
+let sourceHash: string;
+let work: string;
+let first: V2vRun;
+let report: Report;
+
+beforeAll(async () => {
+  fixture = await ensureFixture();
+  sourceHash = await sha256(fixture.vmdk);
+  work = await mkdtemp(join(tmpdir(), 'v2v-e2e-batch-'));
+  await mkdir(join(work, 'out-a'));
+  await mkdir(join(work, 'out-b'));
+  await writeFile(join(work, 'missing.vmx'), 'displayName = "broken"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "nowhere.vmdk"\n');
+  await writeFile(join(work, 'guests.json'), JSON.stringify({
+    guests: [
+      { name: 'good-a', input: { mode: 'vmx', paths: [fixture.vmx] }, output: { mode: 'local', storage: 'out-a' } },
+      { name: 'bad', input: { mode: 'vmx', paths: ['missing.vmx'] }, output: { mode: 'local', storage: 'out-a' } },
+      { name: 'good-b', input: { mode: 'vmx', paths: [fixture.vmx] }, output: { mode: 'local', storage: 'out-b', format: 'qcow2', name: 'good-b' } },
+    ],
+  }, null, 2));
+  // The same manifest as YAML, for the rerun: same guests, same options.
+  await writeFile(join(work, 'guests.yaml'), [
+    '# v2v batch manifest',
+    'guests:',
+    '  - name: good-a',
+    '    input:',
+    '      mode: vmx',
+    `      paths: ["${fixture.vmx}"]`,
+    '    output:',
+    '      mode: local',
+    '      storage: out-a',
+    '  - name: bad',
+    '    input:',
+    '      mode: vmx',
+    '      paths:',
+    '        - missing.vmx',
+    '    output:',
+    '      mode: local',
+    "      storage: 'out-a'",
+    '  - name: good-b',
+    '    input:',
+    '      mode: vmx',
+    `      paths: [${fixture.vmx}]`,
+    '    output:',
+    '      mode: local',
+    '      storage: out-b   # relative to the manifest',
+    '      format: qcow2',
+    '      name: good-b',
+    '',
+  ].join('\n'));
+  // FORCE_COLOR set on purpose: a guest's log is a file and must stay free of colours anyway.
+  first = await runV2v(['batch', join(work, 'guests.json'), '--jobs', '2'], { FORCE_COLOR: '1' });
+  report = JSON.parse(await readFile(join(work, 'guests.v2v-batch', 'report.json'), 'utf8')) as Report;
+}, 60 * MINUTE);
+
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('v2v batch with two good guests and a bad one, --jobs 2', () => {
+  it('converts the good ones, fails the bad one, exits 6', () => {
+    console.log(`batch took ${first.seconds.toFixed(1)} s`);
+    expect(first.exitCode, `${first.stdout}\n${first.stderr}`).toBe(6);
+    expect(report.exitCode).toBe(6);
+    expect(report.jobs).toBe(2);
+    expect(report.guests.map((g) => [g.name, g.status, g.exitCode])).toEqual([
+      ['good-a', 'converted', 0],
+      ['bad', 'failed', 4],
+      ['good-b', 'converted', 0],
+    ]);
+    expect(report.guests[1]!.error).toContain('nowhere.vmdk');
+  });
+
+  it('ran the two good guests at the same time', () => {
+    const [a, , b] = report.guests;
+    expect(Date.parse(b!.startedAt!)).toBeLessThan(Date.parse(a!.finishedAt!));
+  });
+
+  it('prints a summary table', () => {
+    expect(first.stdout).toMatch(/^GUEST\s+STATUS\s+EXIT\s+TIME/m);
+    expect(first.stdout).toMatch(/^good-a\s+converted\s+0\s+[\d.]+ s/m);
+    expect(first.stdout).toMatch(/^bad\s+failed\s+4\s/m);
+    expect(first.stdout).toMatch(/^good-b\s+converted\s+0\s/m);
+    expect(first.stdout).toContain('2 converted, 0 skipped (already converted), 1 failed.');
+  });
+
+  it('wrote the targets, a clean log and an events file per guest', async () => {
+    expect((await readdir(join(work, 'out-a'))).sort()).toEqual(['v2v-fixture-debian12-sda', 'v2v-fixture-debian12.xml']);
+    expect((await readdir(join(work, 'out-b'))).sort()).toEqual(['good-b-sda', 'good-b.xml']);
+    expect(report.guests[0]!.files).toEqual([join(work, 'out-a', 'v2v-fixture-debian12.xml'), join(work, 'out-a', 'v2v-fixture-debian12-sda')]);
+    for (const guest of report.guests) {
+      const log = await readFile(guest.log!, 'utf8');
+      expect(log).not.toMatch(/\u001b|\r/);
+      expect(log).toMatch(/^(❯|✔|✖) \[\d\d:\d\d:\d\d\] Setting up the source/m);
+      const events = (await readFile(guest.events!, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(events.at(-1)).toMatchObject({ type: 'result', exitCode: guest.exitCode });
+    }
+    expect(await readFile(report.guests[0]!.log!, 'utf8')).toMatch(/^Finished converting v2v-fixture-debian12 in /m);
+    expect(await readFile(report.guests[1]!.log!, 'utf8')).toMatch(/^v2v: error: .*nowhere\.vmdk/m);
+  });
+
+  it('a rerun (same manifest as YAML) skips the converted guests and retries the failed one', async () => {
+    const again = await runV2v(['batch', join(work, 'guests.yaml'), '--jobs', '2']);
+    expect(again.exitCode, `${again.stdout}\n${again.stderr}`).toBe(6);
+    expect(again.seconds).toBeLessThan(60);
+    const second = JSON.parse(await readFile(join(work, 'guests.v2v-batch', 'report.json'), 'utf8')) as Report;
+    expect(second.guests.map((g) => [g.name, g.status])).toEqual([['good-a', 'skipped'], ['bad', 'failed'], ['good-b', 'skipped']]);
+    expect(again.stdout).toContain('2 skipped (already converted), 1 failed.');
+    // And a third run still skips them: "skipped" counts as converted.
+    const third = await runV2v(['batch', join(work, 'guests.json')]);
+    expect(third.stdout).toContain('0 converted, 2 skipped');
+  });
+
+  it('left the source disk byte-identical', async () => {
+    expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+  });
+});
+
+describe('v2v batch usage errors', () => {
+  it('exits 2 on a missing or empty manifest, and on --jobs 0', async () => {
+    expect((await runV2v(['batch', '/nonexistent/guests.json'])).exitCode).toBe(2);
+    const empty = join(work, 'empty.json');
+    await writeFile(empty, '{"guests": []}');
+    expect((await runV2v(['batch', empty])).exitCode).toBe(2);
+    expect((await runV2v(['batch', empty, '--jobs', '0'])).exitCode).toBe(2);
+    expect((await runV2v(['batch'])).exitCode).toBe(2);
+  });
+});

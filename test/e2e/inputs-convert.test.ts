@@ -1,0 +1,116 @@
+/**
+ * The fixture guest through the other inputs: exported as an OVA (OVF +
+ * streamOptimized VMDK + SHA256 manifest, tarred, as vSphere does) and as a
+ * bare disk. Each is converted and the result booted on virtio-blk under
+ * qemu TCG with no network device.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parseStringPromise } from 'xml2js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootDisk } from '../helpers/boot.js';
+import { ensureFixture } from '../helpers/fixture.js';
+import { runV2v, sha256 } from '../helpers/v2v.js';
+
+const MINUTE = 60_000;
+
+let work: string;
+let fixture: { vmx: string; vmdk: string };
+let sourceHash: string;
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** An OVF as vSphere exports it for the fixture: 2 vCPU, 1 GiB, pvscsi disk, vmxnet3 NIC. */
+function ovf(diskFile: string, capacityBytes: number): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vmw="http://www.vmware.com/schema/ovf">
+  <References><File ovf:href="${diskFile}" ovf:id="file1"/></References>
+  <DiskSection><Info>Virtual disk information</Info>
+    <Disk ovf:capacity="${capacityBytes}" ovf:capacityAllocationUnits="byte" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
+  </DiskSection>
+  <VirtualSystem ovf:id="v2v-ova-guest"><Info>A virtual machine</Info><Name>v2v-ova-guest</Name>
+    <VirtualHardwareSection><Info>Virtual hardware requirements</Info>
+      <Item><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>1024</rasd:VirtualQuantity></Item>
+      <Item><rasd:Address>0</rasd:Address><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+      <Item><rasd:Address>00:50:56:aa:bb:cc</rasd:Address><rasd:Connection>VM Network</rasd:Connection><rasd:InstanceID>5</rasd:InstanceID><rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+      <vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="bios"/>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+`;
+}
+
+beforeAll(async () => {
+  fixture = await ensureFixture();
+  sourceHash = await sha256(fixture.vmdk);
+  work = await mkdtemp('/var/tmp/v2v-e2e-inputs-');
+}, 30 * MINUTE);
+
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the fixture guest via -i ova', () => {
+  it('converts from a vSphere-style OVA (manifest checked) and boots on virtio-blk', async () => {
+    const dir = join(work, 'ova');
+    await mkdir(dir);
+    const disk = join(dir, 'v2v-ova-guest-disk1.vmdk');
+    await execa('qemu-img', ['convert', '-f', 'vmdk', '-O', 'vmdk', '-o', 'subformat=streamOptimized', fixture.vmdk, disk]);
+    const info = JSON.parse((await execa('qemu-img', ['info', '--output=json', disk])).stdout) as { 'virtual-size': number };
+    await writeFile(join(dir, 'v2v-ova-guest.ovf'), ovf('v2v-ova-guest-disk1.vmdk', info['virtual-size']));
+    await writeFile(
+      join(dir, 'v2v-ova-guest.mf'),
+      `SHA256(v2v-ova-guest.ovf)= ${await sha256Of(join(dir, 'v2v-ova-guest.ovf'))}\nSHA256(v2v-ova-guest-disk1.vmdk)= ${await sha256Of(disk)}\n`,
+    );
+    const ova = join(work, 'v2v-ova-guest.ova');
+    // The OVF must come first in an OVA: name the members in that order.
+    await execa('tar', ['-cf', ova, '-C', dir, 'v2v-ova-guest.ovf', 'v2v-ova-guest.mf', 'v2v-ova-guest-disk1.vmdk']);
+    const ovaHash = await sha256(ova);
+
+    const out = join(work, 'ova-out');
+    await mkdir(out);
+    const r = await runV2v(['-i', 'ova', ova, '-o', 'local', '-os', out, '-of', 'qcow2']);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.exitCode).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['v2v-ova-guest-sda', 'v2v-ova-guest.xml']);
+    const xml = await parseStringPromise(await readFile(join(out, 'v2v-ova-guest.xml'), 'utf8'));
+    expect(xml.domain.vcpu[0]).toBe('2');
+    expect(xml.domain.devices[0].interface[0].mac[0].$.address).toBe('00:50:56:aa:bb:cc');
+    expect(await sha256(ova)).toBe(ovaHash);
+
+    const boot = await bootDisk({ disk: join(out, 'v2v-ova-guest-sda'), format: 'qcow2', bus: 'virtio', timeoutMs: 8 * MINUTE });
+    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+  }, 30 * MINUTE);
+
+  it('refuses an OVA whose manifest does not match, before conversion', async () => {
+    const dir = join(work, 'ova');
+    await writeFile(join(dir, 'v2v-ova-guest.mf'), `SHA256(v2v-ova-guest.ovf)= ${'0'.repeat(64)}\n`);
+    const r = await runV2v(['-i', 'ova', dir, '-o', 'local', '-os', work]);
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/v2v-ova-guest\.ovf/);
+    expect(r.seconds).toBeLessThan(60);
+  });
+});
+
+describe('the fixture guest via -i disk', () => {
+  it('converts a bare disk and boots on virtio-blk', async () => {
+    const out = join(work, 'disk-out');
+    await mkdir(out);
+    const r = await runV2v(['-i', 'disk', fixture.vmdk, '-if', 'vmdk', '-o', 'local', '-os', out, '-on', 'v2v-disk-guest']);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.exitCode).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['v2v-disk-guest-sda', 'v2v-disk-guest.xml']);
+    const boot = await bootDisk({ disk: join(out, 'v2v-disk-guest-sda'), format: 'raw', bus: 'virtio', timeoutMs: 8 * MINUTE });
+    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+    expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+  }, 30 * MINUTE);
+});

@@ -1,0 +1,250 @@
+/**
+ * Progress, logs and clean interruption, on real runs of the Debian 12
+ * VMware test guest:
+ * - one real conversion with stdout piped and --machine-readable=file:F:
+ *   the log is clean (no ANSI, no \r, timestamped stage lines, warnings as
+ *   they happen) and every event validates against
+ *   docs/machine-readable.schema.json;
+ * - SIGINT in each stage (paused there with the V2V_TEST_PAUSE_AT test
+ *   hook): exit 130, no child process left, no temp dir, no partial target,
+ *   source unchanged;
+ * - every exit code produced for real (2, 3, 4, 5, 130).
+ * Interrupting trim, copy and output needs a run that got through
+ * conversion; those runs use the guest converted by the first run as their
+ * source, whose conversion is then quick (nothing left to change), instead of
+ * three more full conversions.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFixture, type Fixture } from '../helpers/fixture.js';
+import { validate, type Schema } from '../helpers/json-schema.js';
+import { markedProcesses, startV2v, type LiveRun } from '../helpers/live-run.js';
+import { ROOT, runV2v, sha256 } from '../helpers/v2v.js';
+
+const MINUTE = 60_000;
+const NAME = 'v2v-fixture-debian12';
+const STAGE_ORDER = ['source', 'overlay', 'preflight', 'inspect', 'convert', 'trim', 'copy', 'output'];
+
+let fixture: Fixture;
+let sourceHash: string;
+let work: string;
+let out: string;
+let eventsFile: string;
+let full: LiveRun | undefined;
+let fullExit: number;
+let fullDone: Promise<void> | undefined;
+
+/** The one full conversion, shared by the log tests and the late-stage interrupt tests (run once, when first needed). */
+function fullConversion(): Promise<void> {
+  fullDone ??= (async () => {
+    out = join(work, 'out');
+    await mkdir(out);
+    eventsFile = join(work, 'events.jsonl');
+    full = await startV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', `--machine-readable=file:${eventsFile}`]);
+    fullExit = await full.exited;
+    console.log(`full conversion: exit ${fullExit} in ${full!.stdout().match(/in ([\d.]+) s/)?.[1]} s`);
+  })();
+  return fullDone;
+}
+
+beforeAll(async () => {
+  fixture = await ensureFixture();
+  sourceHash = await sha256(fixture.vmdk);
+  work = await mkdtemp(join(tmpdir(), 'v2v-e2e-progress-'));
+}, 40 * MINUTE);
+
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+  if (full) await rm(full.tmp, { recursive: true, force: true });
+});
+
+describe('a real conversion with stdout piped and --machine-readable=file:F', () => {
+  beforeAll(fullConversion, 40 * MINUTE);
+
+  it('exits 0 and writes a clean, timestamped log', () => {
+    expect(fullExit, full!.stderr()).toBe(0);
+    const log = full!.stdout();
+    expect(log).not.toMatch(/\u001b|\r/);
+    expect(full!.stderr()).not.toMatch(/\u001b|\r/);
+    const lines = log.split('\n').filter((l) => l !== '');
+    for (const line of lines) expect(line).toMatch(/^(\S+ \[\d\d:\d\d:\d\d\] |Finished converting )/);
+    // One start and one finish line per stage, in order.
+    const starts = lines.filter((l) => l.startsWith('❯ ')).map((l) => l.slice(13));
+    let at = -1;
+    for (const title of ['Setting up the source', 'Opening the source', 'Checking the target and the host', 'Inspecting the source',
+      'Converting ', 'Mapping filesystem data', 'Copying ', 'Copying disk 1/1', 'Creating output metadata']) {
+      const next = starts.findIndex((t, i) => i > at && t.startsWith(title));
+      expect(next, `start line for "${title}" in order, in:\n${starts.join('\n')}`).toBeGreaterThan(at);
+      at = next;
+    }
+    expect(lines.filter((l) => l.startsWith('✔ ')).length).toBeGreaterThanOrEqual(8);
+    expect(lines.filter((l) => l.startsWith('✖ '))).toEqual([]);
+    expect(log).toMatch(/^Finished converting v2v-fixture-debian12 in [\d.]+ s: /m);
+    // Copy progress: percent, bytes, rate, ETA; at most one line every ~5 s.
+    const progress = lines.filter((l) => /\d+\.\d% \(.* of .*\/s/.test(l));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatch(/100\.0%/);
+  });
+
+  it('prints warnings as timestamped lines when they happen, not only at the end', () => {
+    const warning = full!.stderr().split('\n').find((l) => l.includes('v2v: warning: KVM is not usable'));
+    expect(warning).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: warning: /);
+    // Printed during preflight: before the inspection started.
+    const inspectStart = full!.stdout().split('\n').find((l) => l.startsWith('❯') && l.includes('Inspecting the source'));
+    expect(warning!.slice(1, 9) <= inspectStart!.slice(3, 11)).toBe(true);
+    expect(full!.stderr().match(/KVM is not usable/g)).toHaveLength(1);
+  });
+
+  it('writes JSON lines valid against docs/machine-readable.schema.json, with stages, progress and a result', async () => {
+    const schema = JSON.parse(await readFile(join(ROOT, 'docs/machine-readable.schema.json'), 'utf8')) as Schema;
+    const lines = (await readFile(eventsFile, 'utf8')).trimEnd().split('\n');
+    const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const [i, event] of events.entries()) expect(validate(schema, event), `line ${i + 1}: ${lines[i]}`).toEqual([]);
+    // The validator is not vacuous.
+    expect(validate(schema, { type: 'progress', timestamp: 'yesterday', message: 'x' }).length).toBeGreaterThan(1);
+    const stamps = events.map((e) => Date.parse(e['timestamp'] as string));
+    expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
+    const starts = events.filter((e) => e['type'] === 'message' && e['phase'] === 'start').map((e) => e['stage']);
+    const ends = events.filter((e) => e['type'] === 'message' && e['phase'] === 'end').map((e) => e['stage']);
+    expect(starts).toEqual(STAGE_ORDER);
+    expect(ends).toEqual(STAGE_ORDER);
+    expect(events.some((e) => e['type'] === 'warning' && e['stage'] === 'preflight')).toBe(true);
+    const progress = events.filter((e) => e['type'] === 'progress').map((e) => e['progress'] as { done: number; total: number; percent: number });
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.every((p) => p.total === 2 * 2 ** 30)).toBe(true);
+    expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
+    expect(progress.at(-1)).toMatchObject({ percent: 100, done: 2 * 2 ** 30 });
+    expect(events.at(-1)).toMatchObject({ type: 'result', exitCode: 0, name: NAME, files: [join(out, `${NAME}.xml`), join(out, `${NAME}-sda`)] });
+  });
+
+  it('bare --machine-readable lists capabilities from the real mode tables', async () => {
+    const r = await runV2v(['--machine-readable']);
+    expect(r.exitCode).toBe(0);
+    const caps = r.stdout.trim().split('\n');
+    for (const cap of ['input:vmx', 'input:disk', 'input:ova', 'input:libvirtxml', 'output:local', 'output:libvirt', 'output:null', 'convert:linux', 'batch']) {
+      expect(caps).toContain(cap);
+    }
+  });
+});
+
+/** What a paused stage must have running, to prove the interrupt stopped something. */
+const EXPECT_RUNNING: Record<string, RegExp | undefined> = { convert: /qemu-system/, trim: /qemu-system/ };
+
+/** Starts a run paused at `stage`, interrupts it with SIGINT and checks it left nothing. */
+async function interruptAt(stage: string, vmx: string, sourceDisk: string, hash: string, options: { resumeUntil?: (target: string) => Promise<boolean> } = {}): Promise<void> {
+  const target = await mkdtemp(join(tmpdir(), `v2v-e2e-int-${stage}-`));
+  const run = await startV2v(['-i', 'vmx', vmx, '-o', 'local', '-os', target, '-of', 'qcow2'], { V2V_TEST_PAUSE_AT: stage });
+  try {
+    await run.waitFor(new RegExp(`v2v: test hook: paused at ${stage} `), 20 * MINUTE);
+    const expected = EXPECT_RUNNING[stage];
+    if (expected) expect((await markedProcesses(run.mark)).map((p) => p.cmd).join('\n')).toMatch(expected);
+    if (options.resumeUntil) {
+      run.child.kill('SIGUSR2');
+      const deadline = Date.now() + 5 * MINUTE;
+      while (!(await options.resumeUntil(target)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    }
+    const stopped = Date.now();
+    run.child.kill('SIGINT');
+    const code = await run.exited;
+    const seconds = (Date.now() - stopped) / 1000;
+    console.log(`interrupt at ${stage}: exit ${code} after ${seconds.toFixed(1)} s`);
+    expect(code, run.stderr()).toBe(130);
+    expect(run.stderr()).toContain('v2v: error: interrupted; temporary files and partial targets were removed.');
+    expect(seconds).toBeLessThan(30);
+    expect(await markedProcesses(run.mark)).toEqual([]);
+    expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'))).toEqual([]);
+    expect(await readdir(target)).toEqual([]);
+    expect(await sha256(sourceDisk)).toBe(hash);
+  } finally {
+    run.child.kill('SIGKILL'); // no-op once it exited; never leave a run behind a failed assertion
+    await rm(target, { recursive: true, force: true });
+    await rm(run.tmp, { recursive: true, force: true });
+  }
+}
+
+describe('SIGINT in each stage stops children, removes temp files and partial targets', () => {
+  for (const stage of ['source', 'overlay', 'preflight', 'inspect', 'convert']) {
+    it(`at ${stage}`, async () => {
+      await interruptAt(stage, fixture.vmx, fixture.vmdk, sourceHash);
+    }, 25 * MINUTE);
+  }
+
+  describe('after conversion (source: the guest converted above)', () => {
+    let vmx: string;
+    let disk: string;
+    let hash: string;
+    beforeAll(async () => {
+      await fullConversion();
+      expect(fullExit).toBe(0);
+      disk = join(out, `${NAME}-sda`);
+      hash = await sha256(disk);
+      vmx = join(work, 'converted.vmx');
+      const text = await readFile(fixture.vmx, 'utf8');
+      await writeFile(vmx, text.replace(/^scsi0:0\.fileName = .*$/m, `scsi0:0.fileName = "${disk}"`));
+    }, 40 * MINUTE);
+
+    for (const stage of ['trim', 'output']) {
+      it(`at ${stage}`, async () => {
+        await interruptAt(stage, vmx, disk, hash);
+      }, 25 * MINUTE);
+    }
+
+    it('at copy, with a partial target being written', async () => {
+      await interruptAt('copy', vmx, disk, hash, {
+        // Resume the copy, and interrupt once the target file has data in it.
+        resumeUntil: async (target) => (await stat(join(target, `${NAME}-sda`)).then((s) => s.size, () => 0)) > 0,
+      });
+    }, 25 * MINUTE);
+
+    it('a copy that fails exits 5 and removes the partial target', async () => {
+      const parent = await mkdtemp(join(tmpdir(), 'v2v-e2e-copyfail-'));
+      const target = join(parent, 'out');
+      await mkdir(target);
+      const run = await startV2v(['-i', 'vmx', vmx, '-o', 'local', '-os', target], { V2V_TEST_PAUSE_AT: 'copy' });
+      try {
+        await run.waitFor(/v2v: test hook: paused at copy /, 20 * MINUTE);
+        // The target directory disappears between preflight and the copy.
+        await rm(target, { recursive: true });
+        run.child.kill('SIGUSR2');
+        const code = await run.exited;
+        expect(code, run.stderr()).toBe(5);
+        expect(run.stderr()).toMatch(/v2v: error: Copying to .* failed: qemu-img: /);
+        expect(await markedProcesses(run.mark)).toEqual([]);
+        expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-'))).toEqual([]);
+        expect(await readdir(parent)).toEqual([]);
+        expect(await sha256(disk)).toBe(hash);
+      } finally {
+        run.child.kill('SIGKILL');
+        await rm(parent, { recursive: true, force: true });
+        await rm(run.tmp, { recursive: true, force: true });
+      }
+    }, 25 * MINUTE);
+  });
+});
+
+describe('exit codes are really produced', () => {
+  it('2: usage errors', async () => {
+    expect((await runV2v(['--no-such-flag'])).exitCode).toBe(2);
+    expect((await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local'])).exitCode).toBe(2);
+    const bad = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'null', '--machine-readable=socket:x']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('Invalid "--machine-readable=socket:x"');
+  });
+
+  it('3: preflight failure (missing output directory)', async () => {
+    expect((await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', '/nonexistent/v2v-out'])).exitCode).toBe(3);
+  });
+
+  it('4: source failure (a VMX naming a missing disk), reported as an error event too', async () => {
+    const vmx = join(work, 'missing-disk.vmx');
+    await writeFile(vmx, 'displayName = "broken"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "nowhere.vmdk"\n');
+    const events = join(work, 'missing.jsonl');
+    const r = await runV2v(['-i', 'vmx', vmx, '-o', 'null', `--machine-readable=file:${events}`]);
+    expect(r.exitCode).toBe(4);
+    const last = (await readFile(events, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(last.at(-2)).toMatchObject({ type: 'error', stage: 'source' });
+    expect(last.at(-1)).toMatchObject({ type: 'result', exitCode: 4, files: [] });
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * A small HTTPS file server on 127.0.0.1 for remote-source tests and the
+ * fetch benchmark: serves files from one directory with Range support, counts
+ * every body byte it sends, and can drop the next N requests (a transient
+ * network fault) or be stopped and restarted on the same port.
+ *
+ * Plain JavaScript (ESM) so both vitest and the node-only benchmark import it.
+ */
+import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, normalize } from 'node:path';
+
+/**
+ * Generates a self-signed certificate for IP 127.0.0.1 (and localhost).
+ * @returns {Promise<{dir: string, cert: string, key: string}>} paths of the PEM files
+ */
+export async function makeSelfSignedCert() {
+  const dir = await mkdtemp(join(tmpdir(), 'v2v-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' });
+  return { dir, cert, key };
+}
+
+/**
+ * Starts the server.
+ * @param {{root: string, cert: string, key: string, port?: number, auth?: {user: string, password: string}}} options
+ */
+export async function startHttpsServer(options) {
+  const tls = { cert: await readFile(options.cert), key: await readFile(options.key) };
+  const state = {
+    bytesServed: 0,
+    requests: 0,
+    dropNext: 0,
+    dropped: 0,
+    /** @type {Array<{path: string, start: number, end: number}>} */
+    ranges: [],
+  };
+  /** @type {Set<import('node:net').Socket>} */
+  const sockets = new Set();
+  const handler = async (req, res) => {
+    state.requests++;
+    if (state.dropNext > 0) {
+      state.dropNext--;
+      state.dropped++;
+      req.socket.destroy(); // the connection drops mid-request: a transient network fault
+      return;
+    }
+    if (options.auth) {
+      const want = `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}`;
+      if (req.headers.authorization !== want) {
+        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="v2v"' }).end();
+        return;
+      }
+    }
+    const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', 'https://x').pathname));
+    const file = join(options.root, rel);
+    if (!file.startsWith(options.root)) return void res.writeHead(403).end();
+    let size;
+    try {
+      const st = await stat(file);
+      if (!st.isFile()) throw new Error('not a file');
+      size = st.size;
+    } catch {
+      return void res.writeHead(404).end();
+    }
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    let start = 0;
+    let end = size - 1;
+    if (range) {
+      start = Number(range[1]);
+      end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+      if (start > end || start >= size) return void res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+    }
+    const headers = { 'Content-Length': String(end - start + 1), 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
+    if (range) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    res.writeHead(range ? 206 : 200, headers);
+    if (req.method === 'HEAD') return void res.end();
+    state.ranges.push({ path: rel, start, end });
+    const stream = createReadStream(file, { start, end });
+    stream.on('data', (chunk) => {
+      state.bytesServed += chunk.length;
+    });
+    stream.pipe(res);
+  };
+  let server;
+  let port = options.port ?? 0;
+  const listen = () => new Promise((resolve, reject) => {
+    server = https.createServer(tls, (req, res) => {
+      handler(req, res).catch(() => res.destroy());
+    });
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      port = server.address().port;
+      resolve(undefined);
+    });
+  });
+  await listen();
+  return {
+    state,
+    get port() { return port; },
+    /** @param {string} rel */
+    url(rel) { return `https://127.0.0.1:${port}/${rel.replace(/^\//, '')}`; },
+    /** Drops the next n requests by closing their connections. @param {number} n */
+    drop(n) { state.dropNext = n; },
+    /** Stops listening and kills every open connection. */
+    async stop() {
+      await new Promise((resolve) => {
+        server.close(() => resolve(undefined));
+        for (const s of sockets) s.destroy();
+      });
+    },
+    /** Listens again on the same port. */
+    async restart() { await listen(); },
+  };
+}
