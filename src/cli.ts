@@ -26,8 +26,8 @@ Exit codes:
   3    preflight failure (tools, target, space, name collision): nothing written
   4    source, inspection or conversion failure: nothing written
   5    copy failure: partial targets removed
-  130  interrupted by SIGINT/SIGTERM: temporary files and partial targets removed
-  6    v2v batch: one or more guests failed (see its summary and report)`;
+  6    v2v batch: one or more guests failed (see its summary and report)
+  130  interrupted by SIGINT/SIGTERM: temporary files and partial targets removed`;
 
 /** Parses argv and runs; resolves to the exit code. */
 export async function cli(argv: string[]): Promise<number> {

@@ -64,8 +64,16 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
           },
         );
       } catch (error) {
-        if (error instanceof CommandError) throw new CopyError(error.message, { cause: error });
-        throw error;
+        if (!(error instanceof CommandError)) throw error;
+        // A remote source that still fails after nbdkit's retries: say so, not qemu's NBD jargon.
+        const remote = ctx.overlays?.find((o) => o.path === target.overlay)?.disk.backing;
+        if (remote) {
+          throw new CopyError(
+            `Reading the remote source ${remote.display} failed after retries (${error.stderr || error.message}): check the server and the network, then run again.`,
+            { cause: error },
+          );
+        }
+        throw new CopyError(error.message, { cause: error });
       }
       task.title = `Copied disk ${index + 1}/${count} to ${target.path} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
     },

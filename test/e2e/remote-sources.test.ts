@@ -165,6 +165,7 @@ describe('remote sources (real sshd and HTTPS server on loopback)', () => {
     const errors = run.stderr.split('\n').filter((l) => l.startsWith('v2v: error:'));
     expect(errors).toHaveLength(1);
     console.log(errors[0]);
+    expect(errors[0]).toMatch(/Reading the remote source https:\/\/(\S+@)?127\.0\.0\.1:\d+\/\S+ failed after retries .*: check the server and the network, then run again\./);
     expect(run.stderr).not.toContain(PASSWORD);
     expect(await readdir(out)).toEqual([]);
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
