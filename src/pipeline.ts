@@ -14,8 +14,7 @@ import { sourceStage } from '../stages/source.js';
 import { trimStage } from '../stages/trim.js';
 import { Cleanups } from './cleanup.js';
 import type { Context } from './context.js';
-import { undefineCommand } from '../drivers/virsh.js';
-import { configureExec, run } from './exec.js';
+import { configureExec } from './exec.js';
 import { selectInput } from './input/index.js';
 import type { Options } from './options.js';
 import { selectOutput } from './output/index.js';
@@ -68,7 +67,7 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
     ['convert', convertStage()],
     ['trim', trimStage()],
     ['copy', copyStage()],
-    ['output', withDomainRollback(outputStage())],
+    ['output', outputStage()],
   ];
   const list = new Listr<Context, 'default' | 'simple' | 'silent'>(
     stages.map(([key, stage]) => withTestPause(key, withGuestfsTmpdir(stage), hooks.signal)),
@@ -135,30 +134,6 @@ function withGuestfsTmpdir(stage: ListrTask<Context>): ListrTask<Context> {
     ...stage,
     task: (ctx, task) => {
       if (ctx.tmpdir !== undefined) process.env['LIBGUESTFS_TMPDIR'] = ctx.tmpdir;
-      return original(ctx, task);
-    },
-  };
-}
-
-/**
- * -o libvirt defines the domain last, in the output stage. If the run fails
- * or is interrupted there (libvirtd can complete a define whose virsh was
- * killed), the domain would point at disks the failure cleanup removes.
- * Preflight proved no domain of that name existed, so undefining it on
- * failure removes only what this run created.
- */
-function withDomainRollback(stage: ListrTask<Context>): ListrTask<Context> {
-  const original = stage.task;
-  return {
-    ...stage,
-    task: (ctx, task) => {
-      const name = ctx.name;
-      if (ctx.options.output.mode === 'libvirt' && name !== undefined) {
-        const uri = ctx.options.output.connection ?? 'qemu:///system';
-        ctx.cleanup.onFailure(`undefining the half-defined domain ${name}`, async () => {
-          await run(undefineCommand(uri, name), { allowFailure: true });
-        });
-      }
       return original(ctx, task);
     },
   };

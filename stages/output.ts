@@ -7,8 +7,11 @@ export function outputStage(): ListrTask<Context> {
   return {
     title: 'Creating output metadata',
     task: async (ctx, task) => {
-      ctx.written = await ctx.output.finish({
-        name: need(ctx, 'name'),
+      const name = need(ctx, 'name');
+      const { output } = ctx;
+      if (output.rollback) ctx.cleanup.onFailure(`rolling back ${output.describe}`, () => output.rollback?.(name));
+      ctx.written = await output.finish({
+        name,
         source: need(ctx, 'source'),
         inspection: need(ctx, 'inspection'),
         caps: need(ctx, 'caps'),

@@ -37,6 +37,12 @@ export interface Output {
   preflight(name: string, targets: TargetDisk[], bytesNeeded: number): Promise<void>;
   /** Writes the target metadata after the copy; returns what it wrote. */
   finish(input: FinishInput): Promise<string[]>;
+  /**
+   * Undoes what finish may have done when the run fails or is interrupted in
+   * or after it (e.g. a domain libvirtd defined although virsh was killed).
+   * Preflight proved nothing of that name existed, so only this run's work goes.
+   */
+  rollback?(name: string): Promise<void>;
 }
 
 /** Picks the output module for the options. */

@@ -16,6 +16,7 @@ import { access, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import {
+  undefineCommand,
   defineDomain,
   domainCapabilities,
   domainState,
@@ -26,6 +27,7 @@ import {
   volumeInfo,
 } from '../../drivers/virsh.js';
 import { formatBytes } from '../disk-space.js';
+import { run } from '../exec.js';
 import { CommandError, PreflightError } from '../errors.js';
 import type { OutputFormat, TargetDisk } from '../model.js';
 import { buildDomainXml } from './domain-xml.js';
@@ -155,6 +157,10 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
       if (available < bytesNeeded) {
         throw new PreflightError(`Not enough space in storage pool "${pool}" (${poolDirectory}): ${formatBytes(bytesNeeded)} needed, ${formatBytes(available)} available; free some space or pass another "-os POOL".`);
       }
+    },
+
+    async rollback(name) {
+      await run(undefineCommand(uri, name), { allowFailure: true });
     },
 
     async finish(input) {
