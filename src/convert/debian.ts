@@ -18,6 +18,7 @@ import {
   setInitramfsModulesPolicy,
   type DeviceMap,
 } from './linux-config.js';
+import { kernelsWithVirtio, remapGuestFile } from './linux-common.js';
 
 /** Drivers a guest needs in its initramfs to find its root disk on KVM. */
 export const VIRTIO_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_net', 'virtio_console'];
@@ -41,17 +42,12 @@ export interface ConvertInput {
 
 /** Converts a mounted Debian-family guest; returns the devices it can now use. */
 export async function convertDebian(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {
-  const { g, inspection, log } = input;
-  const kernelsWithVirtio = inspection.kernels.filter((k) => k.hasVirtio);
-  if (kernelsWithVirtio.length === 0) {
-    throw new ConversionError(
-      `None of the guest's kernels (${inspection.kernels.map((k) => k.version).join(', ') || 'none found'}) has virtio drivers: install a distribution kernel in the guest before converting it.`,
-    );
-  }
+  const { log } = input;
+  kernelsWithVirtio(input.inspection);
   await removeHypervisorTools(input);
   const deviceMap = buildDeviceMap(input.source.disks);
   for (const file of ['/etc/fstab', '/etc/crypttab', '/etc/initramfs-tools/conf.d/resume', '/boot/grub/device.map']) {
-    await remapFile(input, file, deviceMap);
+    await remapGuestFile(input.g, file, deviceMap, input);
   }
   const serialConsole = await configureGrub(input, deviceMap);
   await ensureVirtioInitramfs(input);
@@ -75,17 +71,6 @@ async function removeHypervisorTools({ g, inspection, log }: ConvertInput): Prom
     .split('\n')
     .filter((line) => / installed$/.test(line));
   if (left.length > 0) throw new ConversionError(`Removing ${left.join(', ')} from the guest failed: remove the VMware tools in the source VM and retry.`);
-}
-
-/** Rewrites sdX/hdX/xvdX device names in one guest file, if it exists. */
-async function remapFile({ g, log, warn }: ConvertInput, path: string, map: DeviceMap): Promise<void> {
-  if (!(await g.exists(path))) return;
-  const before = await g.readFile(path);
-  const { text, changes, unknown } = remapDeviceNames(before, map);
-  if (unknown.length > 0) warn(`${path} refers to ${unknown.join(', ')}, which is not one of the converted disks; left unchanged`);
-  if (changes.length === 0) return;
-  await g.writeFile(path, text);
-  log(`${path}: ${changes.join(', ')}`);
 }
 
 /**
@@ -169,5 +154,5 @@ async function updateGrub(input: ConvertInput, map: DeviceMap): Promise<void> {
   }
   // grub-mkconfig writes root=/dev/sdX when UUIDs are disabled; inside the
   // appliance that is the appliance's name for the disk, so rename it too.
-  await remapFile(input, '/boot/grub/grub.cfg', map);
+  await remapGuestFile(input.g, '/boot/grub/grub.cfg', map, input);
 }

@@ -3,6 +3,8 @@
  * quoting commands for the guest's shell, the SELinux relabel decision.
  */
 import type { Guestfs } from '../../drivers/guestfish.js';
+import { ConversionError } from '../errors.js';
+import type { GuestKernel, Inspection } from '../model.js';
 import { remapDeviceNames, type DeviceMap } from './linux-config.js';
 
 /** Shell prelude for commands run in a non-Debian guest: a sane PATH, C locale. */
@@ -22,6 +24,20 @@ export function shellLine(argv: string[]): string {
 export function selinuxNeedsRelabel(config: string): boolean {
   const match = /^\s*SELINUX\s*=\s*["']?(\w+)["']?\s*$/m.exec(config);
   return match?.[1] === 'enforcing' || match?.[1] === 'permissive';
+}
+
+/**
+ * The guest's kernels that have virtio drivers; refuses a guest with none,
+ * since nothing we write would let it find its disk on KVM.
+ */
+export function kernelsWithVirtio(inspection: Inspection): GuestKernel[] {
+  const kernels = inspection.kernels.filter((k) => k.hasVirtio);
+  if (kernels.length === 0) {
+    throw new ConversionError(
+      `None of the guest's kernels (${inspection.kernels.map((k) => k.version).join(', ') || 'none found'}) has virtio drivers: install a distribution kernel in the guest before converting it.`,
+    );
+  }
+  return kernels;
 }
 
 /** How a converter reports. */

@@ -13,7 +13,7 @@ import { parseLines } from '../../drivers/guestfish.js';
 import { ConversionError } from '../errors.js';
 import type { GuestCaps } from '../model.js';
 import type { ConvertInput } from './debian.js';
-import { ensureBlsOption, GUEST_PATH_PRELUDE, remapGuestFile, selinuxNeedsRelabel, shellLine } from './linux-common.js';
+import { ensureBlsOption, GUEST_PATH_PRELUDE, kernelsWithVirtio, remapGuestFile, selinuxNeedsRelabel, shellLine } from './linux-common.js';
 import { buildDeviceMap, ensureGrubCmdlineArg, type DeviceMap } from './linux-config.js';
 import {
   dracutArgv,
@@ -51,12 +51,7 @@ export function convertRhel(input: ConvertInput): Promise<Omit<GuestCaps, 'domai
 /** Converts a mounted RPM-based guest with the given family profile. */
 export async function convertRpmGuest(input: ConvertInput, profile: RpmFamilyProfile): Promise<Omit<GuestCaps, 'domainType'>> {
   const { g, inspection, log } = input;
-  const kernels = inspection.kernels.filter((k) => k.hasVirtio);
-  if (kernels.length === 0) {
-    throw new ConversionError(
-      `None of the guest's kernels (${inspection.kernels.map((k) => k.version).join(', ') || 'none found'}) has virtio drivers: install a distribution kernel in the guest before converting it.`,
-    );
-  }
+  const kernels = kernelsWithVirtio(inspection);
   await removeHypervisorTools(input);
   const map = buildDeviceMap(input.source.disks);
   for (const file of ['/etc/fstab', '/etc/crypttab']) await remapGuestFile(g, file, map, input);
