@@ -11,13 +11,12 @@
  * - disks in argument order as SCSI controller 0 units 0, 1, ...: the source
  *   bus is unknown, and SCSI makes the guest's sdX names map to vdX in order.
  */
-import { access } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import type { Source } from '../model.js';
 import type { RemoteOptions } from '../remote/options.js';
 import { isRemoteSource } from '../remote/url.js';
+import { checkDisksReadable } from './local-files.js';
 import type { Input } from './index.js';
 import { remoteDiskInput } from './remote.js';
 
@@ -53,18 +52,8 @@ export function diskInput(paths: string[], format?: string, remote?: RemoteOptio
     describe: absolute.length === 1 ? `disk image ${absolute[0]}` : `${absolute.length} disk images`,
     async load() {
       const source = diskSource(absolute, format);
-      for (const disk of source.disks) {
-        try {
-          await access(disk.path, constants.R_OK);
-        } catch (error) {
-          throw new SourceError(`The disk image ${disk.path} cannot be read (${errorCode(error)}): check the path and permissions.`);
-        }
-      }
+      await checkDisksReadable(source.disks, (disk, errno) => `The disk image ${disk.path} cannot be read (${errno}): check the path and permissions.`);
       return source;
     },
   };
-}
-
-function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException)?.code ?? String(error);
 }

@@ -14,6 +14,7 @@ import { CommandError, SourceError } from '../errors.js';
 import { run, type Command } from '../exec.js';
 import type { Source } from '../model.js';
 import type { Input, InputRun } from './index.js';
+import { errnoCode } from './local-files.js';
 import { parseOvf } from './ovf-parse.js';
 
 /** Digest algorithms a manifest may use, as node:crypto names them, with their hex length. */
@@ -76,7 +77,7 @@ export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPa
       actual = await fileDigest(file, entry.algorithm);
     } catch (error) {
       throw new SourceError(
-        `The manifest ${mfPath} lists ${entry.file}, which cannot be read in ${ovaLabel} (${errorCode(error)}): the OVA is incomplete, export it again.`,
+        `The manifest ${mfPath} lists ${entry.file}, which cannot be read in ${ovaLabel} (${errnoCode(error)}): the OVA is incomplete, export it again.`,
       );
     }
     if (actual !== entry.digest) {
@@ -103,7 +104,7 @@ export function ovaInput(ovaPath: string): Input {
       try {
         isDir = (await stat(ovaPath)).isDirectory();
       } catch (error) {
-        throw new SourceError(`Cannot read the OVA ${ovaPath} (${errorCode(error)}): check the path and permissions.`);
+        throw new SourceError(`Cannot read the OVA ${ovaPath} (${errnoCode(error)}): check the path and permissions.`);
       }
       const dir = isDir ? ovaPath : await extract(ovaPath, runCtx.tmpdir);
       return loadOvfDir(dir, ovaPath);
@@ -140,7 +141,7 @@ async function loadOvfDir(dir: string, ovaPath: string): Promise<Source> {
     try {
       await access(disk.path, constants.R_OK);
     } catch (error) {
-      throw new SourceError(`The disk file ${name} named by ${label} is missing (${errorCode(error)}): the OVA is incomplete, export it again.`);
+      throw new SourceError(`The disk file ${name} named by ${label} is missing (${errnoCode(error)}): the OVA is incomplete, export it again.`);
     }
     // An archive member that is a symlink could make us read (and copy out) any file on this host.
     if (dir !== ovaPath && !(await lstat(disk.path)).isFile()) {
@@ -166,7 +167,7 @@ async function extract(archive: string, tmpdir: string): Promise<string> {
   try {
     kind = (await startsWith(archive, ZIP_MAGIC)) ? 'zip' : 'tar';
   } catch (error) {
-    throw new SourceError(`Cannot read the OVA ${archive} (${errorCode(error)}): check the path and permissions.`);
+    throw new SourceError(`Cannot read the OVA ${archive} (${errnoCode(error)}): check the path and permissions.`);
   }
   try {
     // No time limit: extracting a large OVA is bounded by disk speed, not a hang.
@@ -191,8 +192,4 @@ async function startsWith(file: string, magic: Buffer): Promise<boolean> {
   } finally {
     await handle.close();
   }
-}
-
-function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException)?.code ?? String(error);
 }

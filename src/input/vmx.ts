@@ -1,12 +1,12 @@
 /**
  * `-i vmx`: a local VMware .vmx file and the disks it names.
  */
-import { access, readFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { SourceError } from '../errors.js';
 import type { RemoteOptions } from '../remote/options.js';
 import { isRemoteSource } from '../remote/url.js';
 import type { Input } from './index.js';
+import { checkDisksReadable, errnoCode } from './local-files.js';
 import { remoteVmxInput } from './remote.js';
 import { parseVmx } from './vmx-parse.js';
 
@@ -20,23 +20,13 @@ export function vmxInput(vmxPath: string, remote?: RemoteOptions): Input {
       try {
         text = await readFile(vmxPath, 'utf8');
       } catch (error) {
-        throw new SourceError(`Cannot read the VMX file ${vmxPath} (${errorCode(error)}): check the path and permissions.`);
+        throw new SourceError(`Cannot read the VMX file ${vmxPath} (${errnoCode(error)}): check the path and permissions.`);
       }
       const source = parseVmx(text, vmxPath);
-      for (const disk of source.disks) {
-        try {
-          await access(disk.path, constants.R_OK);
-        } catch (error) {
-          throw new SourceError(
-            `The disk ${disk.path} named by ${disk.bus}${disk.controller}:${disk.unit} in ${vmxPath} cannot be read (${errorCode(error)}): copy it next to the .vmx or fix its fileName.`,
-          );
-        }
-      }
+      await checkDisksReadable(source.disks, (disk, errno) =>
+        `The disk ${disk.path} named by ${disk.bus}${disk.controller}:${disk.unit} in ${vmxPath} cannot be read (${errno}): copy it next to the .vmx or fix its fileName.`,
+      );
       return source;
     },
   };
-}
-
-function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException)?.code ?? String(error);
 }
