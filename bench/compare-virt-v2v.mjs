@@ -480,7 +480,7 @@ function summarize(results, label) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  for (const [tool, hint] of [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['qemu-img', 'apt-get install qemu-utils']]) {
+  for (const [tool, hint] of [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['nbdcopy', 'apt-get install libnbd-bin (virt-v2v only Recommends it, and copies with it)'], ['qemu-img', 'apt-get install qemu-utils']]) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${hint} (or scripts/setup.sh).`);
   }
   if (!existsSync(join(ROOT, 'dist/src/cli.js'))) throw new Error('v2v is not built: run npm run build first.');

@@ -23,6 +23,7 @@ PACKAGES=(
   ovmf                  # UEFI firmware for -o qemu launchers and libvirt efi guests
   zip unzip             # OVA archives in zip form
   virt-v2v              # bench/compare-virt-v2v.mjs: the reference we measure against
+  libnbd-bin            # nbdcopy: virt-v2v's copy (only Recommended, so not pulled in)
   time                  # /usr/bin/time: peak memory in the benchmark
   rpm                   # rpmbuild/rpm: the minimal RHEL-like test guest's package database
   cryptsetup-bin        # the LUKS test guest

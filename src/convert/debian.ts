@@ -11,10 +11,13 @@ import { ConversionError } from '../errors.js';
 import type { GuestCaps, Inspection, Source } from '../model.js';
 import {
   buildDeviceMap,
+  ensureGrubCfgLinuxArg,
   ensureGrubCmdlineArg,
   ensureModuleLines,
   initramfsModulesPolicy,
   remapDeviceNames,
+  SERIAL_CONSOLE_ARGS,
+  SERIAL_CONSOLE_RE,
   setInitramfsModulesPolicy,
   type DeviceMap,
 } from './linux-config.js';
@@ -51,7 +54,7 @@ export async function convertDebian(input: ConvertInput): Promise<Omit<GuestCaps
   }
   const serialConsole = await configureGrub(input, deviceMap);
   await ensureVirtioInitramfs(input);
-  await updateGrub(input, deviceMap);
+  await updateGrubConfig(input, deviceMap, serialConsole);
   log('conversion of the guest finished');
   return { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', serialConsole };
 }
@@ -83,7 +86,7 @@ async function configureGrub(input: ConvertInput, map: DeviceMap): Promise<boole
   if (!(await g.exists(path))) return false;
   const before = await g.readFile(path);
   const remapped = remapDeviceNames(before, map);
-  const text = ensureGrubCmdlineArg(remapped.text, 'console=tty0 console=ttyS0,115200', /console=ttyS\d/);
+  const text = ensureGrubCmdlineArg(remapped.text, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE);
   if (text !== before) {
     await g.writeFile(path, text);
     log(`${path}: ${[...remapped.changes, ...(text !== remapped.text ? ['serial console added'] : [])].join(', ')}`);
@@ -141,18 +144,34 @@ async function ensureVirtioInitramfs({ g, inspection, log }: ConvertInput): Prom
   }
 }
 
-/** Regenerates grub.cfg with update-grub, then renames devices it may still name. */
-async function updateGrub(input: ConvertInput, map: DeviceMap): Promise<void> {
+/**
+ * Brings /boot/grub/grub.cfg in line with /etc/default/grub by editing it in
+ * place: the serial console on every kernel line (as grub-mkconfig puts
+ * GRUB_CMDLINE_LINUX on normal and recovery entries alike), then renamed
+ * devices. update-grub would write the same kernel lines, but it costs ~20 s
+ * of emulated CPU under TCG and re-probes the disks from inside the
+ * appliance; it runs only when grub.cfg has no kernel line to edit.
+ */
+async function updateGrubConfig(input: ConvertInput, map: DeviceMap, serialConsole: boolean): Promise<void> {
   const { g, log, warn } = input;
-  if (!(await g.exists('/boot/grub/grub.cfg'))) {
-    warn('no /boot/grub/grub.cfg found: the bootloader was not updated');
+  const path = '/boot/grub/grub.cfg';
+  if (!(await g.exists(path))) {
+    warn(`no ${path} found: the bootloader was not updated`);
     return;
   }
-  if (await g.exists('/usr/sbin/update-grub')) {
-    log('regenerating /boot/grub/grub.cfg');
-    await g.sh(`${GUEST_SH} update-grub 2>&1`);
+  const before = await g.readFile(path);
+  const { text, changed, entries } = ensureGrubCfgLinuxArg(before, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE);
+  if (entries === 0) {
+    if (await g.exists('/usr/sbin/update-grub')) {
+      log(`${path} has no kernel entry to edit: regenerating it with update-grub`);
+      await g.sh(`${GUEST_SH} update-grub 2>&1`);
+    } else {
+      warn(`${path} has no kernel entry and the guest has no update-grub: the bootloader was not updated`);
+    }
+  } else if (serialConsole && changed > 0) {
+    await g.writeFile(path, text);
+    log(`${path}: serial console added to ${changed} of ${entries} kernel entries`);
   }
-  // grub-mkconfig writes root=/dev/sdX when UUIDs are disabled; inside the
-  // appliance that is the appliance's name for the disk, so rename it too.
-  await remapGuestFile(input.g, '/boot/grub/grub.cfg', map, input);
+  // grub-mkconfig writes root=/dev/sdX when UUIDs are disabled; rename it.
+  await remapGuestFile(input.g, path, map, input);
 }

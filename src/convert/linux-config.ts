@@ -27,6 +27,10 @@ export function buildDeviceMap(disks: SourceDisk[]): DeviceMap {
   return map;
 }
 
+/** Kernel arguments for a serial console (reachable with `virsh console`), and how to see one is already set. */
+export const SERIAL_CONSOLE_ARGS = 'console=tty0 console=ttyS0,115200';
+export const SERIAL_CONSOLE_RE = /console=ttyS\d/;
+
 /** A device reference that conversion renames: /dev/sda, /dev/sda1, /dev/hdb2, /dev/xvda. */
 const DEVICE_RE = /\/dev\/((?:sd|hd|xvd)[a-z]+)(\d*)(?![A-Za-z_])/g;
 
@@ -73,6 +77,34 @@ export function ensureGrubCmdlineArg(text: string, arg: string, present: RegExp)
   const quote = match?.[2] || '"';
   lines[at] = `${match?.[1] ?? 'GRUB_CMDLINE_LINUX='}${quote}${value ? `${value} ` : ''}${arg}${quote}`;
   return lines.join('\n');
+}
+
+/** A grub.cfg line that loads a Linux kernel: `linux`, `linux16` or `linuxefi`, then the kernel path. */
+const GRUB_LINUX_LINE = /^(\s*linux(?:16|efi)?\s+\S+.*?)(\s*)$/;
+
+/**
+ * Adds `arg` to the command line of every kernel a generated grub.cfg boots
+ * (each `linux` line whose arguments `present` does not match), the way
+ * grub-mkconfig would after the same change to GRUB_CMDLINE_LINUX, which it
+ * appends to normal and recovery entries alike. Returns the new text and how
+ * many entries changed; zero entries found means the file is not one we can
+ * edit (the caller regenerates it instead).
+ */
+export function ensureGrubCfgLinuxArg(cfg: string, arg: string, present: RegExp): { text: string; changed: number; entries: number } {
+  let changed = 0;
+  let entries = 0;
+  const text = cfg
+    .split('\n')
+    .map((line) => {
+      const match = GRUB_LINUX_LINE.exec(line);
+      if (!match) return line;
+      entries++;
+      if (present.test(line)) return line;
+      changed++;
+      return `${match[1]} ${arg}`;
+    })
+    .join('\n');
+  return { text, changed, entries };
 }
 
 /** Appends the modules missing from an initramfs-tools `modules` file, one per line. */

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildDeviceMap,
+  ensureGrubCfgLinuxArg,
   ensureGrubCmdlineArg,
+  SERIAL_CONSOLE_ARGS,
+  SERIAL_CONSOLE_RE,
   ensureModuleLines,
   initramfsModulesPolicy,
   remapDeviceNames,
@@ -74,6 +77,47 @@ describe('ensureGrubCmdlineArg', () => {
   it('keeps the text when a serial console is already there', () => {
     const text = 'GRUB_CMDLINE_LINUX="console=ttyS1,9600"\n';
     expect(ensureGrubCmdlineArg(text, 'console=ttyS0', present)).toBe(text);
+  });
+});
+
+describe('grub.cfg kernel lines', () => {
+  // The shape update-grub writes on Debian 12 (normal entry, submenu with a normal and a recovery entry).
+  const cfg = [
+    "menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-1234' {",
+    '\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=1234 ro  quiet',
+    '\tinitrd\t/boot/initrd.img-6.1.0-28-amd64',
+    '}',
+    "submenu 'Advanced options for Debian GNU/Linux' {",
+    "\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-28-amd64' {",
+    '\t\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=1234 ro  quiet',
+    '\t}',
+    "\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-28-amd64 (recovery mode)' {",
+    '\t\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=1234 ro single ',
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+
+  it('adds the serial console to every kernel line, normal and recovery, and nothing else', () => {
+    const { text, changed, entries } = ensureGrubCfgLinuxArg(cfg, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE);
+    expect({ changed, entries }).toEqual({ changed: 3, entries: 3 });
+    const before = cfg.split('\n');
+    const after = text.split('\n');
+    expect(after).toHaveLength(before.length);
+    after.forEach((line, i) => {
+      if (/^\s*linux\s/.test(before[i] ?? '')) expect(line).toBe(`${(before[i] ?? '').trimEnd()} console=tty0 console=ttyS0,115200`);
+      else expect(line).toBe(before[i]);
+    });
+  });
+  it('leaves lines that already have a serial console, and linux16/linuxefi are kernel lines too', () => {
+    const mixed = '  linux16 /vmlinuz-a root=/dev/sda1 console=ttyS1,9600\n  linuxefi /vmlinuz-b ro\n  initrd /initrd\n';
+    const { text, changed, entries } = ensureGrubCfgLinuxArg(mixed, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE);
+    expect({ changed, entries }).toEqual({ changed: 1, entries: 2 });
+    expect(text).toBe('  linux16 /vmlinuz-a root=/dev/sda1 console=ttyS1,9600\n  linuxefi /vmlinuz-b ro console=tty0 console=ttyS0,115200\n  initrd /initrd\n');
+  });
+  it('reports no entries for a file without kernel lines (a stub that chains to another grub.cfg)', () => {
+    const stub = 'search.fs_uuid 1234 root\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n';
+    expect(ensureGrubCfgLinuxArg(stub, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE)).toEqual({ text: stub, changed: 0, entries: 0 });
   });
 });
 
