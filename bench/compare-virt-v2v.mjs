@@ -35,7 +35,7 @@ function usage(code) {
   process.stdout.write(`Usage: node bench/compare-virt-v2v.mjs [options]
   --rounds N      conversions per tool, alternating which goes first (default 2;
                   0: only the copy figure). Ctrl-C prints what was measured so far
-  --copy-reps N   repetitions of each qemu-img convert variant (default 3)
+  --copy-reps N   repetitions of each qemu-img convert variant (default 5)
   --no-copy       skip the qemu-img copy-throughput figure
   --fixture DIR   directory holding guest.vmx + guest.vmdk
                   (default: what test/fixtures/build-debian-guest.sh prints)
@@ -45,7 +45,7 @@ function usage(code) {
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 2, copyReps: 3, copy: true, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
+  const o = { rounds: 2, copyReps: 5, copy: true, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => inline ?? argv[++i] ?? usage(2);
@@ -401,10 +401,13 @@ async function copyThroughput(vmdk, dir, reps) {
   ];
   const results = variants.map(([label]) => ({ label, times: [], alloc: 0 }));
   for (let r = 0; r < reps; r++) {
-    // Alternate the order each repetition; drop the page cache effect by warming once first.
+    // Alternate the order each repetition. Before each run, flush and drop the
+    // page cache: every run then reads the source from disk (as a migration
+    // does) and none pays for the previous one's writeback.
     const order = r % 2 === 0 ? [0, 1] : [1, 0];
     for (const i of order) {
       const target = join(dir, `copy-${i}.qcow2`);
+      dropCaches();
       const t0 = performance.now();
       sh('qemu-img', variants[i][1](target), true);
       results[i].times.push((performance.now() - t0) / 1000);
@@ -414,6 +417,17 @@ async function copyThroughput(vmdk, dir, reps) {
   }
   rmSync(overlay, { force: true });
   return results;
+}
+
+/** Flushes dirty pages and drops the page cache (root only); returns whether it could. */
+function dropCaches() {
+  spawnSync('sync');
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function sh(program, args, quiet = false) {
@@ -530,6 +544,7 @@ async function main() {
 
   if (o.copy) {
     console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the fixture (${o.copyReps} reps, into ${work}) ===`);
+    console.log(`  page cache: ${dropCaches() ? 'flushed and dropped before each run (source read from disk)' : 'NOT dropped (needs root): figures include cache effects'}`);
     console.log(`  load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const copy = await copyThroughput(vmdk, work, o.copyReps);
     const alloc = statSync(vmdk).blocks * 512;
