@@ -3,7 +3,8 @@
  * Oracle, Fedora) and, with another profile, SUSE. Remove VMware tools with
  * rpm, rename disks to vdX in fstab/crypttab/grub/BLS entries, add a serial
  * console, rebuild every initramfs with the virtio drivers (dracut), update
- * grub, and ask for an SELinux relabel at first boot.
+ * grub, make the best kernel the default (kernel-choice.ts), and ask for an
+ * SELinux relabel at first boot.
  *
  * Guest commands are built by the pure functions of rpm-commands.ts and run
  * through the guest's own /bin/sh inside the appliance, on the overlay only.
