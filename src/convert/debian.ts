@@ -94,10 +94,18 @@ async function configureGrub(input: ConvertInput, map: DeviceMap): Promise<boole
   return true;
 }
 
-/** Lists the virtio modules missing from an initramfs image. */
-async function missingFromInitramfs(g: Guestfs, initrd: string): Promise<string[]> {
-  const listing = await g.sh(`${GUEST_SH} lsinitramfs ${initrd} | grep -E '/virtio[^/]*\\.ko' || true`);
+/**
+ * Lists the virtio modules missing from a kernel's initramfs. A driver built
+ * into the kernel (modules.builtin; Ubuntu's generic kernels build virtio_blk,
+ * virtio_pci and virtio_net in) is never in an initramfs and is not missing.
+ */
+async function missingFromInitramfs(g: Guestfs, version: string): Promise<string[]> {
+  const listing = await g.sh(`${GUEST_SH} lsinitramfs /boot/initrd.img-${version} | grep -E '/virtio[^/]*\\.ko' || true`);
   const present = new Set([...listing.matchAll(/\/(virtio[^/]*)\.ko/g)].map((m) => (m[1] ?? '').replace(/-/g, '_')));
+  const builtin = `/lib/modules/${version}/modules.builtin`;
+  if (await g.exists(builtin)) {
+    for (const m of (await g.readFile(builtin)).matchAll(/\/(virtio[^/\s]*)\.ko/g)) present.add((m[1] ?? '').replace(/-/g, '_'));
+  }
   return VIRTIO_MODULES.filter((m) => !present.has(m));
 }
 
@@ -127,7 +135,7 @@ async function ensureVirtioInitramfs({ g, inspection, log }: ConvertInput): Prom
   for (const kernel of inspection.kernels.filter((k) => k.hasVirtio)) {
     const initrd = `/boot/initrd.img-${kernel.version}`;
     if (!(await g.exists(initrd))) continue;
-    const missing = await missingFromInitramfs(g, initrd);
+    const missing = await missingFromInitramfs(g, kernel.version);
     if (missing.length > 0) stale.push(kernel.version);
   }
   if (stale.length === 0) {
@@ -137,7 +145,7 @@ async function ensureVirtioInitramfs({ g, inspection, log }: ConvertInput): Prom
   for (const version of stale) {
     log(`rebuilding the initramfs of ${version} (slow under TCG)`);
     await g.sh(`${GUEST_SH} update-initramfs -u -k ${version}`);
-    const missing = await missingFromInitramfs(g, `/boot/initrd.img-${version}`);
+    const missing = await missingFromInitramfs(g, version);
     if (missing.length > 0) {
       throw new ConversionError(`The rebuilt initramfs of kernel ${version} still lacks ${missing.join(', ')}: check /etc/initramfs-tools in the guest.`);
     }

@@ -3,7 +3,8 @@
  * Oracle, Fedora) and, with another profile, SUSE. Remove VMware tools with
  * rpm, rename disks to vdX in fstab/crypttab/grub/BLS entries, add a serial
  * console, rebuild every initramfs with the virtio drivers (dracut), update
- * grub, and ask for an SELinux relabel at first boot.
+ * grub, make the best kernel the default (kernel-choice.ts), and ask for an
+ * SELinux relabel at first boot.
  *
  * Guest commands are built by the pure functions of rpm-commands.ts and run
  * through the guest's own /bin/sh inside the appliance, on the overlay only.
@@ -14,10 +15,14 @@ import { ConversionError } from '../errors.js';
 import type { GuestCaps } from '../model.js';
 import type { ConvertInput } from './debian.js';
 import { ensureBlsOption, GUEST_PATH_PRELUDE, kernelsWithVirtio, remapGuestFile, selinuxNeedsRelabel, shellLine } from './linux-common.js';
+import { findGrubMenuEntry } from './grub-menu.js';
+import { chooseBestKernel, type KernelChoice } from './kernel-choice.js';
 import { buildDeviceMap, ensureGrubCmdlineArg, type DeviceMap } from './linux-config.js';
 import {
   dracutArgv,
   grub2MkconfigArgv,
+  grub2SetDefaultArgv,
+  grubbySetDefaultArgv,
   grubConfigTarget,
   mkinitrdArgv,
   rpmEraseArgv,
@@ -52,13 +57,15 @@ export function convertRhel(input: ConvertInput): Promise<Omit<GuestCaps, 'domai
 export async function convertRpmGuest(input: ConvertInput, profile: RpmFamilyProfile): Promise<Omit<GuestCaps, 'domainType'>> {
   const { g, inspection, log } = input;
   const kernels = kernelsWithVirtio(inspection);
+  const best = chooseBestKernel(inspection.kernels);
   await removeHypervisorTools(input);
   const map = buildDeviceMap(input.source.disks);
   for (const file of ['/etc/fstab', '/etc/crypttab']) await remapGuestFile(g, file, map, input);
   const serialConsole = await configureDefaultGrub(input, map);
   await configureBlsEntries(input, map);
   await rebuildInitramfs(input, kernels.map((k) => k.version), profile);
-  await updateGrub(input, map, profile);
+  const grubConfig = await updateGrub(input, map, profile);
+  if (best && grubConfig) await setDefaultKernel(input, best, grubConfig);
   await requestSelinuxRelabel(input);
   log('conversion of the guest finished');
   return { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', serialConsole };
@@ -152,8 +159,8 @@ async function rebuildInitramfs({ g, log }: ConvertInput, versions: string[], pr
   }
 }
 
-/** Regenerates grub.cfg with grub2-mkconfig (when present), then renames devices it may still name. */
-async function updateGrub(input: ConvertInput, map: DeviceMap, profile: RpmFamilyProfile): Promise<void> {
+/** Regenerates grub.cfg with grub2-mkconfig (when present), then renames devices it may still name; returns its path, if any. */
+async function updateGrub(input: ConvertInput, map: DeviceMap, profile: RpmFamilyProfile): Promise<string | undefined> {
   const { g, inspection, log, warn } = input;
   const efiConfigs: Array<{ path: string; text: string }> = [];
   if (inspection.firmware === 'uefi' && profile.efiGrubConfig) {
@@ -162,7 +169,7 @@ async function updateGrub(input: ConvertInput, map: DeviceMap, profile: RpmFamil
   const target = grubConfigTarget(profile.efiGrubConfig ? inspection.firmware : 'bios', efiConfigs);
   if (!(await g.exists(target))) {
     warn(`no ${target} found: the bootloader was not updated`);
-    return;
+    return undefined;
   }
   if (await guestHasCommand(g, 'grub2-mkconfig')) {
     log(`regenerating ${target}`);
@@ -172,6 +179,48 @@ async function updateGrub(input: ConvertInput, map: DeviceMap, profile: RpmFamil
   }
   // Inside the appliance grub2-mkconfig sees the appliance's disk names (sdX).
   await remapGuestFile(g, target, map, input);
+  return target;
+}
+
+/**
+ * Makes the chosen kernel the default: with grubby where the guest has it
+ * (RHEL 7+, Fedora: it handles BLS and grub.cfg alike); else, with BLS
+ * entries, grub2-set-default with the entry's id; else (SUSE) with
+ * grub2-set-default and the entry's path in the regenerated grub.cfg, unless
+ * it is already the first entry. Runs after grub2-mkconfig, which would
+ * otherwise reset what it points at.
+ */
+async function setDefaultKernel(input: ConvertInput, { kernel, reason }: KernelChoice, grubConfig: string): Promise<void> {
+  const { g, log, warn } = input;
+  const version = kernel.version;
+  const fix = `make kernel ${version} the default in the source VM and retry.`;
+  log(`default kernel: ${version} (${reason})`);
+  if (await guestHasCommand(g, 'grubby')) {
+    await runInGuest(g, grubbySetDefaultArgv(version), fix);
+    return;
+  }
+  const hasSetDefault = await guestHasCommand(g, 'grub2-set-default');
+  const bls = parseLines(await g.call('glob-expand', `/boot/loader/entries/*-${version}.conf`))[0];
+  if (bls) {
+    const id = bls.replace(/^.*\//, '').replace(/\.conf$/, '');
+    if (hasSetDefault) await runInGuest(g, grub2SetDefaultArgv(id), fix);
+    else warn(`the guest has neither grubby nor grub2-set-default: kernel ${version} was not made the default`);
+    return;
+  }
+  const entry = findGrubMenuEntry(await g.readFile(grubConfig), version);
+  if (!entry) {
+    warn(`${grubConfig} has no menu entry for kernel ${version}: it was not made the default`);
+    return;
+  }
+  const grubDefault = (await g.exists('/etc/default/grub')) ? /^\s*GRUB_DEFAULT=["']?([^"'\s]*)/m.exec(await g.readFile('/etc/default/grub'))?.[1] : undefined;
+  if (grubDefault === 'saved' && hasSetDefault) {
+    // saved_entry may name an older kernel: point it at this one.
+    await runInGuest(g, grub2SetDefaultArgv(entry.path), fix);
+  } else if (entry.first && (grubDefault === undefined || grubDefault === '0')) {
+    log(`kernel ${version} is already grub's first entry`);
+  } else {
+    warn(`GRUB_DEFAULT=${grubDefault ?? ''} in /etc/default/grub: kernel ${version} was not made the default (its entry is "${entry.path}")`);
+  }
 }
 
 /** Files we wrote have no SELinux labels: with SELinux on, the guest must relabel at first boot. */

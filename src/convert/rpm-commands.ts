@@ -9,10 +9,11 @@ export const INITRAMFS_VIRTIO_DRIVERS = ['virtio_blk', 'virtio_pci', 'virtio_scs
 
 /**
  * Packages of other hypervisors that must go, as RPM names: open-vm-tools
- * (and -desktop, -sdmp...), VMware's own VMwareTools / vmware-tools-*, Xen and
- * VirtualBox guest tools.
+ * (and -desktop, -sdmp...), SUSE's libvmtools0 (open-vm-tools' library, a
+ * package of its own there), VMware's own VMwareTools / vmware-tools-*, Xen
+ * and VirtualBox guest tools.
  */
-export const RPM_HYPERVISOR_TOOLS = /^(open-vm-tools(-[a-z]+)*|VMwareTools|vmware-tools(-.+)?|xe-guest-utilities(-xenstore)?|VirtualBox-guest-additions|virtualbox-guest-(additions|tools|x11|kmp-.+))$/;
+export const RPM_HYPERVISOR_TOOLS = /^(open-vm-tools(-[a-z]+)*|libvmtools0|VMwareTools|vmware-tools(-.+)?|xe-guest-utilities(-xenstore)?|VirtualBox-guest-additions|virtualbox-guest-(additions|tools|x11|kmp-.+))$/;
 
 /** `rpm -e PKG...`: erases packages (their scriptlets see a chroot and skip services). */
 export function rpmEraseArgv(packages: string[]): string[] {
@@ -42,6 +43,16 @@ export function mkinitrdArgv(kernelVersion: string): string[] {
 /** `grub2-mkconfig -o PATH`. */
 export function grub2MkconfigArgv(configPath: string): string[] {
   return ['grub2-mkconfig', '-o', configPath];
+}
+
+/** `grubby --set-default /boot/vmlinuz-V`: makes that kernel the default (RHEL 7+, Fedora; BLS or not). */
+export function grubbySetDefaultArgv(kernelVersion: string): string[] {
+  return ['grubby', '--set-default', `/boot/vmlinuz-${kernelVersion}`];
+}
+
+/** `grub2-set-default ENTRY`: writes saved_entry to grubenv (used when GRUB_DEFAULT=saved). */
+export function grub2SetDefaultArgv(entry: string): string[] {
+  return ['grub2-set-default', entry];
 }
 
 /** The grub.cfg BIOS grub2 reads on RHEL, Fedora and SUSE. */
