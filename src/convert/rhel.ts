@@ -17,7 +17,7 @@ import type { ConvertInput } from './debian.js';
 import { ensureBlsOption, GUEST_PATH_PRELUDE, kernelsWithVirtio, remapGuestFile, selinuxNeedsRelabel, shellLine } from './linux-common.js';
 import { findGrubMenuEntry } from './grub-menu.js';
 import { chooseBestKernel, type KernelChoice } from './kernel-choice.js';
-import { buildDeviceMap, ensureGrubCmdlineArg, type DeviceMap } from './linux-config.js';
+import { buildDeviceMap, ensureGrubCmdlineArg, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE, type DeviceMap } from './linux-config.js';
 import {
   dracutArgv,
   grub2MkconfigArgv,
@@ -43,10 +43,6 @@ export interface RpmFamilyProfile {
 
 /** RHEL, CentOS, Alma, Rocky, Oracle Linux, Fedora. */
 export const RHEL_PROFILE: RpmFamilyProfile = { name: 'RHEL-family', mkinitrdFallback: false, efiGrubConfig: true };
-
-/** Serial console arguments added to the kernel command line (kept if any console=ttyS is there). */
-const SERIAL_CONSOLE = 'console=tty0 console=ttyS0,115200';
-const HAS_SERIAL_CONSOLE = /console=ttyS\d/;
 
 /** Converts a mounted RHEL-family guest. */
 export function convertRhel(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {
@@ -120,7 +116,7 @@ async function configureDefaultGrub(input: ConvertInput, map: DeviceMap): Promis
   if (!(await g.exists(path))) return false;
   await remapGuestFile(g, path, map, input);
   const before = await g.readFile(path);
-  const text = ensureGrubCmdlineArg(before, SERIAL_CONSOLE, HAS_SERIAL_CONSOLE);
+  const text = ensureGrubCmdlineArg(before, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE);
   if (text !== before) {
     await g.writeFile(path, text);
     log(`${path}: serial console added`);
@@ -135,7 +131,7 @@ async function configureBlsEntries(input: ConvertInput, map: DeviceMap): Promise
   for (const path of entries) {
     await remapGuestFile(g, path, map, input);
     const before = await g.readFile(path);
-    const text = ensureBlsOption(before, SERIAL_CONSOLE, HAS_SERIAL_CONSOLE);
+    const text = ensureBlsOption(before, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE);
     if (text !== before) {
       await g.writeFile(path, text);
       log(`${path}: serial console added`);
