@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Types of the sources AND the tests (vitest itself does not type-check).
+npm run --silent typecheck
 # The real Debian test guest: built once per machine, then cached.
 test/fixtures/build-debian-guest.sh >/dev/null
 report=$(mktemp /tmp/v2v-vitest-XXXXXX.json)

@@ -40,7 +40,9 @@ export async function startSshd() {
   const hostPub = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`);
-  const fingerprint = execFileSync('ssh-keygen', ['-lf', `${hostKey}.pub`], { encoding: 'utf8' }).split(/\s+/)[1];
+  const listing = execFileSync('ssh-keygen', ['-lf', `${hostKey}.pub`], { encoding: 'utf8' });
+  const fingerprint = /\bSHA256:\S+/.exec(listing)?.[0];
+  if (fingerprint === undefined) throw new Error(`ssh-keygen -lf printed no SHA256 fingerprint: ${listing}`);
   const config = join(dir, 'sshd_config');
   writeFileSync(config, [
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
