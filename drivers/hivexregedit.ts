@@ -3,7 +3,9 @@
  * exports keys as .reg text. Used on hive copies that libguestfs downloads
  * from and uploads to the guest (see src/convert/windows-registry.ts for why).
  */
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { run, type Command } from '../src/exec.js';
 
 const HIVEXREGEDIT = 'hivexregedit';
@@ -18,9 +20,15 @@ export function exportCommand(hive: string, prefix: string, key: string, maxDept
   return { program: HIVEXREGEDIT, args: ['--export', '--prefix', prefix, ...(maxDepth === undefined ? [] : ['--max-depth', String(maxDepth)]), hive, key] };
 }
 
-/** Whether hivexregedit runs on this host. */
-export async function hivexregeditAvailable(): Promise<boolean> {
-  return run({ program: HIVEXREGEDIT, args: ['--help'] }, { allowFailure: true }).then((r) => r.exitCode === 0, () => false);
+/**
+ * Whether hivexregedit is installed: an executable of that name on PATH.
+ * Not by running it: it has no --version, and --help exits 1 (measured).
+ */
+export async function hivexregeditAvailable(path = process.env['PATH'] ?? ''): Promise<boolean> {
+  for (const dir of path.split(delimiter).filter((d) => d !== '')) {
+    if (await access(join(dir, HIVEXREGEDIT), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
 }
 
 /** Merges .reg text into a hive file (written next to it as HIVE.reg, kept for -v debugging). */

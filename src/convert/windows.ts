@@ -253,7 +253,10 @@ async function copyDrivers(input: ConvertInput, systemRoot: string, name: string
       log(`${driver.name} (${driver.osDir}) copied to ${driverDir}`);
     }
     const missing = ['viostor', 'NetKVM'].filter((d) => !selection.drivers.some((p) => p.name === d));
-    if (missing.length > 0) warn(`${location.path} has no ${missing.join(' or ')} driver for ${name}: ${missing.includes('viostor') ? 'disks use emulated SATA' : ''}${missing.length > 1 ? ', ' : ''}${missing.includes('NetKVM') ? 'NICs use emulated e1000' : ''}`);
+    if (missing.length > 0) {
+      const effects = [...(missing.includes('viostor') ? ['disks use emulated SATA'] : []), ...(missing.includes('NetKVM') ? ['NICs use emulated e1000'] : [])];
+      warn(`${location.path} has no ${missing.join(' or ')} driver for ${name}: ${effects.join(', ')}`);
+    }
     if (selection.qemuGaMsi !== undefined) {
       const firstbootDir = await firstbootGuestDir(g);
       await g.call('mkdir-p', firstbootDir);

@@ -3,7 +3,7 @@
  * building and parsing, DevicePath, the first-boot script, VMware Tools
  * uninstall commands, and where virtio-win comes from.
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { locateVirtioWin, virtioWinCandidate } from '../../src/convert/virtio-wi
 import { appendDevicePath, buildRegFile, parseRegExport, regValueLine } from '../../src/convert/windows-registry.js';
 import { firstbootCommandLine, firstbootScript, vmwareToolsUninstall } from '../../src/convert/windows-firstboot.js';
 import { bootDriverKeys, firstbootServiceKeys } from '../../src/convert/windows.js';
-import { exportCommand, mergeCommand } from '../../drivers/hivexregedit.js';
+import { exportCommand, hivexregeditAvailable, mergeCommand } from '../../drivers/hivexregedit.js';
 import { normalizeOptions } from '../../src/options.js';
 import { PreflightError, UsageError } from '../../src/errors.js';
 
@@ -148,6 +148,19 @@ describe('.reg text', () => {
     const values = parseRegExport(text, 'HKEY_LOCAL_MACHINE\\SOFTWARE').get('a\\b');
     expect(values?.get('s')).toEqual({ name: 'S', type: 1, text: 'C:\\x y' });
     expect(values?.get('d')).toEqual({ name: 'D', type: 4, dword: 7 });
+  });
+
+  it('finds hivexregedit on PATH only as an executable file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'v2v-unit-path-'));
+    try {
+      expect(await hivexregeditAvailable(dir)).toBe(false);
+      await writeFile(join(dir, 'hivexregedit'), '#!/bin/sh\n', { mode: 0o644 });
+      expect(await hivexregeditAvailable(`/nonexistent:${dir}`)).toBe(false);
+      await chmod(join(dir, 'hivexregedit'), 0o755);
+      expect(await hivexregeditAvailable(`/nonexistent:${dir}`)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('builds hivexregedit argv', () => {
