@@ -181,9 +181,9 @@ export async function convertWindows(input: ConvertInput): Promise<Omit<GuestCap
   if (!(await hivexregeditAvailable())) {
     throw new ConversionError('hivexregedit is missing, and v2v edits the Windows registry with it: install the libwin-hivex-perl package (scripts/setup.sh does).');
   }
-  const systemRoot = (await g.call('case-sensitive-path', await g.inspectGet('windows-systemroot', inspection.root))).trim();
+  const systemRoot = await trueCasePath(g, await g.inspectGet('windows-systemroot', inspection.root));
   const controlSet = await g.inspectGet('windows-current-control-set', inspection.root);
-  const guestPath = async (path: string): Promise<string> => (await g.call('case-sensitive-path', path)).trim();
+  const guestPath = (path: string): Promise<string> => trueCasePath(g, path);
   const hiveDir = join(input.tmpdir, 'windows-registry');
   await mkdir(hiveDir, { recursive: true });
   const hives = {
@@ -240,9 +240,9 @@ async function copyDrivers(input: ConvertInput, systemRoot: string, name: string
   try {
     const selection = selectVirtioDrivers(source.files, input.inspection);
     if (selection.drivers.length === 0) return noDrivers(` in ${location.path}`);
-    const driverDir = `${await g.call('case-sensitive-path', `${systemRoot}/Drivers`).then((p) => p.trim())}/VirtIO`;
+    const driverDir = `${await trueCasePath(g, `${systemRoot}/Drivers`)}/VirtIO`;
     await g.call('mkdir-p', driverDir);
-    const sysDrivers = (await g.call('case-sensitive-path', `${systemRoot}/System32/drivers`)).trim();
+    const sysDrivers = await trueCasePath(g, `${systemRoot}/System32/drivers`);
     for (const driver of selection.drivers) {
       for (const file of driver.files) {
         await source.copyTo(file, `${driverDir}/${basename(file)}`);
@@ -272,7 +272,17 @@ async function copyDrivers(input: ConvertInput, systemRoot: string, name: string
 
 /** The guest path of C:\Program Files\v2v\Firstboot, with the existing part's case. */
 async function firstbootGuestDir(g: Guestfs): Promise<string> {
-  return `${(await g.call('case-sensitive-path', '/Program Files')).trim()}/v2v/Firstboot`;
+  return `${await trueCasePath(g, '/Program Files')}/v2v/Firstboot`;
+}
+
+/**
+ * A guest path with the case its existing part has on disk (NTFS through
+ * ntfs-3g is case-sensitive; Windows is not): libguestfs' case-sensitive-path,
+ * kept absolute (its documentation shows results without the leading slash).
+ */
+async function trueCasePath(g: Guestfs, path: string): Promise<string> {
+  const resolved = (await g.call('case-sensitive-path', path)).trim();
+  return resolved.startsWith('/') ? resolved : `/${resolved}`;
 }
 
 /**
