@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import type { ListrTask } from 'listr2';
 import { Guestfs, parseLines, type DriveSpec } from '../drivers/guestfish.js';
 import { need, type Context } from '../src/context.js';
-import { mountFailure, selectRoot, type RootChoice } from '../src/convert/root-choice.js';
+import { mountFailure, refuseHibernatedNtfs, selectRoot, type RootChoice } from '../src/convert/root-choice.js';
 import type { GuestKernel, Inspection } from '../src/model.js';
 
 /** Launches libguestfs and fills ctx.inspection. */
@@ -55,6 +55,7 @@ async function inspectGuest(g: Guestfs, sourceFirmware: Inspection['firmware'], 
       throw mountFailure(error, device, mountpoint); // hibernated NTFS: a clear refusal
     });
   }
+  await refuseHibernatedNtfs(g, mounts); // when the mount itself did not refuse
   const type = await get('type');
   // libguestfs 1.48's appliance cannot read sqlite rpm databases (RHEL 9,
   // Fedora 33+: "rpmtsInitIterator", measured); the RPM converter asks the
