@@ -27,6 +27,9 @@ PACKAGES=(
   time                  # /usr/bin/time: peak memory in the benchmark
   rpm                   # rpmbuild/rpm: the minimal RHEL-like test guest's package database
   cryptsetup-bin        # the LUKS test guest
+  libwin-hivex-perl     # hivexregedit: Windows registry edits; the Windows test guest's hives
+  ntfs-3g               # NTFS tools (mkntfs) for the Windows test guest
+  genisoimage           # the Windows test's stand-in virtio-win ISO
 )
 
 missing=()

@@ -16,6 +16,7 @@ const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o libvirt -os default -b br0
   v2v -i ova appliance.ova -o qemu -os /var/tmp/out
   v2v -i disk disk1.img disk2.img -if raw -o json -os /var/tmp/out
+  v2v -i vmx win2019.vmx -o local -os /var/tmp/out --virtio-win /var/tmp/virtio-win.iso
   v2v -i vmx guest.vmx -o local -os /var/tmp/out --machine-readable=file:events.jsonl
   v2v batch guests.json --jobs 2          (many guests; "v2v batch --help")
 
@@ -62,6 +63,7 @@ export async function cli(argv: string[]): Promise<number> {
       .option('bridge', { alias: 'b', type: 'string', array: true, describe: 'Map source network IN to host bridge OUT ("IN:OUT" or "OUT"); repeatable', group: 'Networks:' })
       .option('mac', { type: 'string', array: true, describe: 'Map one NIC by MAC: "MAC:network:OUT" or "MAC:bridge:OUT"; repeatable', group: 'Networks:' })
       .option('root', { type: 'string', describe: 'Multi-boot guests: which root to convert: single (default: refuse multi-boot), first, ask, or a device such as /dev/sda2', group: 'Conversion:' })
+      .option('virtio-win', { type: 'string', describe: 'Windows guests: virtio-win drivers, a directory laid out like the virtio-win ISO or the ISO itself (default: $VIRTIO_WIN, else /usr/share/virtio-win)', group: 'Conversion:' })
       .option('key', { type: 'string', array: true, describe: 'LUKS key for an encrypted volume (not supported yet: refused)', group: 'Conversion:' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print nothing but errors and warnings' })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'Verbose messages' })
@@ -125,6 +127,7 @@ export async function cli(argv: string[]): Promise<number> {
       machineReadable: parsed['machine-readable'] as string | undefined,
       root: parsed['root'] as string | undefined,
       key: parsed['key'] as string[] | undefined,
+      virtioWin: parsed['virtio-win'] as string | undefined,
     });
   } catch (error) {
     return reportError(error);

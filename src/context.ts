@@ -8,6 +8,7 @@ import type { Options } from './options.js';
 import type { GuestCaps, Inspection, Source, SourceDisk, TargetDisk } from './model.js';
 import type { Input } from './input/index.js';
 import type { Output } from './output/index.js';
+import type { VirtioWinLocation } from './convert/virtio-win-location.js';
 
 /** A qcow2 overlay over one source disk: all writes land here, never in the source. */
 export interface Overlay {
@@ -44,6 +45,8 @@ export interface Context {
   accel?: Accelerator;
   /** Set by preflight: the disks that the copy stage will write. */
   targets?: TargetDisk[];
+  /** Set by preflight: where virtio-win drivers for a Windows guest come from; absent: none found. */
+  virtioWin?: VirtioWinLocation;
   /** Set by preflight: final guest name. */
   name?: string;
   /** The running appliance: opened by inspect, closed by trim. */

@@ -56,6 +56,8 @@ export interface Options {
   machineReadable?: MachineReadableTarget;
   /** Which root of a multi-boot guest to convert (--root); absent: refuse multi-boot. */
   root?: RootChoice;
+  /** virtio-win drivers for Windows guests (--virtio-win): a directory or an ISO; checked in preflight. */
+  virtioWin?: string;
 }
 
 /** Raw values as the command line gave them (all optional: rules decide). */
@@ -84,6 +86,8 @@ export interface RawOptions {
   root?: string;
   /** --key (LUKS keys): not supported yet, refused by name. */
   key?: string[];
+  /** --virtio-win PATH. */
+  virtioWin?: string;
 }
 
 /** Guest names libvirt and file systems accept without surprises. */
@@ -144,6 +148,9 @@ export function normalizeOptions(raw: RawOptions): Options {
     throw new UsageError(`--key is not supported yet (v2v cannot unlock LUKS volumes): remove the encryption in the source VM and retry without --key.`);
   }
   const root = parseRootChoice(raw.root);
+  if (raw.virtioWin === '') {
+    throw new UsageError(`--virtio-win needs a path: pass the virtio-win directory or ISO, e.g. "--virtio-win /usr/share/virtio-win".`);
+  }
   if (raw.quiet && (raw.verbose || raw.trace)) {
     throw new UsageError(`-q cannot be combined with -v or -x: choose one.`);
   }
@@ -174,6 +181,7 @@ export function normalizeOptions(raw: RawOptions): Options {
     quiet: raw.quiet ?? false,
     ...(raw.machineReadable !== undefined ? { machineReadable: parseMachineReadable(raw.machineReadable) } : {}),
     ...(root.kind !== 'single' ? { root } : {}),
+    ...(raw.virtioWin !== undefined ? { virtioWin: resolve(raw.virtioWin) } : {}),
   };
 }
 

@@ -36,6 +36,8 @@ export function convertStage(): ListrTask<Context> {
           task.output = message;
         },
         warn: (message) => ctx.warnings.push(message),
+        tmpdir: need(ctx, 'tmpdir'),
+        ...(ctx.virtioWin !== undefined ? { virtioWin: ctx.virtioWin } : {}),
       });
       ctx.caps = { ...caps, domainType: need(ctx, 'accel').tcg ? 'qemu' : 'kvm' };
     },

@@ -4,9 +4,9 @@
  */
 import { cpus } from 'node:os';
 import type { ListrTask } from 'listr2';
-import { Guestfs, parseLines } from '../drivers/guestfish.js';
+import { Guestfs, parseLines, type DriveSpec } from '../drivers/guestfish.js';
 import { need, type Context } from '../src/context.js';
-import { mountFailure, selectRoot, type RootChoice } from '../src/convert/root-choice.js';
+import { mountFailure, refuseHibernatedNtfs, selectRoot, type RootChoice } from '../src/convert/root-choice.js';
 import type { GuestKernel, Inspection } from '../src/model.js';
 
 /** Launches libguestfs and fills ctx.inspection. */
@@ -16,12 +16,14 @@ export function inspectStage(): ListrTask<Context> {
     task: async (ctx, task) => {
       const accel = need(ctx, 'accel');
       task.output = `starting the libguestfs appliance${accel.tcg ? ' (TCG)' : ''}`;
-      const g = await Guestfs.launch(
-        // copyOnRead for remote disks: every block the appliance reads lands in the
-        // overlay, so the final copy does not fetch it over the network again.
-        need(ctx, 'overlays').map((o) => ({ path: o.path, format: 'qcow2', discard: true, cachemode: 'unsafe' as const, copyOnRead: o.disk.backing !== undefined })),
-        { tcg: accel.tcg, smp: Math.min(2, cpus().length), memsizeMiB: 1536 },
-      );
+      // copyOnRead for remote disks: every block the appliance reads lands in the
+      // overlay, so the final copy does not fetch it over the network again.
+      const drives: DriveSpec[] = need(ctx, 'overlays').map((o) => ({ path: o.path, format: 'qcow2', discard: true, cachemode: 'unsafe' as const, copyOnRead: o.disk.backing !== undefined }));
+      // A virtio-win ISO is read inside this same appliance (no second launch, no
+      // loop mount on the host): read-only, and last, so the guest's disks keep
+      // their names and the Windows converter finds it as the last device.
+      if (ctx.virtioWin?.kind === 'iso') drives.push({ path: ctx.virtioWin.path, format: 'raw', readonly: true });
+      const g = await Guestfs.launch(drives, { tcg: accel.tcg, smp: Math.min(2, cpus().length), memsizeMiB: 1536 });
       ctx.guestfs = g;
       ctx.cleanup.always('shutting down the libguestfs appliance', () => g.close());
       task.output = 'looking for operating systems';
@@ -53,6 +55,7 @@ async function inspectGuest(g: Guestfs, sourceFirmware: Inspection['firmware'], 
       throw mountFailure(error, device, mountpoint); // hibernated NTFS: a clear refusal
     });
   }
+  await refuseHibernatedNtfs(g, mounts); // when the mount itself did not refuse
   const type = await get('type');
   // libguestfs 1.48's appliance cannot read sqlite rpm databases (RHEL 9,
   // Fedora 33+: "rpmtsInitIterator", measured); the RPM converter asks the

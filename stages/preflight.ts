@@ -7,6 +7,7 @@ import type { ListrTask } from 'listr2';
 import { measure } from '../drivers/qemu-img.js';
 import { probeAccelerator } from '../drivers/qemu-system.js';
 import { need, type Context } from '../src/context.js';
+import { locateVirtioWin } from '../src/convert/virtio-win-location.js';
 import { checkFreeSpace } from '../src/disk-space.js';
 import { PreflightError } from '../src/errors.js';
 import { run } from '../src/exec.js';
@@ -43,6 +44,9 @@ export function preflightStage(): ListrTask<Context> {
         ctx.warnings.push(`KVM is not usable (${kvm.reason}): using TCG software emulation, which is slower`);
         task.output = `KVM not usable (${kvm.reason}): falling back to TCG`;
       }
+
+      // Only Windows guests use it, but inspection comes later: a bad path is refused now, cheaply.
+      ctx.virtioWin = await locateVirtioWin(ctx.options.virtioWin);
 
       await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set TMPDIR to a larger directory');
 

@@ -9,6 +9,7 @@
 import type { Guestfs } from '../../drivers/guestfish.js';
 import { ConversionError } from '../errors.js';
 import type { GuestCaps, Inspection, Source } from '../model.js';
+import type { VirtioWinLocation } from './virtio-win-location.js';
 import {
   buildDeviceMap,
   ensureGrubCfgLinuxArg,
@@ -41,6 +42,12 @@ export interface ConvertInput {
   log: (message: string) => void;
   /** Records a warning for the final summary. */
   warn: (message: string) => void;
+  /** The run's temporary directory on the host (Windows: registry hive copies). */
+  tmpdir: string;
+  /** Windows: where virtio-win drivers come from (checked in preflight); absent: none. */
+  virtioWin?: VirtioWinLocation;
+  /** Environment to read VIRT_TOOLS_DATA_DIR from (tests); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Converts a mounted Debian-family guest; returns the devices it can now use. */

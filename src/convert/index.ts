@@ -7,6 +7,7 @@ import type { GuestCaps, Inspection } from '../model.js';
 import { convertDebian, type ConvertInput } from './debian.js';
 import { convertRhel } from './rhel.js';
 import { convertSuse } from './suse.js';
+import { convertWindows } from './windows.js';
 
 /** A converter for one family of guests. */
 export type Converter = (input: ConvertInput) => Promise<Omit<GuestCaps, 'domainType'>>;
@@ -32,8 +33,6 @@ export function selectConverter(inspection: Inspection): Converter {
     if (SUSE_FAMILY.has(inspection.distro)) return convertSuse;
     throw new ConversionError(`Converting ${name} (distribution "${inspection.distro}") is not supported: v2v converts ${SUPPORTED} Linux guests; convert this guest by hand or with virt-v2v.`);
   }
-  if (inspection.type === 'windows') {
-    throw new ConversionError(`Converting Windows guests (${name}) is not supported yet: v2v converts ${SUPPORTED} Linux guests; use virt-v2v with virtio-win for Windows.`);
-  }
-  throw new ConversionError(`Converting ${name} is not supported: v2v converts ${SUPPORTED} Linux guests.`);
+  if (inspection.type === 'windows') return convertWindows;
+  throw new ConversionError(`Converting ${name} is not supported: v2v converts ${SUPPORTED} Linux guests, and Windows.`);
 }

@@ -139,11 +139,36 @@ async function promptForRoot(roots: FoundRoot[]): Promise<string> {
  */
 export function mountFailure(error: unknown, device: string, mountpoint: string): Error {
   const message = error instanceof Error ? error.message : String(error);
-  if (/hibernat|unclean file system|fast restart/i.test(message)) {
-    return new ConversionError(
-      `The guest's ${mountpoint} filesystem (${device}) is hibernated or was left by Windows Fast Startup: start the source VM, disable Fast Startup ("powercfg /h off") and shut Windows down fully, then retry.`,
-      { cause: error },
-    );
-  }
+  if (/hibernat|unclean file system|fast restart/i.test(message)) return hibernatedError(device, mountpoint, error);
   return error instanceof Error ? error : new Error(message);
+}
+
+/** The refusal of a hibernated / Fast Startup NTFS filesystem, with the fix. */
+export function hibernatedError(device: string, mountpoint: string, cause?: unknown): ConversionError {
+  return new ConversionError(
+    `The guest's ${mountpoint} filesystem (${device}) is hibernated or was left by Windows Fast Startup: start the source VM, disable Fast Startup ("powercfg /h off") and shut Windows down fully, then retry.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Whether the first bytes of hiberfil.sys mark a hibernated system ("hibr"/"HIBR"; "wake" or zeros: resumed). */
+export function isHibernationHeader(head: string): boolean {
+  return /^hibr/i.test(head);
+}
+
+/**
+ * Refuses NTFS filesystems holding a hibernation image. The mount refusal
+ * above is not enough: this appliance mounts such a filesystem read-write
+ * without complaint (measured with a "hibr" hiberfil.sys), and writing to
+ * it would be lost, or corrupt it, when Windows resumes.
+ */
+export async function refuseHibernatedNtfs(g: Guestfs, mounts: ReadonlyArray<{ mountpoint: string; device: string }>): Promise<void> {
+  for (const { mountpoint, device } of mounts) {
+    if ((await g.call('vfs-type', device).catch(() => '')).trim() !== 'ntfs') continue;
+    const resolved = (await g.call('case-sensitive-path', `${mountpoint.replace(/\/$/, '')}/hiberfil.sys`)).trim();
+    const path = resolved.startsWith('/') ? resolved : `/${resolved}`;
+    if (!(await g.call('is-file', path)).trim().startsWith('true')) continue;
+    const head = await g.call('pread', path, '4', '0').catch(() => '');
+    if (isHibernationHeader(head)) throw hibernatedError(device, mountpoint);
+  }
 }

@@ -197,7 +197,7 @@ function devicesElement(input: DomainXmlInput): XmlElement {
       $: { type: 'file', device: 'disk' },
       driver: { $: { name: 'qemu', type: disk.format, discard: 'unmap' } },
       source: { $: { file: disk.path } },
-      target: { $: { dev: disk.dev, bus: caps.blockBus } },
+      target: { $: { dev: deviceNameOnBus(disk.dev, caps.blockBus), bus: caps.blockBus } },
     };
     if (index === 0) element.boot = { $: { order: '1' } };
     return element;
@@ -233,7 +233,7 @@ function devicesElement(input: DomainXmlInput): XmlElement {
 function cdromElements(input: DomainXmlInput): XmlElement[] {
   const bus = input.caps.machine === 'q35' ? 'sata' : 'ide';
   const prefix = bus === 'sata' ? 'sd' : 'hd';
-  const used = new Set(input.disks.map((disk) => disk.dev));
+  const used = new Set(input.disks.map((disk) => deviceNameOnBus(disk.dev, input.caps.blockBus)));
   const cdroms = input.source.removables.filter((removable) => removable.kind === 'cdrom');
   return cdroms.map(() => {
     const dev = firstFreeDeviceName(prefix, used, bus === 'ide' ? IDE_MAX_DEVICES : 26);
@@ -245,6 +245,17 @@ function cdromElements(input: DomainXmlInput): XmlElement[] {
       readonly: '',
     };
   });
+}
+
+/**
+ * A disk's target name with the prefix its bus uses (vdX virtio, sdX sata,
+ * hdX ide): targets are planned as vdX before conversion decides the bus,
+ * and a guest left on emulated SATA (Windows without virtio-win) must not
+ * get a "vda" on a SATA bus.
+ */
+export function deviceNameOnBus(dev: string, bus: GuestCaps['blockBus']): string {
+  const prefix = bus === 'virtio' ? 'vd' : bus === 'sata' ? 'sd' : 'hd';
+  return dev.replace(/^(vd|sd|hd|xvd)/, prefix);
 }
 
 /** The first of prefix+"a", prefix+"b", ... (at most `limit` letters) not in `used`. */

@@ -8,7 +8,7 @@ import { INPUT_MODES, OUTPUT_MODES } from '../options.js';
 import { STAGES } from './events.js';
 
 /** Guest families a converter exists for (src/convert/index.ts). */
-const CONVERT_FAMILIES = ['linux'] as const;
+const CONVERT_FAMILIES = ['linux', 'windows'] as const;
 
 /** v2v's version, from package.json (found from src/ or dist/src/). */
 export function packageVersion(): string {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStringPromise } from 'xml2js';
 import type { GuestCaps, Inspection, Source, TargetDisk } from '../../src/model.js';
-import { buildDomainXml, defaultNicTargets, osinfoId, type DomainXmlInput } from '../../src/output/domain-xml.js';
+import { buildDomainXml, defaultNicTargets, deviceNameOnBus, osinfoId, type DomainXmlInput } from '../../src/output/domain-xml.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'domain-xml');
 
@@ -225,6 +225,13 @@ describe('buildDomainXml structure', () => {
     expect(domain.os[0].$.firmware).toBe('efi');
     expect(domain.os[0].firmware[0].feature[0].$).toEqual({ enabled: 'no', name: 'secure-boot' });
     expect(domain.features[0].smm).toBeUndefined();
+  });
+
+  it('names disks by their bus: vdX on virtio, sdX on SATA, hdX on IDE', () => {
+    expect(deviceNameOnBus('vda', 'virtio')).toBe('vda');
+    expect(deviceNameOnBus('vdb', 'sata')).toBe('sdb');
+    expect(deviceNameOnBus('vdaa', 'ide')).toBe('hdaa');
+    expect(deviceNameOnBus('sdc', 'virtio')).toBe('vdc');
   });
 
   it('uses localtime for Windows and utc otherwise', async () => {

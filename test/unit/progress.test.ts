@@ -52,6 +52,7 @@ describe('--machine-readable', () => {
     for (const mode of OUTPUT_MODES) expect(caps).toContain(`output:${mode}`);
     expect(caps.filter((c) => c.startsWith('input:'))).toHaveLength(INPUT_MODES.length);
     expect(caps).toContain('convert:linux');
+    expect(caps).toContain('convert:windows');
   });
 
   it('events built by the code validate against the documented schema; broken ones do not', async () => {

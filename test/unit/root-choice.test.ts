@@ -5,6 +5,7 @@ import {
   chooseRoot,
   describeRoots,
   encryptedDevices,
+  isHibernationHeader,
   mountFailure,
   parseRootAnswer,
   parseRootChoice,
@@ -93,6 +94,16 @@ describe('encrypted volumes', () => {
       'The source disks hold LUKS-encrypted volumes (/dev/sda2, /dev/sdb), which v2v cannot unlock yet (there is no --key support): remove the encryption in the source VM (e.g. "cryptsetup reencrypt --decrypt") and retry.',
     );
     expect(() => refuseEncrypted([])).not.toThrow();
+  });
+});
+
+describe('isHibernationHeader', () => {
+  it('is true for "hibr" and "HIBR" headers (hibernation, Fast Startup), false for "wake", zeros or nothing', () => {
+    expect(isHibernationHeader('hibr')).toBe(true);
+    expect(isHibernationHeader('HIBR')).toBe(true);
+    expect(isHibernationHeader('wake')).toBe(false);
+    expect(isHibernationHeader('\\x00\\x00\\x00\\x00')).toBe(false);
+    expect(isHibernationHeader('')).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@ import { selectConverter } from '../../src/convert/index.js';
 import { convertDebian } from '../../src/convert/debian.js';
 import { convertRhel } from '../../src/convert/rhel.js';
 import { convertSuse } from '../../src/convert/suse.js';
+import { convertWindows } from '../../src/convert/windows.js';
 import { ensureBlsOption, selinuxNeedsRelabel, shellLine } from '../../src/convert/linux-common.js';
 import {
   dracutArgv,
@@ -91,12 +92,15 @@ describe('selectConverter', () => {
     for (const d of ['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'oraclelinux']) expect(selectConverter(inspection('linux', d)), d).toBe(convertRhel);
     for (const d of ['sles', 'opensuse']) expect(selectConverter(inspection('linux', d)), d).toBe(convertSuse);
   });
-  it('refuses other distributions and Windows, naming the guest and what is supported', () => {
+  it('picks the Windows converter for Windows', () => {
+    expect(selectConverter(inspection('windows', 'windows', 'Windows Server 2022 Standard'))).toBe(convertWindows);
+  });
+  it('refuses other distributions and operating systems, naming the guest and what is supported', () => {
     expect(() => selectConverter(inspection('linux', 'archlinux', 'Arch Linux'))).toThrow(
       'Converting Arch Linux (distribution "archlinux") is not supported: v2v converts Debian, Ubuntu, RHEL, CentOS, AlmaLinux, Rocky Linux, Fedora, SLES and openSUSE Linux guests; convert this guest by hand or with virt-v2v.',
     );
-    expect(() => selectConverter(inspection('windows', 'windows', 'Windows Server 2022 Standard'))).toThrow(
-      /^Converting Windows guests \(Windows Server 2022 Standard\) is not supported yet: .* use virt-v2v with virtio-win for Windows\.$/,
+    expect(() => selectConverter(inspection('freebsd', 'freebsd', 'FreeBSD 14.0'))).toThrow(
+      'Converting FreeBSD 14.0 is not supported: v2v converts Debian, Ubuntu, RHEL, CentOS, AlmaLinux, Rocky Linux, Fedora, SLES and openSUSE Linux guests, and Windows.',
     );
   });
 });
