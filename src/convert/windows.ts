@@ -5,7 +5,8 @@
  * the drivers and the qemu guest agent and uninstalls VMware Tools.
  *
  * Hibernated / Fast Startup NTFS never gets here: the inspect stage refuses
- * it when the read-write mount fails (root-choice.ts, mountFailure). With no
+ * it (root-choice.ts: a hiberfil.sys with a hibernation header, or a failed
+ * read-write mount). With no
  * virtio-win drivers the guest is still converted, to emulated SATA and e1000
  * devices that Windows drives with its own drivers, and a warning says how
  * to do better.
