@@ -8,7 +8,8 @@
  * golden files. Schema: https://libvirt.org/formatdomain.html
  */
 import { Builder } from 'xml2js';
-import type { GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
+import type { Firmware, GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
+import { bootFirmware } from './firmware.js';
 
 /** Where one converted NIC is plugged in on the target host. */
 export interface NicTarget {
@@ -122,7 +123,7 @@ export function buildDomainXml(input: DomainXmlInput): string {
   domain.memory = { $: { unit: 'KiB' }, _: String(memoryKiB) };
   domain.currentMemory = { $: { unit: 'KiB' }, _: String(memoryKiB) };
   domain.vcpu = String(source.vcpus);
-  domain.os = osElement(source, caps);
+  domain.os = osElement(source, caps, bootFirmware(source, input.inspection));
   domain.features = featuresElement(source);
   const cpu = cpuElement(source, caps);
   if (cpu !== undefined) domain.cpu = cpu;
@@ -156,9 +157,9 @@ function checkCaps(source: Source, caps: GuestCaps): void {
   }
 }
 
-function osElement(source: Source, caps: GuestCaps): XmlElement {
+function osElement(source: Source, caps: GuestCaps, firmware: Firmware): XmlElement {
   const type = { $: { arch: 'x86_64', machine: caps.machine }, _: 'hvm' };
-  if (source.firmware !== 'uefi') return { type };
+  if (firmware !== 'uefi') return { type };
   // Firmware autoselection picks the first matching descriptor, which on many
   // hosts is a secure-boot build with enrolled keys; say "no" explicitly so
   // a guest that did not use secure boot (unsigned bootloader) still boots.

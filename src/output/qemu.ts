@@ -22,6 +22,7 @@ import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Inspection, Source, GuestCaps, TargetDisk } from '../model.js';
 import type { Output } from './index.js';
+import { bootFirmware } from './firmware.js';
 import { checkOutputDirectory, planDirectoryDisks, writeFileAtomically, type DirectoryOutputOptions } from './directory.js';
 
 /** OVMF files as Debian 12's ovmf package installs them (4 MiB flash layout). */
@@ -63,9 +64,9 @@ export function qemuOptionValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
-/** Firmware files the launcher uses for a UEFI guest, or undefined for BIOS. */
-export function uefiFirmware(source: Source): { code: string; template: string } | undefined {
-  if (source.firmware !== 'uefi') return undefined;
+/** Firmware files the launcher uses for a UEFI guest (by its metadata or by inspection), or undefined for BIOS. */
+export function uefiFirmware(source: Source, inspection?: Pick<Inspection, 'firmware'>): { code: string; template: string } | undefined {
+  if (bootFirmware(source, inspection) !== 'uefi') return undefined;
   return source.secureBoot ? { code: OVMF.secureCode, template: OVMF.secureVars } : { code: OVMF.code, template: OVMF.vars };
 }
 
@@ -82,7 +83,7 @@ export function launcherArgs(input: LauncherInput): string[][] {
   args.push(['-m', String(source.memoryMiB)]);
   const topo = source.cpuTopology;
   args.push(['-smp', topo ? `${source.vcpus},sockets=${topo.sockets},cores=${topo.cores},threads=${topo.threads}` : String(source.vcpus)]);
-  const firmware = uefiFirmware(source);
+  const firmware = uefiFirmware(source, input.inspection);
   if (firmware !== undefined) {
     args.push(['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(firmware.code)}`]);
     args.push(['-drive', `if=pflash,format=raw,unit=1,file=${qemuOptionValue(input.varsPath)}`]);
@@ -115,7 +116,7 @@ export function buildLauncherScript(input: LauncherInput): string {
     '# e.g. "-display none". No network device is configured unless v2v was asked for one.',
     'set -e',
   ];
-  const firmware = uefiFirmware(input.source);
+  const firmware = uefiFirmware(input.source, input.inspection);
   if (firmware !== undefined) {
     const script = shellQuote(`${input.name}.sh`);
     for (const file of [firmware.code, firmware.template]) {

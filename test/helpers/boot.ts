@@ -5,6 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OVMF } from '../../src/output/qemu.js';
 
 /** Disk bus the boot disk is attached to. */
 export type BootBus = 'virtio' | 'ide' | 'sata' | 'scsi';
@@ -20,6 +24,13 @@ export interface BootOptions {
   logFile?: string;
   /** Guest RAM (default 1024 MiB). */
   memoryMiB?: number;
+  /** 'uefi' boots with OVMF (no secure boot) and a fresh copy of its empty variable store (default 'bios'). */
+  firmware?: 'bios' | 'uefi';
+}
+
+/** Where the UEFI variable store of one boot lives (a writable copy of OVMF's template). */
+export interface UefiVars {
+  varsPath: string;
 }
 
 /** Result of {@link bootDisk}: outcome, wall seconds, serial console text. */
@@ -57,7 +68,7 @@ function installExitHook(): void {
 }
 
 /** Build the qemu-system-x86_64 argument list for a boot (exported for tests). */
-export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB'>): string[] {
+export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB' | 'firmware'> & Partial<UefiVars>): string[] {
   const mem = String(opts.memoryMiB ?? 1024);
   // -snapshot + snapshot=on: all guest writes go to a temporary overlay.
   const drive = (extra: string) =>
@@ -75,6 +86,14 @@ export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'me
     '-chardev', 'stdio,id=serial0,signal=off',
     '-serial', 'chardev:serial0',
   ];
+  if (opts.firmware === 'uefi') {
+    if (opts.varsPath === undefined) throw new Error('a UEFI boot needs varsPath, a writable copy of OVMF_VARS');
+    // Code read-only; variables in a per-boot copy, so no boot entry survives.
+    args.push(
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${opts.varsPath.replace(/,/g, ',,')}`,
+    );
+  }
   switch (opts.bus) {
     case 'virtio':
       args.push('-drive', drive('if=virtio'));
@@ -106,7 +125,19 @@ export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'me
 /** Boot `disk` read-only-safely on `bus` and report whether it reached `login:`. */
 export async function bootDisk(opts: BootOptions): Promise<BootResult> {
   const timeoutMs = opts.timeoutMs ?? 300_000;
-  const args = qemuArgs(opts);
+  let varsDir: string | undefined;
+  if (opts.firmware === 'uefi') {
+    varsDir = await mkdtemp(join(tmpdir(), 'v2v-boot-vars-'));
+    await copyFile(OVMF.vars, join(varsDir, 'VARS.fd'));
+  }
+  try {
+    return await bootWithArgs(opts, qemuArgs({ ...opts, ...(varsDir === undefined ? {} : { varsPath: join(varsDir, 'VARS.fd') }) }), timeoutMs);
+  } finally {
+    if (varsDir !== undefined) await rm(varsDir, { recursive: true, force: true });
+  }
+}
+
+async function bootWithArgs(opts: BootOptions, args: string[], timeoutMs: number): Promise<BootResult> {
   const started = Date.now();
   let logStream: WriteStream | undefined;
   if (opts.logFile) {

@@ -1,6 +1,7 @@
 /**
- * Access to the project's real test guest (a Debian 12 VMware-style VM),
- * built and cached by test/fixtures/build-debian-guest.sh.
+ * Access to the project's real test guests (Debian 12 VMware-style VMs),
+ * built and cached by test/fixtures/build-debian-guest.sh (BIOS) and
+ * test/fixtures/build-debian-uefi-lvm-guest.sh (UEFI, LVM root).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Absolute path of the fixture build script. */
 export const BUILD_SCRIPT = fileURLToPath(new URL('../fixtures/build-debian-guest.sh', import.meta.url));
+/** Absolute path of the UEFI + LVM fixture build script. */
+export const UEFI_LVM_BUILD_SCRIPT = fileURLToPath(new URL('../fixtures/build-debian-uefi-lvm-guest.sh', import.meta.url));
 
 /** Paths of the cached Debian 12 fixture guest. */
 export interface Fixture {
@@ -16,32 +19,45 @@ export interface Fixture {
   vmdk: string;
 }
 
-let pending: Promise<Fixture> | undefined;
+const pending = new Map<string, Promise<Fixture>>();
 
-/** Build (first time, several minutes) or reuse the cached Debian 12 guest and return its paths. */
+/** Build (first time, several minutes) or reuse the cached Debian 12 BIOS guest and return its paths. */
 export function ensureFixture(): Promise<Fixture> {
-  pending ??= runBuild().catch((err: unknown) => {
-    pending = undefined; // allow a retry after a failure
-    throw err;
-  });
-  return pending;
+  return ensureBuilt(BUILD_SCRIPT);
 }
 
-function runBuild(): Promise<Fixture> {
+/** Build (first time, ~4 min plus the BIOS guest's rootfs) or reuse the cached Debian 12 UEFI + LVM guest. */
+export function ensureUefiLvmFixture(): Promise<Fixture> {
+  return ensureBuilt(UEFI_LVM_BUILD_SCRIPT);
+}
+
+function ensureBuilt(script: string): Promise<Fixture> {
+  let build = pending.get(script);
+  if (build === undefined) {
+    build = runBuild(script).catch((err: unknown) => {
+      pending.delete(script); // allow a retry after a failure
+      throw err;
+    });
+    pending.set(script, build);
+  }
+  return build;
+}
+
+function runBuild(script: string): Promise<Fixture> {
   return new Promise<Fixture>((resolve, reject) => {
     // stderr inherited so build progress shows; stdout carries only the path.
-    const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
     child.once('error', reject);
     child.once('close', (code, signal) => {
       if (code !== 0) {
-        reject(new Error(`${BUILD_SCRIPT} failed (code=${code} signal=${signal})`));
+        reject(new Error(`${script} failed (code=${code} signal=${signal})`));
         return;
       }
       const dir = out.trim().split('\n').pop()?.trim();
       if (!dir) {
-        reject(new Error(`${BUILD_SCRIPT} printed no directory`));
+        reject(new Error(`${script} printed no directory`));
         return;
       }
       resolve({ dir, vmx: join(dir, 'guest.vmx'), vmdk: join(dir, 'guest.vmdk') });

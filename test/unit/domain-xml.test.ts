@@ -234,6 +234,16 @@ describe('buildDomainXml structure', () => {
     expect(deviceNameOnBus('sdc', 'virtio')).toBe('vdc');
   });
 
+  it('boots UEFI when only inspection found an ESP (-i disk has no firmware metadata)', async () => {
+    const base = guests['debian-bios']!;
+    const efi = await parse({ ...base, inspection: inspection({ firmware: 'uefi' }) });
+    expect(efi.os[0].$).toEqual({ firmware: 'efi' });
+    expect(efi.os[0].firmware[0].feature[0].$).toEqual({ enabled: 'no', name: 'secure-boot' });
+    const bios = await parse({ ...base, inspection: inspection({ firmware: 'bios' }) });
+    expect(bios.os[0].$).toBeUndefined();
+    expect(bios.os[0].firmware).toBeUndefined();
+  });
+
   it('uses localtime for Windows and utc otherwise', async () => {
     expect((await parse(guests['windows-uefi-secureboot']!)).clock[0].$.offset).toBe('localtime');
     expect((await parse(guests['debian-bios']!)).clock[0].$.offset).toBe('utc');

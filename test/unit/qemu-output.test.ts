@@ -100,6 +100,13 @@ describe('qemu launcher arguments', () => {
     expect(secure).toContainEqual(['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.secureCode}`]);
     expect(secure).toContainEqual(['-global', 'driver=cfi.pflash01,property=secure,value=on']);
   });
+  it('uses OVMF when inspection found an ESP although the source metadata said BIOS', () => {
+    const detected = launcherArgs(launcher({ inspection: { type: 'linux', firmware: 'uefi' } as Inspection }));
+    expect(detected).toContainEqual(['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`]);
+    expect(detected).toContainEqual(['-drive', 'if=pflash,format=raw,unit=1,file=/out/g-VARS.fd']);
+    const bios = launcherArgs(launcher({ inspection: { type: 'linux', firmware: 'bios' } as Inspection }));
+    expect(bios.flat().some((a) => a.includes('pflash'))).toBe(false);
+  });
 });
 
 describe('qemu launcher script', () => {

@@ -1,0 +1,159 @@
+/**
+ * A real Debian 12 VMware guest with UEFI firmware (firmware = "efi"), an ESP
+ * and a /boot partition named /dev/sda1 and /dev/sda2 in fstab, and its root
+ * on LVM (/dev/mapper/vg0-root), built by the test suite. Converted with
+ * `v2v -i vmx -o local`; the exact changes are asserted, and the converted
+ * disk is booted with OVMF on virtio-blk (TCG, no network device).
+ *
+ * No control boot of the unconverted disk here: on virtio-blk it only fails
+ * after initramfs-tools' root wait (minutes under TCG), and convert-vmx.test.ts
+ * already proves that principle with the same initramfs recipe. The fixture
+ * script itself checks that the unconverted initramfs has no virtio driver.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parseStringPromise } from 'xml2js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootDisk } from '../helpers/boot.js';
+import { ensureUefiLvmFixture, type Fixture } from '../helpers/fixture.js';
+import { guestfishRead, runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
+
+const MINUTE = 60_000;
+const NAME = 'v2v-fixture-debian12-uefi-lvm';
+
+/** Reads what the conversion is expected to change (and keep) from a disk. */
+async function guestReport(disk: string, format: string): Promise<Record<string, string>> {
+  // guestfish: single-quoted strings take no escapes; the guest's shell sees the rest.
+  const output = await guestfishRead(disk, format, [
+    'echo ==fstab==', `sh 'grep -v "^#" /etc/fstab'`,
+    'echo ==linux==', `sh 'grep -E "^[[:space:]]*(linux|search)[[:space:]]" /boot/grub/grub.cfg'`,
+    'echo ==sdnames==', `sh 'grep -c "/dev/sd" /boot/grub/grub.cfg /etc/fstab /etc/default/grub || true'`,
+    'echo ==bootuuid==', 'vfs-uuid /dev/sda2',
+    'echo ==esp==', 'ls /boot/efi/EFI/BOOT',
+    'echo ==initrd==', `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -oE "(virtio[a-z_]*|dm-mod)[.]ko|sbin/lvm$" | sort -u'`,
+    'echo ==packages==', `sh 'dpkg-query -W -f="\\\${Package} \\\${Status}\\n" open-vm-tools grub-efi-amd64 lvm2 2>&1 || true'`,
+    'echo ==end==', '',
+  ].join('\n'));
+  return sections(output);
+}
+
+/** A section's non-blank lines (guestfish's `sh` output ends with blank lines). */
+function lines(text: string | undefined): string[] {
+  return (text ?? '').split('\n').filter((l) => l.trim() !== '');
+}
+
+let fixture: Fixture;
+let sourceHash: string;
+let before: Record<string, string>;
+let out: string;
+let run: V2vRun;
+
+beforeAll(async () => {
+  fixture = await ensureUefiLvmFixture();
+  sourceHash = await sha256(fixture.vmdk);
+  before = await guestReport(fixture.vmdk, 'vmdk');
+  out = await mkdtemp(join(tmpdir(), 'v2v-e2e-uefi-'));
+  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2']);
+  console.log(`conversion took ${run.seconds.toFixed(1)} s`);
+}, 30 * MINUTE);
+
+afterAll(async () => {
+  // V2V_E2E_KEEP=1 keeps the converted guest for a look after a failure.
+  if (out && process.env['V2V_E2E_KEEP'] !== '1') await rm(out, { recursive: true, force: true });
+  else if (out) console.log(`kept ${out}`);
+});
+
+describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () => {
+  it('the fixture is what this test claims: sdX names, LVM root, removable-path grub, no virtio, VMware tools', () => {
+    expect(lines(before['fstab']).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
+      ['/dev/mapper/vg0-root', '/', 'ext4'],
+      ['/dev/sda2', '/boot', 'ext4'],
+      ['/dev/sda1', '/boot/efi', 'vfat'],
+    ]);
+    expect(before['esp']?.trim()).toBe('BOOTX64.EFI');
+    expect(before['initrd']).toContain('dm-mod.ko');
+    expect(before['initrd']).not.toContain('virtio');
+    expect(before['packages']).toMatch(/^open-vm-tools install ok installed$/m);
+  });
+
+  it('exits 0 and writes NAME.xml and NAME-sda only', async () => {
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect((await readdir(out)).sort()).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+  });
+
+  it('writes domain XML that boots UEFI (firmware autoselection, secure boot off) on q35 with a virtio disk', async () => {
+    const path = join(out, `${NAME}.xml`);
+    const text = await readFile(path, 'utf8');
+    const domain = (await parseStringPromise(text)).domain;
+    expect(domain.os).toEqual([
+      {
+        $: { firmware: 'efi' },
+        type: [{ _: 'hvm', $: { arch: 'x86_64', machine: 'q35' } }],
+        firmware: [{ feature: [{ $: { enabled: 'no', name: 'secure-boot' } }] }],
+      },
+    ]);
+    expect(domain.features[0].smm).toBeUndefined();
+    const disks = domain.devices[0].disk.filter((d: { $: { device: string } }) => d.$.device === 'disk');
+    expect(disks).toHaveLength(1);
+    expect(disks[0].target[0].$).toEqual({ dev: 'vda', bus: 'virtio' });
+    expect(disks[0].driver[0].$.type).toBe('qcow2');
+    const validate = await execa('virt-xml-validate', [path, 'domain'], { reject: false });
+    expect(validate.exitCode, validate.stderr).toBe(0);
+  });
+
+  let after: Record<string, string>;
+  it('converted the guest: vdX in fstab, LVM root kept, grub.cfg regenerated sanely, virtio + LVM in the initramfs', async () => {
+    after = await guestReport(join(out, `${NAME}-sda`), 'qcow2');
+    // Exact fstab: only the sdX names changed, columns and options as they were.
+    expect(lines(after['fstab'])).toEqual(lines(before['fstab']).map((l) => l.replace(/^\/dev\/sda(\d) /, '/dev/vda$1 ')));
+    expect(after['fstab']).toMatch(/^\/dev\/mapper\/vg0-root\s+\/\s+ext4\s+errors=remount-ro\s+0\s+1$/m);
+    expect(after['fstab']).toMatch(/^\/dev\/vda2\s+\/boot\s+ext4\s+defaults\s+0\s+2$/m);
+    expect(after['fstab']).toMatch(/^\/dev\/vda1\s+\/boot\/efi\s+vfat\s+umask=0077\s+0\s+1$/m);
+    expect(after['sdnames']).toMatch(/^\/boot\/grub\/grub.cfg:0$/m);
+    expect(after['sdnames']).toMatch(/^\/etc\/fstab:0$/m);
+    expect(after['sdnames']).toMatch(/^\/etc\/default\/grub:0$/m);
+    // grub-mkconfig ran in the appliance: the kernel line still names the LV
+    // (not an appliance device) and /boot is still found by its UUID.
+    const linux = after['linux']?.split('\n').filter((l) => /^\s*linux\s/.test(l)) ?? [];
+    expect(linux.length).toBeGreaterThan(0);
+    for (const line of linux) {
+      expect(line).toMatch(/\sroot=\/dev\/mapper\/vg0-root\s/);
+      expect(line).toMatch(/\sconsole=ttyS0,115200(\s|$)/);
+    }
+    const uuid = before['bootuuid']?.trim();
+    expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(after['bootuuid']?.trim()).toBe(uuid);
+    expect(after['linux']).toMatch(new RegExp(`search --no-floppy --fs-uuid --set=root ${uuid}$`, 'm'));
+    // The removable-path bootloader on the ESP is still there (no NVRAM entry is needed).
+    expect(after['esp']?.trim()).toBe('BOOTX64.EFI');
+    expect(after['initrd']).toContain('virtio_blk.ko');
+    expect(after['initrd']).toContain('virtio_pci.ko');
+    expect(after['initrd']).toContain('dm-mod.ko');
+    expect(after['initrd']).toMatch(/sbin\/lvm$/m);
+    expect(after['packages']).not.toMatch(/^open-vm-tools install ok installed$/m);
+    expect(after['packages']).toMatch(/^grub-efi-amd64 install ok installed$/m);
+    expect(after['packages']).toMatch(/^lvm2 install ok installed$/m);
+  }, 10 * MINUTE);
+
+  it('boots the converted disk with OVMF on virtio-blk to a login prompt (TCG, no network device)', async () => {
+    const boot = await bootDisk({
+      disk: join(out, `${NAME}-sda`),
+      format: 'qcow2',
+      bus: 'virtio',
+      firmware: 'uefi',
+      timeoutMs: 8 * MINUTE,
+      logFile: join(tmpdir(), 'v2v-e2e-uefi-lvm-boot.log'),
+    });
+    console.log(`converted UEFI/LVM guest on virtio: ${boot.outcome} after ${boot.seconds.toFixed(0)} s`);
+    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+    // Really UEFI: grub's EFI build ran (BIOS grub cannot read an ESP-only boot path).
+    expect(boot.log).toMatch(/BdsDxe: (loading|starting) Boot/);
+  }, 10 * MINUTE);
+
+  it('left the source disk byte-identical', async () => {
+    expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+  });
+});
