@@ -21,7 +21,6 @@
  * three conversions, run concurrently) plus one read-back launch for all
  * converted disks.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeAccelerator } from '../../drivers/qemu-system.js';
+import { runCachedBuild } from '../helpers/fixture.js';
 import { runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -38,23 +38,6 @@ const KVER_DEBUG = '5.14.0-362.18.1.el9_3.x86_64+debug';
 const KVER_OLD = '5.14.0-284.11.1.el9_2.x86_64';
 const SUSE_KVER = '5.14.21-150500.55.39-default';
 const UBUNTU_KVER = '5.15.0-91-generic';
-
-/** Builds (or reuses) the minimal guests; resolves to their directory. */
-function buildMinimalGuests(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [BUILD], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const dir = out.trim().split('\n').pop()?.trim();
-      if (code !== 0 || !dir) reject(new Error(`${BUILD} failed (${code}): ${err.slice(-3000)}`));
-      else resolve(dir);
-    });
-  });
-}
 
 let guests: string;
 const dirs: string[] = [];
@@ -76,7 +59,7 @@ async function convert(image: string, extra: string[] = []): Promise<{ run: V2vR
 
 beforeAll(async () => {
   const t = Date.now();
-  guests = await buildMinimalGuests();
+  guests = await runCachedBuild(BUILD);
   console.log(`minimal guests ready in ${((Date.now() - t) / 1000).toFixed(1)} s: ${guests}`);
 }, 10 * MINUTE);
 

@@ -21,36 +21,19 @@
  * outputs back.
  */
 import { execa } from 'execa';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRegExport, type ExportedValues } from '../../src/convert/windows-registry.js';
+import { runCachedBuild } from '../helpers/fixture.js';
 import { runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
 const BUILD = fileURLToPath(new URL('../fixtures/build-windows-guest.sh', import.meta.url));
 const VMWARE_GUID = '{0F8E7D4C-1A2B-4C3D-9E8F-7A6B5C4D3E2F}';
 const CDD_CLASS = '{4D36E97B-E325-11CE-BFC1-08002BE10318}';
-
-/** Builds (or reuses) the minimal Windows guest; resolves to its directory. */
-function buildWindowsGuest(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [BUILD], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const dir = out.trim().split('\n').pop()?.trim();
-      if (code !== 0 || !dir) reject(new Error(`${BUILD} failed (${code}): ${err.slice(-3000)}`));
-      else resolve(dir);
-    });
-  });
-}
 
 /** The stand-in virtio-win tree: path → content (the content names the build, so we can tell which was copied). */
 const VIRTIO_TREE: Record<string, string> = {};
@@ -99,7 +82,7 @@ function value(hive: Map<string, ExportedValues>, key: string, name: string): { 
 
 beforeAll(async () => {
   let t = Date.now();
-  guest = await buildWindowsGuest();
+  guest = await runCachedBuild(BUILD);
   console.log(`windows guest ready in ${((Date.now() - t) / 1000).toFixed(1)} s: ${guest}`);
   work = await mkdtemp(join(tmpdir(), 'v2v-e2e-windows-'));
   const tree = join(work, 'virtio-win');

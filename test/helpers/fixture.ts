@@ -43,24 +43,29 @@ function ensureBuilt(script: string): Promise<Fixture> {
   return build;
 }
 
-function runBuild(script: string): Promise<Fixture> {
-  return new Promise<Fixture>((resolve, reject) => {
-    // stderr inherited so build progress shows; stdout carries only the path.
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function runBuild(script: string): Promise<Fixture> {
+  const dir = await runCachedBuild(script, 'inherit');
+  return { dir, vmx: join(dir, 'guest.vmx'), vmdk: join(dir, 'guest.vmdk') };
+}
+
+/**
+ * Runs a fixture build script (they all build once, cache, and print the
+ * cache directory as their last stdout line); resolves to that directory.
+ * `stderr: 'inherit'` shows build progress; 'pipe' keeps it for the error.
+ */
+export function runCachedBuild(script: string, stderr: 'inherit' | 'pipe' = 'pipe'): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', stderr] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    let err = '';
+    child.stdout?.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    child.stderr?.on('data', (b: Buffer) => (err += b.toString('utf8')));
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      if (code !== 0) {
-        reject(new Error(`${script} failed (code=${code} signal=${signal})`));
-        return;
-      }
       const dir = out.trim().split('\n').pop()?.trim();
-      if (!dir) {
-        reject(new Error(`${script} printed no directory`));
-        return;
-      }
-      resolve({ dir, vmx: join(dir, 'guest.vmx'), vmdk: join(dir, 'guest.vmdk') });
+      if (code !== 0) reject(new Error(`${script} failed (code=${code} signal=${signal})${err ? `: ${err.slice(-3000)}` : ''}`));
+      else if (!dir) reject(new Error(`${script} printed no directory`));
+      else resolve(dir);
     });
   });
 }
