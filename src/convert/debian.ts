@@ -8,8 +8,8 @@
  */
 import type { Guestfs } from '../../drivers/guestfish.js';
 import { ConversionError } from '../errors.js';
-import type { GuestCaps, Inspection, Source } from '../model.js';
-import type { VirtioWinLocation } from './virtio-win-location.js';
+import type { GuestCaps } from '../model.js';
+import type { ConvertInput } from './convert-input.js';
 import {
   buildDeviceMap,
   ensureGrubCfgLinuxArg,
@@ -33,22 +33,6 @@ export const HYPERVISOR_TOOL_PACKAGES = /^(open-vm-tools(-desktop|-sdmp|-contain
 /** Shell prelude for commands run in the guest: a sane PATH, no prompts. */
 const GUEST_SH = 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C;';
 
-/** What the converter needs. */
-export interface ConvertInput {
-  g: Guestfs;
-  source: Source;
-  inspection: Inspection;
-  /** Reports progress and changes to the user. */
-  log: (message: string) => void;
-  /** Records a warning for the final summary. */
-  warn: (message: string) => void;
-  /** The run's temporary directory on the host (Windows: registry hive copies). */
-  tmpdir: string;
-  /** Windows: where virtio-win drivers come from (checked in preflight); absent: none. */
-  virtioWin?: VirtioWinLocation;
-  /** Environment to read VIRT_TOOLS_DATA_DIR from (tests); default process.env. */
-  env?: NodeJS.ProcessEnv;
-}
 
 /** Converts a mounted Debian-family guest; returns the devices it can now use. */
 export async function convertDebian(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {

@@ -4,7 +4,8 @@
  */
 import { ConversionError } from '../errors.js';
 import type { GuestCaps, Inspection } from '../model.js';
-import { convertDebian, type ConvertInput } from './debian.js';
+import type { ConvertInput } from './convert-input.js';
+import { convertDebian } from './debian.js';
 import { convertRhel } from './rhel.js';
 import { convertSuse } from './suse.js';
 import { convertWindows } from './windows.js';

@@ -13,7 +13,7 @@ import type { Guestfs } from '../../drivers/guestfish.js';
 import { parseLines } from '../../drivers/guestfish.js';
 import { ConversionError } from '../errors.js';
 import type { GuestCaps } from '../model.js';
-import type { ConvertInput } from './debian.js';
+import type { ConvertInput } from './convert-input.js';
 import { ensureBlsOption, GUEST_PATH_PRELUDE, kernelsWithVirtio, remapGuestFile, selinuxNeedsRelabel, shellLine } from './linux-common.js';
 import { findGrubMenuEntry } from './grub-menu.js';
 import { chooseBestKernel, type KernelChoice } from './kernel-choice.js';

@@ -17,7 +17,7 @@
  * mkinitrd read it; dracut takes the drivers on its command line.
  */
 import type { GuestCaps } from '../model.js';
-import type { ConvertInput } from './debian.js';
+import type { ConvertInput } from './convert-input.js';
 import { convertRpmGuest, type RpmFamilyProfile } from './rhel.js';
 
 /** SLES, openSUSE. */

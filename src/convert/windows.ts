@@ -17,7 +17,7 @@ import { parseLines, type Guestfs } from '../../drivers/guestfish.js';
 import { exportKey, hivexregeditAvailable, mergeRegText } from '../../drivers/hivexregedit.js';
 import { ConversionError } from '../errors.js';
 import type { GuestCaps } from '../model.js';
-import type { ConvertInput } from './debian.js';
+import type { ConvertInput } from './convert-input.js';
 import { BOOT_DRIVERS, basename, selectVirtioDrivers, type DriverSelection } from './virtio-win.js';
 import type { VirtioWinLocation } from './virtio-win-location.js';
 import {
