@@ -177,6 +177,16 @@ export class Guestfs {
     return this.call('sh', script);
   }
 
+  /**
+   * A guest path with the case its existing part has on disk (NTFS through
+   * ntfs-3g is case-sensitive; Windows is not), kept absolute: libguestfs'
+   * case-sensitive-path may return it without the leading slash.
+   */
+  async caseSensitivePath(path: string): Promise<string> {
+    const resolved = (await this.call('case-sensitive-path', path)).trim();
+    return resolved.startsWith('/') ? resolved : `/${resolved}`;
+  }
+
   /** Lists a directory of the guest. */
   async ls(path: string): Promise<string[]> {
     return parseLines(await this.call('ls', path));

@@ -165,8 +165,7 @@ export function isHibernationHeader(head: string): boolean {
 export async function refuseHibernatedNtfs(g: Guestfs, mounts: ReadonlyArray<{ mountpoint: string; device: string }>): Promise<void> {
   for (const { mountpoint, device } of mounts) {
     if ((await g.call('vfs-type', device).catch(() => '')).trim() !== 'ntfs') continue;
-    const resolved = (await g.call('case-sensitive-path', `${mountpoint.replace(/\/$/, '')}/hiberfil.sys`)).trim();
-    const path = resolved.startsWith('/') ? resolved : `/${resolved}`;
+    const path = await g.caseSensitivePath(`${mountpoint.replace(/\/$/, '')}/hiberfil.sys`);
     if (!(await g.call('is-file', path)).trim().startsWith('true')) continue;
     const head = await g.call('pread', path, '4', '0').catch(() => '');
     if (isHibernationHeader(head)) throw hibernatedError(device, mountpoint);

@@ -182,14 +182,13 @@ export async function convertWindows(input: ConvertInput): Promise<Omit<GuestCap
   if (!(await hivexregeditAvailable())) {
     throw new ConversionError('hivexregedit is missing, and v2v edits the Windows registry with it: install the libwin-hivex-perl package (scripts/setup.sh does).');
   }
-  const systemRoot = await trueCasePath(g, await g.inspectGet('windows-systemroot', inspection.root));
+  const systemRoot = await g.caseSensitivePath(await g.inspectGet('windows-systemroot', inspection.root));
   const controlSet = await g.inspectGet('windows-current-control-set', inspection.root);
-  const guestPath = (path: string): Promise<string> => trueCasePath(g, path);
   const hiveDir = join(input.tmpdir, 'windows-registry');
   await mkdir(hiveDir, { recursive: true });
   const hives = {
-    SYSTEM: { guest: await guestPath(`${systemRoot}/System32/config/SYSTEM`), host: join(hiveDir, 'SYSTEM'), keys: [] as RegKey[] },
-    SOFTWARE: { guest: await guestPath(`${systemRoot}/System32/config/SOFTWARE`), host: join(hiveDir, 'SOFTWARE'), keys: [] as RegKey[] },
+    SYSTEM: { guest: await g.caseSensitivePath(`${systemRoot}/System32/config/SYSTEM`), host: join(hiveDir, 'SYSTEM'), keys: [] as RegKey[] },
+    SOFTWARE: { guest: await g.caseSensitivePath(`${systemRoot}/System32/config/SOFTWARE`), host: join(hiveDir, 'SOFTWARE'), keys: [] as RegKey[] },
   };
   for (const hive of Object.values(hives)) await g.call('download', hive.guest, hive.host);
 
@@ -241,9 +240,9 @@ async function copyDrivers(input: ConvertInput, systemRoot: string, name: string
   try {
     const selection = selectVirtioDrivers(source.files, input.inspection);
     if (selection.drivers.length === 0) return noDrivers(` in ${location.path}`);
-    const driverDir = `${await trueCasePath(g, `${systemRoot}/Drivers`)}/VirtIO`;
+    const driverDir = `${await g.caseSensitivePath(`${systemRoot}/Drivers`)}/VirtIO`;
     await g.call('mkdir-p', driverDir);
-    const sysDrivers = await trueCasePath(g, `${systemRoot}/System32/drivers`);
+    const sysDrivers = await g.caseSensitivePath(`${systemRoot}/System32/drivers`);
     for (const driver of selection.drivers) {
       for (const file of driver.files) {
         await source.copyTo(file, `${driverDir}/${basename(file)}`);
@@ -273,17 +272,7 @@ async function copyDrivers(input: ConvertInput, systemRoot: string, name: string
 
 /** The guest path of C:\Program Files\v2v\Firstboot, with the existing part's case. */
 async function firstbootGuestDir(g: Guestfs): Promise<string> {
-  return `${await trueCasePath(g, '/Program Files')}/v2v/Firstboot`;
-}
-
-/**
- * A guest path with the case its existing part has on disk (NTFS through
- * ntfs-3g is case-sensitive; Windows is not): libguestfs' case-sensitive-path,
- * kept absolute (its documentation shows results without the leading slash).
- */
-async function trueCasePath(g: Guestfs, path: string): Promise<string> {
-  const resolved = (await g.call('case-sensitive-path', path)).trim();
-  return resolved.startsWith('/') ? resolved : `/${resolved}`;
+  return `${await g.caseSensitivePath('/Program Files')}/v2v/Firstboot`;
 }
 
 /**
