@@ -5,7 +5,7 @@
 import type { Cleanups } from './cleanup.js';
 import type { Guestfs } from '../drivers/guestfish.js';
 import type { Options } from './options.js';
-import type { GuestCaps, Inspection, Source, SourceDisk, TargetDisk } from './model.js';
+import type { GuestCaps, Inspection, NicNetworkReport, Source, SourceDisk, TargetDisk } from './model.js';
 import type { Input } from './input/index.js';
 import type { Output } from './output/index.js';
 import type { VirtioWinLocation } from './convert/virtio-win-location.js';
@@ -55,6 +55,8 @@ export interface Context {
   inspection?: Inspection;
   /** Set by convert. */
   caps?: GuestCaps;
+  /** Set by convert: what was found and done per source NIC to keep the guest's network (see NicNetworkReport). */
+  network?: NicNetworkReport[];
   /** Set by output: files and objects written. */
   written?: string[];
 }

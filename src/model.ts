@@ -144,3 +144,41 @@ export interface GuestCaps {
   /** Serial console configured in the guest. */
   serialConsole: boolean;
 }
+
+/** A static IP configuration of one NIC: read from the guest, or given with `--mac MAC:ip:...`. */
+export interface StaticIp {
+  /** IPv4 or IPv6 address, without prefix. */
+  address: string;
+  /** Prefix length (24 for 255.255.255.0). */
+  prefix?: number;
+  gateway?: string;
+  /** DNS servers, in order. */
+  dns: string[];
+}
+
+/**
+ * What conversion found about one source NIC's network in the guest and what
+ * it did so the guest keeps its network on the new NIC. One per source NIC
+ * the guest's config could be tied to (and one per interface name that could
+ * not be tied to any NIC, with `mac` absent).
+ */
+export interface NicNetworkReport {
+  /** Source NIC MAC (lower case, colon separated); absent when no NIC could be tied to the config. */
+  mac?: string;
+  /** Interface names (Linux) or adapter ids/descriptions (Windows) the guest's config uses for this NIC. */
+  names: string[];
+  /** How the config was tied to the NIC. */
+  matchedBy?: 'mac' | 'pci-slot' | 'only-nic' | 'registry' | 'option';
+  /** Linux: the interface name pinned to the MAC (e.g. "ens192"). */
+  pinned?: string;
+  /** Guest files written to pin it or to re-apply addresses (e.g. /etc/systemd/network/10-v2v-ens192.link). */
+  files: string[];
+  /** Static addresses found in the guest (or given with --mac ...:ip:...). */
+  staticIps: StaticIp[];
+  /** The config uses DHCP. */
+  dhcp?: boolean;
+  /** Where the settings came from. */
+  source: 'guest' | 'option';
+  /** Why nothing was done, when nothing was (ambiguity, unsupported config...). */
+  note?: string;
+}
