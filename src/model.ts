@@ -125,6 +125,8 @@ export interface TargetDisk {
   overlay: string;
   /** Final path of the target image. */
   path: string;
+  /** Where the copy writes until the disk is complete (renamed to `path` by the output); absent: `path`. */
+  partialPath?: string;
   format: OutputFormat;
   /** Virtual size in bytes. */
   virtualSize: number;

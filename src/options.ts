@@ -93,6 +93,11 @@ export interface RawOptions {
 /** Guest names libvirt and file systems accept without surprises. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$/;
 
+/** True when `name` is a valid guest name: the rule of -on, applied to derived names too. */
+export function isValidGuestName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
 /** Output modes whose -os is a directory. */
 const DIRECTORY_OUTPUTS: ReadonlySet<string> = new Set(['local', 'qemu', 'json']);
 
@@ -141,7 +146,7 @@ export function normalizeOptions(raw: RawOptions): Options {
   if (allocation !== 'sparse' && allocation !== 'preallocated') {
     throw new UsageError(`Unknown allocation "-oa ${allocation}": use sparse or preallocated.`);
   }
-  if (raw.on !== undefined && !NAME_RE.test(raw.on)) {
+  if (raw.on !== undefined && !isValidGuestName(raw.on)) {
     throw new UsageError(`Invalid guest name "-on ${raw.on}": use letters, digits, '.', '_', '+' or '-', starting with a letter or digit.`);
   }
   if (raw.key !== undefined && raw.key.length > 0) {

@@ -1,8 +1,11 @@
 /**
  * Stage 7: `qemu-img convert` overlay → target, always the last heavy step.
- * Disks are copied in parallel; a partial target is removed if the run fails.
+ * Disks are copied in parallel, each into the name the output reserved for
+ * the copy (`NAME-sdX.v2v-partial` for the directory outputs): a disk gets
+ * its final name only in the output stage, so a copy that did not finish
+ * never passes for a finished disk. On failure the output's discard (set up
+ * in preflight) removes what this run created.
  */
-import { rm } from 'node:fs/promises';
 import type { ListrTask } from 'listr2';
 import { convert } from '../drivers/qemu-img.js';
 import { need, type Context } from '../src/context.js';
@@ -41,7 +44,6 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
   return {
     title: `Copying disk ${index + 1}/${count} to ${target.path}`,
     task: async (_ctx, task) => {
-      if (!target.existing) ctx.cleanup.onFailure(`removing partial ${target.path}`, () => rm(target.path, { force: true }));
       const started = Date.now();
       const live = isLiveRenderer(); // -v/-x use the line renderer even on a terminal
       let lastReport = 0;
@@ -50,7 +52,7 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
           {
             source: target.overlay,
             sourceFormat: 'qcow2',
-            target: target.path,
+            target: target.partialPath ?? target.path,
             targetFormat: target.format,
             existing: target.existing ?? false,
             preallocation: ctx.options.output.allocation === 'preallocated' ? (target.format === 'raw' ? 'falloc' : 'metadata') : 'off',

@@ -11,6 +11,7 @@ import { locateVirtioWin } from '../src/convert/virtio-win-location.js';
 import { checkFreeSpace } from '../src/disk-space.js';
 import { PreflightError } from '../src/errors.js';
 import { run } from '../src/exec.js';
+import { guestName } from '../src/output/index.js';
 
 /** Host temp space needed for overlays during conversion (as virt-v2v: 1 GiB). */
 const TMP_SPACE_NEEDED = 2 ** 30;
@@ -50,7 +51,7 @@ export function preflightStage(): ListrTask<Context> {
 
       await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set TMPDIR to a larger directory');
 
-      const name = ctx.options.output.name ?? source.name.replace(/[^A-Za-z0-9_.+-]/g, '_');
+      const name = guestName(ctx.options.output.name, source.name);
       ctx.name = name;
       await ctx.output.prepare?.();
       const targets = ctx.output.planDisks(name, overlays);
@@ -59,7 +60,9 @@ export function preflightStage(): ListrTask<Context> {
         const m = await measure(overlay.path, 'qcow2', ctx.options.output.format);
         bytesNeeded += ctx.options.output.allocation === 'preallocated' ? m.fullyAllocated : m.required;
       }
-      await ctx.output.preflight(name, targets, bytesNeeded);
+      const { output } = ctx;
+      if (output.discard) ctx.cleanup.onFailure(`removing what this run wrote to ${output.describe}`, () => output.discard?.());
+      await output.preflight(name, targets, bytesNeeded);
       ctx.targets = targets;
       task.output = `${ctx.output.describe}: ${targets.length} disk(s), ${(bytesNeeded / 2 ** 20).toFixed(0)} MiB needed`;
     },

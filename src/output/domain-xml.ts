@@ -24,6 +24,8 @@ export interface NicTarget {
 /** Everything buildDomainXml needs; `networks` defaults to one libvirt "default" network per source NIC. */
 export interface DomainXmlInput {
   name: string;
+  /** The domain's UUID; absent: libvirt makes one up when defining it. */
+  uuid?: string;
   source: Source;
   disks: TargetDisk[];
   caps: GuestCaps;
@@ -114,7 +116,7 @@ export function buildDomainXml(input: DomainXmlInput): string {
   const isWindows = input.inspection?.type === 'windows';
   const memoryKiB = Math.round(source.memoryMiB * 1024);
 
-  const domain: XmlElement = { $: { type: caps.domainType }, name: input.name };
+  const domain: XmlElement = { $: { type: caps.domainType }, name: input.name, ...(input.uuid ? { uuid: input.uuid } : {}) };
   if (osId !== undefined) {
     domain.metadata = {
       'libosinfo:libosinfo': { $: { 'xmlns:libosinfo': LIBOSINFO_NS }, 'libosinfo:os': { $: { id: osId } } },

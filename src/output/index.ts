@@ -3,7 +3,8 @@
  * {@link selectOutput}. Each checks its target in preflight, before any slow
  * work, and writes its metadata after the copy.
  */
-import type { OutputOptions } from '../options.js';
+import { PreflightError } from '../errors.js';
+import { isValidGuestName, type OutputOptions } from '../options.js';
 import type { GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
 import type { Overlay } from '../context.js';
 import { jsonOutput } from './json.js';
@@ -31,10 +32,18 @@ export interface Output {
   planDisks(name: string, overlays: Overlay[]): TargetDisk[];
   /**
    * Checks the target before anything slow runs: storage reachable and
-   * writable, no name collisions, enough free space for `bytesNeeded`.
+   * writable, no name collisions, enough free space for `bytesNeeded`; then
+   * reserves every name it will write (created empty and exclusively, see
+   * reservation.ts), so a run racing for the same names fails here.
    * Throws PreflightError with the fix.
    */
   preflight(name: string, targets: TargetDisk[], bytesNeeded: number): Promise<void>;
+  /**
+   * Removes what this run reserved or wrote in the target, and only that
+   * (files still the very ones this run created); run when the run fails or
+   * is interrupted after preflight began.
+   */
+  discard?(): Promise<void>;
   /** Writes the target metadata after the copy; returns what it wrote. */
   finish(input: FinishInput): Promise<string[]>;
   /**
@@ -76,4 +85,20 @@ export function driveLetters(index: number): string {
     n = Math.floor(n / 26) - 1;
   } while (n >= 0);
   return letters;
+}
+
+/**
+ * The guest's name on the target: -on when given (already checked), else the
+ * source's name with characters outside the -on rule replaced by `_`. A
+ * derived name must pass the -on rule too (length, first character): it
+ * names files and a libvirt domain, and a bad one would fail only at the copy.
+ */
+export function guestName(override: string | undefined, sourceName: string): string {
+  if (override !== undefined) return override;
+  const name = sourceName.replace(/[^A-Za-z0-9_.+-]/g, '_');
+  if (!isValidGuestName(name)) {
+    const shown = name.length > 40 ? `${name.slice(0, 40)}... (${name.length} characters)` : `"${name}"`;
+    throw new PreflightError(`The source's name gives the guest name ${shown}, which is not valid (at most 100 letters, digits, '.', '_', '+' or '-', starting with a letter or digit): choose one with "-on NAME".`);
+  }
+  return name;
 }

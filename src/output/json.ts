@@ -23,9 +23,10 @@
  * TargetDisk.overlay is left out: it names a temporary file deleted at the end of the run.
  */
 import { join } from 'node:path';
-import { checkOutputDirectory, planDirectoryDisks, writeFileAtomically, type DirectoryOutputOptions } from './directory.js';
+import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles, type DirectoryOutputOptions } from './directory.js';
 import type { FinishInput, Output } from './index.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
+import { OutputReservation } from './reservation.js';
 
 /** Version of the NAME.json schema above. */
 export const JSON_OUTPUT_VERSION = 1;
@@ -55,6 +56,7 @@ export function buildJsonDocument(input: FinishInput, networkMapping: NetworkMap
 export function jsonOutput(options: DirectoryOutputOptions): Output {
   const dir = options.storage;
   const jsonPath = (name: string): string => join(dir, `${name}.json`);
+  const reservation = new OutputReservation();
   return {
     describe: `JSON metadata and disks in ${dir}`,
 
@@ -63,12 +65,18 @@ export function jsonOutput(options: DirectoryOutputOptions): Output {
     },
 
     async preflight(name, targets, bytesNeeded) {
-      await checkOutputDirectory(dir, [jsonPath(name), ...targets.map((t) => t.path)], bytesNeeded, name);
+      await checkOutputDirectory(dir, [jsonPath(name), `${jsonPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name);
+      await reserveOutputFiles(reservation, targets, [jsonPath(name)]);
     },
+
+    discard: () => reservation.discard(),
 
     async finish(input) {
       const path = jsonPath(input.name);
-      await writeFileAtomically(path, buildJsonDocument(input, options.networkMapping));
+      const document = buildJsonDocument(input, options.networkMapping);
+      await finishDisks(reservation, input.targets);
+      await reservation.writeFile(path, document, 0o644);
+      await reservation.close();
       return [path, ...input.targets.map((t) => t.path)];
     },
   };

@@ -12,13 +12,15 @@
  * too (once) so every check is reachable through preflight alone.
  */
 import { constants } from 'node:fs';
-import { access, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { access, lstat, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import {
   undefineCommand,
   defineDomain,
   domainCapabilities,
+  domainInfo,
   domainState,
   libvirtUri,
   poolDefinition,
@@ -29,10 +31,11 @@ import {
 import { formatBytes } from '../disk-space.js';
 import { run } from '../exec.js';
 import { CommandError, PreflightError } from '../errors.js';
-import type { OutputFormat, TargetDisk } from '../model.js';
+import type { OutputFormat } from '../model.js';
 import { buildDomainXml } from './domain-xml.js';
 import type { Output } from './index.js';
-import { planDirectoryDisks } from './directory.js';
+import { diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from './directory.js';
+import { OutputReservation } from './reservation.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
 
 /** Options of the libvirt output. */
@@ -108,9 +111,9 @@ async function resolvePoolDirectory(uri: string, pool: string): Promise<string> 
   return dir;
 }
 
-/** Removes copied volumes after a failed define, and tells libvirt they are gone; never throws. */
-async function removeVolumes(uri: string, pool: string, targets: TargetDisk[]): Promise<void> {
-  await Promise.all(targets.map((t) => rm(t.path, { force: true })));
+/** Removes the volume files this run created (and only those), and tells libvirt they are gone. */
+async function removeVolumes(uri: string, pool: string, reservation: OutputReservation): Promise<void> {
+  await reservation.discard();
   await refreshPool(uri, pool).catch(() => undefined);
 }
 
@@ -120,6 +123,10 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
   let resolving: Promise<string> | undefined;
   let poolDirectory: string | undefined;
   let targetDomainType: string | undefined;
+  const reservation = new OutputReservation();
+  // The domain this run defines carries this UUID: rollback undefines that domain, never another run's of the same name.
+  const uuid = randomUUID();
+  let defining = false;
 
   const prepare = async (): Promise<void> => {
     resolving ??= resolvePoolDirectory(uri, pool);
@@ -145,10 +152,14 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
       }
       // A refresh makes libvirt see every file in the directory and updates the free space.
       await query(`refresh storage pool "${pool}"`, uri, () => refreshPool(uri, pool));
-      for (const target of targets) {
-        const volume = basename(target.path);
+      for (const path of diskPaths(targets)) {
+        const volume = basename(path);
         const known = await query(`look up volume "${volume}"`, uri, () => volumeInfo(uri, pool, volume));
-        if (known !== undefined || (await stat(target.path).catch(() => undefined))) {
+        const file = await lstat(path).catch(() => undefined);
+        if (file?.isSymbolicLink()) {
+          throw new PreflightError(`${path} in storage pool "${pool}" is a symbolic link, and v2v never writes through one: remove it or choose another guest name with "-on NAME".`);
+        }
+        if (known !== undefined || file) {
           throw new PreflightError(`Volume "${volume}" already exists in storage pool "${pool}": delete it ("virsh vol-delete --pool ${pool} ${volume}") or choose another guest name with "-on NAME".`);
         }
       }
@@ -157,10 +168,17 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
       if (available < bytesNeeded) {
         throw new PreflightError(`Not enough space in storage pool "${pool}" (${poolDirectory}): ${formatBytes(bytesNeeded)} needed, ${formatBytes(available)} available; free some space or pass another "-os POOL".`);
       }
+      // Last: a run racing for the same volume names fails here, before touching ours.
+      await reserveOutputFiles(reservation, targets, []);
     },
 
+    discard: () => removeVolumes(uri, pool, reservation),
+
     async rollback(name) {
-      await run(undefineCommand(uri, name), { allowFailure: true });
+      // Only a domain this run defined: another run may have defined one of the same name meanwhile.
+      if (!defining) return;
+      const domain = await domainInfo(uri, name).catch(() => undefined);
+      if (domain?.uuid === uuid) await run(undefineCommand(uri, name), { allowFailure: true });
     },
 
     async finish(input) {
@@ -169,21 +187,25 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
       const domainType = targetDomainType === 'kvm' && input.caps.domainType === 'kvm' ? 'kvm' : 'qemu';
       const xml = buildDomainXml({
         name: input.name,
+        uuid,
         source: input.source,
         disks: input.targets,
         caps: { ...input.caps, domainType },
         inspection: input.inspection,
         networks: mapNetworks(input.source.nics, options.networkMapping ?? NO_NETWORK_MAPPING, input.caps.netModel),
       });
+      await finishDisks(reservation, input.targets);
       const dir = await mkdtemp(join(tmpdir(), 'v2v-libvirt-'));
       try {
         await refreshPool(uri, pool);
         const file = join(dir, `${input.name}.xml`);
         await writeFile(file, xml);
+        defining = true;
+        // Exclusive: libvirt refuses a name that exists with another UUID.
         await defineDomain(uri, file);
       } catch (error) {
         // Nothing half-written: without a domain the copied volumes are orphans.
-        await removeVolumes(uri, pool, input.targets);
+        await removeVolumes(uri, pool, reservation);
         if (!(error instanceof CommandError)) throw error;
         throw new CommandError(
           `Defining the libvirt domain ${input.name} at ${uri} failed, so its copied volumes were removed: ${reason(error)}`,
@@ -195,6 +217,7 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+      await reservation.close();
       return [input.name, ...input.targets.map((t) => t.path)];
     },
   };

@@ -3,15 +3,17 @@
  */
 import { join } from 'node:path';
 import type { OutputOptions } from '../options.js';
-import { checkOutputDirectory, planDirectoryDisks, writeFileAtomically } from './directory.js';
+import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from './directory.js';
 import { buildDomainXml } from './domain-xml.js';
 import type { Output } from './index.js';
 import { mapNetworks } from './networks.js';
+import { OutputReservation } from './reservation.js';
 
 /** The local-directory output module. */
 export function localOutput(options: OutputOptions): Output {
   const dir = options.storage;
   const xmlPath = (name: string): string => join(dir, `${name}.xml`);
+  const reservation = new OutputReservation();
   return {
     describe: `local directory ${dir}`,
 
@@ -20,8 +22,11 @@ export function localOutput(options: OutputOptions): Output {
     },
 
     async preflight(name, targets, bytesNeeded) {
-      await checkOutputDirectory(dir, [xmlPath(name), ...targets.map((t) => t.path)], bytesNeeded, name);
+      await checkOutputDirectory(dir, [xmlPath(name), `${xmlPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name);
+      await reserveOutputFiles(reservation, targets, [xmlPath(name)]);
     },
+
+    discard: () => reservation.discard(),
 
     async finish(input) {
       const xml = buildDomainXml({
@@ -32,8 +37,10 @@ export function localOutput(options: OutputOptions): Output {
         inspection: input.inspection,
         networks: mapNetworks(input.source.nics, options.networkMapping, input.caps.netModel),
       });
+      await finishDisks(reservation, input.targets);
       const path = xmlPath(input.name);
-      await writeFileAtomically(path, xml);
+      await reservation.writeFile(path, xml, 0o644);
+      await reservation.close();
       return [path, ...input.targets.map((t) => t.path)];
     },
   };

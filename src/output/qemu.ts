@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import type { Inspection, Source, GuestCaps, TargetDisk } from '../model.js';
 import type { Output } from './index.js';
 import { bootFirmware } from './firmware.js';
-import { checkOutputDirectory, planDirectoryDisks, writeFileAtomically, type DirectoryOutputOptions } from './directory.js';
+import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles, type DirectoryOutputOptions } from './directory.js';
+import { OutputReservation } from './reservation.js';
 
 /** OVMF files as Debian 12's ovmf package installs them (4 MiB flash layout). */
 export const OVMF = {
@@ -136,6 +137,7 @@ export function qemuOutput(options: QemuOutputOptions): Output {
   const dir = options.storage;
   const scriptPath = (name: string): string => join(dir, `${name}.sh`);
   const varsPath = (name: string): string => join(dir, `${name}-VARS.fd`);
+  const reservation = new OutputReservation();
   return {
     describe: `qemu launcher and disks in ${dir}`,
 
@@ -145,14 +147,20 @@ export function qemuOutput(options: QemuOutputOptions): Output {
 
     async preflight(name, targets, bytesNeeded) {
       // A stale VARS file would be reused by the new script: refuse it too.
-      const paths = [scriptPath(name), varsPath(name), ...targets.map((t) => t.path)];
+      const paths = [scriptPath(name), `${scriptPath(name)}.partial`, varsPath(name), ...diskPaths(targets)];
       await checkOutputDirectory(dir, paths, bytesNeeded, name);
+      // The VARS file is the launcher's to create, at the guest's first start: only checked.
+      await reserveOutputFiles(reservation, targets, [scriptPath(name)]);
     },
+
+    discard: () => reservation.discard(),
 
     async finish(input) {
       const path = scriptPath(input.name);
       const script = buildLauncherScript({ ...input, varsPath: varsPath(input.name), userNetwork: options.userNetwork ?? false });
-      await writeFileAtomically(path, script, 0o755);
+      await finishDisks(reservation, input.targets);
+      await reservation.writeFile(path, script, 0o755);
+      await reservation.close();
       await chmod(path, 0o755); // the umask may have cleared bits at creation
       return [path, ...input.targets.map((t) => t.path)];
     },

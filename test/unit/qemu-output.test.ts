@@ -145,7 +145,7 @@ describe('qemuOutput', () => {
     const dir = mkdtempSync(join(work, 'out-'));
     const output = qemuOutput({ storage: dir, format: 'qcow2', allocation: 'sparse' });
     const targets = output.planDisks('g', [{ path: '/t/o1.qcow2', virtualSize: 5, backingFormat: 'vmdk', disk: { path: '/s.vmdk', bus: 'scsi', controller: 0, unit: 0 } }]);
-    expect(targets).toEqual([{ overlay: '/t/o1.qcow2', path: join(dir, 'g-sda'), format: 'qcow2', virtualSize: 5, dev: 'vda' }]);
+    expect(targets).toEqual([{ overlay: '/t/o1.qcow2', path: join(dir, 'g-sda'), partialPath: join(dir, 'g-sda.v2v-partial'), format: 'qcow2', virtualSize: 5, dev: 'vda' }]);
     await output.preflight('g', targets, 0);
     const written = await output.finish({ name: 'g', source: source(), inspection, caps, targets });
     expect(written).toEqual([join(dir, 'g.sh'), join(dir, 'g-sda')]);
