@@ -3,20 +3,30 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Context } from '../src/context.js';
+import { markRunDir, reapDeadRuns, RUN_ID_ENV } from '../src/process-reaper.js';
 
 /** Where per-run temporary files (overlays...) go: $TMPDIR, else /var/tmp (disk-backed, unlike a tmpfs /tmp). */
 export function tmpParent(): string {
   return process.env['TMPDIR'] ?? '/var/tmp';
 }
 
-/** Creates the run's temp dir, then parses the source (VMX...) and checks its disks are readable. */
+/**
+ * Cleans up after runs killed before they could (see reapDeadRuns), creates
+ * the run's temp dir marked with its run id, then parses the source (VMX...)
+ * and checks its disks are readable.
+ */
 export function sourceStage(): ListrTask<Context> {
   return {
     title: 'Setting up the source',
     task: async (ctx, task) => {
+      for (const { dir, pids } of await reapDeadRuns(tmpParent())) {
+        ctx.warnings.push(`cleaned up after a v2v run that was killed: removed ${dir}${pids.length > 0 ? ` and stopped its processes ${pids.join(', ')}` : ''}`);
+      }
       const tmpdir = await mkdtemp(join(tmpParent(), 'v2v-'));
       ctx.tmpdir = tmpdir;
       ctx.cleanup.always(`removing ${tmpdir}`, () => rm(tmpdir, { recursive: true, force: true }));
+      const runId = process.env[RUN_ID_ENV];
+      if (runId) await markRunDir(tmpdir, runId);
       task.title = `Setting up the source: ${ctx.input.describe}`;
       const source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup });
       ctx.source = source;
