@@ -76,7 +76,9 @@ export async function checkOutputDirectory(dir: string, paths: string[], bytesNe
   } catch {
     throw new PreflightError(`The output directory ${dir} is not writable: fix its permissions or pass another "-os DIR".`);
   }
-  for (const path of paths) {
+  // A copy name first: what a killed run leaves is best explained by its own sentence.
+  const ordered = [...paths.filter((p) => p.endsWith(PARTIAL_SUFFIX)), ...paths.filter((p) => !p.endsWith(PARTIAL_SUFFIX))];
+  for (const path of ordered) {
     const existing = await lstat(path).catch(() => undefined);
     if (existing?.isSymbolicLink()) {
       throw new PreflightError(`${path} is a symbolic link, and v2v never writes through one: remove it, or choose another guest name with "-on NAME".`);

@@ -102,6 +102,7 @@ describe('-o libvirt preflight against a real libvirtd', () => {
     expect(targets.map((t) => t.path)).toEqual([join(poolDir, 'v2v-e2e-free-sda'), join(poolDir, 'v2v-e2e-free-sdb')]);
     expect(targets.map((t) => t.dev)).toEqual(['vda', 'vdb']);
     await out.preflight('v2v-e2e-free', targets, 32 * MiB);
+    await out.discard?.();
   });
 
   it('fails when libvirtd is not reachable at the URI', async () => {
@@ -195,7 +196,7 @@ describe('-o libvirt finish', () => {
     await out.prepare();
     const targets = out.planDisks(name, [overlay()]);
     await out.preflight(name, targets, 16 * MiB);
-    await rawDisk(targets[0]!.path); // what the copy stage would have written
+    await rawDisk(targets[0]!.partialPath!); // what the copy stage would have written
     const nics = [{ mac: '52:54:00:12:34:56', network: 'VM Network' }];
     expect(await out.finish({ name, source: source(name, { nics }), inspection, caps, targets })).toEqual([name, targets[0]!.path]);
     expect(await domainState(daemon.uri, name)).toBe('shut off');
@@ -211,7 +212,7 @@ describe('-o libvirt finish', () => {
     await out.prepare();
     const targets = out.planDisks(name, [overlay()]);
     await out.preflight(name, targets, 0);
-    await rawDisk(targets[0]!.path);
+    await rawDisk(targets[0]!.partialPath!);
     // Someone defines the same name between preflight and finish.
     await writeFile(join(work, 'clash.xml'), buildDomainXml({ name, source: source(name), disks: [], caps }));
     await defineDomain(daemon.uri, join(work, 'clash.xml'));
@@ -220,5 +221,27 @@ describe('-o libvirt finish', () => {
     );
     expect(existsSync(targets[0]!.path)).toBe(false);
     expect(await virshOk(daemon.uri, 'vol-list', POOL)).not.toContain(`${name}-sda`);
+    // The failed run's rollback leaves the other domain of that name alone (#16 item 1).
+    await out.rollback?.(name);
+    expect(await domainState(daemon.uri, name)).toBe('shut off');
+  });
+
+  it('reserves the volume names in preflight: a second run for the same names fails there and leaves the first one\'s files', async () => {
+    const name = 'v2v-e2e-race';
+    const first = output();
+    await first.prepare();
+    const targets = first.planDisks(name, [overlay()]);
+    await first.preflight(name, targets, 0);
+    expect(existsSync(targets[0]!.path) && existsSync(targets[0]!.partialPath!)).toBe(true);
+    const second = output();
+    await second.prepare();
+    await expectPreflightFailure(
+      () => second.preflight(name, second.planDisks(name, [overlay()]), 0),
+      /^Volume "v2v-e2e-race-sda" already exists in storage pool "v2v-e2e-dir": delete it/,
+    );
+    await second.discard?.();
+    expect(existsSync(targets[0]!.path) && existsSync(targets[0]!.partialPath!)).toBe(true);
+    await first.discard?.();
+    expect(existsSync(targets[0]!.path) || existsSync(targets[0]!.partialPath!)).toBe(false);
   });
 });

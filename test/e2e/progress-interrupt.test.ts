@@ -140,6 +140,9 @@ async function interruptAt(stage: string, vmx: string, sourceDisk: string, hash:
     await run.waitFor(new RegExp(`v2v: test hook: paused at ${stage} `), 20 * MINUTE);
     const expected = EXPECT_RUNNING[stage];
     if (expected) expect((await markedProcesses(run.mark)).map((p) => p.cmd).join('\n')).toMatch(expected);
+    // The appliance's socket dir (libguestfs puts it in /tmp for root, whatever TMPDIR says): gone after the interrupt too.
+    const socketDirs = (await markedProcesses(run.mark)).flatMap((p) => [...p.cmd.matchAll(/path=(\/\S*\/libguestfs\w{6})\//g)].map((m) => m[1]!));
+    if (expected) expect(socketDirs.length).toBeGreaterThan(0);
     if (options.resumeUntil) {
       run.child.kill('SIGUSR2');
       const deadline = Date.now() + 5 * MINUTE;
@@ -156,6 +159,7 @@ async function interruptAt(stage: string, vmx: string, sourceDisk: string, hash:
     expect(await markedProcesses(run.mark)).toEqual([]);
     expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'))).toEqual([]);
     expect(await readdir(target)).toEqual([]);
+    for (const dir of socketDirs) expect(await stat(dir).then(() => `${dir} left behind`, () => 'gone')).toBe('gone');
     expect(await sha256(sourceDisk)).toBe(hash);
   } finally {
     run.child.kill('SIGKILL'); // no-op once it exited; never leave a run behind a failed assertion
@@ -193,8 +197,8 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
 
     it('at copy, with a partial target being written', async () => {
       await interruptAt('copy', vmx, disk, hash, {
-        // Resume the copy, and interrupt once the target file has data in it.
-        resumeUntil: async (target) => (await stat(join(target, `${NAME}-sda`)).then((s) => s.size, () => 0)) > 0,
+        // Resume the copy, and interrupt once the target has data in it (under its copy name until the output stage).
+        resumeUntil: async (target) => (await stat(join(target, `${NAME}-sda.v2v-partial`)).then((s) => s.size, () => 0)) > 0,
       });
     }, 25 * MINUTE);
 
