@@ -14,7 +14,7 @@
  */
 import { constants } from 'node:fs';
 import { lstat, open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { PreflightError } from '../errors.js';
+import { CopyError, PreflightError } from '../errors.js';
 
 /** A file this run created, held open so its identity (device, inode) stays unique. */
 interface OwnedFile {
@@ -48,6 +48,7 @@ export class OutputReservation {
   private readonly owned = new Map<string, OwnedFile>();
   /** Files renamed over (this run's placeholders), kept open until the end like the others. */
   private readonly replaced: OwnedFile[] = [];
+  private closed = false;
 
   /**
    * Creates every path empty and exclusively, in order; on the first that
@@ -75,13 +76,16 @@ export class OutputReservation {
 
   /**
    * Gives the file at `from` the name `to` (both this run's): the rename
-   * replaces only this run's own placeholder. Refuses when either is no
-   * longer the file this run created.
+   * replaces only this run's own placeholder. Refuses (CopyError) when
+   * either is no longer the file this run created.
    */
   async replace(from: string, to: string): Promise<void> {
-    const fromId = this.owned.get(from);
-    if (fromId === undefined || !(await isFile(from, fromId))) throw new Error(`${from} is no longer the file this run wrote: not renaming it to ${to}`);
-    if (!(await this.owns(to))) throw new Error(`${to} is no longer the file this run reserved: another program replaced or removed it, so it is left alone`);
+    const fromId = this.owned.get(from)!;
+    for (const path of [from, to]) {
+      if (!(await this.owns(path))) {
+        throw new CopyError(`${path} is no longer the file this run reserved (another program replaced or removed it): v2v left it alone and removed its own files; make sure nothing else writes there, then run again.`);
+      }
+    }
     await rename(from, to);
     this.replaced.push(this.owned.get(to)!);
     this.owned.delete(from);
@@ -94,6 +98,7 @@ export class OutputReservation {
    * then renamed over the reservation.
    */
   async writeFile(path: string, text: string, mode: number): Promise<void> {
+    if (this.closed) throw new Error(`internal: ${path} written after the reservation was closed`);
     const partial = `${path}.partial`;
     this.owned.set(partial, await createExclusive(partial, mode));
     try {
@@ -111,7 +116,7 @@ export class OutputReservation {
     this.owned.delete(path);
     if (id === undefined) return;
     if (await isFile(path, id)) await unlink(path);
-    await id.handle.close();
+    if (!this.closed) await id.handle.close();
   }
 
   /** Removes every file this run created that is still there and still its own; run on failure. */
@@ -120,10 +125,14 @@ export class OutputReservation {
     await this.close();
   }
 
-  /** Lets go of the files (the finished output stays); call when the output is complete. */
+  /**
+   * Closes the files once the output is complete. Their identities are kept:
+   * a run failing after this (interrupted at the very end) still removes
+   * its own output.
+   */
   async close(): Promise<void> {
-    const files = [...this.owned.values(), ...this.replaced.splice(0)];
-    this.owned.clear();
-    await Promise.all(files.map((f) => f.handle.close()));
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.owned.values(), ...this.replaced.splice(0)].map((f) => f.handle.close()));
   }
 }

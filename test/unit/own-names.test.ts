@@ -59,7 +59,7 @@ describe('two runs with the same name into the same directory (item 1)', () => {
     const b = local(dir);
     const bTargets = b.planDisks('g', overlays);
     await expect(b.preflight('g', bTargets, 0)).rejects.toThrow(PreflightError);
-    await expect(b.preflight('g', bTargets, 0)).rejects.toThrow(/g\.xml already exists: remove it, or choose another guest name with "-on NAME"/);
+    await expect(b.preflight('g', bTargets, 0)).rejects.toThrow(/g-sda\.v2v-partial exists: a v2v run is writing it, or one was killed while copying it; once no run writes there, remove it, or choose another guest name with "-on NAME"/);
     await b.discard?.(); // what the failed run's cleanup does
     expect(inodes(dir)).toEqual(reserved);
 
@@ -71,7 +71,7 @@ describe('two runs with the same name into the same directory (item 1)', () => {
     expect(readFileSync(join(dir, 'g.xml'), 'utf8')).toContain(`<source file="${join(dir, 'g-sda')}"/>`);
     // A late run finds finished files: refused, and its cleanup removes nothing.
     const c = local(dir);
-    await expect(c.preflight('g', c.planDisks('g', overlays), 0)).rejects.toThrow(/g\.xml already exists/);
+    await expect(c.preflight('g', c.planDisks('g', overlays), 0)).rejects.toThrow(/g\.xml already exists: remove it, or choose another guest name with "-on NAME"/);
     await c.discard?.();
     expect(readdirSync(dir).sort()).toEqual(['g-sda', 'g-sdb', 'g.xml']);
   });
