@@ -12,7 +12,7 @@
  * The finish of a reservation (rename over its own placeholders only) is
  * unit-tested in test/unit/own-names.test.ts.
  */
-import { lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,15 +89,18 @@ describe('two runs for the same names, then a SIGKILL', () => {
     await a.exited;
     await new Promise((r) => setTimeout(r, 2_000));
     const survivors = (await markedProcesses(a.mark)).filter((p) => p.pid !== a.pid);
-    console.log(`2 s after SIGKILL, still running: ${survivors.map((p) => p.cmd.split(' ')[0]).join(', ')}`);
+    const rss = await Promise.all(survivors.map((p) => readFile(`/proc/${p.pid}/status`, 'utf8').then((t) => Number(/VmRSS:\s+(\d+)/.exec(t)?.[1] ?? 0), () => 0)));
+    console.log(`2 s after SIGKILL, still running: ${survivors.map((p) => p.cmd.split(' ')[0]).join(', ')} (${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(0)} MiB RSS)`);
     expect(survivors.map((p) => p.cmd).join('\n')).toMatch(/qemu-system/);
     const aTemp = (await readdir(a.tmp)).filter((e) => e.startsWith('v2v-'));
     expect(aTemp).toHaveLength(1);
 
     // The next run in the same TMPDIR cleans up after A first, then is refused by A's leftover names.
+    const reapStart = Date.now();
     const c = await startV2v(args, { TMPDIR: a.tmp });
     runs.push(c);
     expect(await c.exited, c.stderr()).toBe(3);
+    console.log(`next run reaped A and was refused in ${((Date.now() - reapStart) / 1000).toFixed(1)} s`);
     expect(c.stderr()).toMatch(new RegExp(`v2v: warning: cleaned up after a v2v run that was killed: removed ${join(a.tmp, aTemp[0]!)} and stopped its processes \\d+`));
     expect(await markedProcesses(a.mark)).toEqual([]);
     expect((await readdir(a.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'))).toEqual([]);
