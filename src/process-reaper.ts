@@ -131,7 +131,8 @@ export interface ReapedRun {
  * loss): for every `PARENT/v2v-*` directory marked by a run that is no
  * longer alive, stops the processes still carrying its run id (the guestfish
  * server and its appliance, qemu-img, nbdkit) and removes the directory.
- * Unmarked directories (another program's, or an older v2v's) are left alone.
+ * Unmarked directories (another program's, or an older v2v's) and other
+ * users' directories are left alone.
  */
 export async function reapDeadRuns(parent: string): Promise<ReapedRun[]> {
   const reaped: ReapedRun[] = [];
@@ -139,7 +140,8 @@ export async function reapDeadRuns(parent: string): Promise<ReapedRun[]> {
     if (!entry.startsWith('v2v-')) continue;
     const dir = join(parent, entry);
     const info = await lstat(dir).catch(() => undefined);
-    if (!info?.isDirectory()) continue;
+    // Only a real directory of our own user: never another user's, never through a symlink.
+    if (!info?.isDirectory() || info.uid !== process.getuid?.()) continue;
     const owner = parseRunOwner(await readFile(join(dir, RUN_OWNER_FILE), 'utf8').catch(() => ''));
     if (owner === undefined || (await runIsAlive(owner))) continue;
     const pids = await stopRunProcesses(owner.id);
