@@ -132,7 +132,8 @@ export async function startNbdkit(socket: string, e: NbdExport, cleanup: Cleanup
       } catch {
         // already gone
       }
-      await Promise.race([done, sleep(5000)]);
+      // An unref'd timer: once nbdkit is gone, the wait must not keep v2v alive for 5 s.
+      await Promise.race([done, sleep(5000, undefined, { ref: false })]);
       if (!exited) process.kill(pid, 'SIGKILL');
     }
     await rm(socket, { force: true });

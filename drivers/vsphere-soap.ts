@@ -126,7 +126,8 @@ export function continueRetrievePropertiesExBody(propertyCollector: MoRef, token
  */
 export function parseSoapReply(text: string): XmlNode {
   const doc = parseXmlTree(text, { stripPrefixes: true }, (reason) => new SoapFault(`the reply is not XML (${reason})`, undefined));
-  const body = child(child(doc, 'Envelope'), 'Body');
+  // xml2js gives the root element as an object, not in an array.
+  const body = child(doc['Envelope'] === undefined ? undefined : asNode(doc['Envelope']), 'Body');
   if (body === undefined) throw new SoapFault('the reply is not a SOAP envelope', undefined);
   const fault = child(body, 'Fault');
   if (fault !== undefined) {

@@ -70,9 +70,9 @@ export async function listCli(argv: string[]): Promise<number> {
   }
 }
 
-/** Bytes as GiB with one decimal ("16.0 GiB"). */
-function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+/** Bytes as GiB with one decimal ("16.0 GiB"), or MiB below 1 GiB. */
+function size(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 /** The VMs as an aligned text table, one VM per line. */
@@ -81,7 +81,7 @@ export function formatVmTable(vms: VsphereVmSummary[]): string {
     vm.name,
     vm.powerState,
     vm.guestFullName ?? vm.guestId ?? '-',
-    vm.disks.length === 0 ? '-' : vm.disks.map((d) => gib(d.capacityBytes)).join(', '),
+    vm.disks.length === 0 ? '-' : vm.disks.map((d) => size(d.capacityBytes)).join(', '),
   ])];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n') + '\n';

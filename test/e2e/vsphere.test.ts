@@ -3,8 +3,10 @@
  * simulator package, built from Debian's packages by
  * test/fixtures/build-vcsim.sh), on 127.0.0.1 with TLS and one user:password.
  * It holds the default vCenter inventory (DC0, powered-on VMs) plus a
- * powered-off VM made from the Debian test guest: its VMDK on the simulated
- * datastore, pvscsi, vmxnet3 with the guest's MAC.
+ * powered-off VM made from the Debian test guest: its disk on the simulated
+ * datastore as ESXi keeps disks (descriptor NAME.vmdk + raw NAME-flat.vmdk,
+ * made here from the fixture's VMDK with qemu-img), pvscsi, vmxnet3 with the
+ * guest's MAC.
  *
  * Stand-in, said plainly: the simulator serves datastore files (/folder)
  * without checking the session cookie (real vSphere checks it); v2v sends it
@@ -38,12 +40,13 @@ const VCSIM_BUILD = fileURLToPath(new URL('../fixtures/build-vcsim.sh', import.m
 
 let fixture: Fixture;
 let mac: string;
-let sim: { child: ChildProcess; port: number; disk: string };
+let sim: { child: ChildProcess; port: number; disk: string; flat: string };
 let proxy: { server: net.Server; port: number; bytes: number };
 let work: string;
 let runTmp: string;
 let passwordFile: string;
 let diskHash: string;
+let flatHash: string;
 let allocated: number;
 
 /** The vCenter URI through the counting proxy. */
@@ -81,10 +84,25 @@ async function otherSessions(): Promise<number> {
   }
 }
 
+/** The fixture's disk as ESXi lays disks out: a descriptor and its raw -flat extent (sparse). */
+async function flatDisk(dir: string): Promise<{ descriptor: string; capacity: number }> {
+  await execa('mkdir', ['-p', dir]);
+  await execa('qemu-img', ['convert', '-O', 'raw', fixture.vmdk, join(dir, `${NAME}-flat.vmdk`)]);
+  const { stdout } = await execa('qemu-img', ['info', '--output=json', fixture.vmdk]);
+  const capacity = (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
+  const descriptor = join(dir, `${NAME}.vmdk`);
+  await writeFile(descriptor, [
+    '# Disk DescriptorFile', 'version=1', 'CID=fffffffe', 'parentCID=ffffffff', 'createType="vmfs"', '',
+    '# Extent description', `RW ${capacity / 512} VMFS "${NAME}-flat.vmdk"`, '',
+    '# The Disk Data Base', '#DDB', 'ddb.adapterType = "pvscsi"', 'ddb.virtualHWVersion = "19"', '',
+  ].join('\n'));
+  return { descriptor, capacity };
+}
+
 /** Starts the simulator; resolves when it printed its ready line. */
-async function startSim(binary: string): Promise<typeof sim> {
+async function startSim(binary: string, disk: { descriptor: string; capacity: number }): Promise<typeof sim> {
   const child = spawn(binary, ['-listen', '127.0.0.1:0', '-user', USER, '-password-file', passwordFile,
-    '-vmdk', fixture.vmdk, '-name', NAME, '-mac', mac, '-memory', '1024', '-cpus', '2', '-cores', '2'],
+    '-disk', disk.descriptor, '-capacity', String(disk.capacity), '-name', NAME, '-mac', mac, '-memory', '1024', '-cpus', '2', '-cores', '2'],
   { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: work } });
   let err = '';
   child.stderr?.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-8000)));
@@ -97,8 +115,8 @@ async function startSim(binary: string): Promise<typeof sim> {
     });
     child.once('exit', (code) => reject(new Error(`vcsim exited (${code}): ${err}`)));
   });
-  const ready = JSON.parse(line) as { url: string; disk: string };
-  return { child, port: Number(new URL(ready.url).port), disk: ready.disk };
+  const ready = JSON.parse(line) as { url: string; disk: string; flat: string };
+  return { child, port: Number(new URL(ready.url).port), disk: ready.disk, flat: ready.flat };
 }
 
 /** A TCP proxy to the simulator counting every byte the server sends. */
@@ -128,10 +146,11 @@ beforeAll(async () => {
   runTmp = await mkdtemp('/var/tmp/vsphere-e2e-tmp-');
   passwordFile = join(work, 'password');
   await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-  sim = await startSim(join(vcsimDir, 'vcsim'));
+  sim = await startSim(join(vcsimDir, 'vcsim'), await flatDisk(join(work, 'disk')));
   proxy = await startProxy(sim.port);
   diskHash = await sha256(sim.disk);
-  allocated = await allocatedBytes(sim.disk);
+  flatHash = await sha256(sim.flat);
+  allocated = await allocatedBytes(sim.flat);
 }, 20 * MINUTE);
 
 afterAll(async () => {
@@ -150,7 +169,7 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
     expect(table.exitCode, table.stderr).toBe(0);
     console.log(table.stdout);
     expect(table.stdout).toMatch(/^NAME\s+POWER\s+GUEST OS\s+DISKS$/m);
-    expect(table.stdout).toMatch(new RegExp(`^${NAME}\\s+poweredOff\\s+\\S.*\\s2\\.0 GiB$`, 'm'));
+    expect(table.stdout).toMatch(new RegExp(`^${NAME}\\s+poweredOff\\s+debian10_64Guest\\s+2\\.0 GiB$`, 'm'));
     expect(table.stdout).toMatch(/^DC0_H0_VM0\s+poweredOn\s/m);
     const json = await runV2v(['list', '-ic', uri(), '-ip', passwordFile, '--json'], runEnv());
     expect(json.exitCode, json.stderr).toBe(0);
@@ -193,7 +212,7 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
     const source = JSON.parse(printed.stdout.slice(printed.stdout.indexOf('{'))) as Record<string, unknown>;
     expect(source).toMatchObject({
       name: NAME, memoryMiB: 1024, vcpus: 2, cpuTopology: { sockets: 1, cores: 2, threads: 1 }, firmware: 'bios', secureBoot: false,
-      disks: [{ path: `[LocalDS_0] ${NAME}/${NAME}.vmdk`, bus: 'scsi', controller: 0, unit: 0, controllerModel: 'pvscsi', format: 'vmdk' }],
+      disks: [{ path: `[LocalDS_0] ${NAME}/${NAME}.vmdk`, bus: 'scsi', controller: 0, unit: 0, controllerModel: 'pvscsi', format: 'raw' }],
       nics: [{ mac, model: 'vmxnet3', network: 'VM Network' }],
       genid: '09512cc5-940a-8987-b950-f54f631015e8',
     });
@@ -219,6 +238,7 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
     expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
     expect(await otherSessions()).toBe(0);
     expect(await sha256(sim.disk)).toBe(diskHash);
+    expect(await sha256(sim.flat)).toBe(flatHash);
     const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'raw', bus: 'virtio', logFile: join(work, 'boot.log'), timeoutMs: 15 * MINUTE });
     expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
     console.log(`boot: login after ${boot.seconds.toFixed(0)} s`);

@@ -80,7 +80,7 @@ describe('vSphere SOAP replies (recorded from vcsim)', () => {
       firmware: 'bios',
       secureBoot: false,
       disks: [{ path: '[LocalDS_0] v2v-fixture-debian12/v2v-fixture-debian12.vmdk', bus: 'scsi', controller: 0, unit: 0, controllerModel: 'pvscsi' }],
-      removables: expect.any(Array),
+      removables: [],
       nics: [{ model: 'vmxnet3', mac: '00:50:56:3f:a0:01', network: 'VM Network' }],
       genid: '09512cc5-940a-8987-b950-f54f631015e8',
       warnings: [],
