@@ -41,7 +41,8 @@ export async function cli(argv: string[]): Promise<number> {
   const parser = yargs(argv.map((word) => (word === '--machine-readable' ? '--machine-readable=' : word)))
       .scriptName('v2v')
       .usage(
-        'Usage: v2v -i vmx GUEST.vmx | -i disk IMG... | -i libvirtxml FILE | -i ova OVA|DIR | -ic vpx://... VMNAME\n' +
+        'Usage: v2v -i vmx GUEST.vmx | -i disk IMG... | -i libvirtxml FILE | -i ova OVA|DIR\n' +
+          '           | -ic vpx://...|esx://... -ip PASSWORD_FILE VMNAME\n' +
           '           -o local|libvirt|qemu|json|null [-os DIR|POOL] [options]\n\n' +
           'Convert a VMware (or other) guest to run on KVM/libvirt. The source is never modified.',
       )
