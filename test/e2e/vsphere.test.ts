@@ -29,6 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchArgv } from '../helpers/argv-watch.mjs';
 import { bootDisk } from '../helpers/boot.js';
 import { ensureFixture, runCachedBuild, type Fixture } from '../helpers/fixture.js';
+import { markedProcesses, startV2v } from '../helpers/live-run.js';
 import { runV2v, sha256 } from '../helpers/v2v.js';
 import { VsphereSession } from '../../drivers/vsphere.js';
 
@@ -203,6 +204,44 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
     }
     expect(await otherSessions()).toBe(0);
   }, 5 * MINUTE);
+
+  it('runs vSphere entries of a batch manifest (-ic, -ip relative to the manifest) through to the vSphere checks', async () => {
+    const dir = join(work, 'batch');
+    await execa('mkdir', ['-p', dir]);
+    await writeFile(join(dir, 'pw.txt'), `${PASSWORD}\n`, { mode: 0o600 });
+    await writeFile(join(dir, 'guests.json'), JSON.stringify({ guests: [
+      { input: { connection: uri(), passwordFile: 'pw.txt', paths: ['DC0_H0_VM0'] }, output: { mode: 'null' } },
+      { name: 'no-password', input: { connection: uri(), paths: [NAME] }, output: { mode: 'null' } },
+    ] }));
+    const run = await runV2v(['batch', join(dir, 'guests.json')], runEnv());
+    expect(run.exitCode, run.stdout + run.stderr).toBe(6);
+    const report = JSON.parse(await readFile(join(dir, 'guests.v2v-batch', 'report.json'), 'utf8')) as { guests: Array<{ name: string; status: string; exitCode: number; error?: string; argv: string[] }> };
+    expect(report.guests.map((g) => [g.name, g.status, g.exitCode])).toEqual([['DC0_H0_VM0', 'failed', 3], ['no-password', 'invalid', 2]]);
+    expect(report.guests[0]!.error).toMatch(/The VM "DC0_H0_VM0" is powered on/);
+    expect(report.guests[0]!.argv).toEqual(['-i', 'libvirt', 'DC0_H0_VM0', '-ic', uri(), '-ip', join(dir, 'pw.txt'), '-o', 'null']);
+    expect(report.guests[1]!.error).toMatch(/needs the password of v2v-admin/);
+    expect(await otherSessions()).toBe(0);
+  }, 2 * MINUTE);
+
+  it('logs out and leaves nothing when interrupted after the disks were opened', async () => {
+    const out = join(work, 'out-interrupted');
+    await execa('mkdir', ['-p', out]);
+    const run = await startV2v(['-ic', uri(), '-ip', passwordFile, NAME, '-o', 'local', '-os', out], { V2V_TEST_PAUSE_AT: 'overlay' });
+    try {
+      await run.waitFor(/test hook: paused at overlay/, MINUTE);
+      expect(await otherSessions()).toBe(1);
+      expect((await markedProcesses(run.mark)).some((p) => p.cmd.startsWith('nbdkit '))).toBe(true);
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+      expect(await otherSessions()).toBe(0);
+      expect(await markedProcesses(run.mark)).toEqual([]);
+      expect((await readdir(run.tmp)).filter((d) => d.startsWith('v2v-'))).toEqual([]);
+      expect(await readdir(out)).toEqual([]);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      await rm(run.tmp, { recursive: true, force: true });
+    }
+  }, 3 * MINUTE);
 
   it('converts the powered-off VM with -o local reading the datastore over HTTPS once; it boots on virtio; the datastore file is unchanged', async () => {
     const out = join(work, 'local');
