@@ -7,7 +7,7 @@
  * hangs at random under parallel reads, and nbdkit's ssh plugin is ~2x faster
  * than qemu's ssh driver (measured, LAB.md). Credentials never reach argv:
  * passwords go by file (`password=+FILE`), only key and known_hosts paths are
- * named.
+ * named; a session cookie likewise (`cookie=+FILE`).
  */
 import { rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +37,8 @@ export interface CurlExport {
   user?: string;
   /** File holding the password (read by nbdkit: `password=+FILE`). */
   passwordFile?: string;
+  /** File holding a cookie header value, e.g. the vSphere session (read by nbdkit: `cookie=+FILE`). */
+  cookieFile?: string;
   caFile?: string;
   insecure?: boolean;
   /** Per-request timeout in seconds, so a server that stops answering is an error, not a hang. */
@@ -71,6 +73,7 @@ export function nbdkitCommand(socket: string, e: NbdExport, retry: RetryPolicy =
         ...common, 'curl', `url=${e.url}`,
         ...(e.user !== undefined ? [`user=${e.user}`] : []),
         ...(e.passwordFile !== undefined ? [`password=+${e.passwordFile}`] : []),
+        ...(e.cookieFile !== undefined ? [`cookie=+${e.cookieFile}`] : []),
         ...(e.caFile !== undefined ? [`cainfo=${e.caFile}`] : []),
         ...(e.insecure ? ['sslverify=false'] : []),
         timeout, ...retryArgs,
@@ -129,7 +132,8 @@ export async function startNbdkit(socket: string, e: NbdExport, cleanup: Cleanup
       } catch {
         // already gone
       }
-      await Promise.race([done, sleep(5000)]);
+      // An unref'd timer: once nbdkit is gone, the wait must not keep v2v alive for 5 s.
+      await Promise.race([done, sleep(5000, undefined, { ref: false })]);
       if (!exited) process.kill(pid, 'SIGKILL');
     }
     await rm(socket, { force: true });

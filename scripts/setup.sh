@@ -30,6 +30,10 @@ PACKAGES=(
   libwin-hivex-perl     # hivexregedit: Windows registry edits; the Windows test guest's hives
   ntfs-3g               # NTFS tools (mkntfs) for the Windows test guest
   genisoimage           # the Windows test's stand-in virtio-win ISO
+  # Tests only: VMware's vSphere simulator (govmomi), built offline by
+  # test/fixtures/build-vcsim.sh for the -ic vpx:// end-to-end test.
+  golang-go
+  golang-github-vmware-govmomi-dev
 )
 
 missing=()

@@ -8,6 +8,7 @@ import { ExitCode } from './errors.js';
 import { main, reportError } from './main.js';
 import { INPUT_MODES, normalizeOptions, OUTPUT_MODES } from './options.js';
 import { batchCli } from './batch/cli.js';
+import { listCli } from './list/cli.js';
 import { capabilities } from './progress/capabilities.js';
 
 const EPILOG = `Examples:
@@ -18,6 +19,8 @@ const EPILOG = `Examples:
   v2v -i disk disk1.img disk2.img -if raw -o json -os /var/tmp/out
   v2v -i vmx win2019.vmx -o local -os /var/tmp/out --virtio-win /var/tmp/virtio-win.iso
   v2v -i vmx guest.vmx -o local -os /var/tmp/out --machine-readable=file:events.jsonl
+  v2v -ic 'vpx://admin%40vsphere.local@vcenter/DC/cluster/esxi1' -ip pw.txt web01 -o local -os /var/tmp/out
+  v2v list -ic 'esx://root@esxi1?no_verify=1' -ip pw.txt [--json]   (VMs to pick from)
   v2v batch guests.json --jobs 2          (many guests; "v2v batch --help")
 
 Exit codes:
@@ -33,17 +36,20 @@ Exit codes:
 /** Parses argv and runs; resolves to the exit code. */
 export async function cli(argv: string[]): Promise<number> {
   if (argv[0] === 'batch') return batchCli(argv.slice(1));
+  if (argv[0] === 'list') return listCli(argv.slice(1));
   // Bare --machine-readable must not swallow the next word (the source) as its value.
   const parser = yargs(argv.map((word) => (word === '--machine-readable' ? '--machine-readable=' : word)))
       .scriptName('v2v')
       .usage(
         'Usage: v2v -i vmx GUEST.vmx | -i disk IMG... | -i libvirtxml FILE | -i ova OVA|DIR\n' +
+          '           | -ic vpx://...|esx://... -ip PASSWORD_FILE VMNAME\n' +
           '           -o local|libvirt|qemu|json|null [-os DIR|POOL] [options]\n\n' +
           'Convert a VMware (or other) guest to run on KVM/libvirt. The source is never modified.',
       )
       // -os, -of, -on are options of their own, not groups of one-letter flags.
       .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false })
-      .option('i', { type: 'string', choices: INPUT_MODES, describe: 'Input mode', default: 'vmx', group: 'Input:' })
+      .option('i', { type: 'string', choices: INPUT_MODES, describe: 'Input mode (default vmx; libvirt with -ic)', group: 'Input:' })
+      .option('ic', { type: 'string', describe: "vCenter/ESXi URI for -i libvirt: 'vpx://USER@VCENTER/DC/[CLUSTER/]HOST[?no_verify=1]' or 'esx://USER@ESXI'; the source is then a VM name", group: 'Input:' })
       .option('if', { type: 'string', describe: 'Format of the -i disk images (default: probed)', group: 'Input:' })
       .option('print-source', { type: 'boolean', describe: 'Print the parsed source (JSON) and stop', group: 'Input:' })
       .option('it', { type: 'string', choices: ['ssh'], describe: 'Input transport: ssh for an ssh://user@host[:port]/path/guest.vmx source', group: 'Remote source:' })
@@ -88,7 +94,7 @@ export async function cli(argv: string[]): Promise<number> {
   }
   if (parsed['help']) {
     // yargs shows multi-letter options as --os; users type -os, as with virt-v2v.
-    process.stdout.write(`${(await parser.getHelp()).replace(/--(o[sfanc]|if|it|ip)\b/g, ' -$1')}\n`);
+    process.stdout.write(`${(await parser.getHelp()).replace(/--(o[sfanc]|i[ftpc])\b/g, ' -$1')}\n`);
     return ExitCode.ok;
   }
   if (parsed['version']) return ExitCode.ok;
@@ -100,6 +106,7 @@ export async function cli(argv: string[]): Promise<number> {
   try {
     options = normalizeOptions({
       i: parsed['i'] as string | undefined,
+      ic: parsed['ic'] as string | undefined,
       if: parsed['if'] as string | undefined,
       o: parsed['o'] as string | undefined,
       oc: parsed['oc'] as string | undefined,

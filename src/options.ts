@@ -11,9 +11,10 @@ import { normalizeRemoteOptions, type RawRemoteOptions, type RemoteOptions } fro
 import { isRemoteSource } from './remote/url.js';
 import { parseMachineReadable, type MachineReadableTarget } from './progress/events.js';
 import { parseRootChoice, type RootChoice } from './convert/root-choice.js';
+import { normalizeVsphereOptions, type VsphereOptions } from './input/vsphere-options.js';
 
 /** Input modes implemented. */
-export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova'] as const;
+export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova', 'libvirt'] as const;
 /** Output modes implemented. */
 export const OUTPUT_MODES = ['local', 'libvirt', 'qemu', 'json', 'null'] as const;
 
@@ -26,6 +27,8 @@ export interface InputOptions {
   format?: string;
   /** Set when the source is ssh:// or https:// (paths are then URLs). */
   remote?: RemoteOptions;
+  /** Set for -i libvirt -ic vpx://|esx:// (paths is then the VM name). */
+  vsphere?: VsphereOptions;
 }
 
 /** Where the converted guest goes. */
@@ -63,6 +66,8 @@ export interface Options {
 /** Raw values as the command line gave them (all optional: rules decide). */
 export interface RawOptions {
   i?: string;
+  /** -ic: the vCenter/ESXi URI of -i libvirt. */
+  ic?: string;
   if?: string;
   o?: string;
   oc?: string;
@@ -103,10 +108,15 @@ const DIRECTORY_OUTPUTS: ReadonlySet<string> = new Set(['local', 'qemu', 'json']
 
 /** Applies the rules to raw options; throws UsageError with one sentence naming the fix. */
 export function normalizeOptions(raw: RawOptions): Options {
-  const inputMode = raw.i ?? 'vmx';
+  // -ic alone means -i libvirt, as with virt-v2v.
+  const inputMode = raw.i ?? (raw.ic !== undefined ? 'libvirt' : 'vmx');
   if (!(INPUT_MODES as readonly string[]).includes(inputMode)) {
     throw new UsageError(`Unknown input mode "-i ${inputMode}": use one of ${INPUT_MODES.join(', ')}.`);
   }
+  if (raw.ic !== undefined && inputMode !== 'libvirt') {
+    throw new UsageError(`-ic only applies to -i libvirt (a vCenter/ESXi source): remove "-i ${inputMode}" or -ic.`);
+  }
+  const vsphere = inputMode === 'libvirt' ? normalizeVsphereOptions(raw.ic, raw.remote ?? {}, raw.positional) : undefined;
   if (raw.positional.length === 0) {
     throw new UsageError(`No source given: pass the ${inputMode === 'disk' ? 'disk image(s)' : `${inputMode} source`}, e.g. "v2v -i vmx guest.vmx -o local -os DIR".`);
   }
@@ -167,8 +177,8 @@ export function normalizeOptions(raw: RawOptions): Options {
   return {
     input: {
       mode: inputMode as InputOptions['mode'],
-      paths: raw.positional.map((p) => (isRemoteSource(p) ? p : resolve(p))),
-      ...remoteInput(raw, inputMode),
+      paths: vsphere ? raw.positional : raw.positional.map((p) => (isRemoteSource(p) ? p : resolve(p))),
+      ...(vsphere ? { vsphere } : remoteInput(raw, inputMode)),
       ...(raw.if !== undefined ? { format: raw.if } : {}),
     },
     output: {

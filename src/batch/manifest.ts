@@ -14,7 +14,11 @@ import { parseYamlSubset } from './yaml-subset.js';
 export interface ManifestGuest {
   /** Unique key: names the log files and the report entry. Default: -on, else the source file name. */
   name?: string;
-  input: { mode?: string; paths: string[]; format?: string };
+  /**
+   * The source. A vSphere VM: `connection` (-ic vpx://... or esx://...),
+   * `passwordFile` (-ip), optional `caFile` (--ca-file), and `paths` = [VM name].
+   */
+  input: { mode?: string; paths: string[]; format?: string; connection?: string; passwordFile?: string; caFile?: string };
   output: {
     mode: string;
     storage?: string;
@@ -81,7 +85,8 @@ function planGuest(entry: unknown, index: number, baseDir: string): PlannedGuest
   const g = entry as Partial<ManifestGuest>;
   const singlePath = (g.input as { path?: unknown } | undefined)?.path;
   const paths = Array.isArray(g.input?.paths) ? g.input.paths.map(String) : typeof singlePath === 'string' ? [singlePath] : [];
-  const firstFile = paths[0]?.split('/').pop()?.replace(/\.[^.]*$/, '');
+  // A vSphere VM's name is the default key as is; a file's name loses its directory and extension.
+  const firstFile = typeof g.input?.connection === 'string' ? paths[0] : paths[0]?.split('/').pop()?.replace(/\.[^.]*$/, '');
   const name = g.name ?? g.output?.name ?? firstFile ?? fallback;
   if (!KEY_RE.test(name)) {
     return { name: fallback, argv: [], invalid: `guest name "${name}" is not usable as a file name: use letters, digits, '.', '_', '+' or '-'` };
@@ -90,8 +95,16 @@ function planGuest(entry: unknown, index: number, baseDir: string): PlannedGuest
   if (!g.output || typeof g.output.mode !== 'string') return { name, argv: [], invalid: 'no "output" with a "mode" given' };
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const directoryOutput = ['local', 'qemu', 'json'].includes(g.output.mode);
+  const connection = typeof g.input.connection === 'string' ? g.input.connection : undefined;
+  const inputMode = g.input.mode ?? (connection !== undefined ? 'libvirt' : 'vmx');
+  const remote = {
+    ...(typeof g.input.passwordFile === 'string' ? { ip: abs(g.input.passwordFile) } : {}),
+    ...(typeof g.input.caFile === 'string' ? { caFile: abs(g.input.caFile) } : {}),
+  };
   const raw: RawOptions = {
-    i: g.input.mode ?? 'vmx',
+    i: inputMode,
+    ...(connection !== undefined ? { ic: connection } : {}),
+    ...(Object.keys(remote).length > 0 ? { remote } : {}),
     ...(g.input.format !== undefined ? { if: g.input.format } : {}),
     o: g.output.mode,
     ...(g.output.storage !== undefined ? { os: directoryOutput ? abs(g.output.storage) : g.output.storage } : {}),
@@ -102,7 +115,8 @@ function planGuest(entry: unknown, index: number, baseDir: string): PlannedGuest
     ...(g.networks ? { network: g.networks.map(String) } : {}),
     ...(g.bridges ? { bridge: g.bridges.map(String) } : {}),
     ...(g.macs ? { mac: g.macs.map(String) } : {}),
-    positional: paths.map(abs),
+    // A vSphere source is a VM name, not a file.
+    positional: inputMode === 'libvirt' ? paths : paths.map(abs),
   };
   const argv = toArgv(raw);
   try {
@@ -119,6 +133,9 @@ export function toArgv(raw: RawOptions): string[] {
   const add = (flag: string, value: string | undefined): void => {
     if (value !== undefined) argv.push(flag, value);
   };
+  add('-ic', raw.ic);
+  add('-ip', raw.remote?.ip);
+  add('--ca-file', raw.remote?.caFile);
   add('-if', raw.if);
   add('-o', raw.o);
   add('-os', raw.os);

@@ -9,6 +9,7 @@ import { diskInput } from './disk.js';
 import { libvirtXmlInput } from './libvirtxml.js';
 import { ovaInput } from './ova.js';
 import { vmxInput } from './vmx.js';
+import { vsphereInput } from './vsphere.js';
 
 /** A source of guest metadata and disks. */
 export interface Input {
@@ -38,5 +39,8 @@ export function selectInput(options: InputOptions): Input {
       return libvirtXmlInput(first);
     case 'ova':
       return ovaInput(first);
+    case 'libvirt':
+      if (options.vsphere === undefined) throw new Error('internal error: -i libvirt without vSphere options');
+      return vsphereInput(options.vsphere);
   }
 }

@@ -1,0 +1,88 @@
+/**
+ * `v2v list -ic URI -ip FILE [--ca-file FILE] [--json]`: the VMs of a vCenter
+ * datacenter or an ESXi host (name, power state, guest OS, disks and sizes),
+ * so a migration script can pick VMs and write a batch manifest. One API
+ * session, logged out before returning, on failure and on Ctrl-C alike.
+ */
+import yargs from 'yargs';
+import { ExitCode, V2vError } from '../errors.js';
+import { listVms, loginWithOptions } from '../input/vsphere-inventory.js';
+import { normalizeVsphereOptions } from '../input/vsphere-options.js';
+import type { VsphereVmSummary } from '../../drivers/vsphere-vm.js';
+
+/** Parses `v2v list` arguments (after the word "list") and runs; resolves to the exit code. */
+export async function listCli(argv: string[]): Promise<number> {
+  const parser = yargs(argv)
+    .scriptName('v2v list')
+    .usage("Usage: v2v list -ic 'vpx://USER@VCENTER/DATACENTER/HOST[?no_verify=1]' -ip PASSWORD_FILE [--json]\n\nList the VMs a vCenter datacenter or an ESXi host (esx://USER@ESXI) holds.")
+    .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false })
+    .option('ic', { type: 'string', describe: 'vpx:// or esx:// URI, as for a conversion' })
+    .option('ip', { type: 'string', describe: 'File whose first line is the password' })
+    .option('ca-file', { type: 'string', describe: 'CA certificate(s) verifying the server (default: the system CAs)' })
+    .option('json', { type: 'boolean', describe: 'Print JSON (an array of VMs) instead of a table' })
+    .help(false)
+    .option('help', { alias: 'h', type: 'boolean', describe: 'Show this help' })
+    .strict()
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new Error(message);
+    });
+  let parsed;
+  try {
+    parsed = await parser.parseAsync();
+  } catch (error) {
+    process.stderr.write(`v2v: error: ${error instanceof Error ? error.message : String(error)}\nRun "v2v list --help" for usage.\n`);
+    return ExitCode.usage;
+  }
+  if (parsed['help']) {
+    process.stdout.write(`${(await parser.getHelp()).replace(/--(ic|ip)\b/g, ' -$1')}\n`);
+    return ExitCode.ok;
+  }
+  let logout: (() => Promise<void>) | undefined;
+  const onSignal = (): void => {
+    void (logout?.() ?? Promise.resolve()).finally(() => process.exit(ExitCode.interrupted));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  try {
+    const options = normalizeVsphereOptions(parsed['ic'] as string | undefined, {
+      ip: parsed['ip'] as string | undefined,
+      caFile: parsed['ca-file'] as string | undefined,
+    }, parsed._.map(String), true);
+    if (parsed._.length > 0) process.stderr.write(`v2v: warning: v2v list takes no VM name; ignored: ${parsed._.join(' ')}\n`);
+    const session = await loginWithOptions(options);
+    logout = () => session.logout().catch(() => undefined);
+    try {
+      const vms = await listVms(session, options.uri);
+      process.stdout.write(parsed['json'] ? `${JSON.stringify(vms, null, 2)}\n` : formatVmTable(vms));
+    } finally {
+      await logout();
+    }
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof V2vError) {
+      process.stderr.write(`v2v: error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`v2v: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return ExitCode.internal;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}
+
+/** Bytes as GiB with one decimal ("16.0 GiB"), or MiB below 1 GiB. */
+function size(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** The VMs as an aligned text table, one VM per line. */
+export function formatVmTable(vms: VsphereVmSummary[]): string {
+  const rows = [['NAME', 'POWER', 'GUEST OS', 'DISKS'], ...vms.map((vm) => [
+    vm.name,
+    vm.powerState,
+    vm.guestFullName ?? vm.guestId ?? '-',
+    vm.disks.length === 0 ? '-' : vm.disks.map((d) => size(d.capacityBytes)).join(', '),
+  ])];
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n') + '\n';
+}
