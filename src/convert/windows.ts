@@ -334,7 +334,7 @@ async function setUpFirstboot(
   } else {
     hives.SOFTWARE.keys.push({ path: 'Microsoft\\Windows\\CurrentVersion\\RunOnce', values: { [FIRSTBOOT_SERVICE]: { type: 'sz', data: firstbootCommandLine() } } });
     warn(
-      `no rhsrvany.exe in ${env['VIRT_TOOLS_DATA_DIR'] || DEFAULT_VIRT_TOOLS_DIR}: the first-boot script (driver install, qemu-ga, VMware Tools removal) runs from RunOnce at the first administrator logon, not at boot; to run it at boot, put rhsrvany.exe and pnp_wait.exe (the rhsrvany project, also in Fedora's virt-v2v / mingw-srvany packages) there or set VIRT_TOOLS_DATA_DIR, and convert again`,
+      `no rhsrvany.exe in ${env['VIRT_TOOLS_DATA_DIR'] || DEFAULT_VIRT_TOOLS_DIR}: the first-boot script (driver install, ${plan.network ? 'static IP settings, ' : ''}qemu-ga, VMware Tools removal) runs from RunOnce at the first administrator logon, not at boot; to run it at boot, put rhsrvany.exe and pnp_wait.exe (the rhsrvany project, also in Fedora's virt-v2v / mingw-srvany packages) there or set VIRT_TOOLS_DATA_DIR, and convert again`,
     );
   }
   const script = firstbootScript({ ...plan, ...(tools ? { service: { pnpWait: tools.pnpWait !== undefined } } : {}) });

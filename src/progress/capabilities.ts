@@ -31,6 +31,7 @@ export function capabilities(version = packageVersion()): string[] {
     'machine-readable-progress',
     'batch',
     'mac-option',
+    'mac-ip-option',
     'network-option',
     'bridge-option',
     'print-source',
