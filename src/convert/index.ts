@@ -3,15 +3,12 @@
  * with the reason, before anything is modified.
  */
 import { ConversionError } from '../errors.js';
-import type { GuestCaps, Inspection, NicNetworkReport } from '../model.js';
-import type { ConvertInput } from './convert-input.js';
+import type { Inspection } from '../model.js';
+import type { ConvertInput, ConvertResult } from './convert-input.js';
 import { convertDebian } from './debian.js';
 import { convertRhel } from './rhel.js';
 import { convertSuse } from './suse.js';
 import { convertWindows } from './windows.js';
-
-/** What a converter found and did: the devices the guest can now use, and per source NIC what keeps its network (ctx.network). */
-export type ConvertResult = Omit<GuestCaps, 'domainType'> & { network?: NicNetworkReport[] };
 
 /** A converter for one family of guests. */
 export type Converter = (input: ConvertInput) => Promise<ConvertResult>;

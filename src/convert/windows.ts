@@ -18,8 +18,7 @@ import { join } from 'node:path';
 import { parseLines, type Guestfs } from '../../drivers/guestfish.js';
 import { exportKey, hivexregeditAvailable, mergeRegText } from '../../drivers/hivexregedit.js';
 import { ConversionError } from '../errors.js';
-import type { ConvertInput } from './convert-input.js';
-import type { ConvertResult } from './index.js';
+import type { ConvertInput, ConvertResult } from './convert-input.js';
 import { BOOT_DRIVERS, basename, selectVirtioDrivers, type DriverSelection } from './virtio-win.js';
 import type { VirtioWinLocation } from './virtio-win-location.js';
 import {
