@@ -67,7 +67,7 @@ export async function cli(argv: string[]): Promise<number> {
       .option('on', { type: 'string', describe: 'Rename the guest on output', group: 'Output:' })
       .option('network', { alias: 'n', type: 'string', array: true, describe: 'Map source network IN to libvirt network OUT ("IN:OUT", or "OUT" for all); repeatable', group: 'Networks:' })
       .option('bridge', { alias: 'b', type: 'string', array: true, describe: 'Map source network IN to host bridge OUT ("IN:OUT" or "OUT"); repeatable', group: 'Networks:' })
-      .option('mac', { type: 'string', array: true, describe: 'Map one NIC by MAC: "MAC:network:OUT" or "MAC:bridge:OUT"; repeatable', group: 'Networks:' })
+      .option('mac', { type: 'string', array: true, describe: 'Map one NIC by MAC: "MAC:network:OUT" or "MAC:bridge:OUT"; or give it a static IP: "MAC:ip:ADDR[,GW[,PREFIX[,DNS...]]]"; repeatable', group: 'Networks:' })
       .option('root', { type: 'string', describe: 'Multi-boot guests: which root to convert: single (default: refuse multi-boot), first, ask, or a device such as /dev/sda2', group: 'Conversion:' })
       .option('virtio-win', { type: 'string', describe: 'Windows guests: virtio-win drivers, a directory laid out like the virtio-win ISO or the ISO itself (default: $VIRTIO_WIN, else /usr/share/virtio-win)', group: 'Conversion:' })
       .option('key', { type: 'string', array: true, describe: 'LUKS key for an encrypted volume (not supported yet: refused)', group: 'Conversion:' })

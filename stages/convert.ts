@@ -6,9 +6,11 @@ import { parseHash, type Guestfs } from '../drivers/guestfish.js';
 import { need, type Context } from '../src/context.js';
 import { guestLabel } from './inspect.js';
 import { selectConverter } from '../src/convert/index.js';
+import { recordUnappliedStaticIps } from '../src/convert/static-ip-options.js';
 import { formatBytes } from '../src/disk-space.js';
 import { ConversionError } from '../src/errors.js';
 import type { Inspection } from '../src/model.js';
+import { parseNetworkMapping } from '../src/output/networks.js';
 
 /** Free space a conversion needs per mountpoint (as virt-v2v: / 100 MB, /boot 50 MB, others 10 MB). */
 export function minimumFreeBytes(mountpoint: string): number {
@@ -28,7 +30,8 @@ export function convertStage(): ListrTask<Context> {
       task.title = `Converting ${guestLabel(inspection)} to run on KVM`;
       task.output = 'checking for sufficient free disk space in the guest';
       await checkGuestFreeSpace(g, inspection);
-      const caps = await converter({
+      const { staticIps } = parseNetworkMapping(ctx.options.output.networkMapping);
+      const { network, ...caps } = await converter({
         g,
         source: need(ctx, 'source'),
         inspection,
@@ -38,8 +41,15 @@ export function convertStage(): ListrTask<Context> {
         warn: (message) => ctx.warnings.push(message),
         tmpdir: need(ctx, 'tmpdir'),
         ...(ctx.virtioWin !== undefined ? { virtioWin: ctx.virtioWin } : {}),
+        staticIps,
       });
       ctx.caps = { ...caps, domainType: need(ctx, 'accel').tcg ? 'qemu' : 'kvm' };
+      // Windows applies --mac MAC:ip:... itself; elsewhere it is recorded and warned about, never dropped silently.
+      const recorded = inspection.type === 'windows'
+        ? { reports: network ?? [] }
+        : recordUnappliedStaticIps(network ?? [], staticIps, 'v2v keeps a Linux guest\'s own network config (set the address there)');
+      if (recorded.warning !== undefined) ctx.warnings.push(recorded.warning);
+      ctx.network = recorded.reports;
     },
   };
 }

@@ -2,7 +2,9 @@
  * Conversion of Windows guests: copy the virtio-win drivers in and make the
  * storage driver start at boot (SYSTEM hive), let Plug and Play find the
  * rest (DevicePath in SOFTWARE), and leave a first-boot script that installs
- * the drivers and the qemu guest agent and uninstalls VMware Tools.
+ * the drivers, sets each NIC's static TCP/IP settings again on its new
+ * adapter (windows-network.ts), installs the qemu guest agent and
+ * uninstalls VMware Tools.
  *
  * Hibernated / Fast Startup NTFS never gets here: the inspect stage refuses
  * it (root-choice.ts: a hiberfil.sys with a hibernation header, or a failed
@@ -16,19 +18,21 @@ import { join } from 'node:path';
 import { parseLines, type Guestfs } from '../../drivers/guestfish.js';
 import { exportKey, hivexregeditAvailable, mergeRegText } from '../../drivers/hivexregedit.js';
 import { ConversionError } from '../errors.js';
-import type { GuestCaps } from '../model.js';
-import type { ConvertInput } from './convert-input.js';
+import type { ConvertInput, ConvertResult } from './convert-input.js';
 import { BOOT_DRIVERS, basename, selectVirtioDrivers, type DriverSelection } from './virtio-win.js';
 import type { VirtioWinLocation } from './virtio-win-location.js';
 import {
   FIRSTBOOT_SERVICE,
   firstbootCommandLine,
   firstbootScript,
+  NETWORK_SCRIPT,
+  networkScript,
   vmwareToolsUninstall,
   type FirstbootPlan,
   type InstalledProgram,
 } from './windows-firstboot.js';
 import { appendDevicePath, buildRegFile, parseRegExport, type RegKey } from './windows-registry.js';
+import { cidr, NET_CLASS_KEY, planWindowsNetwork, readWindowsAdapters, TCPIP_INTERFACES_KEY, type WindowsNetworkPlan } from './windows-network.js';
 
 /** The PCI ids (CriticalDeviceDatabase key names) each boot driver drives: legacy and modern virtio. */
 export const BOOT_DRIVER_PCI_IDS: Record<(typeof BOOT_DRIVERS)[number], string[]> = {
@@ -175,7 +179,7 @@ function windowsName(input: ConvertInput): string {
 }
 
 /** Converts a mounted Windows guest; returns the devices it can now use. */
-export async function convertWindows(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {
+export async function convertWindows(input: ConvertInput): Promise<ConvertResult> {
   const { g, inspection, log, warn } = input;
   const env = input.env ?? process.env;
   // Checked before the first change to the guest.
@@ -192,6 +196,7 @@ export async function convertWindows(input: ConvertInput): Promise<Omit<GuestCap
   };
   for (const hive of Object.values(hives)) await g.call('download', hive.guest, hive.host);
 
+  const network = await planNetwork(input, hives.SYSTEM.host, controlSet);
   const name = windowsName(input);
   const selection = await copyDrivers(input, systemRoot, name);
   const installed = selection.drivers.map((d) => d.name);
@@ -213,7 +218,12 @@ export async function convertWindows(input: ConvertInput): Promise<Omit<GuestCap
     installDrivers: installed.length > 0,
     ...(selection.qemuGaMsi !== undefined ? { qemuGaMsi: basename(selection.qemuGaMsi) } : {}),
     uninstallCommands: uninstall.commands,
+    network: network.apply.length > 0,
   }, env);
+  if (network.apply.length > 0) {
+    await g.writeFile(`${await firstbootGuestDir(g)}/network.ps1`, networkScript(network.apply));
+    log(`static TCP/IP settings script written: ${NETWORK_SCRIPT}`);
+  }
 
   for (const [prefixName, hive] of Object.entries(hives)) {
     if (hive.keys.length === 0) continue;
@@ -224,7 +234,29 @@ export async function convertWindows(input: ConvertInput): Promise<Omit<GuestCap
   log('conversion of the guest finished');
   const blockVirtio = installed.includes('viostor');
   const netVirtio = installed.includes('NetKVM');
-  return { blockBus: blockVirtio ? 'virtio' : 'sata', netModel: netVirtio ? 'virtio' : 'e1000', machine: 'q35', serialConsole: false };
+  return { blockBus: blockVirtio ? 'virtio' : 'sata', netModel: netVirtio ? 'virtio' : 'e1000', machine: 'q35', serialConsole: false, network: network.reports };
+}
+
+/**
+ * Reads every adapter's TCP/IP settings from the SYSTEM hive copy (two
+ * exports: the network adapter class and the Tcpip interfaces), ties them to
+ * the source NICs, applies --mac MAC:ip:..., logs each NIC and warns about
+ * what cannot be re-applied.
+ */
+async function planNetwork(input: ConvertInput, systemHive: string, controlSet: string): Promise<WindowsNetworkPlan> {
+  const { log, warn } = input;
+  const prefix = 'HKEY_LOCAL_MACHINE\\SYSTEM';
+  const classKeys = parseRegExport(await exportKey(systemHive, prefix, `\\${controlSet}\\${NET_CLASS_KEY}`, 2), prefix);
+  const interfaceKeys = parseRegExport(await exportKey(systemHive, prefix, `\\${controlSet}\\${TCPIP_INTERFACES_KEY}`, 2), prefix);
+  const { adapters, problems } = readWindowsAdapters(classKeys, interfaceKeys, controlSet);
+  const plan = planWindowsNetwork(adapters, input.source.nics, input.staticIps ?? new Map(), NETWORK_SCRIPT);
+  for (const r of plan.reports) {
+    const what = r.staticIps.length > 0 ? `static ${r.staticIps.map(cidr).join(', ')}${r.source === 'option' ? ' (from --mac)' : ''}` : r.dhcp ? 'DHCP' : 'no settings';
+    const done = r.files.length > 0 ? 're-applied at first boot' : r.note ?? 'nothing to do';
+    log(`network: ${r.mac ?? 'no NIC'}${r.names.length > 0 ? ` = ${r.names.join(' ')}` : ''}${r.matchedBy ? ` (by ${r.matchedBy})` : ''}: ${what}: ${done}`);
+  }
+  for (const problem of [...problems, ...plan.warnings]) warn(problem);
+  return plan;
 }
 
 /** Copies the picked drivers into C:\Windows\Drivers\VirtIO (boot drivers also into System32\drivers); warns when there are none. */
@@ -288,7 +320,7 @@ async function setUpFirstboot(
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
   const { g, log, warn } = input;
-  if (!plan.installDrivers && plan.qemuGaMsi === undefined && plan.uninstallCommands.length === 0) return;
+  if (!plan.installDrivers && plan.qemuGaMsi === undefined && plan.uninstallCommands.length === 0 && !plan.network) return;
   const dir = await firstbootGuestDir(g);
   await g.call('mkdir-p', dir);
   const tools = await findServiceTools(env);
@@ -301,7 +333,7 @@ async function setUpFirstboot(
   } else {
     hives.SOFTWARE.keys.push({ path: 'Microsoft\\Windows\\CurrentVersion\\RunOnce', values: { [FIRSTBOOT_SERVICE]: { type: 'sz', data: firstbootCommandLine() } } });
     warn(
-      `no rhsrvany.exe in ${env['VIRT_TOOLS_DATA_DIR'] || DEFAULT_VIRT_TOOLS_DIR}: the first-boot script (driver install, qemu-ga, VMware Tools removal) runs from RunOnce at the first administrator logon, not at boot; to run it at boot, put rhsrvany.exe and pnp_wait.exe (the rhsrvany project, also in Fedora's virt-v2v / mingw-srvany packages) there or set VIRT_TOOLS_DATA_DIR, and convert again`,
+      `no rhsrvany.exe in ${env['VIRT_TOOLS_DATA_DIR'] || DEFAULT_VIRT_TOOLS_DIR}: the first-boot script (driver install, ${plan.network ? 'static IP settings, ' : ''}qemu-ga, VMware Tools removal) runs from RunOnce at the first administrator logon, not at boot; to run it at boot, put rhsrvany.exe and pnp_wait.exe (the rhsrvany project, also in Fedora's virt-v2v / mingw-srvany packages) there or set VIRT_TOOLS_DATA_DIR, and convert again`,
     );
   }
   const script = firstbootScript({ ...plan, ...(tools ? { service: { pnpWait: tools.pnpWait !== undefined } } : {}) });

@@ -7,6 +7,8 @@
  *   -b IN:OUT   NICs on source network IN go to host bridge OUT
  *   -b OUT      every other NIC goes to host bridge OUT
  *   --mac MAC:network:OUT / --mac MAC:bridge:OUT   the NIC with that MAC
+ *   --mac MAC:ip:ADDR[,GW[,PREFIX[,DNS...]]]      a static IP for the guest to
+ *               set on that NIC (not where it plugs in: see mac-ip.ts)
  *
  * Precedence: --mac, then IN:OUT by the source network name, then the
  * default (-n OUT / -b OUT), then libvirt's network "default". Unlike
@@ -15,8 +17,9 @@
  * port group is a "network" or a "bridge" in libvirt's sense. Pure.
  */
 import { UsageError } from '../errors.js';
-import type { SourceNic } from '../model.js';
+import type { SourceNic, StaticIp } from '../model.js';
 import type { NicTarget } from './domain-xml.js';
+import { parseMacIp } from './mac-ip.js';
 
 /** The raw `-n`, `-b` and `--mac` values as given on the command line (each may repeat). */
 export interface NetworkMapping {
@@ -42,6 +45,12 @@ export interface NetworkRules {
   byName: ReadonlyMap<string, Destination>;
   /** For NICs no other rule matches. */
   fallback: Destination;
+  /**
+   * `--mac MAC:ip:...` by lower-case MAC, in command-line order (several
+   * addresses when the option repeats for one MAC). Converters get it as
+   * ConvertInput.staticIps: it overrides what was read from the guest.
+   */
+  staticIps: ReadonlyMap<string, StaticIp[]>;
 }
 
 const LIBVIRT_DEFAULT: Destination = { type: 'network', name: 'default' };
@@ -51,6 +60,7 @@ const MAC_RULE = /^([0-9a-f]{2}(?::[0-9a-f]{2}){5}):([a-z]+):(.*)$/i;
 export function parseNetworkMapping(mapping: NetworkMapping): NetworkRules {
   const byName = new Map<string, Destination>();
   const byMac = new Map<string, Destination>();
+  const staticIps = new Map<string, StaticIp[]>();
   let fallback: { destination: Destination; flag: string } | undefined;
 
   const addInOut = (flag: '-n' | '-b', type: Destination['type'], spec: string): void => {
@@ -79,17 +89,24 @@ export function parseNetworkMapping(mapping: NetworkMapping): NetworkRules {
     const match = MAC_RULE.exec(spec);
     const [, mac, kind, name] = match ?? [];
     if (mac === undefined || kind === undefined || name === undefined) {
-      throw new UsageError(`Invalid "--mac ${spec}": write "--mac 52:54:00:12:34:56:network:NAME" or "--mac 52:54:00:12:34:56:bridge:NAME".`);
+      throw new UsageError(`Invalid "--mac ${spec}": write "--mac 52:54:00:12:34:56:network:NAME", "--mac 52:54:00:12:34:56:bridge:NAME" or "--mac 52:54:00:12:34:56:ip:192.0.2.10[,GATEWAY[,PREFIX[,DNS...]]]".`);
+    }
+    const key = mac.toLowerCase();
+    if (kind === 'ip') {
+      const ip = parseMacIp(spec, name);
+      const list = staticIps.get(key) ?? [];
+      if (list.some((other) => other.address === ip.address)) throw new UsageError(`Address ${ip.address} is given twice for MAC ${key} by --mac: keep only one "ip:" rule for it.`);
+      staticIps.set(key, [...list, ip]);
+      continue;
     }
     if (kind !== 'network' && kind !== 'bridge') {
-      throw new UsageError(`Unsupported "--mac ${spec}": only "MAC:network:NAME" and "MAC:bridge:NAME" are supported (no static IP rewriting).`);
+      throw new UsageError(`Unsupported "--mac ${spec}": write "MAC:network:NAME", "MAC:bridge:NAME" or "MAC:ip:ADDRESS[,GATEWAY[,PREFIX[,DNS...]]]".`);
     }
     if (name === '') throw new UsageError(`Invalid "--mac ${spec}": the ${kind} name after "${kind}:" is missing.`);
-    const key = mac.toLowerCase();
     if (byMac.has(key)) throw new UsageError(`MAC ${key} is mapped twice by --mac: keep only one rule for it.`);
     byMac.set(key, { type: kind, name });
   }
-  return { byMac, byName, fallback: fallback?.destination ?? LIBVIRT_DEFAULT };
+  return { byMac, byName, fallback: fallback?.destination ?? LIBVIRT_DEFAULT, staticIps };
 }
 
 /** Where one NIC goes under the rules. */

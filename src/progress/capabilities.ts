@@ -32,6 +32,7 @@ export function capabilities(version = packageVersion()): string[] {
     'batch',
     'list',
     'mac-option',
+    'mac-ip-option',
     'network-option',
     'bridge-option',
     'print-source',

@@ -16,9 +16,16 @@
  *
  * Four conversions, run concurrently (one appliance each): drivers from a
  * directory with the service tools present; from an ISO without them
- * (RunOnce); with no drivers at all (emulated devices); and a hibernated
- * NTFS, refused before anything is written. One more launch reads the three
- * outputs back.
+ * (RunOnce) and with `--mac MAC:ip:...` overrides; with no drivers at all
+ * (emulated devices); and a hibernated NTFS, refused before anything is
+ * written. One more launch reads the three outputs back.
+ *
+ * Networks (issue #12): the guest's SYSTEM hive has a static vmxnet3 adapter
+ * and a DHCP e1000e adapter (test/fixtures/windows/system.reg). The first two
+ * runs read the disk through a libvirt domain XML written here with two NICs
+ * of those models and MACs, so the adapters can be tied to them; the
+ * no-drivers run reads the bare disk (one NIC, no MAC, no model), where the
+ * static adapter cannot be tied.
  */
 import { execa } from 'execa';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -34,6 +41,13 @@ const MINUTE = 60_000;
 const BUILD = fileURLToPath(new URL('../fixtures/build-windows-guest.sh', import.meta.url));
 const VMWARE_GUID = '{0F8E7D4C-1A2B-4C3D-9E8F-7A6B5C4D3E2F}';
 const CDD_CLASS = '{4D36E97B-E325-11CE-BFC1-08002BE10318}';
+/** The adapters in the guest's SYSTEM hive and the source NICs of the domain XML. */
+const STATIC_GUID = '{3F1B2C4D-5E6F-4A7B-8C9D-0E1F2A3B4C5D}';
+const DHCP_GUID = '{9A8B7C6D-5E4F-4321-A0B1-C2D3E4F5A6B7}';
+const STATIC_MAC = '00:50:56:aa:0b:01';
+const DHCP_MAC = '00:50:56:aa:0b:02';
+/** --mac overrides given to the ISO run: another IPv4 setting for the static NIC, an IPv6 one for the DHCP NIC. */
+const MAC_OVERRIDES = [`${STATIC_MAC}:ip:198.51.100.20,198.51.100.1,25,198.51.100.53`, `${DHCP_MAC}:ip:2001:db8::20,2001:db8::1,64,2001:db8::53`];
 
 /** The stand-in virtio-win tree: path → content (the content names the build, so we can tell which was copied). */
 const VIRTIO_TREE: Record<string, string> = {};
@@ -54,12 +68,29 @@ let guest: string;
 let work: string;
 const started = Date.now();
 
-/** Runs v2v -i disk on an image into a fresh directory. */
-async function convert(image: string, name: string, extra: string[], env: Record<string, string>): Promise<{ run: V2vRun; out: string }> {
+/** Runs v2v on a source (`-i disk IMAGE -if raw`, or other input arguments) into a fresh directory. */
+async function convert(image: string | string[], name: string, extra: string[], env: Record<string, string>): Promise<{ run: V2vRun; out: string }> {
   const out = join(work, `out-${name}`);
   await mkdir(out);
-  const run = await runV2v(['-i', 'disk', join(guest, image), '-if', 'raw', '-o', 'local', '-os', out, '-of', 'qcow2', '-on', name, ...extra], env);
+  const input = typeof image === 'string' ? ['-i', 'disk', join(guest, image), '-if', 'raw'] : image;
+  const run = await runV2v([...input, '-o', 'local', '-os', out, '-of', 'qcow2', '-on', name, ...extra], env);
   return { run, out };
+}
+
+/** A libvirt domain XML for the test disk with the two NICs the guest's registry has adapters for. */
+function twoNicDomainXml(): string {
+  return `<domain type='kvm'>
+  <name>win2019-two-nics</name>
+  <memory unit='MiB'>2048</memory>
+  <vcpu>2</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${join(guest, 'windows.img')}'/><target dev='sda' bus='sata'/></disk>
+    <interface type='network'><mac address='${STATIC_MAC}'/><source network='VM Network'/><model type='vmxnet3'/></interface>
+    <interface type='network'><mac address='${DHCP_MAC}'/><source network='VM Network'/><model type='e1000e'/></interface>
+  </devices>
+</domain>
+`;
 }
 
 /** The domain XML written by a run. */
@@ -99,12 +130,15 @@ beforeAll(async () => {
   const noTools = join(work, 'no-virt-tools');
   await mkdir(noTools);
   sourceHashes = { windows: await sha256(join(guest, 'windows.img')), hibernated: await sha256(join(guest, 'windows-hibernated.img')) };
+  const domainXml = join(work, 'win2019-two-nics.xml');
+  await writeFile(domainXml, twoNicDomainXml());
+  const twoNics = ['-i', 'libvirtxml', domainXml];
 
   t = Date.now();
   // Independent runs, one appliance each: concurrently to save wall time.
   const [dir, isoRun, none, hibernated] = await Promise.all([
-    convert('windows.img', 'dir', ['--virtio-win', tree], { VIRT_TOOLS_DATA_DIR: tools }),
-    convert('windows.img', 'iso', ['--virtio-win', iso], { VIRT_TOOLS_DATA_DIR: noTools }),
+    convert(twoNics, 'dir', ['--virtio-win', tree], { VIRT_TOOLS_DATA_DIR: tools }),
+    convert(twoNics, 'iso', ['--virtio-win', iso, ...MAC_OVERRIDES.flatMap((m) => ['--mac', m])], { VIRT_TOOLS_DATA_DIR: noTools }),
     // VIRTIO_WIN pointing nowhere would be an error: unset, and no /usr/share/virtio-win on this host.
     convert('windows.img', 'none', [], { VIRT_TOOLS_DATA_DIR: noTools }),
     convert('windows-hibernated.img', 'hibernated', ['--virtio-win', tree], { VIRT_TOOLS_DATA_DIR: tools }),
@@ -129,6 +163,7 @@ beforeAll(async () => {
       `echo ==${name}_copied==`, '-cat /Windows/Drivers/VirtIO/viostor.sys',
       `echo ==${name}_firstbootdir==`, '-ls "/Program Files/v2v/Firstboot"',
       `echo ==${name}_script==`, '-cat "/Program Files/v2v/Firstboot/firstboot.bat"',
+      `echo ==${name}_network==`, '-cat "/Program Files/v2v/Firstboot/network.ps1"',
       `echo ==${name}_msi==`, '-cat "/Program Files/v2v/Firstboot/qemu-ga-x86_64.msi"',
       `!mkdir -p ${hives}`,
       `download /Windows/System32/config/SYSTEM ${hives}/SYSTEM`,
@@ -237,11 +272,11 @@ describe('drivers from a virtio-win directory, rhsrvany available: first-boot se
     expect(value(system, `${key}\\Parameters`, 'CommandLine')).toEqual({ type: 1, text: 'cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"' });
     expect(value(system, `${key}\\Parameters`, 'PWD')).toEqual({ type: 1, text: 'C:\\Program Files\\v2v\\Firstboot' });
     expect(software.get('microsoft\\windows\\currentversion\\runonce')).toBeUndefined();
-    expect(lines(s['firstbootdir']).sort()).toEqual(['firstboot.bat', 'pnp_wait.exe', 'qemu-ga-x86_64.msi', 'rhsrvany.exe']);
+    expect(lines(s['firstbootdir']).sort()).toEqual(['firstboot.bat', 'network.ps1', 'pnp_wait.exe', 'qemu-ga-x86_64.msi', 'rhsrvany.exe']);
     expect(s['msi']).toBe('stand-in qemu-ga msi\n');
   });
 
-  it('wrote this first-boot script: pnp_wait, pnputil, qemu-ga, VMware Tools uninstall, then disables the service', () => {
+  it('wrote this first-boot script: pnp_wait, pnputil, the network script, qemu-ga, VMware Tools uninstall, then disables the service', () => {
     const log = '"C:\\Program Files\\v2v\\Firstboot\\firstboot.log"';
     expect(back['dir']!.s['script']).toBe(
       [
@@ -250,6 +285,7 @@ describe('drivers from a virtio-win directory, rhsrvany available: first-boot se
         `echo %DATE% %TIME% v2v first boot: starting >> ${log}`,
         `"C:\\Program Files\\v2v\\Firstboot\\pnp_wait.exe" >> ${log} 2>&1`,
         `pnputil -i -a C:\\Windows\\Drivers\\VirtIO\\*.inf >> ${log} 2>&1`,
+        `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "C:\\Program Files\\v2v\\Firstboot\\network.ps1" >> ${log} 2>&1`,
         `msiexec /i "C:\\Program Files\\v2v\\Firstboot\\qemu-ga-x86_64.msi" /qn /norestart /l+*vx "C:\\Program Files\\v2v\\Firstboot\\qemu-ga-install.log" >> ${log} 2>&1`,
         `msiexec /x ${VMWARE_GUID} /qn /norestart >> ${log} 2>&1`,
         `echo %DATE% %TIME% v2v first boot: done >> ${log}`,
@@ -276,6 +312,66 @@ describe('drivers from a virtio-win directory, rhsrvany available: first-boot se
   });
 });
 
+/** The lines of a network.ps1 that act on adapters: which MAC is waited for, and what is set on it. */
+function networkActions(script: string | undefined): string[] {
+  return lines(script?.replace(/\r/g, '')).map((l) => l.trim()).filter((l) => /^\$adapter = Wait-V2vAdapter|^(Set-NetIPInterface|Remove-NetIPAddress|Remove-NetRoute|New-NetIPAddress|Set-DnsClientServerAddress) /.test(l));
+}
+
+describe('networks: static TCP/IP settings re-applied at first boot on the adapter with the same MAC', () => {
+  it('read both adapters, tied the static vmxnet3 one to the only vmxnet3 NIC and the DHCP one by its registry MAC, and said so', () => {
+    const out = runs['dir']!.run.stdout;
+    expect(out).toContain(`network: ${STATIC_MAC} = ${STATIC_GUID} vmxnet3 Ethernet Adapter (by only-nic): static 192.0.2.20/24: re-applied at first boot`);
+    expect(out).toContain(`network: ${DHCP_MAC} = ${DHCP_GUID} Intel(R) 82574L Gigabit Network Connection (by registry): DHCP: nothing to do`);
+  });
+
+  it('network.ps1 waits for the static NIC\'s MAC and sets exactly its address, prefix, gateway and DNS; nothing for the DHCP NIC', () => {
+    const script = back['dir']!.s['network'];
+    expect(networkActions(script)).toEqual([
+      "$adapter = Wait-V2vAdapter '00-50-56-AA-0B-01'",
+      'Set-NetIPInterface -InterfaceIndex $i -AddressFamily IPv4 -Dhcp Disabled',
+      'Remove-NetIPAddress -InterfaceIndex $i -AddressFamily IPv4 -Confirm:$false -ErrorAction SilentlyContinue',
+      "Remove-NetRoute -InterfaceIndex $i -DestinationPrefix '0.0.0.0/0' -Confirm:$false -ErrorAction SilentlyContinue",
+      "New-NetIPAddress -InterfaceIndex $i -AddressFamily IPv4 -IPAddress '192.0.2.20' -PrefixLength 24 -DefaultGateway '192.0.2.1'",
+      "Set-DnsClientServerAddress -InterfaceIndex $i -ServerAddresses '192.0.2.53','198.51.100.53'",
+    ]);
+    expect(script).not.toMatch(/0B-02|198\.51\.100\.77/i);
+    expect(script).toMatch(/^# Written by v2v[^\n]*\r\n/);
+  });
+
+  it('kept both source MACs on the target NICs', async () => {
+    const xml = await xmlOf(runs['dir']!, 'dir');
+    expect([...xml.matchAll(/<mac address="([^"]+)"\/>/g)].map((m) => m[1])).toEqual([STATIC_MAC, DHCP_MAC]);
+  });
+
+  it('--mac MAC:ip: overrides what was read: another IPv4 setting on the static NIC, an IPv6 address on the DHCP NIC', () => {
+    const r = runs['iso']!;
+    expect(r.run.stdout).toContain(`network: ${STATIC_MAC} = ${STATIC_GUID} vmxnet3 Ethernet Adapter (by only-nic): static 198.51.100.20/25 (from --mac): re-applied at first boot`);
+    expect(r.run.stdout).toContain(`network: ${DHCP_MAC} = ${DHCP_GUID} Intel(R) 82574L Gigabit Network Connection (by registry): static 2001:db8::20/64 (from --mac): re-applied at first boot`);
+    expect(networkActions(back['iso']!.s['network'])).toEqual([
+      "$adapter = Wait-V2vAdapter '00-50-56-AA-0B-01'",
+      'Set-NetIPInterface -InterfaceIndex $i -AddressFamily IPv4 -Dhcp Disabled',
+      'Remove-NetIPAddress -InterfaceIndex $i -AddressFamily IPv4 -Confirm:$false -ErrorAction SilentlyContinue',
+      "Remove-NetRoute -InterfaceIndex $i -DestinationPrefix '0.0.0.0/0' -Confirm:$false -ErrorAction SilentlyContinue",
+      "New-NetIPAddress -InterfaceIndex $i -AddressFamily IPv4 -IPAddress '198.51.100.20' -PrefixLength 25 -DefaultGateway '198.51.100.1'",
+      "Set-DnsClientServerAddress -InterfaceIndex $i -ServerAddresses '198.51.100.53'",
+      "$adapter = Wait-V2vAdapter '00-50-56-AA-0B-02'",
+      "New-NetIPAddress -InterfaceIndex $i -AddressFamily IPv6 -IPAddress '2001:db8::20' -PrefixLength 64 -DefaultGateway '2001:db8::1'",
+      "Set-DnsClientServerAddress -InterfaceIndex $i -ServerAddresses '2001:db8::53'",
+    ]);
+    expect(back['iso']!.s['network']).not.toContain('192.0.2.20');
+    expect(back['iso']!.s['script']).toContain('-File "C:\\Program Files\\v2v\\Firstboot\\network.ps1"');
+  });
+
+  it('a bare disk source (one NIC, no MAC): the static adapter is not guessed onto it; a warning names it and the fix', () => {
+    const warnings = runs['none']!.run.stderr.split('\n').filter((l) => l.includes('v2v: warning: Windows adapter')).map((l) => l.slice(l.indexOf('v2v: warning: ')));
+    expect(warnings).toEqual([
+      `v2v: warning: Windows adapter ${STATIC_GUID} (vmxnet3 Ethernet Adapter) has the static address 192.0.2.20/24, but the registry has no MAC for it, the source has no vmxnet3 NIC, and the guest has 2 adapter(s) with settings for 1 source NIC(s) (no MAC): set it on the new adapter after the first boot, or convert again with --mac MAC:ip:192.0.2.20,...`,
+    ]);
+    expect(back['none']!.s['network']).toBe('');
+    expect(back['none']!.s['script']).not.toContain('powershell');
+  });
+});
+
 describe('drivers from a virtio-win ISO, no rhsrvany: RunOnce and a warning', () => {
   it('converts (exit 0) with the same drivers, read from the ISO inside the appliance', () => {
     const r = runs['iso']!;
@@ -283,7 +379,7 @@ describe('drivers from a virtio-win ISO, no rhsrvany: RunOnce and a warning', ()
     const b = back['iso']!;
     expect(lines(b.s['virtio']).sort()).toEqual(EXPECTED_DRIVER_FILES);
     expect(b.s['viostor']).toBe('stand-in viostor 2k19 amd64 sys\n');
-    expect(lines(b.s['firstbootdir']).sort()).toEqual(['firstboot.bat', 'qemu-ga-x86_64.msi']);
+    expect(lines(b.s['firstbootdir']).sort()).toEqual(['firstboot.bat', 'network.ps1', 'qemu-ga-x86_64.msi']);
     expect(lines(b.s['root']).sort()).toEqual(['Program Files', 'Program Files (x86)', 'Users', 'Windows']);
   });
 
@@ -294,6 +390,8 @@ describe('drivers from a virtio-win ISO, no rhsrvany: RunOnce and a warning', ()
     expect(s['script']).not.toContain('pnp_wait');
     expect(s['script']).not.toContain('sc config');
     expect(s['script']).toContain(`msiexec /x ${VMWARE_GUID} /qn /norestart`);
+    // The static IP settings wait for that logon too: the warning says so.
+    expect(runs['iso']!.run.stderr).toContain('the first-boot script (driver install, static IP settings, qemu-ga, VMware Tools removal) runs from RunOnce');
     const warning = runs['iso']!.run.stderr.split('\n').filter((l) => /v2v: warning: no rhsrvany\.exe/.test(l));
     expect(warning).toHaveLength(1);
     expect(warning[0]).toMatch(/no rhsrvany\.exe in .*no-virt-tools: the first-boot script .* runs from RunOnce at the first administrator logon, not at boot; to run it at boot, put rhsrvany\.exe and pnp_wait\.exe .* set VIRT_TOOLS_DATA_DIR, and convert again$/);

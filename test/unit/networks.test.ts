@@ -66,7 +66,7 @@ describe('network option rules', () => {
     ['the same IN twice across -n and -b', { networks: ['VM Network:a'], bridges: ['VM Network:br0'] }, /"VM Network" is mapped twice/],
     ['a malformed MAC', { macs: ['00:50:56:aa:bb:network:x'] }, /Invalid "--mac 00:50:56:aa:bb:network:x": write "--mac 52:54:00:12:34:56:network:NAME"/],
     ['a bad --mac kind', { macs: ['00:50:56:aa:bb:01:vlan:3'] }, /Invalid|Unsupported/],
-    ['--mac ip rules', { macs: ['00:50:56:aa:bb:01:ip:192.168.1.2'] }, /Unsupported "--mac .*": only "MAC:network:NAME" and "MAC:bridge:NAME"/],
+    ['a --mac ip rule with a bad address', { macs: ['00:50:56:aa:bb:01:ip:192.168.1.300'] }, /Invalid "--mac 00:50:56:aa:bb:01:ip:192.168.1.300": "192.168.1.300" is not an IPv4 or IPv6 address/],
     ['a --mac without a name', { macs: ['00:50:56:aa:bb:01:bridge:'] }, /the bridge name after "bridge:" is missing/],
     ['the same MAC twice', { macs: ['00:50:56:aa:bb:01:bridge:a', '00:50:56:AA:BB:01:network:b'] }, /MAC 00:50:56:aa:bb:01 is mapped twice/],
   ];

@@ -53,6 +53,7 @@ describe('--machine-readable', () => {
     expect(caps.filter((c) => c.startsWith('input:'))).toHaveLength(INPUT_MODES.length);
     expect(caps).toContain('convert:linux');
     expect(caps).toContain('convert:windows');
+    expect(caps).toContain('mac-ip-option');
   });
 
   it('events built by the code validate against the documented schema; broken ones do not', async () => {
