@@ -6,9 +6,11 @@ import { parseHash, type Guestfs } from '../drivers/guestfish.js';
 import { need, type Context } from '../src/context.js';
 import { guestLabel } from './inspect.js';
 import { selectConverter } from '../src/convert/index.js';
+import { describeNetworkReport } from '../src/convert/network-pin.js';
 import { formatBytes } from '../src/disk-space.js';
 import { ConversionError } from '../src/errors.js';
 import type { Inspection } from '../src/model.js';
+import { emitEvent } from '../src/progress/reporter.js';
 
 /** Free space a conversion needs per mountpoint (as virt-v2v: / 100 MB, /boot 50 MB, others 10 MB). */
 export function minimumFreeBytes(mountpoint: string): number {
@@ -17,7 +19,7 @@ export function minimumFreeBytes(mountpoint: string): number {
   return 10 * 2 ** 20;
 }
 
-/** Converts the guest and fills ctx.caps. */
+/** Converts the guest and fills ctx.caps and ctx.network. */
 export function convertStage(): ListrTask<Context> {
   return {
     title: 'Converting the guest to run on KVM',
@@ -28,7 +30,7 @@ export function convertStage(): ListrTask<Context> {
       task.title = `Converting ${guestLabel(inspection)} to run on KVM`;
       task.output = 'checking for sufficient free disk space in the guest';
       await checkGuestFreeSpace(g, inspection);
-      const caps = await converter({
+      const { network, ...caps } = await converter({
         g,
         source: need(ctx, 'source'),
         inspection,
@@ -40,6 +42,9 @@ export function convertStage(): ListrTask<Context> {
         ...(ctx.virtioWin !== undefined ? { virtioWin: ctx.virtioWin } : {}),
       });
       ctx.caps = { ...caps, domainType: need(ctx, 'accel').tcg ? 'qemu' : 'kvm' };
+      ctx.network = network ?? [];
+      // One structured event per NIC for --machine-readable consumers.
+      for (const report of ctx.network) emitEvent({ type: 'info', stage: 'convert', message: describeNetworkReport(report), network: report });
     },
   };
 }

@@ -4,7 +4,7 @@
  * report.
  */
 import type { Guestfs } from '../../drivers/guestfish.js';
-import type { Inspection, Source } from '../model.js';
+import type { GuestCaps, Inspection, NicNetworkReport, Source } from '../model.js';
 import type { VirtioWinLocation } from './virtio-win-location.js';
 
 /** What a converter needs. */
@@ -23,3 +23,6 @@ export interface ConvertInput {
   /** Environment to read VIRT_TOOLS_DATA_DIR from (tests); default process.env. */
   env?: NodeJS.ProcessEnv;
 }
+
+/** What a converter returns: the devices the guest can use, and what it did for the guest's network (becomes ctx.network). */
+export type ConvertResult = Omit<GuestCaps, 'domainType'> & { network?: NicNetworkReport[] };

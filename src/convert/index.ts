@@ -3,15 +3,15 @@
  * with the reason, before anything is modified.
  */
 import { ConversionError } from '../errors.js';
-import type { GuestCaps, Inspection } from '../model.js';
-import type { ConvertInput } from './convert-input.js';
+import type { Inspection } from '../model.js';
+import type { ConvertInput, ConvertResult } from './convert-input.js';
 import { convertDebian } from './debian.js';
 import { convertRhel } from './rhel.js';
 import { convertSuse } from './suse.js';
 import { convertWindows } from './windows.js';
 
 /** A converter for one family of guests. */
-export type Converter = (input: ConvertInput) => Promise<Omit<GuestCaps, 'domainType'>>;
+export type Converter = (input: ConvertInput) => Promise<ConvertResult>;
 
 /** Debian-family distros handled by the Debian converter. */
 const DEBIAN_FAMILY = new Set(['debian', 'ubuntu', 'linuxmint', 'kalilinux']);
