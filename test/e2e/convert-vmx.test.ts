@@ -5,9 +5,9 @@
  * device. The unconverted disk is booted too: it must reach login on IDE and
  * must NOT boot on virtio-blk, so this test really tests conversion.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,10 +167,13 @@ describe('failing runs leave nothing behind and the source untouched', () => {
  * ifupdown brings an interface up, so the console shows the result.
  * Control: the same disk with the pin removed (a qcow2 overlay edited with
  * guestfish) names the NIC otherwise and never brings the address up. The
- * pin is also in the initramfs (whose udev names the NIC first); rather than
- * rebuild it (~80 s under TCG), a small cpio is appended that replaces the
- * initramfs' copy of the .link file with one matching no NIC: the kernel
- * unpacks concatenated archives in order, later files replacing earlier ones.
+ * pin is also in the initramfs (whose udev names the NIC first), so the
+ * overlay's initramfs is rebuilt without it.
+ *
+ * SKIPPED until it has run once: a first version appended a cpio replacing
+ * the initramfs' copy of the .link file instead of rebuilding (cheaper), and
+ * the NIC still came up as ens192 (measured 2026-11-29), so that was no
+ * control. This rebuild version has not run yet (no heavy-lock slot left).
  */
 describe('the guest keeps its network on KVM: ens192 with its static address (#12)', () => {
   const MAC = '00:0c:29:3a:5b:7c';
@@ -208,21 +211,22 @@ describe('the guest keeps its network on KVM: ens192 with its static address (#1
     expect(boot.log).toMatch(UP);
   }, 10 * MINUTE);
 
-  it('control: without the pin the same NIC gets another name and the address never comes up', async () => {
+  it.skip('control: without the pin the same NIC gets another name and the address never comes up', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'v2v-e2e-nopin-'));
     try {
       const overlay = join(dir, 'nopin.qcow2');
       await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', converted(), overlay]);
       expect(initrdLinkPath, 'the first test of this block found the pin in the initramfs').not.toBe('');
-      const tree = join(dir, 'cpio');
-      await mkdir(join(tree, dirname(initrdLinkPath)), { recursive: true });
-      await writeFile(join(tree, initrdLinkPath), '# e2e control: the pin, disabled\n[Match]\nMACAddress=00:00:5e:00:53:ff\n\n[Link]\nName=v2vctl0\n');
-      await execa('cpio', ['--quiet', '-o', '-H', 'newc', '-R', '0:0', '-F', join(dir, 'override.cpio')], { cwd: tree, input: `${initrdLinkPath}\n` });
       const kvm = await probeAccelerator('kvm');
-      await execa('guestfish', ['--format=qcow2', '-a', overlay, '-i'], {
-        input: [`rm ${LINK}`, `upload ${join(dir, 'override.cpio')} /root/override.cpio`, `sh 'for f in /boot/initrd.img-*; do cat /root/override.cpio >> $f; done'`, 'rm /root/override.cpio', ''].join('\n'),
+      const check = await execa('guestfish', ['--format=qcow2', '-a', overlay, '-i'], {
+        input: [
+          `rm ${LINK}`,
+          `sh 'PATH=/usr/sbin:/usr/bin:/sbin:/bin update-initramfs -u -k all >/dev/null 2>&1; for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -c "10-v2v-ens192[.]link" || true'`,
+          '',
+        ].join('\n'),
         env: { LANG: 'C', ...(kvm.usable ? {} : { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }) },
       });
+      expect(String(check.stdout).trim(), 'the pin is gone from the rebuilt initramfs').toBe('0');
       const boot = await bootDisk({ disk: overlay, format: 'qcow2', bus: 'virtio', nic: { mac: MAC }, waitFor: LINK_LINE, timeoutMs: 8 * MINUTE });
       const name = LINK_LINE.exec(boot.log)?.[1];
       console.log(`control without the pin: ${boot.outcome} after ${boot.seconds.toFixed(0)} s; the NIC is ${name ?? 'not listed'}`);
