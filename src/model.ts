@@ -55,6 +55,8 @@ export interface SourceNic {
   network?: string;
   /** How the source attached it: "bridged", "nat", "hostonly", ... */
   connectionType?: string;
+  /** VMware PCI slot number (VMX `ethernetN.pciSlotNumber`): systemd names the NIC `ens<slot>` in the guest. */
+  pciSlot?: number;
 }
 
 /** The source VM as parsed from its metadata. */

@@ -6,11 +6,13 @@ import { parseHash, type Guestfs } from '../drivers/guestfish.js';
 import { need, type Context } from '../src/context.js';
 import { guestLabel } from './inspect.js';
 import { selectConverter } from '../src/convert/index.js';
+import { describeNetworkReport } from '../src/convert/network-pin.js';
 import { recordUnappliedStaticIps } from '../src/convert/static-ip-options.js';
 import { formatBytes } from '../src/disk-space.js';
 import { ConversionError } from '../src/errors.js';
 import type { Inspection } from '../src/model.js';
 import { parseNetworkMapping } from '../src/output/networks.js';
+import { emitEvent } from '../src/progress/reporter.js';
 
 /** Free space a conversion needs per mountpoint (as virt-v2v: / 100 MB, /boot 50 MB, others 10 MB). */
 export function minimumFreeBytes(mountpoint: string): number {
@@ -19,7 +21,7 @@ export function minimumFreeBytes(mountpoint: string): number {
   return 10 * 2 ** 20;
 }
 
-/** Converts the guest and fills ctx.caps. */
+/** Converts the guest and fills ctx.caps and ctx.network. */
 export function convertStage(): ListrTask<Context> {
   return {
     title: 'Converting the guest to run on KVM',
@@ -50,6 +52,8 @@ export function convertStage(): ListrTask<Context> {
         : recordUnappliedStaticIps(network ?? [], staticIps, 'v2v keeps a Linux guest\'s own network config (set the address there)');
       if (recorded.warning !== undefined) ctx.warnings.push(recorded.warning);
       ctx.network = recorded.reports;
+      // One structured event per NIC for --machine-readable consumers.
+      for (const report of ctx.network) emitEvent({ type: 'info', stage: 'convert', message: describeNetworkReport(report), network: report });
     },
   };
 }

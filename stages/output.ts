@@ -16,6 +16,7 @@ export function outputStage(): ListrTask<Context> {
         inspection: need(ctx, 'inspection'),
         caps: need(ctx, 'caps'),
         targets: need(ctx, 'targets'),
+        ...(ctx.network !== undefined ? { network: ctx.network } : {}),
       });
       task.output = `wrote ${ctx.written.join(', ')}`;
     },

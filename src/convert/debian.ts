@@ -8,8 +8,7 @@
  */
 import type { Guestfs } from '../../drivers/guestfish.js';
 import { ConversionError } from '../errors.js';
-import type { GuestCaps } from '../model.js';
-import type { ConvertInput } from './convert-input.js';
+import type { ConvertInput, ConvertResult } from './convert-input.js';
 import {
   buildDeviceMap,
   ensureGrubCfgLinuxArg,
@@ -23,6 +22,7 @@ import {
   type DeviceMap,
 } from './linux-config.js';
 import { kernelsWithVirtio, remapGuestFile } from './linux-common.js';
+import { pinNetworkNames } from './network-pin.js';
 
 /** Drivers a guest needs in its initramfs to find its root disk on KVM. */
 export const VIRTIO_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_net', 'virtio_console'];
@@ -35,7 +35,7 @@ const GUEST_SH = 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noni
 
 
 /** Converts a mounted Debian-family guest; returns the devices it can now use. */
-export async function convertDebian(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {
+export async function convertDebian(input: ConvertInput): Promise<ConvertResult> {
   const { log } = input;
   kernelsWithVirtio(input.inspection);
   await removeHypervisorTools(input);
@@ -44,10 +44,16 @@ export async function convertDebian(input: ConvertInput): Promise<Omit<GuestCaps
     await remapGuestFile(input.g, file, deviceMap, input);
   }
   const serialConsole = await configureGrub(input, deviceMap);
-  await ensureVirtioInitramfs(input);
+  // Before the initramfs rebuild, so an initramfs that copies .link files holds the pin.
+  const network = await pinNetworkNames(input);
+  // initramfs-tools' udev hook copies /etc/systemd/network/*.link and the
+  // persistent-net rules into the initramfs, whose udev names the virtio NIC
+  // first: a new pin must be in it.
+  const pinned = network.some((r) => r.files.length > 0);
+  await ensureVirtioInitramfs(input, pinned);
   await updateGrubConfig(input, deviceMap, serialConsole);
   log('conversion of the guest finished');
-  return { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', serialConsole };
+  return { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', serialConsole, network };
 }
 
 /** Purges VMware (and other hypervisors') guest tools with dpkg. */
@@ -102,11 +108,12 @@ async function missingFromInitramfs(g: Guestfs, version: string): Promise<string
 
 /**
  * Puts the virtio drivers into the initramfs of every kernel. The rebuild is
- * skipped when each initramfs already holds them (checked, not assumed).
+ * skipped when each initramfs already holds them (checked, not assumed) and
+ * no network name pin was just written (network-pin.ts).
  * MODULES=dep is switched to "most": built inside our appliance it would
  * select the appliance's hardware, not the guest's.
  */
-async function ensureVirtioInitramfs({ g, inspection, log }: ConvertInput): Promise<void> {
+async function ensureVirtioInitramfs({ g, inspection, log }: ConvertInput, networkPinned: boolean): Promise<void> {
   const conf = '/etc/initramfs-tools/initramfs.conf';
   if (await g.exists(conf)) {
     const text = await g.readFile(conf);
@@ -127,14 +134,14 @@ async function ensureVirtioInitramfs({ g, inspection, log }: ConvertInput): Prom
     const initrd = `/boot/initrd.img-${kernel.version}`;
     if (!(await g.exists(initrd))) continue;
     const missing = await missingFromInitramfs(g, kernel.version);
-    if (missing.length > 0) stale.push(kernel.version);
+    if (missing.length > 0 || networkPinned) stale.push(kernel.version);
   }
   if (stale.length === 0) {
     log('every initramfs already contains the virtio drivers: not rebuilt');
     return;
   }
   for (const version of stale) {
-    log(`rebuilding the initramfs of ${version} (slow under TCG)`);
+    log(`rebuilding the initramfs of ${version}${networkPinned ? ' (virtio drivers and network name pins)' : ''} (slow under TCG)`);
     await g.sh(`${GUEST_SH} update-initramfs -u -k ${version}`);
     const missing = await missingFromInitramfs(g, version);
     if (missing.length > 0) {

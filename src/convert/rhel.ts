@@ -12,10 +12,10 @@
 import type { Guestfs } from '../../drivers/guestfish.js';
 import { parseLines } from '../../drivers/guestfish.js';
 import { ConversionError } from '../errors.js';
-import type { GuestCaps } from '../model.js';
-import type { ConvertInput } from './convert-input.js';
+import type { ConvertInput, ConvertResult } from './convert-input.js';
 import { ensureBlsOption, GUEST_PATH_PRELUDE, kernelsWithVirtio, remapGuestFile, selinuxNeedsRelabel, shellLine } from './linux-common.js';
 import { findGrubMenuEntry } from './grub-menu.js';
+import { pinNetworkNames } from './network-pin.js';
 import { chooseBestKernel, type KernelChoice } from './kernel-choice.js';
 import { buildDeviceMap, ensureGrubCmdlineArg, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE, type DeviceMap } from './linux-config.js';
 import {
@@ -45,12 +45,12 @@ export interface RpmFamilyProfile {
 export const RHEL_PROFILE: RpmFamilyProfile = { name: 'RHEL-family', mkinitrdFallback: false, efiGrubConfig: true };
 
 /** Converts a mounted RHEL-family guest. */
-export function convertRhel(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {
+export function convertRhel(input: ConvertInput): Promise<ConvertResult> {
   return convertRpmGuest(input, RHEL_PROFILE);
 }
 
 /** Converts a mounted RPM-based guest with the given family profile. */
-export async function convertRpmGuest(input: ConvertInput, profile: RpmFamilyProfile): Promise<Omit<GuestCaps, 'domainType'>> {
+export async function convertRpmGuest(input: ConvertInput, profile: RpmFamilyProfile): Promise<ConvertResult> {
   const { g, inspection, log } = input;
   const kernels = kernelsWithVirtio(inspection);
   const best = chooseBestKernel(inspection.kernels);
@@ -59,12 +59,15 @@ export async function convertRpmGuest(input: ConvertInput, profile: RpmFamilyPro
   for (const file of ['/etc/fstab', '/etc/crypttab']) await remapGuestFile(g, file, map, input);
   const serialConsole = await configureDefaultGrub(input, map);
   await configureBlsEntries(input, map);
-  await rebuildInitramfs(input, kernels.map((k) => k.version), profile);
+  // Before the initramfs rebuild, so dracut's copy of /etc/systemd/network holds the pin.
+  const network = await pinNetworkNames(input);
+  const pinFiles = [...new Set((network ?? []).flatMap((r) => r.files))];
+  await rebuildInitramfs(input, kernels.map((k) => k.version), profile, pinFiles);
   const grubConfig = await updateGrub(input, map, profile);
   if (best && grubConfig) await setDefaultKernel(input, best, grubConfig);
   await requestSelinuxRelabel(input);
   log('conversion of the guest finished');
-  return { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', serialConsole };
+  return { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', serialConsole, network };
 }
 
 /** Runs one argv in the guest's shell; a failure names the command and the fix. */
@@ -143,7 +146,7 @@ async function configureBlsEntries(input: ConvertInput, map: DeviceMap): Promise
  * Rebuilds the initramfs of every kernel that has virtio, forcing the virtio
  * drivers in: RHEL's initramfs is host-only, built on VMware without them.
  */
-async function rebuildInitramfs({ g, log }: ConvertInput, versions: string[], profile: RpmFamilyProfile): Promise<void> {
+async function rebuildInitramfs({ g, log }: ConvertInput, versions: string[], profile: RpmFamilyProfile, pinFiles: string[]): Promise<void> {
   const dracut = await guestHasCommand(g, 'dracut');
   const mkinitrd = !dracut && profile.mkinitrdFallback && (await guestHasCommand(g, 'mkinitrd'));
   if (!dracut && !mkinitrd) {
@@ -151,7 +154,7 @@ async function rebuildInitramfs({ g, log }: ConvertInput, versions: string[], pr
   }
   for (const version of versions) {
     log(`rebuilding the initramfs of ${version} with the virtio drivers (slow under TCG)`);
-    await runInGuest(g, dracut ? dracutArgv(version) : mkinitrdArgv(version), `check that kernel ${version} is complete in the source VM, or remove it, and retry.`);
+    await runInGuest(g, dracut ? dracutArgv(version, pinFiles) : mkinitrdArgv(version), `check that kernel ${version} is complete in the source VM, or remove it, and retry.`);
   }
 }
 

@@ -30,9 +30,13 @@ export function rpmQueryArgv(packages: string[]): string[] {
   return ['rpm', '-q', '--qf', '%{NAME}\\n', ...packages];
 }
 
-/** `dracut -f --add-drivers "virtio_blk ..." --kver V`: rebuilds one kernel's initramfs at its default path. */
-export function dracutArgv(kernelVersion: string): string[] {
-  return ['dracut', '-f', '--add-drivers', INITRAMFS_VIRTIO_DRIVERS.join(' '), '--kver', kernelVersion];
+/**
+ * `dracut -f --add-drivers "virtio_blk ..." [--install "FILE..."] --kver V`:
+ * rebuilds one kernel's initramfs at its default path; `install` adds guest
+ * files at the same path (the network pins: the initramfs' udev names NICs too).
+ */
+export function dracutArgv(kernelVersion: string, install: string[] = []): string[] {
+  return ['dracut', '-f', '--add-drivers', INITRAMFS_VIRTIO_DRIVERS.join(' '), ...(install.length > 0 ? ['--install', install.join(' ')] : []), '--kver', kernelVersion];
 }
 
 /** Old SUSE without dracut: `mkinitrd -k /boot/vmlinuz-V -i /boot/initrd-V -m "virtio_blk ..."`. */

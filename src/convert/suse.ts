@@ -16,14 +16,13 @@
  * /etc/sysconfig/kernel (INITRD_MODULES) is not edited: only SLES 11's
  * mkinitrd read it; dracut takes the drivers on its command line.
  */
-import type { GuestCaps } from '../model.js';
-import type { ConvertInput } from './convert-input.js';
+import type { ConvertInput, ConvertResult } from './convert-input.js';
 import { convertRpmGuest, type RpmFamilyProfile } from './rhel.js';
 
 /** SLES, openSUSE. */
 export const SUSE_PROFILE: RpmFamilyProfile = { name: 'SUSE', mkinitrdFallback: true, efiGrubConfig: false };
 
 /** Converts a mounted SUSE guest. */
-export function convertSuse(input: ConvertInput): Promise<Omit<GuestCaps, 'domainType'>> {
+export function convertSuse(input: ConvertInput): Promise<ConvertResult> {
   return convertRpmGuest(input, SUSE_PROFILE);
 }

@@ -232,11 +232,15 @@ function nics(vmx: VmxFile, vmxPath: string, warnings: string[]): SourceNic[] {
     const mac = nicMac(vmx, ns, vmxPath, warnings);
     const network = vmxGet(vmx, `${ns}.networkName`);
     const connectionType = vmxGet(vmx, `${ns}.connectionType`)?.trim().toLowerCase();
+    const slot = vmxGet(vmx, `${ns}.pciSlotNumber`)?.trim();
+    // -1 (or absent) means VMware has not placed the NIC yet: no slot, no ensN name to expect.
+    const pciSlot = slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined;
     result.push({
       ...(mac && { mac }),
       model,
       ...(network && { network }),
       ...(connectionType && { connectionType }),
+      ...(pciSlot !== undefined && { pciSlot }),
     });
   }
   return result;

@@ -5,7 +5,7 @@
  */
 import { PreflightError } from '../errors.js';
 import { isValidGuestName, type OutputOptions } from '../options.js';
-import type { GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
+import type { GuestCaps, Inspection, NicNetworkReport, Source, TargetDisk } from '../model.js';
 import type { Overlay } from '../context.js';
 import { jsonOutput } from './json.js';
 import { libvirtOutput } from './libvirt.js';
@@ -20,6 +20,8 @@ export interface FinishInput {
   inspection: Inspection;
   caps: GuestCaps;
   targets: TargetDisk[];
+  /** What conversion found and did for the guest's network, per NIC (ctx.network); absent: not known. */
+  network?: NicNetworkReport[];
 }
 
 /** A conversion target. */

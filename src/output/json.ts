@@ -17,7 +17,10 @@
  *     ],
  *     "networks": [                  // one per source NIC, in source order (-n/-b/--mac applied)
  *       { "mac"?: string, "model": string, "name": string, "type": "network"|"bridge" }
- *     ]
+ *     ],
+ *     "guestNetwork": [              // src/model.ts NicNetworkReport: what the guest's own network
+ *       NicNetworkReport             // config uses per NIC and what was pinned (README, Networks
+ *     ]                              // after conversion); [] when none was found
  *   }
  *
  * TargetDisk.overlay is left out: it names a temporary file deleted at the end of the run.
@@ -48,6 +51,7 @@ export function buildJsonDocument(input: FinishInput, networkMapping: NetworkMap
     caps: input.caps,
     disks: input.targets.map(({ dev, format, path, virtualSize }) => ({ dev, format, path, virtualSize })),
     networks: mapNetworks(input.source.nics, networkMapping, input.caps.netModel),
+    guestNetwork: input.network ?? [],
   };
   return `${JSON.stringify(document, sortedKeys, 2)}\n`;
 }

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import type { NicNetworkReport } from '../model.js';
 
 /** The pipeline stages, in order: the `stage` field of events and the V2V_TEST_PAUSE_AT values. */
 export const STAGES = ['source', 'overlay', 'preflight', 'inspect', 'convert', 'trim', 'copy', 'output'] as const;
@@ -45,6 +46,8 @@ export interface V2vEvent {
   name?: string;
   /** For result: files and objects written (empty unless converted). */
   files?: string[];
+  /** For info events of the convert stage: what was found and done for one NIC's network (src/model.ts NicNetworkReport). */
+  network?: NicNetworkReport;
 }
 
 /** Where `--machine-readable` events go. */

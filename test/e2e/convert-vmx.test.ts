@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeAccelerator } from '../../drivers/qemu-system.js';
 import { bootDisk } from '../helpers/boot.js';
 import { ensureFixture } from '../helpers/fixture.js';
 import { guestfishRead, runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
@@ -155,4 +156,87 @@ describe('failing runs leave nothing behind and the source untouched', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 5 * MINUTE);
+});
+
+/**
+ * #12 (Linux): the fixture's /etc/network/interfaces configures ens192 (its
+ * vmxnet3 NIC in PCI slot 192) with 192.0.2.10/24. The converted disk is
+ * booted with one virtio-net NIC carrying the source MAC on a qemu hub with
+ * no other port (a link that reaches nothing). The fixture prints
+ * "v2v-net-link: ..." (ip -o link) at boot and "v2v-net-up: IFACE ADDR" when
+ * ifupdown brings an interface up, so the console shows the result.
+ * Control: the same disk with the pin removed (a qcow2 overlay edited with
+ * guestfish) names the NIC otherwise and never brings the address up. The
+ * pin is also in the initramfs (whose udev names the NIC first), so the
+ * overlay's initramfs is rebuilt without it.
+ *
+ * SKIPPED until it has run once: a first version appended a cpio replacing
+ * the initramfs' copy of the .link file instead of rebuilding (cheaper), and
+ * the NIC still came up as ens192 (measured 2026-11-29), so that was no
+ * control. This rebuild version has not run yet (no heavy-lock slot left).
+ */
+describe('the guest keeps its network on KVM: ens192 with its static address (#12)', () => {
+  const MAC = '00:0c:29:3a:5b:7c';
+  const LINK = '/etc/systemd/network/10-v2v-ens192.link';
+  const UP = /v2v-net-up: ens192 192\.0\.2\.10\/24/;
+  /** The name the NIC with the source MAC has, from the fixture's boot-time `ip -o link`. */
+  const LINK_LINE = new RegExp(`v2v-net-link: \\d+: ([^:\\s]+): .*link/ether ${MAC}`);
+  const converted = (): string => join(out, `${NAME}-sda`);
+  /** Where the initramfs holds the pin (from lsinitramfs), for the control. */
+  let initrdLinkPath = '';
+
+  it('pinned ens192 to the source MAC with a .link file (also in the initramfs) and left the network config alone', async () => {
+    expect(run.stdout).toContain(`network: pinned ens192 to ${MAC} with ${LINK}`);
+    expect(run.stdout).toMatch(/network: NIC 00:0c:29:3a:5b:7c: ens192 \(matched by pci-slot\) \[192\.0\.2\.10\/24\]: pinned ens192/);
+    const output = await guestfishRead(converted(), 'qcow2', [
+      'echo ==link==', `cat ${LINK}`,
+      'echo ==interfaces==', 'cat /etc/network/interfaces',
+      'echo ==initrd==', `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep "10-v2v-ens192[.]link" || true'`,
+      'echo ==end==', '',
+    ].join('\n'));
+    const s = sections(output);
+    expect(s['link']).toContain(`[Match]\nMACAddress=${MAC}\n\n[Link]\nName=ens192\n`);
+    expect(s['interfaces']).toMatch(/^allow-hotplug ens192$/m);
+    expect(s['interfaces']).toMatch(/^\s+address 192\.0\.2\.10\/24$/m);
+    // initramfs-tools' udev hook copies /etc/systemd/network/*.link into the rebuilt initramfs.
+    initrdLinkPath = s['initrd']?.trim().split('\n')[0] ?? '';
+    expect(initrdLinkPath).toMatch(/^(usr\/)?lib\/systemd\/network\/10-v2v-ens192\.link$/);
+  }, 10 * MINUTE);
+
+  it('boots with one virtio-net NIC carrying the source MAC (isolated hub): the NIC is ens192 and 192.0.2.10/24 comes up', async () => {
+    const boot = await bootDisk({ disk: converted(), format: 'qcow2', bus: 'virtio', nic: { mac: MAC }, waitFor: UP, timeoutMs: 8 * MINUTE });
+    console.log(`converted guest with a NIC: ${boot.outcome} after ${boot.seconds.toFixed(0)} s; ${LINK_LINE.exec(boot.log)?.[0] ?? 'no link line'}`);
+    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+    expect(LINK_LINE.exec(boot.log)?.[1], boot.log.slice(-3000)).toBe('ens192');
+    expect(boot.log).toMatch(UP);
+  }, 10 * MINUTE);
+
+  it.skip('control: without the pin the same NIC gets another name and the address never comes up', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'v2v-e2e-nopin-'));
+    try {
+      const overlay = join(dir, 'nopin.qcow2');
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', converted(), overlay]);
+      expect(initrdLinkPath, 'the first test of this block found the pin in the initramfs').not.toBe('');
+      const kvm = await probeAccelerator('kvm');
+      const check = await execa('guestfish', ['--format=qcow2', '-a', overlay, '-i'], {
+        input: [
+          `rm ${LINK}`,
+          `sh 'PATH=/usr/sbin:/usr/bin:/sbin:/bin update-initramfs -u -k all >/dev/null 2>&1; for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -c "10-v2v-ens192[.]link" || true'`,
+          '',
+        ].join('\n'),
+        env: { LANG: 'C', ...(kvm.usable ? {} : { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }) },
+      });
+      expect(String(check.stdout).trim(), 'the pin is gone from the rebuilt initramfs').toBe('0');
+      const boot = await bootDisk({ disk: overlay, format: 'qcow2', bus: 'virtio', nic: { mac: MAC }, waitFor: LINK_LINE, timeoutMs: 8 * MINUTE });
+      const name = LINK_LINE.exec(boot.log)?.[1];
+      console.log(`control without the pin: ${boot.outcome} after ${boot.seconds.toFixed(0)} s; the NIC is ${name ?? 'not listed'}`);
+      expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+      expect(name, boot.log.slice(-3000)).toMatch(/^en/);
+      expect(name).not.toBe('ens192');
+      expect(boot.log).not.toMatch(/v2v-net-up: ens192/);
+      expect(boot.log).not.toContain('192.0.2.10');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 15 * MINUTE);
 });

@@ -1,7 +1,8 @@
 /**
- * Boot a disk image under qemu (TCG, no network, -snapshot) and classify the
- * outcome from the serial console. Used by end-to-end tests to prove a
- * converted guest really boots.
+ * Boot a disk image under qemu (TCG, -snapshot; no network, or one virtio-net
+ * NIC on an isolated hub that reaches nothing) and classify the outcome from
+ * the serial console. Used by end-to-end tests to prove a converted guest
+ * really boots.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -26,6 +27,15 @@ export interface BootOptions {
   memoryMiB?: number;
   /** 'uefi' boots with OVMF (no secure boot) and a fresh copy of its empty variable store (default 'bios'). */
   firmware?: 'bios' | 'uefi';
+  /**
+   * One virtio-net NIC with this MAC, on a qemu hub with no other port: the
+   * guest sees a link that reaches nothing (default: no NIC at all).
+   */
+  nic?: { mac: string };
+  /** After `login:`, keep reading the console until this matches (or `afterLoginMs` passes); the outcome stays 'login'. */
+  waitFor?: RegExp;
+  /** How long to wait for `waitFor` after `login:` (default 60000 ms). */
+  afterLoginMs?: number;
 }
 
 /** Where the UEFI variable store of one boot lives (a writable copy of OVMF's template). */
@@ -68,7 +78,7 @@ function installExitHook(): void {
 }
 
 /** Build the qemu-system-x86_64 argument list for a boot (exported for tests). */
-export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB' | 'firmware'> & Partial<UefiVars>): string[] {
+export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB' | 'firmware' | 'nic'> & Partial<UefiVars>): string[] {
   const mem = String(opts.memoryMiB ?? 1024);
   // -snapshot + snapshot=on: all guest writes go to a temporary overlay.
   const drive = (extra: string) =>
@@ -80,7 +90,10 @@ export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'me
     '-smp', '2',
     '-nodefaults',
     '-display', 'none',
-    '-nic', 'none',
+    // hubport with no other port on hub 0: a link up, isolated from everything.
+    ...(opts.nic === undefined
+      ? ['-nic', 'none']
+      : ['-netdev', 'hubport,id=n0,hubid=0', '-device', `virtio-net-pci,netdev=n0,mac=${opts.nic.mac}`]),
     '-no-reboot',
     '-snapshot',
     '-chardev', 'stdio,id=serial0,signal=off',
@@ -153,6 +166,7 @@ async function bootWithArgs(opts: BootOptions, args: string[], timeoutMs: number
   let stderr = '';
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
 
   const killQemu = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
@@ -189,13 +203,18 @@ async function bootWithArgs(opts: BootOptions, args: string[], timeoutMs: number
       };
       // Matching is done on a bounded tail so a pattern split across chunks is still seen.
       let tail = '';
+      let loggedIn = false;
       child.stdout!.on('data', (buf: Buffer) => {
         const text = buf.toString('utf8');
         log += text;
         logStream?.write(text);
         tail = (tail + text).slice(-4096);
-        if (LOGIN_PATTERN.test(tail)) finish('login');
-        else if (FAILURE_PATTERN.test(tail)) finish('failed');
+        if (!loggedIn && LOGIN_PATTERN.test(tail)) {
+          loggedIn = true;
+          if (opts.waitFor !== undefined) graceTimer = setTimeout(() => finish('login'), opts.afterLoginMs ?? 60_000);
+        }
+        if (loggedIn && (opts.waitFor === undefined || opts.waitFor.test(log))) finish('login');
+        else if (!loggedIn && FAILURE_PATTERN.test(tail)) finish('failed');
       });
       child.stderr!.on('data', (buf: Buffer) => {
         const text = buf.toString('utf8');
@@ -218,6 +237,7 @@ async function bootWithArgs(opts: BootOptions, args: string[], timeoutMs: number
     return { outcome, seconds: Math.round((Date.now() - started) / 100) / 10, log };
   } finally {
     if (timer) clearTimeout(timer);
+    if (graceTimer) clearTimeout(graceTimer);
     await killQemu();
     if (logStream) {
       await new Promise<void>((r) => logStream!.end(() => r()));

@@ -32,4 +32,18 @@ describe('boot test helper argv', () => {
     expect(qemuArgs(base).some((a) => a.includes('pflash'))).toBe(false);
     expect(() => qemuArgs({ ...base, firmware: 'uefi' })).toThrow(/varsPath/);
   });
+
+  it('gives no NIC by default, and one virtio-net NIC on an isolated hub when asked', () => {
+    const none = qemuArgs(base);
+    expect(none[none.indexOf('-nic') + 1]).toBe('none');
+    expect(none).not.toContain('-netdev');
+    const one = qemuArgs({ ...base, nic: { mac: '00:0c:29:3a:5b:7c' } });
+    expect(one).not.toContain('-nic');
+    expect(one.slice(one.indexOf('-netdev'), one.indexOf('-netdev') + 4)).toEqual([
+      '-netdev', 'hubport,id=n0,hubid=0',
+      '-device', 'virtio-net-pci,netdev=n0,mac=00:0c:29:3a:5b:7c',
+    ]);
+    // The hub has no other port: no user-mode or tap backend anywhere.
+    expect(one.filter((a) => /\b(user|tap|bridge|socket)\b/.test(a))).toEqual([]);
+  });
 });

@@ -44,7 +44,7 @@ describe('buildJsonDocument', () => {
   const document = JSON.parse(text) as Record<string, unknown>;
 
   it('has the documented top-level keys in order, and the whole model', () => {
-    expect(Object.keys(document)).toEqual(['version', 'name', 'source', 'inspection', 'caps', 'disks', 'networks']);
+    expect(Object.keys(document)).toEqual(['version', 'name', 'source', 'inspection', 'caps', 'disks', 'networks', 'guestNetwork']);
     expect(document['version']).toBe(JSON_OUTPUT_VERSION);
     expect(document['source']).toEqual(source);
     expect(document['inspection']).toEqual(inspection);
@@ -55,7 +55,7 @@ describe('buildJsonDocument', () => {
     expect(text).not.toContain('o0.qcow2');
   });
   it('sorts keys inside every nested object', () => {
-    for (const section of ['source', 'inspection', 'caps', 'disks', 'networks']) {
+    for (const section of ['source', 'inspection', 'caps', 'disks', 'networks', 'guestNetwork']) {
       const paths = keyOrder(document[section]);
       const siblings = new Map<string, string[]>();
       for (const path of paths) {
@@ -79,6 +79,20 @@ describe('buildJsonDocument', () => {
     expect(document['networks']).toEqual([{ mac: '00:50:56:aa:bb:01', model: 'virtio', name: 'default', type: 'network' }]);
     const mapped = JSON.parse(buildJsonDocument(input, { networks: [], bridges: ['VM Network:br0'], macs: [] })) as { networks: unknown };
     expect(mapped.networks).toEqual([{ mac: '00:50:56:aa:bb:01', model: 'virtio', name: 'br0', type: 'bridge' }]);
+  });
+  it('reports what the guest network config uses and what was pinned per NIC (guestNetwork), [] when unknown', () => {
+    expect(document['guestNetwork']).toEqual([]);
+    const report = {
+      mac: '00:50:56:aa:bb:01',
+      names: ['ens192'],
+      matchedBy: 'pci-slot' as const,
+      pinned: 'ens192',
+      files: ['/etc/systemd/network/10-v2v-ens192.link'],
+      staticIps: [{ address: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', dns: [] }],
+      source: 'guest' as const,
+    };
+    const withNetwork = JSON.parse(buildJsonDocument({ ...input, network: [report] })) as { guestNetwork: unknown };
+    expect(withNetwork.guestNetwork).toEqual([report]);
   });
 });
 

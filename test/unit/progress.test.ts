@@ -63,11 +63,29 @@ describe('--machine-readable', () => {
       makeEvent({ type: 'message', stage: 'copy', phase: 'start', message: 'Copying disks' }),
       makeEvent({ type: 'progress', stage: 'copy', message: 'disk 1: 50.0%', progress: { disk: 1, done: 5, total: 10, percent: 50 } }),
       makeEvent({ type: 'result', message: 'converted', exitCode: 0, name: 'g', files: ['/x'] }),
+      makeEvent({
+        type: 'info',
+        stage: 'convert',
+        message: 'network: NIC 00:0c:29:3a:5b:7c: ens192 (matched by pci-slot) [192.0.2.10/24]: pinned ens192 by /etc/systemd/network/10-v2v-ens192.link',
+        network: {
+          mac: '00:0c:29:3a:5b:7c',
+          names: ['ens192'],
+          matchedBy: 'pci-slot',
+          pinned: 'ens192',
+          files: ['/etc/systemd/network/10-v2v-ens192.link'],
+          staticIps: [{ address: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', dns: [] }],
+          source: 'guest',
+        },
+      }),
     ];
     for (const event of good) expect(validate(schema, JSON.parse(JSON.stringify(event)))).toEqual([]);
     expect(validate(schema, { type: 'message', timestamp: new Date().toISOString(), message: 'no stage' })).toEqual(expect.arrayContaining([expect.stringContaining('missing "stage"')]));
     expect(validate(schema, { type: 'progress', timestamp: '2026-01-01T00:00:00Z', message: '', stage: 'copy', progress: { disk: 1, done: -1, total: 1, percent: 101 } })).toHaveLength(2);
     expect(validate(schema, { type: 'bogus', timestamp: 'now', message: 1, extra: true }).length).toBeGreaterThanOrEqual(4);
+    // A network report with a malformed MAC and an unknown matchedBy is refused.
+    expect(
+      validate(schema, { type: 'info', timestamp: '2026-01-01T00:00:00Z', message: '', network: { mac: '00-0C-29', names: [], matchedBy: 'guess', files: [], staticIps: [], source: 'guest' } }),
+    ).toHaveLength(2);
   });
 });
 

@@ -29,6 +29,12 @@ describe('RPM guest commands (exact argv and shell lines)', () => {
   it('rebuilds an initramfs with dracut, forcing the virtio drivers in', () => {
     expect(dracutArgv(KVER)).toEqual(['dracut', '-f', '--add-drivers', 'virtio_blk virtio_pci virtio_scsi virtio_net', '--kver', KVER]);
     expect(shellLine(dracutArgv(KVER))).toBe(`dracut -f --add-drivers 'virtio_blk virtio_pci virtio_scsi virtio_net' --kver ${KVER}`);
+    // Network name pins go into the initramfs too: its udev names the NICs first.
+    expect(dracutArgv(KVER, ['/etc/systemd/network/10-v2v-ens192.link', '/etc/systemd/network/10-v2v-ens224.link'])).toEqual([
+      'dracut', '-f', '--add-drivers', 'virtio_blk virtio_pci virtio_scsi virtio_net',
+      '--install', '/etc/systemd/network/10-v2v-ens192.link /etc/systemd/network/10-v2v-ens224.link',
+      '--kver', KVER,
+    ]);
   });
   it('falls back to SUSE mkinitrd with explicit kernel and initrd paths', () => {
     expect(mkinitrdArgv('3.0.101-63-default')).toEqual([

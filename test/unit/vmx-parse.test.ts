@@ -56,7 +56,7 @@ describe('parseVmx on realistic VMs', () => {
         },
       ],
       removables: [{ kind: 'cdrom', bus: 'sata', controller: 0, unit: 0 }],
-      nics: [{ mac: '00:50:56:9a:2e:71', model: 'vmxnet3', network: 'VM Network' }],
+      nics: [{ mac: '00:50:56:9a:2e:71', model: 'vmxnet3', network: 'VM Network', pciSlot: 192 }],
       genid: '09512cc5-940a-8987-b950-f54f631015e8',
       warnings: [],
     } satisfies Source);
@@ -226,6 +226,26 @@ describe('parseVmx disks and removables', () => {
 });
 
 describe('parseVmx NICs', () => {
+  it('carries ethernetN.pciSlotNumber (systemd names the NIC ens<slot>); -1 means not placed yet', () => {
+    const text = [
+      '.encoding = "UTF-8"',
+      'displayName = "slots"',
+      'scsi0.present = "TRUE"',
+      'scsi0:0.present = "TRUE"',
+      'scsi0:0.fileName = "slots.vmdk"',
+      'ethernet0.present = "TRUE"',
+      'ethernet0.virtualDev = "vmxnet3"',
+      'ethernet0.pciSlotNumber = "160"',
+      'ethernet1.present = "TRUE"',
+      'ethernet1.virtualDev = "e1000"',
+      'ethernet1.pciSlotNumber = "33"',
+      'ethernet2.present = "TRUE"',
+      'ethernet2.pciSlotNumber = "-1"',
+      '',
+    ].join('\n');
+    expect(parseVmx(text, '/vms/slots.vmx').nics.map((n) => n.pciSlot)).toEqual([160, 33, undefined]);
+  });
+
   it('uses .address only for static addressType, validates MACs and orders ethernet10 last', () => {
     const vmxPath = '/vms/macs/macs.vmx';
     const source = parseFixture('static-mac.vmx', vmxPath);
