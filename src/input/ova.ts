@@ -4,17 +4,23 @@
  * VMDKs, which qemu reads directly). An archive is extracted into the run's
  * temp dir (removed by the pipeline); the manifest checksums are verified
  * before anything else is read, so a corrupt download fails early.
+ *
+ * Containment: an extracted archive may hold only regular files and
+ * directories (a symlink, hard link, device or FIFO member is refused), and
+ * every file the OVF or the manifest names must resolve inside the OVA's
+ * directory and be a regular file, checked before it is read; so is every
+ * file qemu would open through a disk (see disk-references.ts).
  */
 import { createHash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { access, lstat, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CommandError, SourceError } from '../errors.js';
 import { run, type Command } from '../exec.js';
 import type { Source } from '../model.js';
 import type { Input, InputRun } from './index.js';
-import { errnoCode } from './local-files.js';
+import { checkDiskReferences } from './disk-references.js';
+import { containedPath, errnoCode, fileKind, METADATA_MAX_BYTES, openChecked, readMetadataFile, WrongFileKind } from './local-files.js';
 import { parseOvf } from './ovf-parse.js';
 
 /** Digest algorithms a manifest may use, as node:crypto names them, with their hex length. */
@@ -61,21 +67,34 @@ export function parseManifest(text: string, mfPath: string): Manifest {
   return { entries, warnings };
 }
 
-/** A file's digest in lower-case hex, computed by streaming the file. */
+/** A regular file's digest in lower-case hex, computed by streaming it; anything else throws {@link WrongFileKind} before a read. */
 export async function fileDigest(file: string, algorithm: string): Promise<string> {
+  const { handle } = await openChecked(file, { noFollow: true });
   const hash = createHash(algorithm);
-  await pipeline(createReadStream(file), hash);
+  await pipeline(handle.createReadStream(), hash);
   return hash.digest('hex');
 }
 
-/** Checks each entry against the files in `dir`; a missing file or a mismatch is a SourceError naming the file. */
-export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPath: string, ovaLabel = dir): Promise<void> {
+/**
+ * Checks each entry against the files in `dir`; a missing file, a file that
+ * resolves outside `root` or is not a regular file, or a mismatch is a
+ * SourceError naming the file.
+ */
+export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPath: string, ovaLabel = dir, root = dir): Promise<void> {
   for (const entry of entries) {
     const file = path.join(dir, entry.file);
     let actual: string;
     try {
-      actual = await fileDigest(file, entry.algorithm);
+      const { real, inside } = await containedPath(root, file);
+      if (!inside) {
+        throw new SourceError(`The manifest ${mfPath} lists ${entry.file}, which resolves to ${real}, outside ${ovaLabel}: the OVA is malformed, export it again.`);
+      }
+      actual = await fileDigest(real, entry.algorithm);
     } catch (error) {
+      if (error instanceof SourceError) throw error;
+      if (error instanceof WrongFileKind) {
+        throw new SourceError(`The manifest ${mfPath} lists ${entry.file}, which is ${error.kind} in ${ovaLabel}, not a regular file: the OVA is malformed, export it again.`);
+      }
       throw new SourceError(
         `The manifest ${mfPath} lists ${entry.file}, which cannot be read in ${ovaLabel} (${errnoCode(error)}): the OVA is incomplete, export it again.`,
       );
@@ -107,6 +126,7 @@ export function ovaInput(ovaPath: string): Input {
         throw new SourceError(`Cannot read the OVA ${ovaPath} (${errnoCode(error)}): check the path and permissions.`);
       }
       const dir = isDir ? ovaPath : await extract(ovaPath, runCtx.tmpdir);
+      if (!isDir) await checkExtracted(dir, ovaPath);
       return loadOvfDir(dir, ovaPath);
     },
   };
@@ -129,27 +149,61 @@ async function loadOvfDir(dir: string, ovaPath: string): Promise<Source> {
   if (mf === undefined) {
     warnings.push(`The OVA ${ovaPath} has no .mf manifest, so its files are not checked for corruption`);
   } else {
-    const mfPath = path.join(ovfDir, mf);
-    const manifest = parseManifest(await readFile(mfPath, 'utf8'), dir === ovaPath ? mfPath : `${mf} in ${ovaPath}`);
+    const mfPath = await insideOva(dir, path.join(ovfDir, mf), ovaPath);
+    const manifest = parseManifest(await readMetadataFile(mfPath, 'the manifest', METADATA_MAX_BYTES.manifest), dir === ovaPath ? mfPath : `${mf} in ${ovaPath}`);
     warnings.push(...manifest.warnings);
-    await verifyManifest(ovfDir, manifest.entries, mf, ovaPath);
+    await verifyManifest(ovfDir, manifest.entries, mf, ovaPath, dir);
   }
 
-  const source = parseOvf(await readFile(ovfPath, 'utf8'), ovfDir, label);
+  const ovfText = await readMetadataFile(await insideOva(dir, ovfPath, ovaPath), 'the OVF descriptor', METADATA_MAX_BYTES.ovf);
+  const source = parseOvf(ovfText, ovfDir, label);
   for (const disk of source.disks) {
     const name = path.relative(ovfDir, disk.path);
     try {
-      await access(disk.path, constants.R_OK);
+      await stat(disk.path);
     } catch (error) {
       throw new SourceError(`The disk file ${name} named by ${label} is missing (${errnoCode(error)}): the OVA is incomplete, export it again.`);
     }
-    // An archive member that is a symlink could make us read (and copy out) any file on this host.
-    if (dir !== ovaPath && !(await lstat(disk.path)).isFile()) {
-      throw new SourceError(`The disk file ${name} in ${ovaPath} is not a regular file (a link or device in the archive): re-export the OVA.`);
-    }
+    const format = await checkDiskReferences(disk.path, {
+      root: dir,
+      label: `The disk file ${name} in ${ovaPath}`,
+      outsideFix: dir === ovaPath ? 'copy the file into the OVF directory instead of linking it' : 're-export the OVA',
+      vmdkOnly: false,
+    });
+    if (format !== undefined) disk.format = format;
   }
   source.warnings.unshift(...warnings);
   return source;
+}
+
+/** `file` when it resolves inside the OVA's directory `dir` (a symlink in an OVF directory may not point elsewhere). */
+async function insideOva(dir: string, file: string, ovaPath: string): Promise<string> {
+  let found: { real: string; inside: boolean };
+  try {
+    found = await containedPath(dir, file);
+  } catch (error) {
+    throw new SourceError(`Cannot read ${path.relative(dir, file)} in ${ovaPath} (${errnoCode(error)}): check the path and permissions.`);
+  }
+  if (!found.inside) {
+    throw new SourceError(`${path.relative(dir, file)} in ${ovaPath} resolves to ${found.real}, outside the OVA: v2v reads only files inside it; copy the file there instead of linking it.`);
+  }
+  return found.real;
+}
+
+/**
+ * Refuses an extracted archive holding anything but regular files and
+ * directories: a symlink or hard link could make v2v read any host file, a
+ * FIFO or device would block or never end.
+ */
+async function checkExtracted(dest: string, ovaPath: string): Promise<void> {
+  for (const entry of await readdir(dest, { recursive: true })) {
+    const st = await lstat(path.join(dest, entry));
+    if (st.isDirectory()) continue;
+    const what = !st.isFile() ? fileKind(st) : st.nlink > 1 ? 'a hard link' : undefined;
+    if (what !== undefined) {
+      throw new SourceError(`The OVA ${ovaPath} contains ${entry}, which is ${what}: v2v accepts only regular files and directories in an OVA; re-export it.`);
+    }
+  }
 }
 
 /** The manifest beside the .ovf: `NAME.mf` for `NAME.ovf`, else the only .mf there. */
@@ -167,6 +221,9 @@ async function extract(archive: string, tmpdir: string): Promise<string> {
   try {
     kind = (await startsWith(archive, ZIP_MAGIC)) ? 'zip' : 'tar';
   } catch (error) {
+    if (error instanceof WrongFileKind) {
+      throw new SourceError(`The OVA ${archive} is ${error.kind}: pass an .ova file or the directory of an exported OVF.`);
+    }
     throw new SourceError(`Cannot read the OVA ${archive} (${errnoCode(error)}): check the path and permissions.`);
   }
   try {
@@ -184,7 +241,7 @@ async function extract(archive: string, tmpdir: string): Promise<string> {
 
 /** True when the file begins with `magic`. */
 async function startsWith(file: string, magic: Buffer): Promise<boolean> {
-  const handle = await open(file, 'r');
+  const { handle } = await openChecked(file);
   try {
     const buffer = Buffer.alloc(magic.length);
     const { bytesRead } = await handle.read(buffer, 0, magic.length, 0);

@@ -190,8 +190,14 @@ describe('-i ova on real archives', () => {
     await sh('cp', path.join(ovfDir, 'tiny.ovf'), linked);
     await sh('ln', '-s', path.join(ovfDir, 'tiny-disk1.vmdk'), path.join(linked, 'tiny-disk1.vmdk'));
     const archive = await pack('linked.ova', [], linked, ['tiny.ovf', 'tiny-disk1.vmdk']);
-    expect((await loadError(ovaInput(archive))).message).toMatch(/^The disk file tiny-disk1\.vmdk in .*linked\.ova is not a regular file/);
-    // The same link in a directory the user points at is the user's choice.
+    expect((await loadError(ovaInput(archive))).message).toMatch(/^The OVA .*linked\.ova contains tiny-disk1\.vmdk, which is a symbolic link/);
+    // In a directory the user points at, a link may stay inside it, not lead out of it.
+    expect((await loadError(ovaInput(linked))).message).toMatch(/^The disk file tiny-disk1\.vmdk in .*linked resolves to .*, outside /);
+    const inside = path.join(linked, 'disks');
+    await mkdir(inside);
+    await sh('mv', path.join(linked, 'tiny-disk1.vmdk'), path.join(linked, 'tiny-disk1.vmdk.away'));
+    await sh('cp', path.join(ovfDir, 'tiny-disk1.vmdk'), inside);
+    await sh('ln', '-s', 'disks/tiny-disk1.vmdk', path.join(linked, 'tiny-disk1.vmdk'));
     expect((await load(ovaInput(linked))).source.disks).toHaveLength(1);
   });
 
