@@ -8,7 +8,9 @@
  *   blocked in a read (process.exit() waits for it forever: shown by the
  *   control);
  * - what a run creates, and what its children (qemu-img) create, is 0600 in
- *   a 0700 directory: the overlay made in the overlay stage is the witness.
+ *   a 0700 directory: the overlay made in the overlay stage is the witness;
+ * - a real sshd without the SFTP subsystem: the error says that is what is
+ *   missing (issue #16 item 11).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startV2v } from '../helpers/live-run.js';
+import { startSshd } from '../helpers/sshd.mjs';
 import { ROOT, runV2v } from '../helpers/v2v.js';
 
 let work: string;
@@ -102,6 +105,24 @@ describe('what a run writes is readable by its user only', () => {
     } finally {
       run.child.kill('SIGKILL');
       await rm(run.tmp, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('an SSH server without the SFTP subsystem', () => {
+  it('fails at the source with exit 4, saying the SFTP subsystem is needed', async () => {
+    const sshd = await startSshd({ sftp: false });
+    try {
+      const src = join(work, 'remote');
+      await mkdir(src);
+      await execa('qemu-img', ['create', '-q', '-f', 'vmdk', join(src, 'tiny.vmdk'), '16M']);
+      await writeFile(join(src, 'tiny.vmx'), 'displayName = "tiny"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "tiny.vmdk"\n');
+      const r = await runV2v(['-i', 'vmx', '-it', 'ssh', `ssh://${sshd.user}@127.0.0.1:${sshd.port}${join(src, 'tiny.vmx')}`,
+        '--ssh-identity', sshd.identity, '--known-hosts', sshd.knownHosts, '-o', 'null']);
+      expect(r.exitCode, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/v2v: error: Cannot read ssh:\/\/.*tiny\.vmdk \(.*sftp.*\): the SSH server must offer the SFTP subsystem, through which the disks are read: enable it/i);
+    } finally {
+      await sshd.stop();
     }
   }, 120_000);
 });
