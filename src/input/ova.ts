@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { CommandError, SourceError } from '../errors.js';
+import { checkFreeSpace } from '../disk-space.js';
+import { CommandError, PreflightError, SourceError } from '../errors.js';
 import { run, type Command } from '../exec.js';
 import type { Source } from '../model.js';
 import type { Input, InputRun } from './index.js';
@@ -105,6 +106,29 @@ export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPa
       );
     }
   }
+}
+
+/** Builds the command listing an archive's members with their sizes: `tar -tvf` (GNU tar's long listing), `unzip -Z -t` (zipinfo's totals line). */
+export function listCommand(archive: string, kind: 'tar' | 'zip'): Command {
+  if (kind === 'zip') return { program: 'unzip', args: ['-Z', '-t', archive] };
+  return { program: 'tar', args: ['-tvf', archive] };
+}
+
+/**
+ * The bytes an archive says its members take once extracted: the sum of
+ * the sizes of `tar -tv` lines (exact: tar writes what each header says),
+ * or the "N bytes uncompressed" of zipinfo's totals (declared by the zip,
+ * which may lie: extraction then stops at "no space").
+ */
+export function declaredSize(listing: string, kind: 'tar' | 'zip'): number {
+  if (kind === 'zip') return Number(/([0-9]+) bytes uncompressed/.exec(listing)?.[1] ?? 0);
+  let total = 0;
+  for (const line of listing.split('\n')) {
+    // "-rw-r--r-- user/group   SIZE 2026-11-29 09:17 name"
+    const size = /^\S+\s+\S+\s+([0-9]+)\s/.exec(line)?.[1];
+    if (size !== undefined) total += Number(size);
+  }
+  return total;
 }
 
 /** Builds the command extracting an archive into `dest`: unzip for zip, else tar (which detects gzip, xz, bzip2, zstd itself). */
@@ -226,11 +250,28 @@ async function extract(archive: string, tmpdir: string): Promise<string> {
     }
     throw new SourceError(`Cannot read the OVA ${archive} (${errnoCode(error)}): check the path and permissions.`);
   }
+  const tool = kind === 'zip' ? 'unzip' : 'tar';
+  let listing: string;
+  try {
+    // No time limit: listing a compressed tar reads all of it, bounded by CPU, not a hang.
+    listing = (await run(listCommand(archive, kind), { kind: 'copy' })).stdout;
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    throw new SourceError(
+      `Cannot extract the OVA ${archive} with ${tool} (${error.stderr || error.message}): check it is a complete .ova (tar or zip) or pass the directory of an exported OVF.`,
+      { cause: error },
+    );
+  }
+  const fix = 'free space there or point TMPDIR at a larger filesystem';
+  await checkFreeSpace(dest, declaredSize(listing, kind), `extracting the OVA ${archive}`, fix);
   try {
     // No time limit: extracting a large OVA is bounded by disk speed, not a hang.
     await run(extractCommand(archive, dest, kind), { kind: 'copy' });
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
+    if (/No space left|disk full/i.test(error.stderr)) {
+      throw new PreflightError(`No space left in ${dest} while extracting the OVA ${archive}, whose members are larger than it declares: ${fix}.`, { cause: error });
+    }
     throw new SourceError(
       `Cannot extract the OVA ${archive} with ${kind === 'zip' ? 'unzip' : 'tar'} (${error.stderr || error.message}): check it is a complete .ova (tar or zip) or pass the directory of an exported OVF.`,
       { cause: error },
