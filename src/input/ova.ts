@@ -77,11 +77,14 @@ export async function fileDigest(file: string, algorithm: string): Promise<strin
 }
 
 /**
- * Checks each entry against the files in `dir`; a missing file, a file that
- * resolves outside `root` or is not a regular file, or a mismatch is a
- * SourceError naming the file.
+ * Checks each entry against the files in `dir`. A file that resolves
+ * outside `root` or is not a regular file, or a mismatch, is a SourceError
+ * naming the file; a listed file that does not exist is only a warning
+ * (returned): VMware's exports list files they leave out (virt-v2v warns
+ * too), and a disk the OVF needs is checked for itself.
  */
-export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPath: string, ovaLabel = dir, root = dir): Promise<void> {
+export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPath: string, ovaLabel = dir, root = dir): Promise<string[]> {
+  const warnings: string[] = [];
   for (const entry of entries) {
     const file = path.join(dir, entry.file);
     let actual: string;
@@ -96,6 +99,10 @@ export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPa
       if (error instanceof WrongFileKind) {
         throw new SourceError(`The manifest ${mfPath} lists ${entry.file}, which is ${error.kind} in ${ovaLabel}, not a regular file: the OVA is malformed, export it again.`);
       }
+      if (errnoCode(error) === 'ENOENT') {
+        warnings.push(`the manifest ${mfPath} lists ${entry.file}, which is not in ${ovaLabel}; it is not checked`);
+        continue;
+      }
       throw new SourceError(
         `The manifest ${mfPath} lists ${entry.file}, which cannot be read in ${ovaLabel} (${errnoCode(error)}): the OVA is incomplete, export it again.`,
       );
@@ -106,6 +113,7 @@ export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPa
       );
     }
   }
+  return warnings;
 }
 
 /** Builds the command listing an archive's members with their sizes: `tar -tvf` (GNU tar's long listing), `unzip -Z -t` (zipinfo's totals line). */
@@ -169,19 +177,29 @@ async function loadOvfDir(dir: string, ovaPath: string): Promise<Source> {
   const label = dir === ovaPath ? ovfPath : `${ovf} in ${ovaPath}`;
   const warnings: string[] = [];
 
-  const mf = await findManifest(ovfDir, ovf);
-  if (mf === undefined) {
+  // Every manifest is checked: an OVA with two cannot pass by confusing which one counts.
+  const mfs = (await readdir(ovfDir)).filter((f) => /\.mf$/i.test(f)).sort();
+  if (mfs.length === 0) {
     warnings.push(`The OVA ${ovaPath} has no .mf manifest, so its files are not checked for corruption`);
-  } else {
+  }
+  for (const mf of mfs) {
     const mfPath = await insideOva(dir, path.join(ovfDir, mf), ovaPath);
     const manifest = parseManifest(await readMetadataFile(mfPath, 'the manifest', METADATA_MAX_BYTES.manifest), dir === ovaPath ? mfPath : `${mf} in ${ovaPath}`);
     warnings.push(...manifest.warnings);
-    await verifyManifest(ovfDir, manifest.entries, mf, ovaPath, dir);
+    if (manifest.entries.length === 0) {
+      throw new SourceError(`The manifest ${mf} in ${ovaPath} has no checksum line: the OVA is corrupt, download or export it again.`);
+    }
+    warnings.push(...(await verifyManifest(ovfDir, manifest.entries, mf, ovaPath, dir)));
   }
 
   const ovfText = await readMetadataFile(await insideOva(dir, ovfPath, ovaPath), 'the OVF descriptor', METADATA_MAX_BYTES.ovf);
   const source = parseOvf(ovfText, ovfDir, label);
   for (const disk of source.disks) {
+    const snapshot = await newestNumbered(disk.path);
+    if (snapshot !== undefined) {
+      warnings.push(`${path.relative(ovfDir, disk.path)} is not in ${ovaPath} but ${path.basename(snapshot)} is: the newest numbered file is used, as VMware exports snapshot disks`);
+      disk.path = snapshot;
+    }
     const name = path.relative(ovfDir, disk.path);
     try {
       await stat(disk.path);
@@ -198,6 +216,22 @@ async function loadOvfDir(dir: string, ovaPath: string): Promise<Source> {
   }
   source.warnings.unshift(...warnings);
   return source;
+}
+
+/**
+ * For a disk file that is missing, its newest numbered sibling
+ * (`disk1.vmdk.000000002` over `disk1.vmdk.000000001`), as VMware exports
+ * the disks of a VM with snapshots; undefined when the file exists or has
+ * no numbered sibling.
+ */
+export async function newestNumbered(file: string): Promise<string | undefined> {
+  if (await stat(file).then(() => true, () => false)) return undefined;
+  const base = path.basename(file);
+  const numbered = (await readdir(path.dirname(file)).catch(() => [] as string[]))
+    .filter((f) => f.startsWith(`${base}.`) && /^[0-9]+$/.test(f.slice(base.length + 1)))
+    .sort((a, b) => Number(a.slice(base.length + 1)) - Number(b.slice(base.length + 1)));
+  const newest = numbered.at(-1);
+  return newest === undefined ? undefined : path.join(path.dirname(file), newest);
 }
 
 /** `file` when it resolves inside the OVA's directory `dir` (a symlink in an OVF directory may not point elsewhere). */
@@ -228,13 +262,6 @@ async function checkExtracted(dest: string, ovaPath: string): Promise<void> {
       throw new SourceError(`The OVA ${ovaPath} contains ${entry}, which is ${what}: v2v accepts only regular files and directories in an OVA; re-export it.`);
     }
   }
-}
-
-/** The manifest beside the .ovf: `NAME.mf` for `NAME.ovf`, else the only .mf there. */
-async function findManifest(ovfDir: string, ovf: string): Promise<string | undefined> {
-  const mfs = (await readdir(ovfDir)).filter((f) => /\.mf$/i.test(f));
-  const sameName = `${path.basename(ovf, path.extname(ovf))}.mf`;
-  return mfs.find((f) => f.toLowerCase() === sameName.toLowerCase()) ?? (mfs.length === 1 ? mfs[0] : undefined);
 }
 
 /** Extracts the archive into a fresh directory under the run's temp dir and returns it. */

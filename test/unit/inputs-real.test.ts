@@ -175,7 +175,7 @@ describe('-i ova on real archives', () => {
 
   it('refuses an OVA missing a file its manifest lists, one without .ovf, and a file that is no archive', async () => {
     const missing = await pack('missing.ova', [], ovfDir, ['tiny.ovf', 'tiny.mf']);
-    expect((await loadError(ovaInput(missing))).message).toMatch(/lists tiny-disk1\.vmdk, which cannot be read in .*missing\.ova \(ENOENT\): the OVA is incomplete/);
+    expect((await loadError(ovaInput(missing))).message).toMatch(/^The disk file tiny-disk1\.vmdk named by tiny\.ovf in .*missing\.ova is missing \(ENOENT\): the OVA is incomplete/);
     const noOvf = await pack('no-ovf.ova', [], ovfDir, ['tiny-disk1.vmdk']);
     expect((await loadError(ovaInput(noOvf))).message).toMatch(/must hold exactly one \.ovf descriptor but has none/);
     const junk = path.join(work, 'junk.ova');
