@@ -12,7 +12,9 @@
  * file qemu would open through a disk (see disk-references.ts).
  */
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, readdir, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { checkFreeSpace } from '../disk-space.js';
@@ -22,7 +24,7 @@ import type { Source } from '../model.js';
 import type { Input, InputRun } from './index.js';
 import { checkDiskReferences } from './disk-references.js';
 import { containedPath, errnoCode, fileKind, METADATA_MAX_BYTES, openChecked, readMetadataFile, WrongFileKind } from './local-files.js';
-import { parseOvf } from './ovf-parse.js';
+import { gzipFiles, parseOvf } from './ovf-parse.js';
 
 /** Digest algorithms a manifest may use, as node:crypto names them, with their hex length. */
 const ALGORITHMS: Readonly<Record<string, number>> = { sha1: 40, sha256: 64, sha512: 128 };
@@ -159,13 +161,13 @@ export function ovaInput(ovaPath: string): Input {
       }
       const dir = isDir ? ovaPath : await extract(ovaPath, runCtx.tmpdir);
       if (!isDir) await checkExtracted(dir, ovaPath);
-      return loadOvfDir(dir, ovaPath);
+      return loadOvfDir(dir, ovaPath, runCtx.tmpdir);
     },
   };
 }
 
 /** Reads an unpacked OVA: finds the one .ovf, verifies the manifest, parses the OVF and checks the disks exist. */
-async function loadOvfDir(dir: string, ovaPath: string): Promise<Source> {
+async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string): Promise<Source> {
   const ovfs = (await readdir(dir, { recursive: true })).filter((f) => /\.ovf$/i.test(f)).sort();
   const [ovf] = ovfs;
   if (ovf === undefined || ovfs.length > 1) {
@@ -194,6 +196,7 @@ async function loadOvfDir(dir: string, ovaPath: string): Promise<Source> {
 
   const ovfText = await readMetadataFile(await insideOva(dir, ovfPath, ovaPath), 'the OVF descriptor', METADATA_MAX_BYTES.ovf);
   const source = parseOvf(ovfText, ovfDir, label);
+  const gzipped = gzipFiles(ovfText, label);
   for (const disk of source.disks) {
     const snapshot = await newestNumbered(disk.path);
     if (snapshot !== undefined) {
@@ -206,16 +209,52 @@ async function loadOvfDir(dir: string, ovaPath: string): Promise<Source> {
     } catch (error) {
       throw new SourceError(`The disk file ${name} named by ${label} is missing (${errnoCode(error)}): the OVA is incomplete, export it again.`);
     }
-    const format = await checkDiskReferences(disk.path, {
+    const check = {
       root: dir,
       label: `The disk file ${name} in ${ovaPath}`,
       outsideFix: dir === ovaPath ? 'copy the file into the OVF directory instead of linking it' : 're-export the OVA',
       vmdkOnly: false,
-    });
+    };
+    if (gzipped.has(name.split(path.sep).join('/'))) {
+      // The compressed file is checked where it is; its content is what qemu reads.
+      await checkDiskReferences(disk.path, check);
+      disk.path = await gunzip(disk.path, path.join(tmpdir, 'gunzip'), ovaPath);
+      check.root = path.dirname(disk.path);
+    }
+    const format = await checkDiskReferences(disk.path, check);
     if (format !== undefined) disk.format = format;
   }
   source.warnings.unshift(...warnings);
   return source;
+}
+
+/**
+ * Decompresses a gzip disk file into `destDir` (the run's temp dir). Space
+ * is checked first against the gzip trailer's size (RFC 1952: the size
+ * modulo 4 GiB, so an estimate), and running out of space says so.
+ */
+async function gunzip(file: string, destDir: string, ovaPath: string): Promise<string> {
+  await mkdir(destDir, { recursive: true });
+  const dest = path.join(destDir, path.basename(file).replace(/\.gz$/i, ''));
+  const { handle, stats } = await openChecked(file, { noFollow: true });
+  const fix = 'free space there or point TMPDIR at a larger filesystem';
+  try {
+    const trailer = Buffer.alloc(4);
+    await handle.read(trailer, 0, 4, Math.max(0, stats.size - 4));
+    await checkFreeSpace(destDir, Math.max(trailer.readUInt32LE(0), stats.size), `decompressing ${path.basename(file)} of the OVA ${ovaPath}`, fix);
+    await pipeline(handle.createReadStream({ autoClose: false, start: 0 }), createGunzip(), createWriteStream(dest, { flags: 'wx' }));
+  } catch (error) {
+    if (errnoCode(error) === 'ENOSPC') {
+      throw new PreflightError(`No space left in ${destDir} while decompressing ${path.basename(file)} of the OVA ${ovaPath}: ${fix}.`, { cause: error });
+    }
+    if (error instanceof Error && /incorrect header|unexpected end|invalid/i.test(error.message)) {
+      throw new SourceError(`The disk file ${path.basename(file)} in ${ovaPath} is declared gzip-compressed but cannot be decompressed (${error.message}): the OVA is corrupt, export it again.`, { cause: error });
+    }
+    throw error;
+  } finally {
+    await handle.close();
+  }
+  return dest;
 }
 
 /**

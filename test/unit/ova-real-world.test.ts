@@ -3,9 +3,12 @@
  * of real VMDKs made by qemu-img: every .mf is checked (two manifests, one
  * garbled, cannot pass with a "no manifest" warning), a manifest line for a
  * file the OVA leaves out is a warning, and numbered snapshot disk files
- * (disk1.vmdk.000000002 for disk1.vmdk) resolve to the newest.
+ * (disk1.vmdk.000000002 for disk1.vmdk) resolve to the newest; a disk
+ * with ovf:compression="gzip" (ovftool --compress) is decompressed into the
+ * run's temp dir.
  */
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -84,5 +87,21 @@ describe('OVAs as exported', () => {
     expect(source.disks[0]!.format).toBe('vmdk');
     expect(await sha256(source.disks[0]!.path)).toBe(await sha256(disk));
     expect(source.warnings).toContainEqual(expect.stringMatching(/^g-disk1\.vmdk is not in .*numbered\.ova but g-disk1\.vmdk\.000000002 is: the newest numbered file is used/));
+  });
+
+  it('decompresses a gzip disk (ovf:compression="gzip") into the run temp dir and reads it as a VMDK', async () => {
+    const gz = path.join(work, 'disk.vmdk.gz');
+    await writeFile(gz, gzipSync(await readFile(disk)));
+    const compressed = ovf.replace('ovf:href="g-disk1.vmdk"', 'ovf:href="g-disk1.vmdk" ovf:compression="gzip"');
+    const archive = await ova('gzip', { 'g.ovf': compressed, 'g-disk1.vmdk': { copy: gz }, 'g.mf': `SHA256(g-disk1.vmdk)= ${await sha256(gz)}\n` });
+    const run: InputRun = { tmpdir: await mkdtemp(path.join(work, 'run-')), cleanup: new Cleanups() };
+    const source = await ovaInput(archive).load(run);
+    expect(source.disks[0]!.path).toBe(path.join(run.tmpdir, 'gunzip', 'g-disk1.vmdk'));
+    expect(source.disks[0]!.format).toBe('vmdk');
+    expect(await sha256(source.disks[0]!.path)).toBe(await sha256(disk));
+    // Not gzip after all: a clear error, not a qemu failure later.
+    const lying = await ova('gzip-lie', { 'g.ovf': compressed, 'g-disk1.vmdk': { copy: disk } });
+    const error = await load(lying).then(() => undefined, (e: unknown) => e);
+    expect((error as Error).message).toMatch(/^The disk file g-disk1\.vmdk in .*gzip-lie\.ova is declared gzip-compressed but cannot be decompressed/);
   });
 });
