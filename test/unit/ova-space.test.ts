@@ -8,6 +8,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanups } from '../../src/cleanup.js';
@@ -17,6 +18,8 @@ import { declaredSize, listCommand, ovaInput } from '../../src/input/ova.js';
 const MiB = 2 ** 20;
 let work: string;
 let small: string;
+/** What the last failed load left in its extraction directory. */
+let lastLeft: string[] = [];
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'v2v-ova-space-'));
@@ -36,6 +39,10 @@ const OVF = `<?xml version="1.0"?><Envelope xmlns="http://schemas.dmtf.org/ovf/e
 async function loadError(ova: string): Promise<Error> {
   const run = { tmpdir: await mkdtemp(path.join(small, 'run-')), cleanup: new Cleanups() };
   const error = await ovaInput(ova).load(run).then(() => undefined, (e: unknown) => e);
+  // What was extracted is left for the check below; the next test starts from an empty tmpfs.
+  const left = await readdir(path.join(run.tmpdir, 'ova')).catch(() => []);
+  await rm(run.tmpdir, { recursive: true, force: true });
+  lastLeft = left;
   expect(error).toBeInstanceOf(PreflightError);
   return error as Error;
 }
@@ -53,8 +60,7 @@ describe('OVA extraction space', () => {
     expect(declaredSize(stdout, 'tar')).toBe(32 * MiB + OVF.length);
     const error = await loadError(ova);
     expect(error.message).toMatch(/^Not enough space for extracting the OVA .*bomb\.ova in .*small\/run-\w+\/ova: 32\.0 MiB needed, [0-9.]+ MiB free; free space there or point TMPDIR at a larger filesystem\.$/);
-    // Nothing was extracted.
-    for (const run of await readdir(small)) expect(await readdir(path.join(small, run, 'ova'))).toEqual([]);
+    expect(lastLeft).toEqual([]); // nothing was extracted
   });
 
   it('stops a zip that declares less than it holds with "no space"', async () => {
@@ -74,6 +80,29 @@ describe('OVA extraction space', () => {
     expect(declaredSize(stdout, 'zip')).toBeLessThan(8 * MiB);
     const error = await loadError(ova);
     expect(error.message).toMatch(/^No space left in .*small\/run-\w+\/ova while extracting the OVA .*liar\.ova, whose members are larger than it declares: free space there/);
+  });
+});
+
+describe('gzip disk decompression space', () => {
+  /** An OVF directory (outside the small tmpfs) whose disk is 32 MiB of zeros, gzip-compressed, with the trailer's size set to `isize`. */
+  async function gzipOvf(name: string, isize?: number): Promise<string> {
+    const dir = path.join(work, name);
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'big.ovf'), OVF.replace('ovf:href="big.img"', 'ovf:href="big.img" ovf:compression="gzip"'));
+    const gz = gzipSync(Buffer.alloc(32 * MiB));
+    if (isize !== undefined) gz.writeUInt32LE(isize, gz.length - 4);
+    await writeFile(path.join(dir, 'big.img'), gz);
+    return dir;
+  }
+
+  it('refuses a disk whose gzip trailer says 32 MiB before decompressing into 8 MiB', async () => {
+    const error = await loadError(await gzipOvf('gz-honest'));
+    expect(error.message).toMatch(/^Not enough space for decompressing big\.img of the OVA .*gz-honest in .*small\/run-\w+\/gunzip: 32\.0 MiB needed, [0-9.]+ MiB free; free space there or point TMPDIR/);
+  });
+
+  it('stops a disk whose gzip trailer lies with "No space left"', async () => {
+    const error = await loadError(await gzipOvf('gz-liar', 1000));
+    expect(error.message).toMatch(/^No space left in .*small\/run-\w+\/gunzip while decompressing big\.img of the OVA .*gz-liar: free space there/);
   });
 });
 
