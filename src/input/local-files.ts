@@ -10,7 +10,7 @@
  *   every component) inside the source's own directory.
  */
 import { constants, type Stats } from 'node:fs';
-import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import type { SourceDisk } from '../model.js';
@@ -138,4 +138,31 @@ export async function checkDisksReadable(
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Most entries {@link walkTree} lists: an exported OVA holds a handful. */
+export const WALK_MAX_ENTRIES = 10_000;
+
+/**
+ * Every entry under `dir` (relative paths, depth first), descending only
+ * into real directories: a symlink is listed, never followed. (Node 20's
+ * `readdir(dir, { recursive: true })` follows symlinks: a link to "/" or a
+ * loop makes it walk the host or run out of memory.) Throws SourceError past
+ * {@link WALK_MAX_ENTRIES} entries, naming `what`.
+ */
+export async function walkTree(dir: string, what: string): Promise<Array<{ name: string; isDirectory: boolean }>> {
+  const found: Array<{ name: string; isDirectory: boolean }> = [];
+  const pending = [''];
+  while (pending.length > 0) {
+    const sub = pending.pop()!;
+    for (const entry of await readdir(path.join(dir, sub), { withFileTypes: true })) {
+      const name = sub === '' ? entry.name : path.join(sub, entry.name);
+      found.push({ name, isDirectory: entry.isDirectory() });
+      if (found.length > WALK_MAX_ENTRIES) {
+        throw new SourceError(`${capitalize(what)} holds more than ${WALK_MAX_ENTRIES} files: check that the path names an exported VM.`);
+      }
+      if (entry.isDirectory()) pending.push(name);
+    }
+  }
+  return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -23,7 +23,7 @@ import { run, type Command } from '../exec.js';
 import type { Source } from '../model.js';
 import type { Input, InputRun } from './index.js';
 import { checkDiskReferences } from './disk-references.js';
-import { containedPath, errnoCode, fileKind, METADATA_MAX_BYTES, openChecked, readMetadataFile, WrongFileKind } from './local-files.js';
+import { containedPath, errnoCode, fileKind, METADATA_MAX_BYTES, openChecked, readMetadataFile, walkTree, WrongFileKind } from './local-files.js';
 import { gzipFiles, parseOvf } from './ovf-parse.js';
 
 /** Digest algorithms a manifest may use, as node:crypto names them, with their hex length. */
@@ -168,7 +168,7 @@ export function ovaInput(ovaPath: string): Input {
 
 /** Reads an unpacked OVA: finds the one .ovf, verifies the manifest, parses the OVF and checks the disks exist. */
 async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string): Promise<Source> {
-  const ovfs = (await readdir(dir, { recursive: true })).filter((f) => /\.ovf$/i.test(f)).sort();
+  const ovfs = (await walkTree(dir, `the OVA ${ovaPath}`)).map((e) => e.name).filter((f) => /\.ovf$/i.test(f));
   const [ovf] = ovfs;
   if (ovf === undefined || ovfs.length > 1) {
     const found = ovf === undefined ? 'none' : ovfs.join(', ');
@@ -293,7 +293,7 @@ async function insideOva(dir: string, file: string, ovaPath: string): Promise<st
  * FIFO or device would block or never end.
  */
 async function checkExtracted(dest: string, ovaPath: string): Promise<void> {
-  for (const entry of await readdir(dest, { recursive: true })) {
+  for (const { name: entry } of await walkTree(dest, `the OVA ${ovaPath}`)) {
     const st = await lstat(path.join(dest, entry));
     if (st.isDirectory()) continue;
     const what = !st.isFile() ? fileKind(st) : st.nlink > 1 ? 'a hard link' : undefined;

@@ -123,6 +123,19 @@ describe('item 2: an OVA cannot make v2v read a host file', () => {
     expect(await loadError(ovaInput(fifo))).toMatch(/contains a\.vmdk, which is a FIFO/);
   }, 10_000);
 
+  it('never walks into a symlink to "/" or a link loop, in an archive or a directory', async () => {
+    const src = await fresh('tar-rootlink');
+    await writeFile(path.join(src, 'g.ovf'), ovf('g-disk1.vmdk'));
+    await execa('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=streamOptimized', path.join(src, 'g-disk1.vmdk'), String(MiB)]);
+    await symlink('/', path.join(src, 'root'));
+    await symlink('.', path.join(src, 'loop'));
+    const ova = path.join(work, 'rootlink.ova');
+    await execa('tar', ['-cf', ova, '-C', src, 'g.ovf', 'g-disk1.vmdk', 'root', 'loop']);
+    expect(await loadError(ovaInput(ova))).toMatch(/contains loop, which is a symbolic link/);
+    // The same directory given as an OVF directory: the links are not followed, and not named by the OVF.
+    expect((await load(ovaInput(src))).disks).toHaveLength(1);
+  }, 5_000);
+
   it('refuses an OVF directory whose href goes through a symlink to elsewhere', async () => {
     const dir = await fresh('dir-dirlink');
     await writeFile(path.join(dir, 'g.ovf'), ovf('sub/secret.vmdk'));
