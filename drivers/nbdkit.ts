@@ -170,6 +170,8 @@ function exportHint(e: NbdExport, reason: string): string {
   if (e.plugin === 'ssh') {
     if (/host key|known_hosts/i.test(reason)) return 'add the host key to the known_hosts file (--known-hosts FILE) or pass --ssh-fingerprint SHA256:...';
     if (/auth|password|denied|publickey/i.test(reason)) return 'pass the right key with --ssh-identity FILE (or a password file with -ip FILE)';
+    // libssh2's words when the server runs no SFTP subsystem (measured against sshd without a Subsystem line).
+    if (/sftp/i.test(reason)) return 'the SSH server must offer the SFTP subsystem, through which the disks are read: enable it (a "Subsystem sftp" line in sshd_config; on ESXi it is there by default) and run again';
     return 'check the path in the ssh:// URL, the host and the network';
   }
   if (/certificate|SSL|TLS/i.test(reason)) return 'pass the CA that signed the server certificate with --ca-file FILE (or --insecure to skip the check)';

@@ -10,6 +10,7 @@ import { INPUT_MODES, normalizeOptions, OUTPUT_MODES } from './options.js';
 import { batchCli } from './batch/cli.js';
 import { listCli } from './list/cli.js';
 import { capabilities } from './progress/capabilities.js';
+import { redactUrl } from './redact.js';
 
 const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o local -os /var/tmp/out
@@ -89,7 +90,7 @@ export async function cli(argv: string[]): Promise<number> {
   try {
     parsed = await parser.parseAsync();
   } catch (error) {
-    process.stderr.write(`v2v: error: ${error instanceof Error ? error.message : String(error)}\nRun "v2v --help" for usage.\n`);
+    process.stderr.write(`v2v: error: ${redactUrl(error instanceof Error ? error.message : String(error))}\nRun "v2v --help" for usage.\n`);
     return ExitCode.usage;
   }
   if (parsed['help']) {

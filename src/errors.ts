@@ -3,6 +3,7 @@
  * (main.ts). Expected errors carry one sentence that names the problem and the
  * fix; they are printed without a stack.
  */
+import { redactUrl } from './redact.js';
 
 /** Exit codes, documented in README and --help. */
 export const ExitCode = {
@@ -23,11 +24,11 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 
-/** Base class of every error the user is expected to act on. */
+/** Base class of every error the user is expected to act on; a URL's password in the message is replaced by "***". */
 export abstract class V2vError extends Error {
   abstract readonly exitCode: number;
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(redactUrl(message), options);
     this.name = new.target.name;
   }
 }

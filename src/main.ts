@@ -10,13 +10,31 @@ import { chooseRenderer, runPipeline, type RendererChoice } from './pipeline.js'
 import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from './progress/events.js';
 import { emitEvent, onEvent, setLiveRenderer } from './progress/reporter.js';
 import { markRun, stopRunProcesses } from './process-reaper.js';
+import { redactUrl } from './redact.js';
+
+/**
+ * Files the run creates (and its children: qemu-img targets, overlays) get
+ * no group or world permissions: a converted disk holds the guest's data.
+ */
+export const RUN_UMASK = 0o077;
+
+/**
+ * Leaves at once, without cleanup, by dying of `signal` itself (exit status
+ * 128 + its number): process.exit() would first wait for the thread pool,
+ * where a blocked read (a FIFO, a hung NFS server) never returns.
+ */
+export function exitBySignal(signal: NodeJS.Signals): void {
+  process.removeAllListeners(signal); // back to the default action: terminate
+  process.kill(process.pid, signal);
+}
 
 /** Runs one conversion; returns the process exit code. Never throws. */
 export async function main(options: Options): Promise<number> {
+  process.umask(process.umask() | RUN_UMASK);
   const abort = new AbortController();
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupted) process.exit(ExitCode.interrupted); // second signal: leave now
+    if (interrupted) return exitBySignal(signal); // second signal: leave now
     interrupted = true;
     process.stderr.write(`\nv2v: ${signal} received: stopping and cleaning up\n`);
     abort.abort(new InterruptedError(`Interrupted by ${signal}.`));
@@ -126,7 +144,7 @@ export function reportError(error: unknown): number {
     process.stderr.write(`v2v: error: ${error.message}\n`);
     return error.exitCode;
   }
-  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const text = redactUrl(error instanceof Error ? (error.stack ?? error.message) : String(error));
   emitEvent({ type: 'error', message: `internal error: ${error instanceof Error ? error.message : String(error)}` });
   process.stderr.write(`v2v: internal error: ${text}\nThis is a bug in v2v: please report it with the command line and this output.\n`);
   return ExitCode.internal;

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Context } from '../src/context.js';
+import { checkSourceLimits } from '../src/input/limits.js';
 import { markRunDir, reapDeadRuns, RUN_ID_ENV } from '../src/process-reaper.js';
 
 /** Where per-run temporary files (overlays...) go: $TMPDIR, else /var/tmp (disk-backed, unlike a tmpfs /tmp). */
@@ -29,6 +30,7 @@ export function sourceStage(): ListrTask<Context> {
       if (runId) await markRunDir(tmpdir, runId);
       task.title = `Setting up the source: ${ctx.input.describe}`;
       const source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup });
+      checkSourceLimits(source, `The source ${source.name}`);
       ctx.source = source;
       ctx.warnings.push(...source.warnings);
       task.output = `${source.name}: ${source.vcpus} vCPU, ${source.memoryMiB} MiB, ${source.disks.length} disk(s), ${source.nics.length} NIC(s), ${source.firmware.toUpperCase()}`;

@@ -52,7 +52,7 @@ export function diskInput(paths: string[], format?: string, remote?: RemoteOptio
     describe: absolute.length === 1 ? `disk image ${absolute[0]}` : `${absolute.length} disk images`,
     async load() {
       const source = diskSource(absolute, format);
-      await checkDisksReadable(source.disks, (disk, errno) => `The disk image ${disk.path} cannot be read (${errno}): check the path and permissions.`);
+      await checkDisksReadable(source.disks, (disk, problem) => `The disk image ${disk.path} ${problem}: check the path and permissions.`, { allowBlock: true });
       return source;
     },
   };

@@ -246,14 +246,21 @@ function storage(root: XmlNode, items: XmlNode[], dir: string, label: string, wa
   return { disks: disks.sort(order), removables: removables.sort(order) };
 }
 
-/** A References/File as a path inside `dir`; URLs, escapes from the directory, compressed and chunked files are refused. */
+/** The hrefs of the References/File entries compressed with gzip (`ovf:compression="gzip"`, what `ovftool --compress` writes). */
+export function gzipFiles(text: string, label: string): Set<string> {
+  const root = asNode(parseXml(text, label)['Envelope']);
+  return new Set(children(child(root, 'References'), 'File').filter((f) => attr(f, 'compression')?.toLowerCase() === 'gzip').map((f) => attr(f, 'href') ?? ''));
+}
+
+/** A References/File as a path inside `dir`; URLs, escapes from the directory, chunked files and compression other than gzip are refused. */
 function filePath(file: XmlNode, dir: string, label: string): string {
   const href = attr(file, 'href') ?? '';
   if (href === '' || /^[a-z][a-z0-9+.-]*:/i.test(href) || path.isAbsolute(href) || href.split(/[\\/]/).includes('..')) {
     throw new SourceError(`${label} names the disk file "${href}", which is not a file inside the OVA: only disks shipped in the OVA itself are supported.`);
   }
-  if (attr(file, 'compression') !== undefined || attr(file, 'chunkSize') !== undefined) {
-    throw new SourceError(`The disk file ${href} in ${label} is compressed or split (ovf:compression/ovf:chunkSize), which is not supported: re-export the OVA without compression.`);
+  const compression = attr(file, 'compression');
+  if ((compression !== undefined && compression.toLowerCase() !== 'gzip') || attr(file, 'chunkSize') !== undefined) {
+    throw new SourceError(`The disk file ${href} in ${label} is compressed with "${compression ?? 'none'}" or split (ovf:chunkSize), which is not supported: re-export the OVA without compression or with gzip.`);
   }
   return path.resolve(dir, href);
 }

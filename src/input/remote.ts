@@ -5,7 +5,7 @@
  */
 import { SourceError } from '../errors.js';
 import type { Source } from '../model.js';
-import { openRemoteAccess } from '../remote/access.js';
+import { credentialWarnings, openRemoteAccess } from '../remote/access.js';
 import type { RemoteOptions } from '../remote/options.js';
 import { openRemoteDisk } from '../remote/remote-disk.js';
 import { displayLocation, locationPath, parseRemoteSource, siblingLocation, type RemoteLocation } from '../remote/url.js';
@@ -33,7 +33,7 @@ export function remoteVmxInput(url: string, options: RemoteOptions): Input {
         disk.backing = backing;
         if (backing.format !== undefined) disk.format = backing.format;
       }
-      source.warnings.push(...passwordWarning([loc]));
+      source.warnings.push(...passwordWarning([loc]), ...(await credentialWarnings(options)));
       return source;
     },
   };
@@ -55,7 +55,7 @@ export function remoteDiskInput(urls: string[], options: RemoteOptions, format?:
         disk.backing = backing;
         if (backing.format !== undefined) disk.format = backing.format;
       }
-      source.warnings.push(...passwordWarning(locs));
+      source.warnings.push(...passwordWarning(locs), ...(await credentialWarnings(options)));
       return source;
     },
   };

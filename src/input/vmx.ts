@@ -1,12 +1,14 @@
 /**
- * `-i vmx`: a local VMware .vmx file and the disks it names.
+ * `-i vmx`: a local VMware .vmx file and the disks it names. Every disk must
+ * be a VMDK whose files (descriptor, extents, parents) resolve inside the
+ * .vmx's directory: a fileName cannot make v2v read another host file.
  */
-import { readFile } from 'node:fs/promises';
-import { SourceError } from '../errors.js';
+import path from 'node:path';
 import type { RemoteOptions } from '../remote/options.js';
 import { isRemoteSource } from '../remote/url.js';
+import { checkDiskReferences } from './disk-references.js';
 import type { Input } from './index.js';
-import { checkDisksReadable, errnoCode } from './local-files.js';
+import { METADATA_MAX_BYTES, readMetadataFile } from './local-files.js';
 import { remoteVmxInput } from './remote.js';
 import { parseVmx } from './vmx-parse.js';
 
@@ -16,16 +18,17 @@ export function vmxInput(vmxPath: string, remote?: RemoteOptions): Input {
   return {
     describe: `VMX file ${vmxPath}`,
     async load() {
-      let text: string;
-      try {
-        text = await readFile(vmxPath, 'utf8');
-      } catch (error) {
-        throw new SourceError(`Cannot read the VMX file ${vmxPath} (${errnoCode(error)}): check the path and permissions.`);
-      }
+      const text = await readMetadataFile(vmxPath, 'the VMX file', METADATA_MAX_BYTES.vmx);
       const source = parseVmx(text, vmxPath);
-      await checkDisksReadable(source.disks, (disk, errno) =>
-        `The disk ${disk.path} named by ${disk.bus}${disk.controller}:${disk.unit} in ${vmxPath} cannot be read (${errno}): copy it next to the .vmx or fix its fileName.`,
-      );
+      const root = path.dirname(vmxPath);
+      for (const disk of source.disks) {
+        disk.format = await checkDiskReferences(disk.path, {
+          root,
+          label: `The disk ${disk.path} named by ${disk.bus}${disk.controller}:${disk.unit} in ${vmxPath}`,
+          outsideFix: 'copy the disk (with its extents and parent disks) next to the .vmx and set its fileName to that name',
+          vmdkOnly: true,
+        });
+      }
       return source;
     },
   };

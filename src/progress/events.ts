@@ -7,6 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { NicNetworkReport } from '../model.js';
+import { redactUrl } from '../redact.js';
 
 /** The pipeline stages, in order: the `stage` field of events and the V2V_TEST_PAUSE_AT values. */
 export const STAGES = ['source', 'overlay', 'preflight', 'inspect', 'convert', 'trim', 'copy', 'output'] as const;
@@ -67,7 +68,7 @@ export type EventListener = (event: V2vEvent) => void;
 
 /** Builds an event stamped now. */
 export function makeEvent(fields: Omit<V2vEvent, 'timestamp'>): V2vEvent {
-  return { timestamp: new Date().toISOString(), ...fields };
+  return { timestamp: new Date().toISOString(), ...fields, message: redactUrl(fields.message) };
 }
 
 /** Writes events as JSON lines, synchronously (so lines are never interleaved or lost at exit). */

@@ -4,7 +4,7 @@
  * credentials and trust settings. Sets up what both need once per run
  * (pinned known_hosts for --ssh-fingerprint, askpass for -ip).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkExport, startNbdkit, type NbdExport, type NbdServer } from '../../drivers/nbdkit.js';
 import { defaultKnownHosts, pinHostKey, sshReadFile, writeAskpass, type SshTarget } from '../../drivers/ssh.js';
@@ -112,4 +112,23 @@ async function checkReadable(file: string): Promise<void> {
   } catch (error) {
     throw new SourceError(`Cannot read the password file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the -ip path and its permissions.`);
   }
+}
+
+/**
+ * Warnings about how the credentials are protected: a password file other
+ * users can read (-ip), and --insecure (the server is not authenticated, so
+ * whoever answers gets the credentials and serves the disks).
+ */
+export async function credentialWarnings(options: RemoteOptions): Promise<string[]> {
+  const warnings: string[] = [];
+  if (options.passwordFile !== undefined) {
+    const mode = await stat(options.passwordFile).then((s) => s.mode & 0o777, () => undefined);
+    if (mode !== undefined && (mode & 0o077) !== 0) {
+      warnings.push(`the password file ${options.passwordFile} can be read by ${mode & 0o007 ? 'every local user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}): make it readable only by you with "chmod 600 ${options.passwordFile}"`);
+    }
+  }
+  if (options.insecure) {
+    warnings.push('--insecure: the HTTPS server\'s certificate is not checked, so anyone on the network path can pose as the server, read the credentials and serve other disks: pass its CA with --ca-file instead');
+  }
+  return warnings;
 }

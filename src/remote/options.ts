@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { isRemoteSource, parseRemoteSource, redactUrl } from './url.js';
+import { isRemoteSource, parseRemoteSource, redactUrl, type HttpsLocation } from './url.js';
 
 /** Raw remote flags as the command line gave them. */
 export interface RawRemoteOptions {
@@ -88,6 +88,10 @@ export function normalizeRemoteOptions(raw: RawRemoteOptions, inputMode: string,
     if (raw.insecure && raw.caFile !== undefined) throw new UsageError(`--insecure turns off the certificate check that --ca-file configures: give only one.`);
     if (locations.some((l) => l.transport === 'https' && l.password !== undefined) && raw.ip !== undefined) {
       throw new UsageError(`The password is given twice (in the URL and with -ip): keep -ip and remove it from the URL.`);
+    }
+    const clear = remote.find((arg, i) => /^http:/i.test(arg) && (raw.ip !== undefined || (locations[i] as HttpsLocation).user !== undefined));
+    if (clear !== undefined) {
+      throw new UsageError(`${redactUrl(clear)} would send the user and password in clear text over http://: use https:// (with --ca-file for a private CA).`);
     }
   }
   return {

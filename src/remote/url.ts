@@ -4,6 +4,7 @@
  */
 import { posix } from 'node:path';
 import { UsageError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 
 /** A file reached over SSH. */
 export interface SshLocation {
@@ -93,10 +94,4 @@ export function locationPath(loc: RemoteLocation): string {
   return loc.transport === 'ssh' ? loc.path : decodeURIComponent(new URL(loc.url).pathname);
 }
 
-/**
- * Replaces the password of every URL in `text` with "***" (and a bare
- * `user:password@` userinfo too). Used on every message that may echo a URL.
- */
-export function redactUrl(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@'"]*):([^/\s@'"]*)@/gi, '$1$2:***@');
-}
+export { redactUrl } from '../redact.js';

@@ -133,9 +133,9 @@ describe('a real conversion with stdout piped and --machine-readable=file:F', ()
 const EXPECT_RUNNING: Record<string, RegExp | undefined> = { convert: /qemu-system/, trim: /qemu-system/ };
 
 /** Starts a run paused at `stage`, interrupts it with SIGINT and checks it left nothing. */
-async function interruptAt(stage: string, vmx: string, sourceDisk: string, hash: string, options: { resumeUntil?: (target: string) => Promise<boolean> } = {}): Promise<void> {
+async function interruptAt(stage: string, input: string[], sourceDisk: string, hash: string, options: { resumeUntil?: (target: string) => Promise<boolean> } = {}): Promise<void> {
   const target = await mkdtemp(join(tmpdir(), `v2v-e2e-int-${stage}-`));
-  const run = await startV2v(['-i', 'vmx', vmx, '-o', 'local', '-os', target, '-of', 'qcow2'], { V2V_TEST_PAUSE_AT: stage });
+  const run = await startV2v([...input, '-o', 'local', '-os', target, '-of', 'qcow2'], { V2V_TEST_PAUSE_AT: stage });
   try {
     await run.waitFor(new RegExp(`v2v: test hook: paused at ${stage} `), 20 * MINUTE);
     const expected = EXPECT_RUNNING[stage];
@@ -171,12 +171,13 @@ async function interruptAt(stage: string, vmx: string, sourceDisk: string, hash:
 describe('SIGINT in each stage stops children, removes temp files and partial targets', () => {
   for (const stage of ['source', 'overlay', 'preflight', 'inspect', 'convert']) {
     it(`at ${stage}`, async () => {
-      await interruptAt(stage, fixture.vmx, fixture.vmdk, sourceHash);
+      await interruptAt(stage, ['-i', 'vmx', fixture.vmx], fixture.vmdk, sourceHash);
     }, 25 * MINUTE);
   }
 
   describe('after conversion (source: the guest converted above)', () => {
-    let vmx: string;
+    // A qcow2 disk is no VMware disk, so -i vmx refuses it: it is read with -i disk.
+    let input: string[];
     let disk: string;
     let hash: string;
     beforeAll(async () => {
@@ -184,19 +185,17 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
       expect(fullExit).toBe(0);
       disk = join(out, `${NAME}-sda`);
       hash = await sha256(disk);
-      vmx = join(work, 'converted.vmx');
-      const text = await readFile(fixture.vmx, 'utf8');
-      await writeFile(vmx, text.replace(/^scsi0:0\.fileName = .*$/m, `scsi0:0.fileName = "${disk}"`));
+      input = ['-i', 'disk', disk, '-if', 'qcow2', '-on', NAME];
     }, 40 * MINUTE);
 
     for (const stage of ['trim', 'output']) {
       it(`at ${stage}`, async () => {
-        await interruptAt(stage, vmx, disk, hash);
+        await interruptAt(stage, input, disk, hash);
       }, 25 * MINUTE);
     }
 
     it('at copy, with a partial target being written', async () => {
-      await interruptAt('copy', vmx, disk, hash, {
+      await interruptAt('copy', input, disk, hash, {
         // Resume the copy, and interrupt once the target has data in it (under its copy name until the output stage).
         resumeUntil: async (target) => (await stat(join(target, `${NAME}-sda.v2v-partial`)).then((s) => s.size, () => 0)) > 0,
       });
@@ -206,7 +205,7 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
       const parent = await mkdtemp(join(tmpdir(), 'v2v-e2e-copyfail-'));
       const target = join(parent, 'out');
       await mkdir(target);
-      const run = await startV2v(['-i', 'vmx', vmx, '-o', 'local', '-os', target], { V2V_TEST_PAUSE_AT: 'copy' });
+      const run = await startV2v([...input, '-o', 'local', '-os', target], { V2V_TEST_PAUSE_AT: 'copy' });
       try {
         await run.waitFor(/v2v: test hook: paused at copy /, 20 * MINUTE);
         // The target directory disappears between preflight and the copy.

@@ -27,9 +27,10 @@ async function freePort() {
 
 /**
  * Starts sshd. Returns the client's identity, a known_hosts naming the
- * server, the host key's SHA256 fingerprint, and stop().
+ * server, the host key's SHA256 fingerprint, and stop(). `sftp: false`
+ * leaves out the SFTP subsystem (servers configured without it exist).
  */
-export async function startSshd() {
+export async function startSshd({ sftp = true } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'v2v-sshd-'));
   const port = await freePort();
   const hostKey = join(dir, 'host_ed25519');
@@ -48,7 +49,7 @@ export async function startSshd() {
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
     'PubkeyAuthentication yes', 'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no',
-    'Subsystem sftp internal-sftp', 'LogLevel ERROR', '',
+    ...(sftp ? ['Subsystem sftp internal-sftp'] : []), 'LogLevel ERROR', '',
   ].join('\n'));
   mkdirSync('/run/sshd', { recursive: true });
   // -D: foreground, so we own the PID; -e: log to stderr.

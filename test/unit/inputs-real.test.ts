@@ -175,7 +175,7 @@ describe('-i ova on real archives', () => {
 
   it('refuses an OVA missing a file its manifest lists, one without .ovf, and a file that is no archive', async () => {
     const missing = await pack('missing.ova', [], ovfDir, ['tiny.ovf', 'tiny.mf']);
-    expect((await loadError(ovaInput(missing))).message).toMatch(/lists tiny-disk1\.vmdk, which cannot be read in .*missing\.ova \(ENOENT\): the OVA is incomplete/);
+    expect((await loadError(ovaInput(missing))).message).toMatch(/^The disk file tiny-disk1\.vmdk named by tiny\.ovf in .*missing\.ova is missing \(ENOENT\): the OVA is incomplete/);
     const noOvf = await pack('no-ovf.ova', [], ovfDir, ['tiny-disk1.vmdk']);
     expect((await loadError(ovaInput(noOvf))).message).toMatch(/must hold exactly one \.ovf descriptor but has none/);
     const junk = path.join(work, 'junk.ova');
@@ -190,8 +190,14 @@ describe('-i ova on real archives', () => {
     await sh('cp', path.join(ovfDir, 'tiny.ovf'), linked);
     await sh('ln', '-s', path.join(ovfDir, 'tiny-disk1.vmdk'), path.join(linked, 'tiny-disk1.vmdk'));
     const archive = await pack('linked.ova', [], linked, ['tiny.ovf', 'tiny-disk1.vmdk']);
-    expect((await loadError(ovaInput(archive))).message).toMatch(/^The disk file tiny-disk1\.vmdk in .*linked\.ova is not a regular file/);
-    // The same link in a directory the user points at is the user's choice.
+    expect((await loadError(ovaInput(archive))).message).toMatch(/^The OVA .*linked\.ova contains tiny-disk1\.vmdk, which is a symbolic link/);
+    // In a directory the user points at, a link may stay inside it, not lead out of it.
+    expect((await loadError(ovaInput(linked))).message).toMatch(/^The disk file tiny-disk1\.vmdk in .*linked resolves to .*, outside /);
+    const inside = path.join(linked, 'disks');
+    await mkdir(inside);
+    await sh('mv', path.join(linked, 'tiny-disk1.vmdk'), path.join(linked, 'tiny-disk1.vmdk.away'));
+    await sh('cp', path.join(ovfDir, 'tiny-disk1.vmdk'), inside);
+    await sh('ln', '-s', 'disks/tiny-disk1.vmdk', path.join(linked, 'tiny-disk1.vmdk'));
     expect((await load(ovaInput(linked))).source.disks).toHaveLength(1);
   });
 

@@ -112,7 +112,7 @@ describe('parseOvf refuses what it cannot convert', () => {
     ['a disk outside the OVA', envelopeWithFile('ovf:href="../../etc/shadow"'), /names the disk file "..\/..\/etc\/shadow", which is not a file inside the OVA/],
     ['an absolute disk path', envelopeWithFile('ovf:href="/etc/shadow"'), /which is not a file inside the OVA/],
     ['a disk URL', envelopeWithFile('ovf:href="http://example.com/d.vmdk"'), /which is not a file inside the OVA/],
-    ['a compressed disk', envelopeWithFile('ovf:href="d.vmdk.gz" ovf:compression="gzip"'), /is compressed or split .* re-export the OVA without compression/],
+    ['a disk compressed otherwise than with gzip', envelopeWithFile('ovf:href="d.vmdk.bz2" ovf:compression="bzip2"'), /is compressed with "bzip2" or split .* re-export the OVA without compression or with gzip/],
     ['no disks', envelopeWithFile('ovf:href="d.vmdk"').replace('ovf:/disk/d1', 'ovf:/disk/nope'), /describes no disks/],
   ])('%s', (_what, text, message) => {
     const error = thrown(() => parseOvf(text, '/ova', '/ova/x.ovf'));
