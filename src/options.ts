@@ -11,6 +11,7 @@ import { normalizeRemoteOptions, type RawRemoteOptions, type RemoteOptions } fro
 import { isRemoteSource } from './remote/url.js';
 import { parseMachineReadable, type MachineReadableTarget } from './progress/events.js';
 import { parseRootChoice, type RootChoice } from './convert/root-choice.js';
+import { parseVerify, type VerifyChoice } from './verify/choice.js';
 
 /** Input modes implemented. */
 export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova'] as const;
@@ -58,6 +59,8 @@ export interface Options {
   root?: RootChoice;
   /** virtio-win drivers for Windows guests (--virtio-win): a directory or an ISO; checked in preflight. */
   virtioWin?: string;
+  /** Checks after the copy (--verify; default: checksum for remote sources). */
+  verify: VerifyChoice;
 }
 
 /** Raw values as the command line gave them (all optional: rules decide). */
@@ -88,6 +91,8 @@ export interface RawOptions {
   key?: string[];
   /** --virtio-win PATH. */
   virtioWin?: string;
+  /** The value of --verify ('' when given bare); absent: the default. */
+  verify?: string;
 }
 
 /** Guest names libvirt and file systems accept without surprises. */
@@ -159,6 +164,10 @@ export function normalizeOptions(raw: RawOptions): Options {
     throw new UsageError(`-n, -b and --mac do not apply to -o null: remove them.`);
   }
   parseNetworkMapping(networkMapping); // throws UsageError on a bad spec, now rather than after the copy
+  const verify = parseVerify(raw.verify, raw.positional.some(isRemoteSource));
+  if (outputMode === 'null' && raw.verify !== undefined && (verify.checksum || verify.boot)) {
+    throw new UsageError(`--verify does not apply to -o null (the disks are discarded): remove it, or use another output.`);
+  }
   return {
     input: {
       mode: inputMode as InputOptions['mode'],
@@ -182,6 +191,7 @@ export function normalizeOptions(raw: RawOptions): Options {
     ...(raw.machineReadable !== undefined ? { machineReadable: parseMachineReadable(raw.machineReadable) } : {}),
     ...(root.kind !== 'single' ? { root } : {}),
     ...(raw.virtioWin !== undefined ? { virtioWin: resolve(raw.virtioWin) } : {}),
+    verify,
   };
 }
 

@@ -16,6 +16,7 @@ export function outputStage(): ListrTask<Context> {
         inspection: need(ctx, 'inspection'),
         caps: need(ctx, 'caps'),
         targets: need(ctx, 'targets'),
+        ...(ctx.verification ? { verification: ctx.verification } : {}),
       });
       task.output = `wrote ${ctx.written.join(', ')}`;
     },

@@ -6,6 +6,7 @@
 import type { OutputOptions } from '../options.js';
 import type { GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
 import type { Overlay } from '../context.js';
+import type { VerifyReport } from '../verify/report.js';
 import { jsonOutput } from './json.js';
 import { libvirtOutput } from './libvirt.js';
 import { localOutput } from './local.js';
@@ -19,6 +20,8 @@ export interface FinishInput {
   inspection: Inspection;
   caps: GuestCaps;
   targets: TargetDisk[];
+  /** What --verify found, when it ran (-o json records it). */
+  verification?: VerifyReport;
 }
 
 /** A conversion target. */

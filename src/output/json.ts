@@ -17,7 +17,8 @@
  *     ],
  *     "networks": [                  // one per source NIC, in source order (-n/-b/--mac applied)
  *       { "mac"?: string, "model": string, "name": string, "type": "network"|"bridge" }
- *     ]
+ *     ],
+ *     "verify"?: VerifyReport        // src/verify/report.ts: only when --verify ran (checksum and/or boot)
  *   }
  *
  * TargetDisk.overlay is left out: it names a temporary file deleted at the end of the run.
@@ -47,6 +48,7 @@ export function buildJsonDocument(input: FinishInput, networkMapping: NetworkMap
     caps: input.caps,
     disks: input.targets.map(({ dev, format, path, virtualSize }) => ({ dev, format, path, virtualSize })),
     networks: mapNetworks(input.source.nics, networkMapping, input.caps.netModel),
+    ...(input.verification ? { verify: input.verification } : {}),
   };
   return `${JSON.stringify(document, sortedKeys, 2)}\n`;
 }

@@ -6,9 +6,10 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import type { VerifyReport } from '../verify/report.js';
 
 /** The pipeline stages, in order: the `stage` field of events and the V2V_TEST_PAUSE_AT values. */
-export const STAGES = ['source', 'overlay', 'preflight', 'inspect', 'convert', 'trim', 'copy', 'output'] as const;
+export const STAGES = ['source', 'overlay', 'preflight', 'inspect', 'convert', 'trim', 'copy', 'verify', 'output'] as const;
 
 /** One pipeline stage. */
 export type StageKey = (typeof STAGES)[number];
@@ -45,6 +46,8 @@ export interface V2vEvent {
   name?: string;
   /** For result: files and objects written (empty unless converted). */
   files?: string[];
+  /** For the verify stage's info and for result: what `--verify` found (absent checks were not asked for). */
+  verify?: VerifyReport;
 }
 
 /** Where `--machine-readable` events go. */

@@ -7,6 +7,8 @@
  */
 import type { ListrTask } from 'listr2';
 import type { Context } from '../context.js';
+import { run } from '../exec.js';
+import type { TargetDisk } from '../model.js';
 import { STAGES, type StageKey } from './events.js';
 import { emitEvent } from './reporter.js';
 
@@ -62,4 +64,19 @@ function pause(stage: StageKey, signal?: AbortSignal): Promise<void> {
     emitEvent({ type: 'info', stage, message: `test hook: paused at ${stage}` });
     process.stderr.write(`${pauseMarker(stage)} (pid ${process.pid}): SIGUSR2 resumes, SIGINT/SIGTERM interrupts\n`);
   });
+}
+
+/** The environment variable that makes `--verify=checksum` find a corrupt copy (see {@link corruptTargetForTest}). */
+export const CORRUPT_ENV = 'V2V_TEST_CORRUPT_TARGET';
+
+/**
+ * Test hook: with `V2V_TEST_CORRUPT_TARGET=1`, overwrites 64 KiB at 1 MiB of
+ * the first target disk's guest-visible content (with qemu-io, so raw and
+ * qcow2 alike) just before the checksum verification: the copy went wrong
+ * between copy and check. Not for users.
+ */
+export async function corruptTargetForTest(target: TargetDisk | undefined): Promise<void> {
+  if (process.env[CORRUPT_ENV] !== '1' || target === undefined) return;
+  await run({ program: 'qemu-io', args: ['-f', target.format, '-c', 'write -P 0xa5 1M 64k', target.path] });
+  process.stderr.write(`v2v: test hook: corrupted ${target.path}\n`);
 }
