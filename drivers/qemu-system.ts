@@ -110,7 +110,9 @@ export function bootCheckCommand(spec: BootCheckSpec): Command {
   const args = [
     '-accel', spec.accel, '-machine', spec.machine, ...(spec.accel === 'kvm' ? ['-cpu', 'host'] : []),
     '-m', String(spec.memoryMiB), '-smp', String(spec.vcpus),
-    '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none', '-no-reboot',
+    '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none',
+    // SeaBIOS prints "No bootable device" on VGA only: reboot at once instead, which -no-reboot turns into qemu exiting.
+    '-boot', 'reboot-timeout=0', '-no-reboot',
     '-chardev', 'stdio,id=serial0,signal=off', '-serial', 'chardev:serial0',
   ];
   if (spec.uefi) {
@@ -157,6 +159,12 @@ export interface BootWatch {
 /** Options of {@link watchBoot}. */
 export interface WatchBootOptions {
   timeoutMs: number;
+  /**
+   * Give up earlier when the console stays completely silent this long: the
+   * bootloader never started a kernel that talks to the serial port (or the
+   * guest does not use one). Absent: only `timeoutMs`.
+   */
+  silenceTimeoutMs?: number;
   /** Success pattern (default {@link BOOTED_PATTERN}). */
   booted?: RegExp;
   /** Failure pattern (default {@link BOOT_FAILED_PATTERN}). */
@@ -199,6 +207,7 @@ export async function watchBoot(cmd: Command, options: WatchBootOptions): Promis
   let log = '';
   let stderr = '';
   let timer: NodeJS.Timeout | undefined;
+  let silence: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   try {
     const decision = await new Promise<{ outcome: BootOutcome; line?: string }>((resolve, reject) => {
@@ -239,6 +248,12 @@ export async function watchBoot(cmd: Command, options: WatchBootOptions): Promis
         finish('failed', `qemu exited by itself (code ${code ?? '-'}${signal ? `, signal ${signal}` : ''})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`);
       });
       timer = setTimeout(() => finish('timeout'), options.timeoutMs);
+      if (options.silenceTimeoutMs !== undefined) {
+        const seconds = Math.round(options.silenceTimeoutMs / 1000);
+        silence = setTimeout(() => {
+          if (log === '') finish('timeout', `nothing on the serial console within ${seconds} s`);
+        }, options.silenceTimeoutMs);
+      }
       if (signal) {
         onAbort = () => {
           if (!settled) {
@@ -258,6 +273,7 @@ export async function watchBoot(cmd: Command, options: WatchBootOptions): Promis
     };
   } finally {
     if (timer) clearTimeout(timer);
+    if (silence) clearTimeout(silence);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     await stopChild(child);
     liveBoots.delete(child);

@@ -18,6 +18,14 @@ import { CONSOLE_LINES, type BootReport } from './report.js';
 /** Boot-check timeouts: ~4x the KVM allowance under TCG, which runs the test guest ~4x slower. */
 export const BOOT_TIMEOUT_MS = { kvm: 120_000, tcg: 480_000 } as const;
 
+/**
+ * A guest whose serial console stays completely silent this long fails early:
+ * the kernel (console=ttyS0) talks within ~10 s of power-on under TCG here,
+ * so silence means the bootloader never started it (or it does not use the
+ * serial port).
+ */
+export const SILENCE_TIMEOUT_MS = { kvm: 45_000, tcg: 150_000 } as const;
+
 /** Most RAM and vCPUs a boot check gives the guest, whatever the source had: it only has to reach userspace. */
 const MAX_MEMORY_MIB = 2048;
 const MAX_VCPUS = 2;
@@ -73,6 +81,7 @@ export async function runBootCheck(input: BootCheckInput): Promise<BootCheckResu
     });
     const watch = await watchBoot(command, {
       timeoutMs: input.timeoutMs ?? BOOT_TIMEOUT_MS[input.accel],
+      silenceTimeoutMs: Math.min(SILENCE_TIMEOUT_MS[input.accel], input.timeoutMs ?? Infinity),
       ...(input.signal ? { signal: input.signal } : {}),
       ...(input.onConsole ? { onConsole: input.onConsole } : {}),
     });
@@ -102,6 +111,7 @@ export async function saveConsole(path: string, consoleText: string): Promise<st
 
 /** The one-sentence reason a boot check did not pass, for errors. */
 export function bootFailureReason(report: BootReport, timeoutMs: number): string {
+  if (report.status === 'timeout' && report.decidingLine !== undefined) return `${report.decidingLine} (the bootloader did not start a kernel using the serial console)`;
   if (report.status === 'timeout') {
     return `it did not reach a login prompt or the multi-user target within ${Math.round(timeoutMs / 1000)} s (last console line: "${report.consoleLines?.at(-1) ?? 'none'}")`;
   }

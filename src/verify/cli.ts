@@ -29,7 +29,7 @@ Exit codes: 0 booted; 2 usage error; 4 unreadable XML or disk; 7 did not boot
 (the console is saved, see --console-log); 130 interrupted.`;
 
 /** What the check is run on. */
-interface Target {
+export interface Target {
   name: string;
   disks: CheckedDisk[];
   firmware: 'bios' | 'uefi';
@@ -115,8 +115,8 @@ export async function verifyCli(argv: string[]): Promise<number> {
   }
 }
 
-/** The guest to boot: from a domain XML, or from disk images. */
-async function describeTarget(paths: string[], firmware: 'bios' | 'uefi' | undefined): Promise<Target> {
+/** The guest to boot: from a domain XML (disks, firmware, machine, memory, vCPUs), or from disk images (probed). */
+export async function describeTarget(paths: string[], firmware: 'bios' | 'uefi' | undefined): Promise<Target> {
   const first = paths[0];
   if (first === undefined) throw new UsageError('No guest given: pass a domain XML or the disk images.');
   if (first.endsWith('.xml')) {

@@ -27,7 +27,7 @@ beforeAll(async () => {
   fixture = await ensureFixture();
   sourceHash = await sha256(fixture.vmdk);
   out = await mkdtemp(join(tmpdir(), 'v2v-e2e-'));
-  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2']);
+  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...VERIFY_ARGS]);
 }, 40 * MINUTE);
 
 afterAll(async () => {
@@ -110,6 +110,25 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
 
   it('left the source disk byte-identical', async () => {
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+  });
+});
+
+// --verify (issue #13): the conversion above also runs with --verify (checksum and
+// boot); its failing cases are in verify.test.ts.
+const VERIFY_ARGS = ['--verify'];
+
+describe('--verify on the same conversion: the copy checked and the target booted before output', () => {
+  it('compares the target with the converted image, boots it to userspace, and says so in the summary', () => {
+    const verified = /Verified the converted guest: checksum passed \(1 disk\(s\), ([\d.]+) s\), boot passed \(userspace reached in ([\d.]+) s, (tcg|kvm)\)/.exec(run.stdout);
+    expect(verified, run.stdout).not.toBeNull();
+    console.log(`--verify: checksum ${verified?.[1]} s, boot ${verified?.[2]} s (${verified?.[3]})`);
+    expect(run.stdout).toMatch(/booting the target disks under (tcg|kvm) with no network device/);
+    expect(run.stdout).toMatch(/boot: reached userspace in [\d.]+ s \(".*login:"\)/);
+    expect(run.stdout).toMatch(/^Finished converting .*; verified: checksum passed .*, boot passed /m);
+    // Verify ran after the copy and before the output metadata was written.
+    const at = (text: string): number => run.stdout.indexOf(text);
+    expect(at('Copied disk 1/1')).toBeLessThan(at('Verifying the converted guest'));
+    expect(at('Verified the converted guest')).toBeLessThan(at('Creating output metadata'));
   });
 });
 

@@ -18,6 +18,7 @@ import { makeEvent } from '../../src/progress/events.js';
 import { bootFailureReason, bootReport } from '../../src/verify/boot-check.js';
 import { describeVerify, parseVerify } from '../../src/verify/choice.js';
 import { describeVerifyReport, type VerifyReport } from '../../src/verify/report.js';
+import { describeTarget } from '../../src/verify/cli.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
 import { ROOT } from '../helpers/v2v.js';
 
@@ -59,7 +60,7 @@ describe('bootCheckCommand', () => {
     expect(program).toBe('qemu-system-x86_64');
     expect(args).toEqual([
       '-accel', 'kvm', '-machine', 'q35', '-cpu', 'host', '-m', '1024', '-smp', '2',
-      '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none', '-no-reboot',
+      '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none', '-boot', 'reboot-timeout=0', '-no-reboot',
       '-chardev', 'stdio,id=serial0,signal=off', '-serial', 'chardev:serial0',
       '-drive', 'file=/t/a,,b.qcow2,format=qcow2,if=none,id=disk0', '-device', 'virtio-blk-pci,drive=disk0,bootindex=0',
       '-drive', 'file=/t/d2.qcow2,format=qcow2,if=none,id=disk1', '-device', 'virtio-blk-pci,drive=disk1',
@@ -126,6 +127,17 @@ describe('watchBoot classifies the serial console', () => {
     expect(e.decidingLine).toMatch(/qemu exited by itself \(code 1\): qemu: could not open disk/);
   });
 
+  it('gives up early on a console that stays silent, not on one that talks', async () => {
+    const silent = await watchBoot({ program: 'sleep', args: ['30'] }, { timeoutMs: 10_000, silenceTimeoutMs: 800 });
+    expect(silent.outcome).toBe('timeout');
+    expect(silent.decidingLine).toBe('nothing on the serial console within 1 s');
+    expect(silent.seconds).toBeLessThan(5);
+    const talking = await watchBoot(fakeConsole(`echo 'Linux version 6.1.0'`), { timeoutMs: 1_500, silenceTimeoutMs: 800 });
+    expect(talking.outcome).toBe('timeout');
+    expect(talking.decidingLine).toBeUndefined();
+    expect(talking.seconds).toBeGreaterThanOrEqual(1.4);
+  });
+
   it('stops the process and rejects when the run is interrupted', async () => {
     const abort = new AbortController();
     setTimeout(() => abort.abort(new Error('Interrupted by SIGINT.')), 300);
@@ -136,7 +148,8 @@ describe('watchBoot classifies the serial console', () => {
     const report = bootReport({ outcome: 'failed', seconds: 52.3, console: 'a\r\nGave up waiting for root file system device.\r\n', decidingLine: 'Gave up waiting for root file system device.' }, { accel: 'tcg', firmware: 'bios' });
     expect(report).toEqual({ status: 'failed', seconds: 52.3, accel: 'tcg', firmware: 'bios', decidingLine: 'Gave up waiting for root file system device.', consoleLines: ['a', 'Gave up waiting for root file system device.'] });
     expect(bootFailureReason(report, 480_000)).toBe('its console showed "Gave up waiting for root file system device." after 52 s');
-    expect(bootFailureReason({ ...report, status: 'timeout' }, 480_000)).toMatch(/did not reach a login prompt or the multi-user target within 480 s/);
+    expect(bootFailureReason({ status: 'timeout', seconds: 480, consoleLines: ['Loading initial ramdisk ...'] }, 480_000)).toBe('it did not reach a login prompt or the multi-user target within 480 s (last console line: "Loading initial ramdisk ...")');
+    expect(bootFailureReason({ status: 'timeout', seconds: 150, decidingLine: 'nothing on the serial console within 150 s' }, 480_000)).toBe('nothing on the serial console within 150 s (the bootloader did not start a kernel using the serial console)');
   });
 });
 
@@ -193,5 +206,23 @@ describe('reports', () => {
     expect(boot?.argv.at(-1)).toBe('--verify=boot');
     expect(none?.argv.at(-1)).toBe('--verify=none');
     expect(bad?.invalid).toMatch(/Unknown "--verify=fsck"/);
+  });
+});
+
+describe('v2v verify reads the guest from a domain XML', () => {
+  const golden = (name: string): string => join(ROOT, 'test/unit/fixtures/domain-xml', name);
+
+  it('takes disks, formats, buses, firmware, machine, memory and vCPUs from the XML', async () => {
+    const bios = await describeTarget([golden('debian-bios.xml')], undefined);
+    expect(bios).toMatchObject({ disks: [{ path: '/var/lib/libvirt/images/debian12-sda', format: 'qcow2', bus: 'virtio' }], firmware: 'bios', machine: 'q35', logDir: join(ROOT, 'test/unit/fixtures/domain-xml') });
+    const sata = await describeTarget([golden('tcg-sata-e1000.xml')], undefined);
+    expect(sata.disks).toEqual([{ path: '/var/tmp/legacy-sda', format: 'raw', bus: 'sata' }]);
+    const uefi = await describeTarget([golden('windows-uefi-secureboot.xml')], undefined);
+    expect(uefi.firmware).toBe('uefi');
+  });
+
+  it('refuses an XML with other paths or with --firmware', async () => {
+    await expect(describeTarget([golden('debian-bios.xml'), '/d.img'], undefined)).rejects.toThrow(/Pass one domain XML, or disk images, not both/);
+    await expect(describeTarget([golden('debian-bios.xml')], 'uefi')).rejects.toThrow(/--firmware only applies to disks given directly/);
   });
 });
