@@ -245,7 +245,8 @@ export async function watchBoot(cmd: Command, options: WatchBootOptions): Promis
       child.once('exit', (code, signal) => {
         // qemu went away by itself: bad arguments, or the guest reset under -no-reboot.
         log += `\n[qemu exited: code ${code ?? '-'}, signal ${signal ?? '-'}]\n${stderr}`;
-        finish('failed', `qemu exited by itself (code ${code ?? '-'}${signal ? `, signal ${signal}` : ''})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`);
+        const why = code === 0 ? ': the guest reset or powered off (no bootable disk, a reboot, a triple fault)' : stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : '';
+        finish('failed', `qemu exited by itself (code ${code ?? '-'}${signal ? `, signal ${signal}` : ''})${why}`);
       });
       timer = setTimeout(() => finish('timeout'), options.timeoutMs);
       if (options.silenceTimeoutMs !== undefined) {
