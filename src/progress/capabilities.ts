@@ -34,6 +34,8 @@ export function capabilities(version = packageVersion()): string[] {
     'network-option',
     'bridge-option',
     'print-source',
+    'verify-option',
+    'verify-command',
     ...INPUT_MODES.map((mode) => `input:${mode}`),
     ...OUTPUT_MODES.map((mode) => `output:${mode}`),
     ...CONVERT_FAMILIES.map((family) => `convert:${family}`),

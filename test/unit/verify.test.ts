@@ -14,6 +14,7 @@ import { compareCommand, compareImages } from '../../drivers/qemu-img.js';
 import { bootCheckCommand, lastConsoleLines, watchBoot } from '../../drivers/qemu-system.js';
 import { planGuests } from '../../src/batch/manifest.js';
 import { normalizeOptions } from '../../src/options.js';
+import { capabilities } from '../../src/progress/capabilities.js';
 import { makeEvent } from '../../src/progress/events.js';
 import { bootFailureReason, bootReport } from '../../src/verify/boot-check.js';
 import { describeVerify, parseVerify } from '../../src/verify/choice.js';
@@ -48,6 +49,10 @@ describe('--verify parsing', () => {
     expect(() => normalizeOptions({ o: 'null', positional: ['/g.vmx'], verify: '' })).toThrow(/--verify does not apply to -o null/);
     expect(normalizeOptions({ o: 'null', positional: ['/g.vmx'], verify: 'none' }).verify).toEqual({ checksum: false, boot: false });
     expect(describeVerify({ checksum: true, boot: true })).toBe('checksum and boot');
+  });
+
+  it('is listed as capabilities, with the verify stage', () => {
+    expect(capabilities('1')).toEqual(expect.arrayContaining(['verify-option', 'verify-command', 'stage:verify']));
   });
 });
 
