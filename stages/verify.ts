@@ -40,6 +40,7 @@ export function verifyStage(): ListrTask<Context> {
         if (ctx.options.verify.checksum) {
           task.output = 'comparing every target disk with the converted image';
           report.checksum = await verifyChecksums(need(ctx, 'targets'));
+          if (report.checksum.status === 'failed') throw new CopyError(report.checksum.reason ?? 'a target differs from the converted image');
           task.output = `checksum: ${report.checksum.status} (${report.checksum.disks} disk(s) identical to the converted images, ${report.checksum.seconds.toFixed(1)} s)`;
         }
         if (ctx.options.verify.boot) {
@@ -53,16 +54,19 @@ export function verifyStage(): ListrTask<Context> {
   };
 }
 
-/** Compares every target with its overlay; throws CopyError on the first difference. */
+/** Compares every target with its overlay, up to the first difference (reported as failed, with the error sentence as reason). */
 async function verifyChecksums(targets: TargetDisk[]): Promise<ChecksumReport> {
   const started = Date.now();
   await corruptTargetForTest(targets[0]);
   for (const [index, target] of targets.entries()) {
     const result = await compareImages(target.overlay, 'qcow2', target.path, target.format);
     if (!result.identical) {
-      throw new CopyError(
-        `Disk ${index + 1} copied to ${target.path} differs from the converted image (qemu-img compare: ${result.difference}), so the copy is corrupt and was removed: check the target storage (and the network, for a remote source), then run again.`,
-      );
+      return {
+        status: 'failed',
+        seconds: (Date.now() - started) / 1000,
+        disks: index + 1,
+        reason: `Disk ${index + 1} copied to ${target.path} differs from the converted image (qemu-img compare: ${result.difference}), so the copy is corrupt and was removed: check the target storage (and the network, for a remote source), then run again.`,
+      };
     }
   }
   return { status: 'passed', seconds: (Date.now() - started) / 1000, disks: targets.length };
