@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, runCachedBuild } from '../helpers/fixture.js';
-import { runV2v, sha256 } from '../helpers/v2v.js';
+import { validate, type Schema } from '../helpers/json-schema.js';
+import { ROOT, runV2v, sha256 } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
 const MINIMAL_GUESTS = fileURLToPath(new URL('../fixtures/build-minimal-guests.sh', import.meta.url));
@@ -78,7 +79,8 @@ describe('--verify=checksum on a target corrupted between copy and check (V2V_TE
     const disk = join(guests, 'ubuntu.img');
     const before = await sha256(disk);
     const out = await mkdtemp(join(work, 'out-'));
-    const r = await runV2v(['-i', 'disk', disk, '-if', 'raw', '-o', 'local', '-os', out, '-of', 'qcow2', '-on', 'guest', '--verify=checksum'], { V2V_TEST_CORRUPT_TARGET: '1' });
+    const events = join(work, 'corrupt.events.jsonl');
+    const r = await runV2v(['-i', 'disk', disk, '-if', 'raw', '-o', 'local', '-os', out, '-of', 'qcow2', '-on', 'guest', '--verify=checksum', `--machine-readable=file:${events}`], { V2V_TEST_CORRUPT_TARGET: '1' });
     console.log(`corrupted target: exit ${r.exitCode} in ${r.seconds.toFixed(1)} s`);
     expect(r.exitCode, r.stderr).toBe(5);
     expect(r.stderr).toContain(`v2v: test hook: corrupted ${join(out, 'guest-sda')}`);
@@ -86,5 +88,11 @@ describe('--verify=checksum on a target corrupted between copy and check (V2V_TE
     expect(r.stdout).toMatch(/✖.*Verifying the converted guest \(checksum\)/);
     expect(await readdir(out)).toEqual([]);
     expect(await sha256(disk)).toBe(before);
+    // The events say so too: the verify stage failed, and the result carries the failed checksum.
+    const schema = JSON.parse(await readFile(join(ROOT, 'docs/machine-readable.schema.json'), 'utf8')) as Schema;
+    const lines = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const line of lines) expect(validate(schema, line), JSON.stringify(line)).toEqual([]);
+    expect(lines).toContainEqual(expect.objectContaining({ type: 'message', stage: 'verify', phase: 'failed' }));
+    expect(lines.at(-1)).toMatchObject({ type: 'result', exitCode: 5, files: [], verify: { checksum: { status: 'failed', disks: 1 } } });
   }, 10 * MINUTE);
 });
