@@ -70,7 +70,7 @@ export async function cli(argv: string[]): Promise<number> {
       .option('root', { type: 'string', describe: 'Multi-boot guests: which root to convert: single (default: refuse multi-boot), first, ask, or a device such as /dev/sda2', group: 'Conversion:' })
       .option('virtio-win', { type: 'string', describe: 'Windows guests: virtio-win drivers, a directory laid out like the virtio-win ISO or the ISO itself (default: $VIRTIO_WIN, else /usr/share/virtio-win)', group: 'Conversion:' })
       .option('key', { type: 'string', array: true, describe: 'LUKS key for an encrypted volume (not supported yet: refused)', group: 'Conversion:' })
-      .option('verify', { type: 'string', describe: 'After the copy: checksum (compare each target with the converted image), boot (boot it, no network), both when bare, or none (default: checksum for remote sources)', group: 'Conversion:' })
+      .option('verify', { type: 'string', describe: 'After the copy: checksum (compare each target with the converted image), boot (boot it with no network), both when bare; default none', group: 'Conversion:' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print nothing but errors and warnings' })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'Verbose messages' })
       .option('trace', { alias: 'x', type: 'boolean', describe: 'Trace every external command with its argv (stderr)' })

@@ -59,7 +59,7 @@ export interface Options {
   root?: RootChoice;
   /** virtio-win drivers for Windows guests (--virtio-win): a directory or an ISO; checked in preflight. */
   virtioWin?: string;
-  /** Checks after the copy (--verify; default: checksum for remote sources). */
+  /** Checks after the copy (--verify; default: none). */
   verify: VerifyChoice;
 }
 
@@ -164,7 +164,7 @@ export function normalizeOptions(raw: RawOptions): Options {
     throw new UsageError(`-n, -b and --mac do not apply to -o null: remove them.`);
   }
   parseNetworkMapping(networkMapping); // throws UsageError on a bad spec, now rather than after the copy
-  const verify = parseVerify(raw.verify, raw.positional.some(isRemoteSource));
+  const verify = parseVerify(raw.verify);
   if (outputMode === 'null' && raw.verify !== undefined && (verify.checksum || verify.boot)) {
     throw new UsageError(`--verify does not apply to -o null (the disks are discarded): remove it, or use another output.`);
   }

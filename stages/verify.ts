@@ -30,7 +30,7 @@ export function verifyStage(): ListrTask<Context> {
   return {
     title: 'Verifying the converted guest',
     enabled: (ctx) => ctx.options.verify.checksum || ctx.options.verify.boot,
-    // -o null keeps nothing to verify (explicit --verify is refused with it; this is the remote-source default).
+    // -o null keeps nothing to verify (--verify is refused with it; a batch or script may still get here).
     skip: (ctx) => (ctx.options.output.mode === 'null' ? '-o null discards the disks: nothing to verify' : false),
     task: async (ctx, task) => {
       task.title = `Verifying the converted guest (${describeVerify(ctx.options.verify)})`;

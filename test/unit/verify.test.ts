@@ -24,28 +24,27 @@ import { validate, type Schema } from '../helpers/json-schema.js';
 import { ROOT } from '../helpers/v2v.js';
 
 describe('--verify parsing', () => {
-  it.each<[string | undefined, boolean, { checksum: boolean; boot: boolean }]>([
-    [undefined, false, { checksum: false, boot: false }],
-    [undefined, true, { checksum: true, boot: false }], // remote source: checksum by default
-    ['', false, { checksum: true, boot: true }],
-    ['all', false, { checksum: true, boot: true }],
-    ['checksum', false, { checksum: true, boot: false }],
-    ['boot', true, { checksum: false, boot: true }],
-    ['boot,checksum', false, { checksum: true, boot: true }],
-    ['none', true, { checksum: false, boot: false }],
-  ])('%j (remote %j)', (raw, remote, expected) => {
-    expect(parseVerify(raw, remote)).toEqual(expected);
+  it.each<[string | undefined, { checksum: boolean; boot: boolean }]>([
+    [undefined, { checksum: false, boot: false }],
+    ['', { checksum: true, boot: true }],
+    ['all', { checksum: true, boot: true }],
+    ['checksum', { checksum: true, boot: false }],
+    ['boot', { checksum: false, boot: true }],
+    ['boot,checksum', { checksum: true, boot: true }],
+    ['none', { checksum: false, boot: false }],
+  ])('%j', (raw, expected) => {
+    expect(parseVerify(raw)).toEqual(expected);
   });
 
   it('refuses unknown words and none mixed with checks', () => {
-    expect(() => parseVerify('fsck', false)).toThrow(/Unknown "--verify=fsck": use --verify/);
-    expect(() => parseVerify('none,boot', false)).toThrow(/use --verify=none alone/);
+    expect(() => parseVerify('fsck')).toThrow(/Unknown "--verify=fsck": use --verify/);
+    expect(() => parseVerify('none,boot')).toThrow(/use --verify=none alone/);
   });
 
-  it('is on (checksum) by default for a remote source only, and refused by name with -o null', () => {
+  it('is off by default, remote sources included, and refused by name with -o null', () => {
     const base = { o: 'local', os: '/out' };
-    expect(normalizeOptions({ ...base, positional: ['https://h/g.vmx'] }).verify).toEqual({ checksum: true, boot: false });
-    expect(normalizeOptions({ ...base, positional: ['/g.vmx'] }).verify).toEqual({ checksum: false, boot: false });
+    expect(normalizeOptions({ ...base, positional: ['https://h/g.vmx'] }).verify).toEqual({ checksum: false, boot: false });
+    expect(normalizeOptions({ ...base, positional: ['/g.vmx'], verify: 'checksum' }).verify).toEqual({ checksum: true, boot: false });
     expect(() => normalizeOptions({ o: 'null', positional: ['/g.vmx'], verify: '' })).toThrow(/--verify does not apply to -o null/);
     expect(normalizeOptions({ o: 'null', positional: ['/g.vmx'], verify: 'none' }).verify).toEqual({ checksum: false, boot: false });
     expect(describeVerify({ checksum: true, boot: true })).toBe('checksum and boot');
