@@ -1,4 +1,4 @@
-/** Stage 8: write the target metadata (libvirt XML...). */
+/** Stage 9: write the target metadata (libvirt XML...), after copy and verify. */
 import type { ListrTask } from 'listr2';
 import { need, type Context } from '../src/context.js';
 
