@@ -20,6 +20,7 @@ import { bootFailureReason, bootReport } from '../../src/verify/boot-check.js';
 import { describeVerify, parseVerify } from '../../src/verify/choice.js';
 import { describeVerifyReport, type VerifyReport } from '../../src/verify/report.js';
 import { describeTarget } from '../../src/verify/cli.js';
+import { verifyStage } from '../../stages/verify.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
 import { ROOT } from '../helpers/v2v.js';
 
@@ -228,5 +229,46 @@ describe('v2v verify reads the guest from a domain XML', () => {
   it('refuses an XML with other paths or with --firmware', async () => {
     await expect(describeTarget([golden('debian-bios.xml'), '/d.img'], undefined)).rejects.toThrow(/Pass one domain XML, or disk images, not both/);
     await expect(describeTarget([golden('debian-bios.xml')], 'uefi')).rejects.toThrow(/--firmware only applies to disks given directly/);
+  });
+});
+
+describe('the verify stage', () => {
+  /** Runs the stage's task on a context holding just what it reads. */
+  async function runStage(ctx: Record<string, unknown>): Promise<{ title: string; output: string[] }> {
+    const stage = verifyStage();
+    const seen = { title: '', output: [] as string[] };
+    const task = {
+      set title(t: string) { seen.title = t; },
+      set output(o: string) { seen.output.push(o); },
+    };
+    await (stage.task as (c: unknown, t: unknown) => Promise<void>)(ctx, task);
+    return seen;
+  }
+
+  it('is disabled without --verify and skipped with a reason for -o null', () => {
+    const stage = verifyStage();
+    const enabled = stage.enabled as (c: unknown) => boolean;
+    const skip = stage.skip as (c: unknown) => string | false;
+    expect(enabled({ options: { verify: { checksum: false, boot: false } } })).toBe(false);
+    expect(enabled({ options: { verify: { checksum: false, boot: true } } })).toBe(true);
+    expect(skip({ options: { output: { mode: 'null' } } })).toBe('-o null discards the disks: nothing to verify');
+    expect(skip({ options: { output: { mode: 'local' } } })).toBe(false);
+  });
+
+  it('reports a Windows guest as not boot-tested, with a warning: never a pass', async () => {
+    const warnings: string[] = [];
+    const ctx: Record<string, unknown> = {
+      options: { verify: { checksum: false, boot: true }, output: { mode: 'local', storage: '/out' } },
+      warnings,
+      inspection: { type: 'windows' },
+      caps: { serialConsole: false, blockBus: 'virtio', machine: 'q35' },
+      targets: [],
+    };
+    const seen = await runStage(ctx);
+    const verification = ctx['verification'] as VerifyReport;
+    expect(verification.boot?.status).toBe('skipped');
+    expect(verification.boot?.reason).toMatch(/not available for windows guests yet .*the guest was NOT boot-tested/);
+    expect(warnings).toEqual([verification.boot?.reason]);
+    expect(seen.title).toBe(`Verified the converted guest: boot skipped (${verification.boot?.reason ?? ''})`);
   });
 });
