@@ -13,8 +13,11 @@
  * failure and on SIGINT/SIGTERM; every process a run started (found by an
  * environment tag, daemonized or not) is stopped.
  *
+ * Last, the cost of `--verify` (checksum and boot), from one more v2v
+ * conversion run with `--verify`: the times its verify events report.
+ *
  *   node bench/compare-virt-v2v.mjs [--rounds N] [--copy-reps N] [--no-copy]
- *                                   [--fixture DIR] [--workdir DIR]
+ *                                   [--no-verify-cost] [--fixture DIR] [--workdir DIR]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -37,6 +40,7 @@ function usage(code) {
                   0: only the copy figure). Ctrl-C prints what was measured so far
   --copy-reps N   repetitions of each qemu-img convert variant (default 5)
   --no-copy       skip the qemu-img copy-throughput figure
+  --no-verify-cost  skip the --verify cost (one more v2v conversion, with --verify)
   --fixture DIR   directory holding guest.vmx + guest.vmdk
                   (default: what test/fixtures/build-debian-guest.sh prints)
   --workdir DIR   where the temporary directory goes (default $TMPDIR or /var/tmp)
@@ -45,7 +49,7 @@ function usage(code) {
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 2, copyReps: 5, copy: true, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
+  const o = { rounds: 2, copyReps: 5, copy: true, verifyCost: true, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => inline ?? argv[++i] ?? usage(2);
@@ -53,6 +57,7 @@ function parseArgs(argv) {
       case '--rounds': o.rounds = positiveInt(flag, value(), 0); break;
       case '--copy-reps': o.copyReps = positiveInt(flag, value()); break;
       case '--no-copy': o.copy = false; break;
+      case '--no-verify-cost': o.verifyCost = false; break;
       case '--fixture': o.fixture = resolve(value()); break;
       case '--workdir': o.workdir = resolve(value()); break;
       case '-h': case '--help': usage(0); break;
@@ -557,7 +562,40 @@ async function main() {
     const v2vCopies = results.filter((r) => r.tool === 'v2v').map((r) => r.groups.copy);
     if (v2vCopies.length > 0) console.log(`  v2v copy stage in the full runs: median ${sec(median(v2vCopies))} (the converted, trimmed overlay)`);
   }
+  if (o.verifyCost) {
+    if (!help.includes('--verify')) console.log('\n=== --verify cost: this v2v build has no --verify ===');
+    else await verifyCost(vmx, work);
+  }
   console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+/**
+ * The cost of `--verify` on the fixture: one v2v conversion with `--verify`
+ * (checksum and boot) and its events: the verify stage's time, split into
+ * the checksum (qemu-img compare of overlay and target) and the boot (qemu,
+ * no network, until a login prompt), against the whole conversion.
+ */
+async function verifyCost(vmx, work) {
+  const out = join(work, 'v2v-verify');
+  mkdirSync(out);
+  const eventsFile = join(work, 'v2v-verify.events.jsonl');
+  console.log(`\n=== --verify cost: one v2v conversion with --verify (checksum and boot) ===`);
+  console.log(`  load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  process.stderr.write(`bench: v2v --verify → ${out} ...\n`);
+  const run = await runTool({
+    name: 'v2v', logFile: join(work, 'v2v-verify.log'), nodeMatch: /bin\/v2v\.js/, env: {},
+    argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', '--verify', `--machine-readable=file:${eventsFile}`],
+  });
+  const events = readFileSync(eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const stageEnd = events.find((e) => e.type === 'message' && e.stage === 'verify' && e.phase === 'end');
+  const report = events.find((e) => e.type === 'result')?.verify;
+  rmSync(out, { recursive: true, force: true });
+  if (!report?.checksum || !report.boot || !stageEnd) throw new Error(`v2v --verify reported no verification in ${eventsFile}`);
+  const { checksum, boot } = report;
+  console.log(`  conversion wall time ${sec(run.wall)}; verify stage ${sec(stageEnd.seconds)} (${((100 * stageEnd.seconds) / run.wall).toFixed(0)} % of the run)`);
+  console.log(`  checksum: ${checksum.status}, ${sec(checksum.seconds)} for ${checksum.disks} disk(s) (qemu-img compare, overlay vs target)`);
+  console.log(`  boot:     ${boot.status} under ${boot.accel}, ${sec(boot.seconds)} to "${boot.decidingLine}" (plus overlay setup and qemu stop: ${sec(stageEnd.seconds - checksum.seconds - boot.seconds)})`);
+  if (boot.accel === 'tcg') console.log('  KVM: not usable on this host, so no KVM figure (a KVM boot of the same guest would be a few seconds)');
 }
 
 try {

@@ -149,3 +149,32 @@ export async function convert(o: ConvertOptions, onProgress: (percent: number) =
     throw error;
   }
 }
+
+/**
+ * Builds `qemu-img compare` of two images' guest-visible content (not their
+ * files: a qcow2 and a raw image of the same disk compare equal; unallocated
+ * areas read as zeros). Both formats are pinned: never probe a target.
+ */
+export function compareCommand(a: string, aFormat: string, b: string, bFormat: string): Command {
+  return { program: QEMU_IMG, args: ['compare', '-f', aFormat, '-F', bFormat, a, b] };
+}
+
+/** Result of {@link compareImages}: identical, or the first difference qemu-img reports. */
+export type Comparison = { identical: true } | { identical: false; difference: string };
+
+/**
+ * Compares two images' content. `qemu-img compare` exits 0 when identical, 1
+ * when they differ (stdout names the first differing offset); anything else
+ * is an error (CommandError).
+ */
+export async function compareImages(a: string, aFormat: string, b: string, bFormat: string): Promise<Comparison> {
+  const result = await run(compareCommand(a, aFormat, b, bFormat), { kind: 'copy', allowFailure: true });
+  if (result.exitCode === 0) return { identical: true };
+  if (result.exitCode === 1) return { identical: false, difference: result.stdout.trim() || 'content differs' };
+  throw new CommandError(
+    `qemu-img compare failed (exit code ${result.exitCode})${result.stderr.trim() ? `: ${result.stderr.trim()}` : ''}`,
+    `qemu-img compare ${a} ${b}`,
+    result.exitCode,
+    result.stderr.trim(),
+  );
+}

@@ -9,6 +9,7 @@ import { main, reportError } from './main.js';
 import { INPUT_MODES, normalizeOptions, OUTPUT_MODES } from './options.js';
 import { batchCli } from './batch/cli.js';
 import { listCli } from './list/cli.js';
+import { verifyCli } from './verify/cli.js';
 import { capabilities } from './progress/capabilities.js';
 import { redactUrl } from './redact.js';
 
@@ -22,7 +23,9 @@ const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o local -os /var/tmp/out --machine-readable=file:events.jsonl
   v2v -ic 'vpx://admin%40vsphere.local@vcenter/DC/cluster/esxi1' -ip pw.txt web01 -o local -os /var/tmp/out
   v2v list -ic 'esx://root@esxi1?no_verify=1' -ip pw.txt [--json]   (VMs to pick from)
+  v2v -i vmx guest.vmx -o local -os /var/tmp/out --verify     (checksum the copy, boot the result)
   v2v batch guests.json --jobs 2          (many guests; "v2v batch --help")
+  v2v verify /var/tmp/out/guest.xml       (boot-check a conversion again; "v2v verify --help")
 
 Exit codes:
   0    converted
@@ -30,16 +33,18 @@ Exit codes:
   2    usage error (bad command line)
   3    preflight failure (tools, target, space, name collision): nothing written
   4    source, inspection or conversion failure: nothing written
-  5    copy failure: partial targets removed
+  5    copy failure (or --verify=checksum found a difference): partial targets removed
   6    v2v batch: one or more guests failed (see its summary and report)
+  7    converted but did not boot (--verify=boot, v2v verify): console log named in the error
   130  interrupted by SIGINT/SIGTERM: temporary files and partial targets removed`;
 
 /** Parses argv and runs; resolves to the exit code. */
 export async function cli(argv: string[]): Promise<number> {
   if (argv[0] === 'batch') return batchCli(argv.slice(1));
   if (argv[0] === 'list') return listCli(argv.slice(1));
+  if (argv[0] === 'verify') return verifyCli(argv.slice(1));
   // Bare --machine-readable must not swallow the next word (the source) as its value.
-  const parser = yargs(argv.map((word) => (word === '--machine-readable' ? '--machine-readable=' : word)))
+  const parser = yargs(argv.map((word) => (word === '--machine-readable' || word === '--verify' ? `${word}=` : word)))
       .scriptName('v2v')
       .usage(
         'Usage: v2v -i vmx GUEST.vmx | -i disk IMG... | -i libvirtxml FILE | -i ova OVA|DIR\n' +
@@ -72,6 +77,7 @@ export async function cli(argv: string[]): Promise<number> {
       .option('root', { type: 'string', describe: 'Multi-boot guests: which root to convert: single (default: refuse multi-boot), first, ask, or a device such as /dev/sda2', group: 'Conversion:' })
       .option('virtio-win', { type: 'string', describe: 'Windows guests: virtio-win drivers, a directory laid out like the virtio-win ISO or the ISO itself (default: $VIRTIO_WIN, else /usr/share/virtio-win)', group: 'Conversion:' })
       .option('key', { type: 'string', array: true, describe: 'LUKS key for an encrypted volume (not supported yet: refused)', group: 'Conversion:' })
+      .option('verify', { type: 'string', describe: 'After the copy: checksum (compare each target with the converted image), boot (boot it with no network), both when bare; default none', group: 'Conversion:' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print nothing but errors and warnings' })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'Verbose messages' })
       .option('trace', { alias: 'x', type: 'boolean', describe: 'Trace every external command with its argv (stderr)' })
@@ -136,6 +142,7 @@ export async function cli(argv: string[]): Promise<number> {
       root: parsed['root'] as string | undefined,
       key: parsed['key'] as string[] | undefined,
       virtioWin: parsed['virtio-win'] as string | undefined,
+      verify: parsed['verify'] as string | undefined,
     });
   } catch (error) {
     return reportError(error);

@@ -9,6 +9,7 @@ import type { GuestCaps, Inspection, NicNetworkReport, Source, SourceDisk, Targe
 import type { Input } from './input/index.js';
 import type { Output } from './output/index.js';
 import type { VirtioWinLocation } from './convert/virtio-win-location.js';
+import type { VerifyReport } from './verify/report.js';
 
 /** A qcow2 overlay over one source disk: all writes land here, never in the source. */
 export interface Overlay {
@@ -57,6 +58,8 @@ export interface Context {
   caps?: GuestCaps;
   /** Set by convert: what was found and done per source NIC to keep the guest's network (see NicNetworkReport). */
   network?: NicNetworkReport[];
+  /** Set by verify (--verify): what the checksum and boot checks found. */
+  verification?: VerifyReport;
   /** Set by output: files and objects written. */
   written?: string[];
 }

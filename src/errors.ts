@@ -20,6 +20,8 @@ export const ExitCode = {
   copy: 5,
   /** `v2v batch`: one or more guests failed (each guest's own code is in the report). */
   batchFailed: 6,
+  /** Converted and copied, but `--verify=boot` (or `v2v verify`) saw the guest fail to boot. */
+  bootFailed: 7,
   /** Stopped by SIGINT/SIGTERM. */
   interrupted: 130,
 } as const;
@@ -56,6 +58,11 @@ export class ConversionError extends V2vError {
 /** Copying to the target failed. */
 export class CopyError extends V2vError {
   readonly exitCode = ExitCode.copy;
+}
+
+/** The converted guest did not boot (`--verify=boot`, `v2v verify`): its console log is named in the message. */
+export class BootVerifyError extends V2vError {
+  readonly exitCode = ExitCode.bootFailed;
 }
 
 /** The run was interrupted by a signal. */

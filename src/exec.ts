@@ -80,6 +80,16 @@ function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The root abort signal (SIGINT/SIGTERM), for children started outside {@link run}/{@link spawn}. */
+export function rootSignal(): AbortSignal | undefined {
+  return settings.signal;
+}
+
+/** Reports a command started outside {@link run}/{@link spawn} (e.g. with node's spawn) to the -x trace. */
+export function traceCommand(cmd: Command): void {
+  settings.trace?.(formatCommand(cmd));
+}
+
 /** Keeps the last lines of a tool's stderr: the useful part of a long log. */
 export function trimStderr(stderr: string, maxLines = 8): string {
   const lines = stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');

@@ -27,6 +27,7 @@ export function exitBySignal(signal: NodeJS.Signals): void {
   process.removeAllListeners(signal); // back to the default action: terminate
   process.kill(process.pid, signal);
 }
+import { describeVerifyReport, type VerifyReport } from './verify/report.js';
 
 /** Runs one conversion; returns the process exit code. Never throws. */
 export async function main(options: Options): Promise<number> {
@@ -53,7 +54,8 @@ export async function main(options: Options): Promise<number> {
   const warnings: string[] = [];
   const unsubscribe: Array<() => void> = [];
   const started = Date.now();
-  let result: { exitCode: number; name?: string; files: string[] } = { exitCode: ExitCode.internal, files: [] };
+  let result: { exitCode: number; name?: string; files: string[]; verify?: VerifyReport } = { exitCode: ExitCode.internal, files: [] };
+  let ctxVerification: (() => VerifyReport | undefined) | undefined;
   try {
     if (options.machineReadable) {
       const opened = openSink(options.machineReadable);
@@ -75,7 +77,11 @@ export async function main(options: Options): Promise<number> {
           }
         : {}),
     });
-    const ctx = await runPipeline(options, renderer, { signal: abort.signal, runId });
+    const ctx = await runPipeline(options, renderer, {
+      signal: abort.signal,
+      runId,
+      onContext: (context) => (ctxVerification = () => context.verification),
+    });
     if (options.printSource) {
       process.stdout.write(`${JSON.stringify(ctx.source, null, 2)}\n`);
       result = { exitCode: ExitCode.ok, files: [] };
@@ -83,10 +89,11 @@ export async function main(options: Options): Promise<number> {
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const files = ctx.written ?? [];
-    const summary = `Finished converting ${ctx.name} in ${seconds} s: ${files.join(', ')}`;
+    const verified = ctx.verification ? `; verified: ${describeVerifyReport(ctx.verification)}` : '';
+    const summary = `Finished converting ${ctx.name} in ${seconds} s: ${files.join(', ')}${verified}`;
     emitEvent({ type: 'info', message: summary });
     if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(`${summary}\n`);
-    result = { exitCode: ExitCode.ok, ...(ctx.name ? { name: ctx.name } : {}), files };
+    result = { exitCode: ExitCode.ok, ...(ctx.name ? { name: ctx.name } : {}), files, ...(ctx.verification ? { verify: ctx.verification } : {}) };
     return ExitCode.ok;
   } catch (error) {
     if (interrupted) {
@@ -97,7 +104,8 @@ export async function main(options: Options): Promise<number> {
       return ExitCode.interrupted;
     }
     const exitCode = reportError(error);
-    result = { exitCode, files: [] };
+    const verify = ctxVerification?.();
+    result = { exitCode, files: [], ...(verify ? { verify } : {}) };
     return exitCode;
   } finally {
     // The line renderer printed each warning when it happened; the others show them now.

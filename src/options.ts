@@ -12,6 +12,7 @@ import { isRemoteSource } from './remote/url.js';
 import { parseMachineReadable, type MachineReadableTarget } from './progress/events.js';
 import { parseRootChoice, type RootChoice } from './convert/root-choice.js';
 import { normalizeVsphereOptions, type VsphereOptions } from './input/vsphere-options.js';
+import { parseVerify, type VerifyChoice } from './verify/choice.js';
 
 /** Input modes implemented. */
 export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova', 'libvirt'] as const;
@@ -61,6 +62,8 @@ export interface Options {
   root?: RootChoice;
   /** virtio-win drivers for Windows guests (--virtio-win): a directory or an ISO; checked in preflight. */
   virtioWin?: string;
+  /** Checks after the copy (--verify; default: none). */
+  verify: VerifyChoice;
 }
 
 /** Raw values as the command line gave them (all optional: rules decide). */
@@ -93,6 +96,8 @@ export interface RawOptions {
   key?: string[];
   /** --virtio-win PATH. */
   virtioWin?: string;
+  /** The value of --verify ('' when given bare); absent: the default. */
+  verify?: string;
 }
 
 /** Guest names libvirt and file systems accept without surprises. */
@@ -174,6 +179,10 @@ export function normalizeOptions(raw: RawOptions): Options {
     throw new UsageError(`-n, -b and --mac do not apply to -o null: remove them.`);
   }
   parseNetworkMapping(networkMapping); // throws UsageError on a bad spec, now rather than after the copy
+  const verify = parseVerify(raw.verify);
+  if (outputMode === 'null' && raw.verify !== undefined && (verify.checksum || verify.boot)) {
+    throw new UsageError(`--verify does not apply to -o null (the disks are discarded): remove it, or use another output.`);
+  }
   return {
     input: {
       mode: inputMode as InputOptions['mode'],
@@ -197,6 +206,7 @@ export function normalizeOptions(raw: RawOptions): Options {
     ...(raw.machineReadable !== undefined ? { machineReadable: parseMachineReadable(raw.machineReadable) } : {}),
     ...(root.kind !== 'single' ? { root } : {}),
     ...(raw.virtioWin !== undefined ? { virtioWin: resolve(raw.virtioWin) } : {}),
+    verify,
   };
 }
 

@@ -12,6 +12,7 @@ import { overlayStage } from '../stages/overlay.js';
 import { preflightStage } from '../stages/preflight.js';
 import { sourceStage } from '../stages/source.js';
 import { trimStage } from '../stages/trim.js';
+import { verifyStage } from '../stages/verify.js';
 import { Cleanups } from './cleanup.js';
 import type { Context } from './context.js';
 import { configureExec } from './exec.js';
@@ -48,6 +49,8 @@ export interface PipelineHooks {
   signal?: AbortSignal;
   /** The run id every child process carries (see process-reaper.ts). */
   runId?: string;
+  /** Called with the context before the first stage, so a failed run can still report what it found (e.g. --verify). */
+  onContext?: (ctx: Context) => void;
 }
 
 /** Runs every stage in order; cleanup runs whatever happens. Returns the final context. */
@@ -59,6 +62,7 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
     input: selectInput(options.input),
     output: selectOutput(options.output),
   };
+  hooks.onContext?.(ctx);
   const stages: Array<[StageKey, ListrTask<Context>]> = options.printSource ? [['source', sourceStage()]] : [
     ['source', sourceStage()],
     ['overlay', overlayStage()],
@@ -67,6 +71,7 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
     ['convert', convertStage()],
     ['trim', trimStage()],
     ['copy', copyStage()],
+    ['verify', verifyStage()],
     ['output', outputStage()],
   ];
   const list = new Listr<Context, 'default' | 'simple' | 'silent'>(

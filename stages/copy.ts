@@ -6,6 +6,7 @@
  * never passes for a finished disk. On failure the output's discard (set up
  * in preflight) removes what this run created.
  */
+import { copiedPath } from '../src/output/reservation.js';
 import type { ListrTask } from 'listr2';
 import { convert } from '../drivers/qemu-img.js';
 import { need, type Context } from '../src/context.js';
@@ -52,7 +53,7 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
           {
             source: target.overlay,
             sourceFormat: 'qcow2',
-            target: target.partialPath ?? target.path,
+            target: copiedPath(target),
             targetFormat: target.format,
             existing: target.existing ?? false,
             preallocation: ctx.options.output.allocation === 'preallocated' ? (target.format === 'raw' ? 'falloc' : 'metadata') : 'off',

@@ -1,4 +1,4 @@
-/** Stage 8: write the target metadata (libvirt XML...). */
+/** Stage 9: write the target metadata (libvirt XML...), after copy and verify. */
 import type { ListrTask } from 'listr2';
 import { need, type Context } from '../src/context.js';
 
@@ -17,6 +17,7 @@ export function outputStage(): ListrTask<Context> {
         caps: need(ctx, 'caps'),
         targets: need(ctx, 'targets'),
         ...(ctx.network !== undefined ? { network: ctx.network } : {}),
+        ...(ctx.verification ? { verification: ctx.verification } : {}),
       });
       task.output = `wrote ${ctx.written.join(', ')}`;
     },

@@ -30,6 +30,8 @@ export interface ManifestGuest {
   networks?: string[];
   bridges?: string[];
   macs?: string[];
+  /** --verify: "checksum", "boot", "all" (or true), "none" (or false); absent: the default. */
+  verify?: string | boolean;
 }
 
 /** A guest ready to run: its key, the v2v argv, or why it cannot run. */
@@ -115,6 +117,7 @@ function planGuest(entry: unknown, index: number, baseDir: string): PlannedGuest
     ...(g.networks ? { network: g.networks.map(String) } : {}),
     ...(g.bridges ? { bridge: g.bridges.map(String) } : {}),
     ...(g.macs ? { mac: g.macs.map(String) } : {}),
+    ...(g.verify !== undefined ? { verify: g.verify === true ? '' : g.verify === false ? 'none' : String(g.verify) } : {}),
     // A vSphere source is a VM name, not a file.
     positional: inputMode === 'libvirt' ? paths : paths.map(abs),
   };
@@ -146,5 +149,6 @@ export function toArgv(raw: RawOptions): string[] {
   for (const n of raw.network ?? []) argv.push('-n', n);
   for (const b of raw.bridge ?? []) argv.push('-b', b);
   for (const m of raw.mac ?? []) argv.push('--mac', m);
+  if (raw.verify !== undefined) argv.push(raw.verify === '' ? '--verify' : `--verify=${raw.verify}`);
   return argv;
 }

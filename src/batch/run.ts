@@ -15,6 +15,7 @@ import { isAbsolute, join } from 'node:path';
 import { ExitCode } from '../errors.js';
 import { clock, type V2vEvent } from '../progress/events.js';
 import type { PlannedGuest } from './manifest.js';
+import type { VerifyReport } from '../verify/report.js';
 
 /** What happened to one guest. */
 export type GuestStatus = 'converted' | 'skipped' | 'failed' | 'invalid' | 'interrupted' | 'not-run';
@@ -38,6 +39,8 @@ export interface GuestReport {
   files: string[];
   /** For skipped guests: when the conversion being kept finished. */
   convertedAt?: string;
+  /** What --verify found (from the run's result event), when it ran. */
+  verify?: VerifyReport;
 }
 
 /** The JSON report written at the end of a batch. */
@@ -172,6 +175,7 @@ async function runGuest(
     log,
     events,
     files: exitCode === 0 ? (result?.files ?? []) : [],
+    ...(result?.verify ? { verify: result.verify } : {}),
   };
   settings.print(`[${clock()}] ${guest.name}: ${status} (exit code ${exitCode}) in ${seconds.toFixed(1)} s${error ? `: ${error}` : ''}`);
   return line;

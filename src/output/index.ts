@@ -7,6 +7,7 @@ import { PreflightError } from '../errors.js';
 import { isValidGuestName, type OutputOptions } from '../options.js';
 import type { GuestCaps, Inspection, NicNetworkReport, Source, TargetDisk } from '../model.js';
 import type { Overlay } from '../context.js';
+import type { VerifyReport } from '../verify/report.js';
 import { jsonOutput } from './json.js';
 import { libvirtOutput } from './libvirt.js';
 import { localOutput } from './local.js';
@@ -22,6 +23,8 @@ export interface FinishInput {
   targets: TargetDisk[];
   /** What conversion found and did for the guest's network, per NIC (ctx.network); absent: not known. */
   network?: NicNetworkReport[];
+  /** What --verify found, when it ran (-o json records it). */
+  verification?: VerifyReport;
 }
 
 /** A conversion target. */

@@ -21,6 +21,7 @@
  *     "guestNetwork": [              // src/model.ts NicNetworkReport: what the guest's own network
  *       NicNetworkReport             // config uses per NIC and what was pinned (README, Networks
  *     ]                              // after conversion); [] when none was found
+ *     "verify"?: VerifyReport        // src/verify/report.ts: only when --verify ran (checksum and/or boot)
  *   }
  *
  * TargetDisk.overlay is left out: it names a temporary file deleted at the end of the run.
@@ -52,6 +53,7 @@ export function buildJsonDocument(input: FinishInput, networkMapping: NetworkMap
     disks: input.targets.map(({ dev, format, path, virtualSize }) => ({ dev, format, path, virtualSize })),
     networks: mapNetworks(input.source.nics, networkMapping, input.caps.netModel),
     guestNetwork: input.network ?? [],
+    ...(input.verification ? { verify: input.verification } : {}),
   };
   return `${JSON.stringify(document, sortedKeys, 2)}\n`;
 }

@@ -15,6 +15,7 @@
 import { constants } from 'node:fs';
 import { lstat, open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { CopyError, PreflightError } from '../errors.js';
+import type { TargetDisk } from '../model.js';
 
 /** A file this run created, held open so its identity (device, inode) stays unique. */
 interface OwnedFile {
@@ -135,4 +136,9 @@ export class OutputReservation {
     this.closed = true;
     await Promise.all([...this.owned.values(), ...this.replaced.splice(0)].map((f) => f.handle.close()));
   }
+}
+
+/** Where a target disk's bytes are until the output stage renames them into place: its copy name, else its final path. */
+export function copiedPath(target: Pick<TargetDisk, 'path' | 'partialPath'>): string {
+  return target.partialPath ?? target.path;
 }

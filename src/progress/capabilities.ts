@@ -36,6 +36,8 @@ export function capabilities(version = packageVersion()): string[] {
     'network-option',
     'bridge-option',
     'print-source',
+    'verify-option',
+    'verify-command',
     ...INPUT_MODES.map((mode) => `input:${mode}`),
     // -i libvirt reads from these -ic URI schemes (vCenter, ESXi).
     'ic:vpx',

@@ -8,9 +8,10 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { NicNetworkReport } from '../model.js';
 import { redactUrl } from '../redact.js';
+import type { VerifyReport } from '../verify/report.js';
 
 /** The pipeline stages, in order: the `stage` field of events and the V2V_TEST_PAUSE_AT values. */
-export const STAGES = ['source', 'overlay', 'preflight', 'inspect', 'convert', 'trim', 'copy', 'output'] as const;
+export const STAGES = ['source', 'overlay', 'preflight', 'inspect', 'convert', 'trim', 'copy', 'verify', 'output'] as const;
 
 /** One pipeline stage. */
 export type StageKey = (typeof STAGES)[number];
@@ -49,6 +50,8 @@ export interface V2vEvent {
   files?: string[];
   /** For info events of the convert stage: what was found and done for one NIC's network (src/model.ts NicNetworkReport). */
   network?: NicNetworkReport;
+  /** For the verify stage's info and for result: what `--verify` found (absent checks were not asked for). */
+  verify?: VerifyReport;
 }
 
 /** Where `--machine-readable` events go. */

@@ -31,7 +31,7 @@ beforeAll(async () => {
   fixture = await ensureFixture();
   sourceHash = await sha256(fixture.vmdk);
   out = await mkdtemp(join(tmpdir(), 'v2v-e2e-'));
-  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2']);
+  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...VERIFY_ARGS]);
 }, 40 * MINUTE);
 
 afterAll(async () => {
@@ -126,6 +126,26 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
   });
 });
 
+// --verify (issue #13): the conversion above also runs with --verify (checksum and
+// boot); its failing cases are in verify.test.ts.
+const VERIFY_ARGS = ['--verify'];
+
+describe('--verify on the same conversion: the copy checked and the target booted before output', () => {
+  it('compares the target with the converted image, boots it to userspace, and says so in the summary', () => {
+    const verified = /Verified the converted guest: checksum passed \(1 disk\(s\), ([\d.]+) s\), boot passed \(userspace reached in ([\d.]+) s, (tcg|kvm)\)/.exec(run.stdout);
+    expect(verified, run.stdout).not.toBeNull();
+    console.log(`--verify: checksum ${verified?.[1]} s, boot ${verified?.[2]} s (${verified?.[3]})`);
+    expect(run.stdout).toMatch(/booting the target disks under (tcg|kvm) with no network device/);
+    // Decided by the login prompt or, often first, systemd's multi-user target.
+    expect(run.stdout).toMatch(/boot: reached userspace in [\d.]+ s \(".*(login:|Reached target multi-user\.target|Multi-User).*"\)/);
+    expect(run.stdout).toMatch(/^Finished converting .*; verified: checksum passed .*, boot passed /m);
+    // Verify ran after the copy and before the output metadata was written.
+    const at = (text: string): number => run.stdout.indexOf(text);
+    expect(at('Copied disk 1/1')).toBeLessThan(at('Verifying the converted guest'));
+    expect(at('Verified the converted guest')).toBeLessThan(at('Creating output metadata'));
+  });
+});
+
 describe('failing runs leave nothing behind and the source untouched', () => {
   it('refuses an existing target name in preflight, within seconds, writing nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'v2v-e2e-collide-'));
@@ -204,7 +224,7 @@ describe('the guest keeps its network on KVM: ens192 with its static address (#1
   }, 10 * MINUTE);
 
   it('boots with one virtio-net NIC carrying the source MAC (isolated hub): the NIC is ens192 and 192.0.2.10/24 comes up', async () => {
-    const boot = await bootDisk({ disk: converted(), format: 'qcow2', bus: 'virtio', nic: { mac: MAC }, waitFor: UP, timeoutMs: 8 * MINUTE });
+    const boot = await bootDisk({ disk: converted(), format: 'qcow2', bus: 'virtio', nic: { mac: MAC }, waitFor: [UP, LINK_LINE], timeoutMs: 8 * MINUTE });
     console.log(`converted guest with a NIC: ${boot.outcome} after ${boot.seconds.toFixed(0)} s; ${LINK_LINE.exec(boot.log)?.[0] ?? 'no link line'}`);
     expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
     expect(LINK_LINE.exec(boot.log)?.[1], boot.log.slice(-3000)).toBe('ens192');

@@ -4,11 +4,11 @@
  * the serial console. Used by end-to-end tests to prove a converted guest
  * really boots.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchBoot } from '../../drivers/qemu-system.js';
 import { OVMF } from '../../src/output/qemu.js';
 
 /** Disk bus the boot disk is attached to. */
@@ -32,8 +32,8 @@ export interface BootOptions {
    * guest sees a link that reaches nothing (default: no NIC at all).
    */
   nic?: { mac: string };
-  /** After `login:`, keep reading the console until this matches (or `afterLoginMs` passes); the outcome stays 'login'. */
-  waitFor?: RegExp;
+  /** After `login:`, keep reading the console until this (every one of these) matched (or `afterLoginMs` passed); the outcome stays 'login'. */
+  waitFor?: RegExp | RegExp[];
   /** How long to wait for `waitFor` after `login:` (default 60000 ms). */
   afterLoginMs?: number;
 }
@@ -56,26 +56,6 @@ export const LOGIN_PATTERN = /login:/;
 /** Serial-console text meaning the boot failed early (root not found, shell, panic). */
 export const FAILURE_PATTERN =
   /Gave up waiting for root|\(initramfs\)|emergency mode|Kernel panic|Dropping to a shell|No bootable device|Boot failed/;
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort: never leave a qemu behind if the test process exits.
-  process.on('exit', () => {
-    for (const child of live) {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    }
-  });
-}
 
 /** Build the qemu-system-x86_64 argument list for a boot (exported for tests). */
 export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB' | 'firmware' | 'nic'> & Partial<UefiVars>): string[] {
@@ -150,97 +130,45 @@ export async function bootDisk(opts: BootOptions): Promise<BootResult> {
   }
 }
 
+/**
+ * Runs qemu with `args` through the boot-check runner v2v itself uses
+ * (drivers/qemu-system.ts watchBoot: console matching, qemu always stopped,
+ * an exit hook as last resort), with the tests' own patterns.
+ */
 async function bootWithArgs(opts: BootOptions, args: string[], timeoutMs: number): Promise<BootResult> {
-  const started = Date.now();
   let logStream: WriteStream | undefined;
   if (opts.logFile) {
     logStream = createWriteStream(opts.logFile);
     logStream.write(`# qemu-system-x86_64 ${args.join(' ')}\n`);
   }
-
-  installExitHook();
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-
+  const started = Date.now();
+  const waitFor = opts.waitFor === undefined ? [] : [opts.waitFor].flat();
+  // With waitFor, login alone does not end the boot: the console is read on
+  // until every waitFor pattern has been seen (or afterLoginMs passed since
+  // login:), then the boot is stopped through this controller; the outcome
+  // is still 'login'.
+  const enough = new AbortController();
   let log = '';
-  let stderr = '';
-  let settled = false;
-  let timer: NodeJS.Timeout | undefined;
-  let graceTimer: NodeJS.Timeout | undefined;
-
-  const killQemu = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-      live.delete(child);
-      return;
-    }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      process.kill(child.pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    const graceful = await Promise.race([
-      exited.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
-    ]);
-    if (!graceful) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    }
-    live.delete(child);
+  let grace: NodeJS.Timeout | undefined;
+  const onConsole = (text: string): void => {
+    logStream?.write(text);
+    if (waitFor.length === 0) return;
+    log += text;
+    if (!LOGIN_PATTERN.test(log)) return;
+    grace ??= setTimeout(() => enough.abort(), opts.afterLoginMs ?? 60_000);
+    if (waitFor.every((pattern) => pattern.test(log))) enough.abort();
   };
-
   try {
-    const outcome = await new Promise<BootResult['outcome']>((resolve, reject) => {
-      const finish = (o: BootResult['outcome']) => {
-        if (settled) return;
-        settled = true;
-        resolve(o);
-      };
-      // Matching is done on a bounded tail so a pattern split across chunks is still seen.
-      let tail = '';
-      let loggedIn = false;
-      child.stdout!.on('data', (buf: Buffer) => {
-        const text = buf.toString('utf8');
-        log += text;
-        logStream?.write(text);
-        tail = (tail + text).slice(-4096);
-        if (!loggedIn && LOGIN_PATTERN.test(tail)) {
-          loggedIn = true;
-          if (opts.waitFor !== undefined) graceTimer = setTimeout(() => finish('login'), opts.afterLoginMs ?? 60_000);
-        }
-        if (loggedIn && (opts.waitFor === undefined || opts.waitFor.test(log))) finish('login');
-        else if (!loggedIn && FAILURE_PATTERN.test(tail)) finish('failed');
-      });
-      child.stderr!.on('data', (buf: Buffer) => {
-        const text = buf.toString('utf8');
-        stderr += text;
-        logStream?.write(`[qemu stderr] ${text}`);
-      });
-      child.once('error', (err) => {
-        if (settled) return;
-        settled = true;
-        reject(err);
-      });
-      child.once('exit', (code, signal) => {
-        if (settled) return;
-        // qemu went away by itself (bad arguments, guest reset with -no-reboot...).
-        log += `\n[qemu exited code=${code} signal=${signal}]\n${stderr}`;
-        finish('failed');
-      });
-      timer = setTimeout(() => finish('timeout'), timeoutMs);
-    });
-    return { outcome, seconds: Math.round((Date.now() - started) / 100) / 10, log };
+    const watch = await watchBoot(
+      { program: 'qemu-system-x86_64', args },
+      { timeoutMs, booted: waitFor.length === 0 ? LOGIN_PATTERN : /(?!)/, failed: FAILURE_PATTERN, onConsole, signal: enough.signal },
+    );
+    return { outcome: watch.outcome === 'booted' ? 'login' : watch.outcome, seconds: watch.seconds, log: watch.console };
+  } catch (error) {
+    if (!enough.signal.aborted) throw error;
+    return { outcome: 'login', seconds: Math.round((Date.now() - started) / 100) / 10, log };
   } finally {
-    if (timer) clearTimeout(timer);
-    if (graceTimer) clearTimeout(graceTimer);
-    await killQemu();
-    if (logStream) {
-      await new Promise<void>((r) => logStream!.end(() => r()));
-    }
+    if (grace) clearTimeout(grace);
+    if (logStream) await new Promise<void>((r) => logStream!.end(() => r()));
   }
 }

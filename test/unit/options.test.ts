@@ -13,6 +13,7 @@ describe('normalizeOptions', () => {
       verbose: false,
       trace: false,
       quiet: false,
+      verify: { checksum: false, boot: false },
     });
   });
   it.each<[Partial<RawOptions>, RegExp]>([

@@ -128,6 +128,6 @@ describe('process reaper', () => {
 
 describe('exit codes', () => {
   it('are the documented ones', () => {
-    expect(ExitCode).toEqual({ ok: 0, internal: 1, usage: 2, preflight: 3, conversion: 4, copy: 5, batchFailed: 6, interrupted: 130 });
+    expect(ExitCode).toEqual({ ok: 0, internal: 1, usage: 2, preflight: 3, conversion: 4, copy: 5, batchFailed: 6, bootFailed: 7, interrupted: 130 });
   });
 });
