@@ -48,7 +48,7 @@ export function preflightStage(): ListrTask<Context> {
       // Only Windows guests use it, but inspection comes later: a bad path is refused now, cheaply.
       ctx.virtioWin = await locateVirtioWin(ctx.options.virtioWin);
 
-      await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set TMPDIR to a larger directory');
+      await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set VIRT_V2V_TMPDIR to a larger directory');
 
       const name = ctx.options.output.name ?? source.name.replace(/[^A-Za-z0-9_.+-]/g, '_');
       ctx.name = name;

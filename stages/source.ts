@@ -4,9 +4,13 @@ import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Context } from '../src/context.js';
 
-/** Where per-run temporary files (overlays...) go: $TMPDIR, else /var/tmp (disk-backed, unlike a tmpfs /tmp). */
-export function tmpParent(): string {
-  return process.env['TMPDIR'] ?? '/var/tmp';
+/**
+ * Where per-run temporary files (overlays...) go: $VIRT_V2V_TMPDIR (virt-v2v's
+ * variable, so its users' settings carry over), else $TMPDIR, else /var/tmp
+ * (disk-backed, unlike a tmpfs /tmp).
+ */
+export function tmpParent(env: NodeJS.ProcessEnv = process.env): string {
+  return env['VIRT_V2V_TMPDIR'] || env['TMPDIR'] || '/var/tmp';
 }
 
 /** Creates the run's temp dir, then parses the source (VMX...) and checks its disks are readable. */
