@@ -9,12 +9,19 @@ import { ExitCode, UsageError, V2vError } from '../errors.js';
 import { loadManifest } from './manifest.js';
 import { formatSummary, runBatch } from './run.js';
 
-const EPILOG = `Manifest (JSON, or YAML of a simple subset), one entry per guest with the options of a single run:
+const EPILOG = `Manifest (JSON or YAML), one entry per guest with the options of a single run:
   { "guests": [
       { "name": "web01",
         "input":  { "mode": "vmx", "paths": ["vms/web01/web01.vmx"] },
         "output": { "mode": "local", "storage": "/var/tmp/out", "format": "qcow2" },
         "networks": ["VM Network:default"] } ] }
+Keys (the long flag names; see README "Batch conversions"): name (also the
+output name), input {mode, paths, format, transport, password-file,
+ssh-identity, known-hosts, ssh-fingerprint, ca-file, insecure, bandwidth,
+bandwidth-file}, output {mode, storage, connection, format, allocation, name,
+compressed, domain-type, no-space-check}, networks, bridges, macs, root,
+virtio-win, verbose, trace. Unknown keys stop the batch before anything runs;
+missing sources and taken output names are refused before the first guest.
 Relative paths are relative to the manifest. Each guest runs as its own v2v
 process; its output goes to LOGDIR/NAME.log and its --machine-readable events
 to LOGDIR/NAME.events.jsonl. One guest failing does not stop the others. A
