@@ -11,6 +11,7 @@ import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from 
 import { emitEvent, onEvent, setLiveRenderer } from './progress/reporter.js';
 import { markRun, stopRunProcesses } from './process-reaper.js';
 import { redactUrl } from './redact.js';
+import { describeVerifyReport, type VerifyReport } from './verify/report.js';
 
 /**
  * Files the run creates (and its children: qemu-img targets, overlays) get
@@ -27,7 +28,6 @@ export function exitBySignal(signal: NodeJS.Signals): void {
   process.removeAllListeners(signal); // back to the default action: terminate
   process.kill(process.pid, signal);
 }
-import { describeVerifyReport, type VerifyReport } from './verify/report.js';
 
 /** Runs one conversion; returns the process exit code. Never throws. */
 export async function main(options: Options): Promise<number> {

@@ -2,10 +2,12 @@
  * `v2v batch MANIFEST [--jobs N] [--log-dir DIR] [--report FILE]`: the
  * command line of batch mode (yargs only); the work is in run.ts.
  */
+import { reportError } from '../main.js';
+import { parseSubcommand } from '../subcommand.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
-import { ExitCode, UsageError, V2vError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { loadManifest } from './manifest.js';
 import { formatSummary, runBatch } from './run.js';
 
@@ -48,13 +50,8 @@ export async function batchCli(argv: string[]): Promise<number> {
     process.stdout.write(`${await parser.getHelp()}\n`);
     return ExitCode.ok;
   }
-  let parsed;
-  try {
-    parsed = await parser.parseAsync();
-  } catch (error) {
-    process.stderr.write(`v2v: error: ${error instanceof Error ? error.message : String(error)}\nRun "v2v batch --help" for usage.\n`);
-    return ExitCode.usage;
-  }
+  const parsed = await parseSubcommand(parser, 'batch');
+  if (parsed === undefined) return ExitCode.usage;
   try {
     const jobs = parsed['jobs'] as number;
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs ${String(jobs)} is not a positive whole number: pass e.g. --jobs 2.`);
@@ -74,11 +71,6 @@ export async function batchCli(argv: string[]): Promise<number> {
     process.stdout.write(`\n${formatSummary(report)}\nReport: ${reportPath}\n`);
     return report.exitCode;
   } catch (error) {
-    if (error instanceof V2vError) {
-      process.stderr.write(`v2v: error: ${error.message}\n`);
-      return error.exitCode;
-    }
-    process.stderr.write(`v2v: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return ExitCode.internal;
+    return reportError(error);
   }
 }

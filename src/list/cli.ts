@@ -4,8 +4,10 @@
  * so a migration script can pick VMs and write a batch manifest. One API
  * session, logged out before returning, on failure and on Ctrl-C alike.
  */
+import { reportError } from '../main.js';
+import { parseSubcommand } from '../subcommand.js';
 import yargs from 'yargs';
-import { ExitCode, V2vError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { listVms, loginWithOptions } from '../input/vsphere-inventory.js';
 import { normalizeVsphereOptions } from '../input/vsphere-options.js';
 import type { VsphereVmSummary } from '../../drivers/vsphere-vm.js';
@@ -27,13 +29,8 @@ export async function listCli(argv: string[]): Promise<number> {
     .fail((message, error) => {
       throw error ?? new Error(message);
     });
-  let parsed;
-  try {
-    parsed = await parser.parseAsync();
-  } catch (error) {
-    process.stderr.write(`v2v: error: ${error instanceof Error ? error.message : String(error)}\nRun "v2v list --help" for usage.\n`);
-    return ExitCode.usage;
-  }
+  const parsed = await parseSubcommand(parser, 'list');
+  if (parsed === undefined) return ExitCode.usage;
   if (parsed['help']) {
     process.stdout.write(`${(await parser.getHelp()).replace(/--(ic|ip)\b/g, ' -$1')}\n`);
     return ExitCode.ok;
@@ -59,12 +56,7 @@ export async function listCli(argv: string[]): Promise<number> {
     }
     return ExitCode.ok;
   } catch (error) {
-    if (error instanceof V2vError) {
-      process.stderr.write(`v2v: error: ${error.message}\n`);
-      return error.exitCode;
-    }
-    process.stderr.write(`v2v: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return ExitCode.internal;
+    return reportError(error);
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }

@@ -5,13 +5,15 @@
  * of `-o local`, or the disks are given directly (BIOS unless --firmware
  * uefi). The disks are only read: the guest writes to throwaway overlays.
  */
+import { reportError } from '../main.js';
+import { parseSubcommand } from '../subcommand.js';
 import { dirname, join, resolve } from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import yargs from 'yargs';
 import { imageInfo } from '../../drivers/qemu-img.js';
 import { probeAccelerator } from '../../drivers/qemu-system.js';
 import { tmpParent } from '../../stages/source.js';
-import { BootVerifyError, CommandError, ExitCode, InterruptedError, SourceError, UsageError, V2vError } from '../errors.js';
+import { BootVerifyError, CommandError, ExitCode, InterruptedError, SourceError, UsageError } from '../errors.js';
 import { parseLibvirtXml } from '../input/libvirtxml-parse.js';
 import type { DiskBus } from '../model.js';
 import { BOOT_TIMEOUT_MS, bootFailureReason, runBootCheck, saveConsole, type BootCheckInput, type CheckedDisk } from './boot-check.js';
@@ -64,13 +66,8 @@ export async function verifyCli(argv: string[]): Promise<number> {
     process.stdout.write(`${await parser.getHelp()}\n`);
     return ExitCode.ok;
   }
-  let parsed;
-  try {
-    parsed = await parser.parseAsync();
-  } catch (error) {
-    process.stderr.write(`v2v: error: ${error instanceof Error ? error.message : String(error)}\nRun "v2v verify --help" for usage.\n`);
-    return ExitCode.usage;
-  }
+  const parsed = await parseSubcommand(parser, 'verify');
+  if (parsed === undefined) return ExitCode.usage;
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => abort.abort(new InterruptedError(`Interrupted by ${signal}.`));
   process.on('SIGINT', onSignal);
@@ -103,12 +100,7 @@ export async function verifyCli(argv: string[]): Promise<number> {
     throw new BootVerifyError(`The guest ${target.name} did not boot: ${bootFailureReason(report, timeoutMs)}; the whole console is in ${logPath}: fix the guest's boot (root device, initramfs drivers) and run "v2v verify" again.`);
   } catch (error) {
     const failure = abort.signal.aborted ? new InterruptedError('interrupted; the guest was stopped and its overlays removed.') : error;
-    if (failure instanceof V2vError) {
-      process.stderr.write(`v2v: error: ${failure.message}\n`);
-      return failure.exitCode;
-    }
-    process.stderr.write(`v2v: internal error: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}\n`);
-    return ExitCode.internal;
+    return reportError(failure);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
