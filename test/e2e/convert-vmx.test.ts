@@ -1,9 +1,11 @@
 /**
  * The core end to end: the real Debian 12 VMware guest (built by the test
  * suite) converted with `v2v -i vmx -o local`, its XML and disk checked, and
- * the converted disk booted under qemu TCG on virtio-blk with no network
- * device. The unconverted disk is booted too: it must reach login on IDE and
- * must NOT boot on virtio-blk, so this test really tests conversion.
+ * the converted disk booted under qemu TCG on virtio-blk: by `--verify` with
+ * no network device, and by the test itself with one NIC on an isolated hub.
+ * The unconverted disk is booted too: it must reach login on IDE; that it
+ * must NOT boot on virtio-blk (so this test really tests conversion) is shown
+ * by verify.test.ts on the same VMDK.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,13 +100,14 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
     expect(s['vmtools']).not.toMatch(/install ok installed/);
   }, 10 * MINUTE);
 
-  it('boots the converted disk on virtio-blk to a login prompt (TCG, no network device)', async () => {
-    const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'qcow2', bus: 'virtio', timeoutMs: 8 * MINUTE });
-    console.log(`converted guest on virtio: ${boot.outcome} after ${boot.seconds.toFixed(0)} s`);
-    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
-  }, 10 * MINUTE);
+  // The converted disk is booted twice below, not here: by --verify (no
+  // network device, '--verify on the same conversion') and by the test itself
+  // with one NIC on an isolated hub ('the guest keeps its network').
 
-  it('control: the unconverted disk boots on IDE but not on virtio-blk, and on KVM its NIC loses its name and address', async () => {
+  // That the unconverted disk does NOT boot on virtio-blk ("Gave up waiting
+  // for root") is shown by test/e2e/verify.test.ts, which hands the same
+  // VMDK to `v2v verify` (virtio-blk): one such boot in the suite, not two.
+  it('control: the unconverted disk boots on IDE, and on KVM its NIC loses its name and address', async () => {
     // The same virtio-net NIC (source MAC, isolated hub) as the #12 boot below:
     // unpinned, the guest names it after its KVM slot, so the static config
     // for ens192 names nothing and 192.0.2.10 never comes up.
@@ -116,10 +119,8 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
     expect(name).not.toBe('ens192');
     expect(ide.log).not.toMatch(/v2v-net-up: ens192/);
     expect(ide.log).not.toContain('192.0.2.10/');
-    const virtio = await bootDisk({ disk: fixture.vmdk, format: 'vmdk', bus: 'virtio', timeoutMs: 8 * MINUTE });
-    console.log(`unconverted guest: ide ${ide.outcome} (${ide.seconds.toFixed(0)} s), virtio ${virtio.outcome} (${virtio.seconds.toFixed(0)} s)`);
-    expect(virtio.outcome, virtio.log.slice(-3000)).toBe('failed');
-  }, 20 * MINUTE);
+    console.log(`unconverted guest on IDE: ${ide.outcome} (${ide.seconds.toFixed(0)} s)`);
+  }, 10 * MINUTE);
 
   it('left the source disk byte-identical', async () => {
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
