@@ -58,12 +58,15 @@ export interface SshExport {
   timeoutSeconds?: number;
 }
 
-/** What one nbdkit serves. */
-export type NbdExport = CurlExport | SshExport;
+/** What one nbdkit serves, optionally throttled (--bandwidth: nbdkit's rate filter). */
+export type NbdExport = (CurlExport | SshExport) & { rate?: string; rateFile?: string };
 
 /** Builds the nbdkit argv: read-only, foreground (errors reach us), unix socket, retry filter, dies with v2v. */
 export function nbdkitCommand(socket: string, e: NbdExport, retry: RetryPolicy = DEFAULT_RETRY): Command {
-  const common = ['-r', '-f', '--exit-with-parent', '-U', socket, '--filter=retry'];
+  // The rate filter sits outside retry, so a retried read is throttled too.
+  const throttled = e.rate !== undefined || e.rateFile !== undefined;
+  const common = ['-r', '-f', '--exit-with-parent', '-U', socket, ...(throttled ? ['--filter=rate'] : []), '--filter=retry'];
+  const rateArgs = [...(e.rate !== undefined ? [`rate=${e.rate}`] : []), ...(e.rateFile !== undefined ? [`rate-file=${e.rateFile}`] : [])];
   const retryArgs = [`retries=${retry.retries}`, `retry-delay=${retry.delaySeconds}`, 'retry-exponential=yes'];
   const timeout = `timeout=${e.timeoutSeconds ?? 60}`;
   if (e.plugin === 'curl') {
@@ -76,7 +79,7 @@ export function nbdkitCommand(socket: string, e: NbdExport, retry: RetryPolicy =
         ...(e.cookieFile !== undefined ? [`cookie=+${e.cookieFile}`] : []),
         ...(e.caFile !== undefined ? [`cainfo=${e.caFile}`] : []),
         ...(e.insecure ? ['sslverify=false'] : []),
-        timeout, ...retryArgs,
+        timeout, ...retryArgs, ...rateArgs,
       ],
     };
   }
@@ -90,7 +93,7 @@ export function nbdkitCommand(socket: string, e: NbdExport, retry: RetryPolicy =
       ...(e.identity !== undefined ? [`identity=${e.identity}`] : []),
       ...(e.knownHosts !== undefined ? [`known-hosts=${e.knownHosts}`] : []),
       ...(e.passwordFile !== undefined ? [`password=+${e.passwordFile}`] : []),
-      timeout, ...retryArgs,
+      timeout, ...retryArgs, ...rateArgs,
     ],
   };
 }

@@ -97,6 +97,8 @@ export interface ConvertOptions {
   coroutines?: number;
   /** Write into an existing target (-n): no creation options apply. */
   existing?: boolean;
+  /** qcow2 with compressed clusters (-c), for --compressed. */
+  compressed?: boolean;
 }
 
 /**
@@ -115,6 +117,7 @@ export function convertCommand(o: ConvertOptions): Command {
     args: [
       'convert', '-p', '-W', '-m', String(o.coroutines ?? 8),
       ...(o.existing ? ['-n'] : []),
+      ...(o.compressed ? ['-c'] : []),
       '-f', o.sourceFormat, '-O', o.targetFormat,
       ...(createOpts.length > 0 ? ['-o', createOpts.join(',')] : []),
       o.source, o.target,

@@ -1,17 +1,20 @@
 /**
  * Command line: yargs only. Parses argv into raw options, hands them to
- * normalizeOptions and main.
+ * normalizeOptions and main. yargs declares the options (and writes --help);
+ * v2v's own code checks them, so every parser error is one sentence with the
+ * fix (src/cli-messages.ts) and virt-v2v spellings are accepted
+ * (src/options-compat.ts, docs/virt-v2v-compat.md).
  */
 import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './errors.js';
 import { main, reportError } from './main.js';
-import { INPUT_MODES, normalizeOptions, OUTPUT_MODES } from './options.js';
+import { INPUT_MODES, normalizeOptions, OUTPUT_MODES, type RawOptions } from './options.js';
 import { batchCli } from './batch/cli.js';
 import { listCli } from './list/cli.js';
 import { verifyCli } from './verify/cli.js';
-import { capabilities } from './progress/capabilities.js';
-import { redactUrl } from './redact.js';
+import { capabilities, packageVersion } from './progress/capabilities.js';
+import { expandArgv, knownOptionNames, type DeclaredOptions, unknownOptionError, unknownOptions, yargsFailure } from './cli-messages.js';
+import { checkLocalSources } from './source-paths.js';
 
 const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o local -os /var/tmp/out
@@ -26,11 +29,12 @@ const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o local -os /var/tmp/out --verify     (checksum the copy, boot the result)
   v2v batch guests.json --jobs 2          (many guests; "v2v batch --help")
   v2v verify /var/tmp/out/guest.xml       (boot-check a conversion again; "v2v verify --help")
+  virt-v2v options: see docs/virt-v2v-compat.md (same, different, ignored or refused)
 
 Exit codes:
   0    converted
   1    internal error (a bug: please report it)
-  2    usage error (bad command line)
+  2    usage error (bad command line, or a source file on it does not exist)
   3    preflight failure (tools, target, space, name collision): nothing written
   4    source, inspection or conversion failure: nothing written
   5    copy failure (or --verify=checksum found a difference): partial targets removed
@@ -38,13 +42,9 @@ Exit codes:
   7    converted but did not boot (--verify=boot, v2v verify): console log named in the error
   130  interrupted by SIGINT/SIGTERM: temporary files and partial targets removed`;
 
-/** Parses argv and runs; resolves to the exit code. */
-export async function cli(argv: string[]): Promise<number> {
-  if (argv[0] === 'batch') return batchCli(argv.slice(1));
-  if (argv[0] === 'list') return listCli(argv.slice(1));
-  if (argv[0] === 'verify') return verifyCli(argv.slice(1));
-  // Bare --machine-readable must not swallow the next word (the source) as its value.
-  const parser = yargs(argv.map((word) => (word === '--machine-readable' || word === '--verify' ? `${word}=` : word)))
+/** The yargs parser of a single run (declarations only: the checks are ours). */
+function buildParser(argv: string[]) {
+  return yargs(argv)
       .scriptName('v2v')
       .usage(
         'Usage: v2v -i vmx GUEST.vmx | -i disk IMG... | -i libvirtxml FILE | -i ova OVA|DIR\n' +
@@ -52,66 +52,89 @@ export async function cli(argv: string[]): Promise<number> {
           '           -o local|libvirt|qemu|json|null [-os DIR|POOL] [options]\n\n' +
           'Convert a VMware (or other) guest to run on KVM/libvirt. The source is never modified.',
       )
-      // -os, -of, -on are options of their own, not groups of one-letter flags.
-      .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false })
-      .option('i', { type: 'string', choices: INPUT_MODES, describe: 'Input mode (default vmx; libvirt with -ic)', group: 'Input:' })
-      .option('ic', { type: 'string', describe: "vCenter/ESXi URI for -i libvirt: 'vpx://USER@VCENTER/DC/[CLUSTER/]HOST[?no_verify=1]' or 'esx://USER@ESXI'; the source is then a VM name", group: 'Input:' })
+      // -os, -of, -on are options of their own, not groups of one-letter flags
+      // (bundled -vx is expanded first); --no-trim is virt-v2v's option, not a negation.
+      .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false, 'boolean-negation': false })
+      .version(false) // ours prints "v2v X.Y.Z", as virt-v2v does
+      .option('i', { type: 'string', requiresArg: true, describe: `Input mode: ${INPUT_MODES.join(', ')} (default vmx, or libvirt with -ic; "local" = disk, as in virt-v2v)`, group: 'Input:' })
+      .option('ic', { type: 'string', requiresArg: true, describe: "vCenter/ESXi URI for -i libvirt: 'vpx://USER@VCENTER/DC/[CLUSTER/]HOST[?no_verify=1]' or 'esx://USER@ESXI'; the source is then a VM name", group: 'Input:' })
       .option('if', { type: 'string', describe: 'Format of the -i disk images (default: probed)', group: 'Input:' })
       .option('print-source', { type: 'boolean', describe: 'Print the parsed source (JSON) and stop', group: 'Input:' })
-      .option('it', { type: 'string', choices: ['ssh'], describe: 'Input transport: ssh for an ssh://user@host[:port]/path/guest.vmx source', group: 'Remote source:' })
-      .option('ip', { type: 'string', describe: 'File holding the SSH or HTTPS password (never put it on the command line)', group: 'Remote source:' })
+      .option('it', { type: 'string', requiresArg: true, describe: 'Input transport: ssh for an ssh://user@host[:port]/path/guest.vmx source', group: 'Remote source:' })
+      .option('ip', { alias: 'password-file', type: 'string', requiresArg: true, describe: 'File holding the SSH or HTTPS password (never put it on the command line)', group: 'Remote source:' })
+      .option('bandwidth', { type: 'string', requiresArg: true, describe: 'Limit reads of a remote source to this many bits/s (e.g. 10M)', group: 'Remote source:' })
+      .option('bandwidth-file', { type: 'string', requiresArg: true, describe: 'Limit remote reads to the bits/s written in this file, re-read while running', group: 'Remote source:' })
       .option('ssh-identity', { type: 'string', describe: 'SSH private key file (default: your default keys)', group: 'Remote source:' })
       .option('known-hosts', { type: 'string', describe: 'known_hosts file verifying the SSH host key (default ~/.ssh/known_hosts)', group: 'Remote source:' })
       .option('ssh-fingerprint', { type: 'string', describe: 'Trust the SSH host key with this fingerprint (SHA256:..., from "ssh-keygen -lf")', group: 'Remote source:' })
       .option('ca-file', { type: 'string', describe: 'CA certificate(s) verifying an https:// source', group: 'Remote source:' })
       .option('insecure', { type: 'boolean', describe: 'Do not verify the https:// certificate (unsafe: explicit opt-out)', group: 'Remote source:' })
-      .option('o', { type: 'string', choices: OUTPUT_MODES, describe: 'Output mode', group: 'Output:' })
+      .option('o', { type: 'string', requiresArg: true, describe: `Output mode: ${OUTPUT_MODES.join(', ')} ("disk" = local, as in virt-v2v)`, group: 'Output:' })
       .option('oc', { type: 'string', describe: 'libvirt URI for -o libvirt (default qemu:///system)', group: 'Output:' })
       .option('os', { type: 'string', describe: 'Output storage: a directory (local, qemu, json) or a libvirt pool (default "default")', group: 'Output:' })
-      .option('of', { type: 'string', choices: ['raw', 'qcow2'], describe: 'Output disk format (default raw)', group: 'Output:' })
-      .option('oa', { type: 'string', choices: ['sparse', 'preallocated'], describe: 'Output allocation (default sparse)', group: 'Output:' })
+      .option('of', { type: 'string', requiresArg: true, describe: 'Output disk format: raw or qcow2 (default raw)', group: 'Output:' })
+      .option('oa', { type: 'string', requiresArg: true, describe: 'Output allocation: sparse or preallocated (default sparse)', group: 'Output:' })
+      .option('oo', { type: 'string', array: true, nargs: 1, describe: 'Output option: compressed (-of qcow2), qemu-boot (refused: run the written script); repeatable', group: 'Output:' })
+      .option('compressed', { type: 'boolean', describe: 'Compressed qcow2 output (= -oo compressed; needs -of qcow2)', group: 'Output:' })
+      .option('qemu-boot', { type: 'boolean', describe: '(= -oo qemu-boot) refused: run the -o qemu script DIR/NAME.sh yourself', group: 'Output:' })
+      .option('domain-type', { type: 'string', requiresArg: true, describe: 'Domain type written: kvm (default for -o local, qemu, json) or qemu (emulated); -o libvirt: by the target host', group: 'Output:' })
+      .option('no-space-check', { type: 'boolean', describe: 'Skip the target free-space check (thin-provisioned storage)', group: 'Output:' })
       .option('on', { type: 'string', describe: 'Rename the guest on output', group: 'Output:' })
-      .option('network', { alias: 'n', type: 'string', array: true, describe: 'Map source network IN to libvirt network OUT ("IN:OUT", or "OUT" for all); repeatable', group: 'Networks:' })
-      .option('bridge', { alias: 'b', type: 'string', array: true, describe: 'Map source network IN to host bridge OUT ("IN:OUT" or "OUT"); repeatable', group: 'Networks:' })
-      .option('mac', { type: 'string', array: true, describe: 'Map one NIC by MAC: "MAC:network:OUT" or "MAC:bridge:OUT"; or give it a static IP: "MAC:ip:ADDR[,GW[,PREFIX[,DNS...]]]"; repeatable', group: 'Networks:' })
+      .option('network', { alias: 'n', type: 'string', array: true, nargs: 1, describe: 'Map source network IN to libvirt network OUT ("IN:OUT", or "OUT" for all); repeatable', group: 'Networks:' })
+      .option('bridge', { alias: 'b', type: 'string', array: true, nargs: 1, describe: 'Map source network IN to host bridge OUT ("IN:OUT" or "OUT"); repeatable', group: 'Networks:' })
+      .option('mac', { type: 'string', array: true, nargs: 1, describe: 'Map one NIC by MAC: "MAC:network:OUT" or "MAC:bridge:OUT"; or give it a static IP: "MAC:ip:ADDR[,GW[,PREFIX[,DNS...]]]"; repeatable', group: 'Networks:' })
       .option('root', { type: 'string', describe: 'Multi-boot guests: which root to convert: single (default: refuse multi-boot), first, ask, or a device such as /dev/sda2', group: 'Conversion:' })
       .option('virtio-win', { type: 'string', describe: 'Windows guests: virtio-win drivers, a directory laid out like the virtio-win ISO or the ISO itself (default: $VIRTIO_WIN, else /usr/share/virtio-win)', group: 'Conversion:' })
-      .option('key', { type: 'string', array: true, describe: 'LUKS key for an encrypted volume (not supported yet: refused)', group: 'Conversion:' })
+      .option('key', { type: 'string', array: true, nargs: 1, describe: 'LUKS key for an encrypted volume (not supported yet: refused)', group: 'Conversion:' })
       .option('verify', { type: 'string', describe: 'After the copy: checksum (compare each target with the converted image), boot (boot it with no network), both when bare; default none', group: 'Conversion:' })
+      .option('no-trim', { type: 'string', requiresArg: true, describe: 'Ignored, with a warning (as virt-v2v)', group: 'Conversion:' })
+      .option('vmtype', { type: 'string', requiresArg: true, describe: 'Ignored, with a warning (as virt-v2v)', group: 'Conversion:' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print nothing but errors and warnings' })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'Verbose messages' })
       .option('trace', { alias: 'x', type: 'boolean', describe: 'Trace every external command with its argv (stderr)' })
       .option('machine-readable', { type: 'string', describe: 'JSON-lines progress events on stdout, or =file:FILE or =fd:N; alone, list capabilities' })
+      .option('colors', { alias: ['color', 'colour', 'colours'], type: 'boolean', describe: 'Accepted for virt-v2v compatibility; does nothing' })
+      .option('wrap', { type: 'boolean', describe: 'Accepted for virt-v2v compatibility; does nothing' })
+      .option('version', { alias: 'V', type: 'boolean', describe: 'Print "v2v VERSION" and exit' })
       .help(false)
       .option('help', { alias: 'h', type: 'boolean', describe: 'Show this help' })
       .epilog(EPILOG)
-      .strictOptions()
-      .version()
       .wrap(Math.min(100, process.stdout.columns ?? 100))
       .exitProcess(false)
       .fail((message, error) => {
         throw error ?? new Error(message);
       });
+}
+
+/** What the command line asks for: print a text and stop, or run with raw options. */
+export type CommandLine = { kind: 'print'; text: string } | { kind: 'run'; raw: RawOptions };
+
+/**
+ * Parses argv (after "v2v") into raw options, or a text to print (--help,
+ * -V, capabilities). Throws UsageError with one sentence naming the fix:
+ * unknown options and missing values get v2v's own messages, not yargs'.
+ */
+export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
+  const parser = buildParser(expandArgv(argv));
   let parsed;
   try {
     parsed = await parser.parseAsync();
   } catch (error) {
-    process.stderr.write(`v2v: error: ${redactUrl(error instanceof Error ? error.message : String(error))}\nRun "v2v --help" for usage.\n`);
-    return ExitCode.usage;
+    throw yargsFailure(error instanceof Error ? error.message : String(error));
   }
+  // getOptions() is yargs' (documented in its API, missing from @types/yargs 17).
+  const declared = (parser as unknown as { getOptions(): DeclaredOptions }).getOptions();
+  const unknown = unknownOptions(parsed, declared);
+  if (unknown.length > 0) throw unknownOptionError(unknown[0]!, knownOptionNames(declared));
   if (parsed['help']) {
     // yargs shows multi-letter options as --os; users type -os, as with virt-v2v.
-    process.stdout.write(`${(await parser.getHelp()).replace(/--(o[sfanc]|i[ftpc])\b/g, ' -$1')}\n`);
-    return ExitCode.ok;
+    return { kind: 'print', text: (await parser.getHelp()).replace(/--(o[sfanco]|i[ftpc])\b/g, ' -$1') };
   }
-  if (parsed['version']) return ExitCode.ok;
-  if (parsed['machine-readable'] === '' && parsed._.length === 0) {
-    process.stdout.write(`${capabilities().join('\n')}\n`);
-    return ExitCode.ok;
-  }
-  let options;
-  try {
-    options = normalizeOptions({
+  if (parsed['version']) return { kind: 'print', text: `v2v ${packageVersion()}` };
+  if (parsed['machine-readable'] === '' && parsed._.length === 0) return { kind: 'print', text: capabilities().join('\n') };
+  return {
+    kind: 'run',
+    raw: {
       i: parsed['i'] as string | undefined,
       ic: parsed['ic'] as string | undefined,
       if: parsed['if'] as string | undefined,
@@ -135,6 +158,17 @@ export async function cli(argv: string[]): Promise<number> {
         caFile: parsed['ca-file'] as string | undefined,
         insecure: parsed['insecure'] as boolean | undefined,
       },
+      compat: {
+        oo: parsed['oo'] as string[] | undefined,
+        compressed: parsed['compressed'] as boolean | undefined,
+        qemuBoot: parsed['qemu-boot'] as boolean | undefined,
+        noTrim: parsed['no-trim'] as string | undefined,
+        vmtype: parsed['vmtype'] as string | undefined,
+        bandwidth: parsed['bandwidth'] as string | undefined,
+        bandwidthFile: parsed['bandwidth-file'] as string | undefined,
+        noSpaceCheck: parsed['no-space-check'] as boolean | undefined,
+        domainType: parsed['domain-type'] as string | undefined,
+      },
       verbose: parsed['verbose'] as boolean | undefined,
       trace: parsed['trace'] as boolean | undefined,
       quiet: parsed['quiet'] as boolean | undefined,
@@ -143,11 +177,26 @@ export async function cli(argv: string[]): Promise<number> {
       key: parsed['key'] as string[] | undefined,
       virtioWin: parsed['virtio-win'] as string | undefined,
       verify: parsed['verify'] as string | undefined,
-    });
+    },
+  };
+}
+
+/** Parses argv and runs; resolves to the exit code. */
+export async function cli(argv: string[]): Promise<number> {
+  if (argv[0] === 'batch') return batchCli(argv.slice(1));
+  if (argv[0] === 'list') return listCli(argv.slice(1));
+  if (argv[0] === 'verify') return verifyCli(argv.slice(1));
+  let options;
+  try {
+    const line = await parseCommandLine(argv);
+    if (line.kind === 'print') {
+      process.stdout.write(`${line.text}\n`);
+      return ExitCode.ok;
+    }
+    options = normalizeOptions(line.raw);
+    await checkLocalSources(options.input);
   } catch (error) {
     return reportError(error);
   }
   return main(options);
 }
-
-process.exitCode = await cli(hideBin(process.argv));

@@ -66,6 +66,7 @@ export async function main(options: Options): Promise<number> {
     unsubscribe.push(onEvent((event) => {
       if (event.type === 'warning' && !event.message.startsWith('cleanup: ')) warnings.push(event.message);
     }));
+    for (const warning of options.warnings ?? []) emitEvent({ type: 'warning', message: warning });
     configureExec({
       signal: abort.signal,
       ...(options.trace || options.machineReadable

@@ -13,6 +13,10 @@ import { parseMachineReadable, type MachineReadableTarget } from './progress/eve
 import { parseRootChoice, type RootChoice } from './convert/root-choice.js';
 import { normalizeVsphereOptions, type VsphereOptions } from './input/vsphere-options.js';
 import { parseVerify, type VerifyChoice } from './verify/choice.js';
+import { didYouMean } from './cli-messages.js';
+import {
+  INPUT_MODE_ALIASES, normalizeCompat, OUTPUT_MODE_ALIASES, REFUSED_INPUT_MODES, REFUSED_OUTPUT_MODES, type RawCompatOptions,
+} from './options-compat.js';
 
 /** Input modes implemented. */
 export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova', 'libvirt'] as const;
@@ -45,6 +49,12 @@ export interface OutputOptions {
   name?: string;
   /** -n / -b / --mac rules. */
   networkMapping: NetworkMapping;
+  /** qcow2 with compressed clusters (--compressed, -oo compressed). */
+  compressed?: boolean;
+  /** false with --no-space-check: the target free-space check is skipped (thin storage). */
+  spaceCheck?: boolean;
+  /** --domain-type: the domain type written; absent: kvm for files, the target's choice for -o libvirt. */
+  domainType?: 'kvm' | 'qemu';
 }
 
 /** Everything a run needs, normalized. */
@@ -62,6 +72,8 @@ export interface Options {
   root?: RootChoice;
   /** virtio-win drivers for Windows guests (--virtio-win): a directory or an ISO; checked in preflight. */
   virtioWin?: string;
+  /** Warnings of the command line itself (virt-v2v flags accepted and ignored), shown when the run starts. */
+  warnings?: string[];
   /** Checks after the copy (--verify; default: none). */
   verify: VerifyChoice;
 }
@@ -96,6 +108,8 @@ export interface RawOptions {
   key?: string[];
   /** --virtio-win PATH. */
   virtioWin?: string;
+  /** virt-v2v's spellings (-oo, --compressed, --no-trim, --bandwidth...): src/options-compat.ts. */
+  compat?: RawCompatOptions;
   /** The value of --verify ('' when given bare); absent: the default. */
   verify?: string;
 }
@@ -114,12 +128,10 @@ const DIRECTORY_OUTPUTS: ReadonlySet<string> = new Set(['local', 'qemu', 'json']
 /** Applies the rules to raw options; throws UsageError with one sentence naming the fix. */
 export function normalizeOptions(raw: RawOptions): Options {
   // -ic alone means -i libvirt, as with virt-v2v.
-  const inputMode = raw.i ?? (raw.ic !== undefined ? 'libvirt' : 'vmx');
-  if (!(INPUT_MODES as readonly string[]).includes(inputMode)) {
-    throw new UsageError(`Unknown input mode "-i ${inputMode}": use one of ${INPUT_MODES.join(', ')}.`);
-  }
+  const givenInput = raw.i ?? (raw.ic !== undefined ? 'libvirt' : 'vmx');
+  const inputMode = checkMode('input', '-i', INPUT_MODE_ALIASES[givenInput] ?? givenInput, INPUT_MODES, REFUSED_INPUT_MODES);
   if (raw.ic !== undefined && inputMode !== 'libvirt') {
-    throw new UsageError(`-ic only applies to -i libvirt (a vCenter/ESXi source): remove "-i ${inputMode}" or -ic.`);
+    throw new UsageError(`-ic only applies to -i libvirt (a vCenter/ESXi source): remove "-i ${raw.i}" or -ic.`);
   }
   const vsphere = inputMode === 'libvirt' ? normalizeVsphereOptions(raw.ic, raw.remote ?? {}, raw.positional) : undefined;
   if (raw.positional.length === 0) {
@@ -132,13 +144,11 @@ export function normalizeOptions(raw: RawOptions): Options {
     throw new UsageError(`-if only applies to -i disk: remove it (the format of -i ${inputMode} disks is probed).`);
   }
   // --print-source stops after reading the source: no output is needed.
-  const outputMode = raw.o ?? (raw.printSource ? 'null' : undefined);
-  if (outputMode === undefined) {
+  const givenOutput = raw.o ?? (raw.printSource ? 'null' : undefined);
+  if (givenOutput === undefined) {
     throw new UsageError(`No output mode given: add "-o local -os DIR" (or -o libvirt, qemu, json, null).`);
   }
-  if (!(OUTPUT_MODES as readonly string[]).includes(outputMode)) {
-    throw new UsageError(`Unknown output mode "-o ${outputMode}": use one of ${OUTPUT_MODES.join(', ')}.`);
-  }
+  const outputMode = checkMode('output', '-o', OUTPUT_MODE_ALIASES[givenOutput] ?? givenOutput, OUTPUT_MODES, REFUSED_OUTPUT_MODES);
   if (raw.oc !== undefined && outputMode !== 'libvirt') {
     throw new UsageError(`-oc only applies to -o libvirt: remove it.`);
   }
@@ -155,11 +165,11 @@ export function normalizeOptions(raw: RawOptions): Options {
   }
   const format = raw.of ?? 'raw';
   if (format !== 'raw' && format !== 'qcow2') {
-    throw new UsageError(`Unsupported output format "-of ${format}": use raw or qcow2.`);
+    throw new UsageError(`Unsupported output format "-of ${format}": ${suggestion(format, ['raw', 'qcow2'], '-of')}use raw or qcow2 (convert the result with qemu-img for other formats).`);
   }
   const allocation = raw.oa ?? 'sparse';
   if (allocation !== 'sparse' && allocation !== 'preallocated') {
-    throw new UsageError(`Unknown allocation "-oa ${allocation}": use sparse or preallocated.`);
+    throw new UsageError(`Unknown allocation "-oa ${allocation}": ${suggestion(allocation, ['sparse', 'preallocated'], '-oa')}use sparse or preallocated.`);
   }
   if (raw.on !== undefined && !isValidGuestName(raw.on)) {
     throw new UsageError(`Invalid guest name "-on ${raw.on}": use letters, digits, '.', '_', '+' or '-', starting with a letter or digit.`);
@@ -175,19 +185,27 @@ export function normalizeOptions(raw: RawOptions): Options {
     throw new UsageError(`-q cannot be combined with -v or -x: choose one.`);
   }
   const networkMapping: NetworkMapping = { networks: raw.network ?? [], bridges: raw.bridge ?? [], macs: raw.mac ?? [] };
-  if (outputMode === 'null' && (networkMapping.networks.length + networkMapping.bridges.length + networkMapping.macs.length) > 0) {
-    throw new UsageError(`-n, -b and --mac do not apply to -o null: remove them.`);
-  }
   parseNetworkMapping(networkMapping); // throws UsageError on a bad spec, now rather than after the copy
   const verify = parseVerify(raw.verify);
   if (outputMode === 'null' && raw.verify !== undefined && (verify.checksum || verify.boot)) {
     throw new UsageError(`--verify does not apply to -o null (the disks are discarded): remove it, or use another output.`);
   }
+  if (raw.remote?.it !== undefined && raw.remote.it !== 'ssh') {
+    throw new UsageError(`-it ${raw.remote.it} is not supported: read the guest over SSH ("-it ssh ssh://root@esxi/vmfs/volumes/DS/guest/guest.vmx") or HTTPS (an https:// URL).`);
+  }
+  const remote = vsphere ? {} : remoteInput(raw, inputMode);
+  const compat = normalizeCompat(raw.compat ?? {}, { outputMode, format, remoteSource: remote.remote !== undefined || vsphere !== undefined });
+  if (outputMode === 'null' && (networkMapping.networks.length + networkMapping.bridges.length + networkMapping.macs.length) > 0) {
+    // virt-v2v accepts them with -o null too: a command line tried with -o null first must not fail for them.
+    compat.warnings.push('-n, -b and --mac do nothing with -o null (nothing is defined): ignored.');
+  }
+  if (remote.remote && compat.bandwidth) remote.remote.bandwidth = compat.bandwidth;
+  if (vsphere && compat.bandwidth) vsphere.bandwidth = compat.bandwidth;
   return {
     input: {
       mode: inputMode as InputOptions['mode'],
       paths: vsphere ? raw.positional : raw.positional.map((p) => (isRemoteSource(p) ? p : resolve(p))),
-      ...(vsphere ? { vsphere } : remoteInput(raw, inputMode)),
+      ...(vsphere ? { vsphere } : remote),
       ...(raw.if !== undefined ? { format: raw.if } : {}),
     },
     output: {
@@ -198,6 +216,9 @@ export function normalizeOptions(raw: RawOptions): Options {
       allocation,
       ...(raw.on !== undefined ? { name: raw.on } : {}),
       networkMapping,
+      ...(compat.compressed ? { compressed: true } : {}),
+      ...(!compat.spaceCheck ? { spaceCheck: false } : {}),
+      ...(compat.domainType !== undefined ? { domainType: compat.domainType } : {}),
     },
     printSource: raw.printSource ?? false,
     verbose: raw.verbose ?? false,
@@ -207,7 +228,22 @@ export function normalizeOptions(raw: RawOptions): Options {
     ...(root.kind !== 'single' ? { root } : {}),
     ...(raw.virtioWin !== undefined ? { virtioWin: resolve(raw.virtioWin) } : {}),
     verify,
+    ...(compat.warnings.length > 0 ? { warnings: compat.warnings } : {}),
   };
+}
+
+/** Checks a mode against ours, virt-v2v's we refuse (with the alternative) and near misses. */
+function checkMode<M extends string>(kind: string, flag: string, mode: string, modes: readonly M[], refused: Readonly<Record<string, string>>): M {
+  if ((modes as readonly string[]).includes(mode)) return mode as M;
+  const why = refused[mode];
+  if (why !== undefined) throw new UsageError(`${flag} ${mode} is not supported by v2v: ${why}.`);
+  throw new UsageError(`Unknown ${kind} mode "${flag} ${mode}": ${suggestion(mode, modes, flag)}use one of ${modes.join(', ')}.`);
+}
+
+/** "did you mean "-o local"? " for a near miss, else nothing. */
+function suggestion(word: string, candidates: readonly string[], flag: string): string {
+  const near = didYouMean(word, candidates);
+  return near !== undefined ? `did you mean "${flag} ${near}"? ` : '';
 }
 
 /** The remote options of the input, when the source is remote (rules in src/remote/options.ts). */

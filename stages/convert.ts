@@ -45,7 +45,7 @@ export function convertStage(): ListrTask<Context> {
         ...(ctx.virtioWin !== undefined ? { virtioWin: ctx.virtioWin } : {}),
         staticIps,
       });
-      ctx.caps = { ...caps, domainType: need(ctx, 'accel').tcg ? 'qemu' : 'kvm' };
+      ctx.caps = { ...caps, domainType: domainType(ctx) };
       // Windows applies --mac MAC:ip:... itself; elsewhere it is recorded and warned about, never dropped silently.
       const recorded = inspection.type === 'windows'
         ? { reports: network ?? [] }
@@ -56,6 +56,19 @@ export function convertStage(): ListrTask<Context> {
       for (const report of ctx.network) emitEvent({ type: 'info', stage: 'convert', message: describeNetworkReport(report), network: report });
     },
   };
+}
+
+/**
+ * The domain type the output writes. -o libvirt starts from what this host
+ * can run (the output then asks the target's domcapabilities); the files of
+ * -o local/qemu/json are for the host that will run them, so they say kvm
+ * unless --domain-type says otherwise (a TCG conversion host must not make
+ * the guest emulated everywhere).
+ */
+function domainType(ctx: Context): 'kvm' | 'qemu' {
+  if (ctx.options.output.domainType !== undefined) return ctx.options.output.domainType;
+  if (ctx.options.output.mode === 'libvirt') return need(ctx, 'accel').tcg ? 'qemu' : 'kvm';
+  return 'kvm';
 }
 
 /** Refuses to convert a guest whose filesystems are too full for the new initramfs and config. */

@@ -56,6 +56,7 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
             target: copiedPath(target),
             targetFormat: target.format,
             existing: target.existing ?? false,
+            ...(ctx.options.output.compressed && target.format === 'qcow2' ? { compressed: true } : {}),
             preallocation: ctx.options.output.allocation === 'preallocated' ? (target.format === 'raw' ? 'falloc' : 'metadata') : 'off',
           },
           (percent) => {

@@ -49,7 +49,7 @@ export function preflightStage(): ListrTask<Context> {
       // Only Windows guests use it, but inspection comes later: a bad path is refused now, cheaply.
       ctx.virtioWin = await locateVirtioWin(ctx.options.virtioWin);
 
-      await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set TMPDIR to a larger directory');
+      await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set VIRT_V2V_TMPDIR to a larger directory');
 
       const name = guestName(ctx.options.output.name, source.name);
       ctx.name = name;

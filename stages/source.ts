@@ -6,9 +6,13 @@ import type { Context } from '../src/context.js';
 import { checkSourceLimits } from '../src/input/limits.js';
 import { markRunDir, reapDeadRuns, RUN_ID_ENV } from '../src/process-reaper.js';
 
-/** Where per-run temporary files (overlays...) go: $TMPDIR, else /var/tmp (disk-backed, unlike a tmpfs /tmp). */
-export function tmpParent(): string {
-  return process.env['TMPDIR'] ?? '/var/tmp';
+/**
+ * Where per-run temporary files (overlays...) go: $VIRT_V2V_TMPDIR (virt-v2v's
+ * variable, so its users' settings carry over), else $TMPDIR, else /var/tmp
+ * (disk-backed, unlike a tmpfs /tmp).
+ */
+export function tmpParent(env: NodeJS.ProcessEnv = process.env): string {
+  return env['VIRT_V2V_TMPDIR'] || env['TMPDIR'] || '/var/tmp';
 }
 
 /**

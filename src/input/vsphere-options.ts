@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { redactUrl } from '../remote/url.js';
 import type { RawRemoteOptions } from '../remote/options.js';
+import type { Bandwidth } from '../options-compat.js';
 
 /** A parsed vpx:// or esx:// URI. */
 export interface VsphereUri {
@@ -38,6 +39,8 @@ export interface VsphereOptions {
   passwordFile: string;
   /** --ca-file: CA bundle verifying the server instead of the system CAs. */
   caFile?: string;
+  /** --bandwidth / --bandwidth-file: nbdkit's rate filter on every datastore read (set by normalizeOptions). */
+  bandwidth?: Bandwidth;
 }
 
 /** The URI schemes v2v takes from -ic. */

@@ -8,7 +8,7 @@
  * copy-on-read overlay. The source VM is never changed.
  */
 import { join } from 'node:path';
-import { checkExport, startNbdkit, type CurlExport } from '../../drivers/nbdkit.js';
+import { checkExport, startNbdkit, type NbdExport } from '../../drivers/nbdkit.js';
 import { endpointName } from '../../drivers/vsphere.js';
 import { parseDatastorePath } from '../../drivers/vsphere-vm.js';
 import { PreflightError, SourceError } from '../errors.js';
@@ -44,10 +44,13 @@ export function vsphereInput(options: VsphereOptions): Input {
         },
         async serve(loc) {
           if (loc.transport !== 'https') throw new Error('internal error: vSphere disks are https locations');
-          const e: CurlExport = {
+          const e: NbdExport = {
             plugin: 'curl', url: loc.url, cookieFile,
             ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
             insecure: options.uri.noVerify,
+            // --bandwidth/--bandwidth-file: nbdkit's rate filter, as for other remote sources.
+            ...(options.bandwidth?.rate !== undefined ? { rate: options.bandwidth.rate } : {}),
+            ...(options.bandwidth?.rateFile !== undefined ? { rateFile: options.bandwidth.rateFile } : {}),
           };
           const server = await startNbdkit(join(run.tmpdir, `nbd${served++}.sock`), e, run.cleanup);
           await checkExport(server, e);

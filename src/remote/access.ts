@@ -22,6 +22,14 @@ export interface RemoteAccess {
   serve(loc: RemoteLocation): Promise<NbdServer>;
 }
 
+/** The rate-filter settings of --bandwidth/--bandwidth-file for nbdkit, if any. */
+function throttle(options: RemoteOptions): { rate?: string; rateFile?: string } {
+  return {
+    ...(options.bandwidth?.rate !== undefined ? { rate: options.bandwidth.rate } : {}),
+    ...(options.bandwidth?.rateFile !== undefined ? { rateFile: options.bandwidth.rateFile } : {}),
+  };
+}
+
 /** Prepares access to the remote source `first` (and its siblings). */
 export async function openRemoteAccess(options: RemoteOptions, first: RemoteLocation, run: InputRun): Promise<RemoteAccess> {
   let served = 0;
@@ -60,6 +68,7 @@ export async function openRemoteAccess(options: RemoteOptions, first: RemoteLoca
           ...(options.identity !== undefined ? { identity: options.identity } : {}),
           knownHosts: knownHosts ?? defaultKnownHosts(),
           ...(options.passwordFile !== undefined ? { passwordFile: options.passwordFile } : {}),
+          ...throttle(options),
         };
         return serveChecked(nextSocket(), e, run);
       },
@@ -93,6 +102,7 @@ export async function openRemoteAccess(options: RemoteOptions, first: RemoteLoca
         ...(passwordFile !== undefined ? { passwordFile } : {}),
         ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
         insecure: options.insecure,
+        ...throttle(options),
       };
       return serveChecked(nextSocket(), e, run);
     },

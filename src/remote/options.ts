@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isRemoteSource, parseRemoteSource, redactUrl, type HttpsLocation } from './url.js';
+import type { Bandwidth } from '../options-compat.js';
 
 /** Raw remote flags as the command line gave them. */
 export interface RawRemoteOptions {
@@ -34,6 +35,8 @@ export interface RemoteOptions {
   caFile?: string;
   /** Do not verify the HTTPS certificate (--insecure): explicit opt-out. */
   insecure: boolean;
+  /** --bandwidth / --bandwidth-file: nbdkit's rate filter on every served disk. */
+  bandwidth?: Bandwidth;
 }
 
 const SSH_FLAGS = ['sshIdentity', 'knownHosts', 'sshFingerprint'] as const;
