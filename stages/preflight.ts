@@ -8,7 +8,7 @@ import { measure } from '../drivers/qemu-img.js';
 import { probeAccelerator } from '../drivers/qemu-system.js';
 import { need, type Context } from '../src/context.js';
 import { locateVirtioWin } from '../src/convert/virtio-win-location.js';
-import { checkFreeSpace } from '../src/disk-space.js';
+import { checkFreeSpace, measureFormat, targetBytesNeeded } from '../src/disk-space.js';
 import { PreflightError } from '../src/errors.js';
 import { run } from '../src/exec.js';
 import { guestName } from '../src/output/index.js';
@@ -55,16 +55,17 @@ export function preflightStage(): ListrTask<Context> {
       ctx.name = name;
       await ctx.output.prepare?.();
       const targets = ctx.output.planDisks(name, overlays);
+      const { format, allocation, spaceCheck } = ctx.options.output;
       let bytesNeeded = 0;
       for (const overlay of overlays) {
-        const m = await measure(overlay.path, 'qcow2', ctx.options.output.format);
-        bytesNeeded += ctx.options.output.allocation === 'preallocated' ? m.fullyAllocated : m.required;
+        bytesNeeded += targetBytesNeeded(await measure(overlay.path, 'qcow2', measureFormat(format, allocation)), allocation);
       }
       const { output } = ctx;
       if (output.discard) ctx.cleanup.onFailure(`removing what this run wrote to ${output.describe}`, () => output.discard?.());
-      await output.preflight(name, targets, bytesNeeded);
+      // --no-space-check (thin storage): every other target check and the reservations still run, with no space asked.
+      await output.preflight(name, targets, spaceCheck === false ? 0 : bytesNeeded);
       ctx.targets = targets;
-      task.output = `${ctx.output.describe}: ${targets.length} disk(s), ${(bytesNeeded / 2 ** 20).toFixed(0)} MiB needed`;
+      task.output = `${ctx.output.describe}: ${targets.length} disk(s), ${(bytesNeeded / 2 ** 20).toFixed(0)} MiB needed${spaceCheck === false ? ' (not checked: --no-space-check)' : ''}`;
     },
   };
 }

@@ -102,6 +102,10 @@ describe('virt-v2v command lines', () => {
     expect(tmpParent({ TMPDIR: '/t' })).toBe('/t');
     expect(tmpParent({})).toBe('/var/tmp');
   });
+  it('skips the target space check with --no-space-check only', async () => {
+    expect((await options('-o', 'local', '-os', work, guest)).output.spaceCheck).toBeUndefined();
+    expect((await options('-o', 'local', '-os', work, '--no-space-check', guest)).output.spaceCheck).toBe(false);
+  });
   it('writes type kvm for file outputs unless --domain-type says qemu', async () => {
     expect((await options('-o', 'local', '-os', work, guest)).output.domainType).toBeUndefined();
     expect((await options('-o', 'local', '-os', work, '--domain-type', 'qemu', guest)).output.domainType).toBe('qemu');
