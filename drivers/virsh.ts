@@ -362,6 +362,11 @@ export function isVolumeNotFound(stderr: string): boolean {
   return /failed to get vol|Storage volume not found/.test(stderr);
 }
 
+/** True when a failed virsh call said the network does not exist. */
+export function isNetworkNotFound(stderr: string): boolean {
+  return /failed to get network|Network not found/.test(stderr);
+}
+
 /** Runs a lookup; `undefined` when virsh says the object does not exist, CommandError otherwise. */
 async function lookup(cmd: Command, notFound: (stderr: string) => boolean): Promise<string | undefined> {
   const result = await run(cmd, { allowFailure: true });
@@ -393,6 +398,15 @@ export async function domainState(uri: string, name: string): Promise<string | u
 export async function domainInfo(uri: string, name: string): Promise<DomainInfo | undefined> {
   const stdout = await lookup(dominfoCommand(uri, name), isDomainNotFound);
   return stdout === undefined ? undefined : parseDomInfo(stdout);
+}
+
+/** Builds `virsh net-info NAME`. */
+export const netInfoCommand = (uri: string, name: string): Command => virsh(uri, ['net-info', name]);
+
+/** Whether libvirt network `name` is active ("yes"/"no" as net-info says), or undefined when it does not exist. */
+export async function networkActive(uri: string, name: string): Promise<boolean | undefined> {
+  const stdout = await lookup(netInfoCommand(uri, name), isNetworkNotFound);
+  return stdout === undefined ? undefined : parseKeyValues(stdout).get('Active') === 'yes';
 }
 
 /** Pool `pool` as pool-info shows it, or undefined when it does not exist. */

@@ -8,6 +8,7 @@ import { measure } from '../drivers/qemu-img.js';
 import { probeAccelerator } from '../drivers/qemu-system.js';
 import { need, type Context } from '../src/context.js';
 import { locateVirtioWin } from '../src/convert/virtio-win-location.js';
+import { unmatchedNetworkRules } from '../src/output/network-rules-check.js';
 import { checkFreeSpace, measureFormat, targetBytesNeeded } from '../src/disk-space.js';
 import { PreflightError } from '../src/errors.js';
 import { run } from '../src/exec.js';
@@ -50,6 +51,8 @@ export function preflightStage(): ListrTask<Context> {
       ctx.virtioWin = await locateVirtioWin(ctx.options.virtioWin);
 
       await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set VIRT_V2V_TMPDIR to a larger directory');
+
+      ctx.warnings.push(...unmatchedNetworkRules(source.nics, ctx.options.output.networkMapping));
 
       const name = guestName(ctx.options.output.name, source.name);
       ctx.name = name;

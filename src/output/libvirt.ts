@@ -37,6 +37,7 @@ import type { Output } from './index.js';
 import { diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from './directory.js';
 import { OutputReservation } from './reservation.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
+import { checkTargetNetworks } from './libvirt-networks.js';
 
 /** Options of the libvirt output. */
 export interface LibvirtOutputOptions {
@@ -150,6 +151,7 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
       if (state !== undefined) {
         throw new PreflightError(`A libvirt domain named "${name}" already exists at ${uri} (${state}): remove it ("virsh undefine ${name}") or choose another guest name with "-on NAME".`);
       }
+      await checkTargetNetworks(uri, options.networkMapping ?? NO_NETWORK_MAPPING);
       // A refresh makes libvirt see every file in the directory and updates the free space.
       await query(`refresh storage pool "${pool}"`, uri, () => refreshPool(uri, pool));
       for (const path of diskPaths(targets)) {
