@@ -11,12 +11,22 @@ import { ExitCode, UsageError } from '../errors.js';
 import { loadManifest } from './manifest.js';
 import { formatSummary, runBatch } from './run.js';
 
-const EPILOG = `Manifest (JSON, or YAML of a simple subset), one entry per guest with the options of a single run:
+const EPILOG = `Manifest (JSON or YAML), one entry per guest with the options of a single run:
   { "guests": [
       { "name": "web01",
         "input":  { "mode": "vmx", "paths": ["vms/web01/web01.vmx"] },
         "output": { "mode": "local", "storage": "/var/tmp/out", "format": "qcow2" },
         "networks": ["VM Network:default"] } ] }
+A vSphere VM: "input": { "connection": "vpx://...", "passwordFile": "pw.txt",
+"paths": ["VMNAME"] } (-ic, -ip, and "caFile" for --ca-file).
+Keys (the long flag names in camelCase; see README "Batch conversions"): name
+(also the output name), input {mode, paths, format, connection, transport,
+passwordFile, sshIdentity, knownHosts, sshFingerprint, caFile, insecure,
+bandwidth, bandwidthFile}, output {mode, storage, connection, format,
+allocation, name, compressed, domainType, noSpaceCheck}, networks, bridges,
+macs, root, virtioWin, verbose, trace, verify (checksum, boot, all or true,
+none or false). Unknown keys stop the batch before anything runs; missing
+sources and taken output names are refused before the first guest.
 Relative paths are relative to the manifest. Each guest runs as its own v2v
 process; its output goes to LOGDIR/NAME.log and its --machine-readable events
 to LOGDIR/NAME.events.jsonl. One guest failing does not stop the others. A

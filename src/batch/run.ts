@@ -15,6 +15,7 @@ import { isAbsolute, join } from 'node:path';
 import { ExitCode } from '../errors.js';
 import { clock, type V2vEvent } from '../progress/events.js';
 import type { PlannedGuest } from './manifest.js';
+import { preflightGuest } from './preflight.js';
 import type { VerifyReport } from '../verify/report.js';
 
 /** What happened to one guest. */
@@ -88,6 +89,14 @@ export async function runBatch(settings: BatchSettings): Promise<BatchReport> {
     }
     queue.push(guest);
   }
+  // Every guest to run is preflighted before the first one starts.
+  for (const guest of [...queue]) {
+    const problem = guest.options ? await preflightGuest(guest.options).then(() => undefined, (e: unknown) => (e instanceof Error ? e.message : String(e))) : undefined;
+    if (problem === undefined) continue;
+    queue.splice(queue.indexOf(guest), 1);
+    reports.set(guest.name, { name: guest.name, status: 'invalid', exitCode: ExitCode.usage, error: problem, argv: guest.argv, files: [] });
+    settings.print(`[${clock()}] ${guest.name}: invalid: ${problem}`);
+  }
 
   const running = new Map<string, ReturnType<typeof spawn>>();
   let interrupted = false;
@@ -141,7 +150,8 @@ async function runGuest(
 ): Promise<GuestReport> {
   const log = join(settings.logDir, `${guest.name}.log`);
   const events = join(settings.logDir, `${guest.name}.events.jsonl`);
-  const argv = [...guest.argv, `--machine-readable=file:${events}`];
+  // Events come through a pipe (fd 3): written to NAME.events.jsonl and shown as per-guest stage lines.
+  const argv = [...guest.argv, '--machine-readable=fd:3'];
   const startedAt = new Date();
   const fd = openSync(log, 'w', 0o644);
   writeSync(fd, `# v2v batch: ${guest.name}, started ${startedAt.toISOString()}\n# v2v ${argv.join(' ')}\n`);
@@ -149,10 +159,24 @@ async function runGuest(
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // Its own process group: a terminal's Ctrl-C reaches the batch only, which
     // forwards it once (two SIGINTs would make the child skip its cleanup).
-    const child = spawn(process.execPath, [settings.v2vBin, ...argv], { stdio: ['ignore', fd, fd], detached: true, env: logEnv() });
+    const child = spawn(process.execPath, [settings.v2vBin, ...argv], { stdio: ['ignore', fd, fd, 'pipe'], detached: true, env: logEnv() });
     running.set(guest.name, child);
+    const eventsFd = openSync(events, 'w', 0o644);
+    let pending = '';
+    const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
+    pipe?.on('data', (chunk: Buffer) => {
+      writeSync(eventsFd, chunk);
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const stage = stageLine(line);
+        if (stage !== undefined) settings.print(`[${clock()}] ${guest.name}: ${stage}`);
+      }
+    });
+    pipe?.on('close', () => closeSync(eventsFd));
     child.once('error', () => resolve({ code: ExitCode.internal, signal: null }));
-    child.once('exit', (c, s) => resolve({ code: c, signal: s }));
+    // 'close', not 'exit': the events pipe is drained and its file closed by then.
+    child.once('close', (c, s) => resolve({ code: c, signal: s }));
   });
   running.delete(guest.name);
   const finishedAt = new Date();
@@ -179,6 +203,16 @@ async function runGuest(
   };
   settings.print(`[${clock()}] ${guest.name}: ${status} (exit code ${exitCode}) in ${seconds.toFixed(1)} s${error ? `: ${error}` : ''}`);
   return line;
+}
+
+/** The per-guest progress line for one event line: a stage starting, or undefined. */
+export function stageLine(line: string): string | undefined {
+  try {
+    const event = JSON.parse(line) as V2vEvent & { phase?: string };
+    return event.type === 'message' && event.phase === 'start' && event.stage !== undefined ? `${event.stage}: ${event.message}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The environment of a guest's run: its log is a file, so never colours (FORCE_COLOR, even empty, would force them). */

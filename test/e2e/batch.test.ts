@@ -4,7 +4,9 @@
  * bad (a VMX naming a missing disk). The bad one fails without stopping the
  * others; the summary and the JSON report say so; each guest has a clean log
  * and an events file; a rerun (from the same manifest written as YAML) skips
- * the two converted guests and fails the bad one again.
+ * the two converted guests and fails the bad one again. A fourth entry names
+ * a source file that does not exist: it is refused before the first guest
+ * starts. Each entry's name is its output name (-on).
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,6 +41,7 @@ beforeAll(async () => {
       { name: 'good-a', input: { mode: 'vmx', paths: [fixture.vmx] }, output: { mode: 'local', storage: 'out-a' } },
       { name: 'bad', input: { mode: 'vmx', paths: ['missing.vmx'] }, output: { mode: 'local', storage: 'out-a' } },
       { name: 'good-b', input: { mode: 'vmx', paths: [fixture.vmx] }, output: { mode: 'local', storage: 'out-b', format: 'qcow2', name: 'good-b' } },
+      { name: 'absent', input: { mode: 'vmx', paths: ['absent.vmx'] }, output: { mode: 'local', storage: 'out-b' } },
     ],
   }, null, 2));
   // The same manifest as YAML, for the rerun: same guests, same options.
@@ -69,6 +72,9 @@ beforeAll(async () => {
     '      storage: out-b   # relative to the manifest',
     '      format: qcow2',
     '      name: good-b',
+    '  - name: absent',
+    '    input: { mode: vmx, paths: [absent.vmx] }',
+    '    output: { mode: local, storage: out-b }',
     '',
   ].join('\n'));
   // FORCE_COLOR set on purpose: a guest's log is a file and must stay free of colours anyway.
@@ -90,8 +96,23 @@ describe('v2v batch with two good guests and a bad one, --jobs 2', () => {
       ['good-a', 'converted', 0],
       ['bad', 'failed', 4],
       ['good-b', 'converted', 0],
+      ['absent', 'invalid', 2],
     ]);
     expect(report.guests[1]!.error).toContain('nowhere.vmdk');
+    expect(report.guests[3]!.error).toBe(`The source ${join(work, 'absent.vmx')} does not exist: check the path given to -i vmx.`);
+  });
+
+  it('refused the missing source before the first guest started, and showed each guest\'s stages', () => {
+    const lines = first.stdout.split('\n');
+    const refused = lines.findIndex((l) => /absent: invalid: The source .*absent\.vmx does not exist/.test(l));
+    const firstStart = lines.findIndex((l) => /: started \(log /.test(l));
+    expect(refused).toBeGreaterThanOrEqual(0);
+    expect(refused).toBeLessThan(firstStart);
+    for (const guest of ['good-a', 'good-b']) {
+      for (const stage of ['source', 'inspect', 'convert', 'copy', 'output']) {
+        expect(lines.some((l) => l.includes(`] ${guest}: ${stage}: `))).toBe(true);
+      }
+    }
   });
 
   it('ran the two good guests at the same time', () => {
@@ -104,21 +125,22 @@ describe('v2v batch with two good guests and a bad one, --jobs 2', () => {
     expect(first.stdout).toMatch(/^good-a\s+converted\s+0\s+[\d.]+ s/m);
     expect(first.stdout).toMatch(/^bad\s+failed\s+4\s/m);
     expect(first.stdout).toMatch(/^good-b\s+converted\s+0\s/m);
-    expect(first.stdout).toContain('2 converted, 0 skipped (already converted), 1 failed.');
+    expect(first.stdout).toContain('2 converted, 0 skipped (already converted), 2 failed.');
   });
 
   it('wrote the targets, a clean log and an events file per guest', async () => {
-    expect((await readdir(join(work, 'out-a'))).sort()).toEqual(['v2v-fixture-debian12-sda', 'v2v-fixture-debian12.xml']);
+    // The entry's name is the output name, as the summary says.
+    expect((await readdir(join(work, 'out-a'))).sort()).toEqual(['good-a-sda', 'good-a.xml']);
     expect((await readdir(join(work, 'out-b'))).sort()).toEqual(['good-b-sda', 'good-b.xml']);
-    expect(report.guests[0]!.files).toEqual([join(work, 'out-a', 'v2v-fixture-debian12.xml'), join(work, 'out-a', 'v2v-fixture-debian12-sda')]);
-    for (const guest of report.guests) {
+    expect(report.guests[0]!.files).toEqual([join(work, 'out-a', 'good-a.xml'), join(work, 'out-a', 'good-a-sda')]);
+    for (const guest of report.guests.filter((g) => g.status !== 'invalid')) {
       const log = await readFile(guest.log!, 'utf8');
       expect(log).not.toMatch(/\u001b|\r/);
       expect(log).toMatch(/^(❯|✔|✖) \[\d\d:\d\d:\d\d\] Setting up the source/m);
       const events = (await readFile(guest.events!, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(events.at(-1)).toMatchObject({ type: 'result', exitCode: guest.exitCode });
     }
-    expect(await readFile(report.guests[0]!.log!, 'utf8')).toMatch(/^Finished converting v2v-fixture-debian12 in /m);
+    expect(await readFile(report.guests[0]!.log!, 'utf8')).toMatch(/^Finished converting good-a in /m);
     expect(await readFile(report.guests[1]!.log!, 'utf8')).toMatch(/^v2v: error: .*nowhere\.vmdk/m);
   });
 
@@ -127,8 +149,8 @@ describe('v2v batch with two good guests and a bad one, --jobs 2', () => {
     expect(again.exitCode, `${again.stdout}\n${again.stderr}`).toBe(6);
     expect(again.seconds).toBeLessThan(60);
     const second = JSON.parse(await readFile(join(work, 'guests.v2v-batch', 'report.json'), 'utf8')) as Report;
-    expect(second.guests.map((g) => [g.name, g.status])).toEqual([['good-a', 'skipped'], ['bad', 'failed'], ['good-b', 'skipped']]);
-    expect(again.stdout).toContain('2 skipped (already converted), 1 failed.');
+    expect(second.guests.map((g) => [g.name, g.status])).toEqual([['good-a', 'skipped'], ['bad', 'failed'], ['good-b', 'skipped'], ['absent', 'invalid']]);
+    expect(again.stdout).toContain('2 skipped (already converted), 2 failed.');
     // And a third run still skips them: "skipped" counts as converted.
     const third = await runV2v(['batch', join(work, 'guests.json')]);
     expect(third.stdout).toContain('0 converted, 2 skipped');

@@ -1,35 +1,97 @@
-import { describe, expect, it } from 'vitest';
-import { planGuests } from '../../src/batch/manifest.js';
-import { formatSummary, type BatchReport } from '../../src/batch/run.js';
-import { parseYamlSubset } from '../../src/batch/yaml-subset.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadManifest, planGuests } from '../../src/batch/manifest.js';
+import { preflightGuest } from '../../src/batch/preflight.js';
+import { formatSummary, stageLine, type BatchReport } from '../../src/batch/run.js';
+import { UsageError } from '../../src/errors.js';
+
+const work = mkdtempSync(join(tmpdir(), 'v2v-batch-unit-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('batch manifest', () => {
-  it('turns each entry into the v2v argv a user would type, paths relative to the manifest', () => {
+  it('turns each entry into the v2v argv a user would type, paths relative to the manifest, name as -on', () => {
     const guests = planGuests({
       guests: [
         { name: 'web01', input: { mode: 'vmx', paths: ['vms/web01.vmx'] }, output: { mode: 'local', storage: 'out', format: 'qcow2', name: 'web-01' }, networks: ['VM Network:default'] },
         { input: { mode: 'disk', paths: ['/d/a.img', 'b.img'], format: 'raw' }, output: { mode: 'libvirt', storage: 'pool', connection: 'qemu:///system' }, bridges: ['br0'] },
+        { name: 'db', input: { path: 'db.vmx' }, output: { mode: 'qemu', storage: '/q' } },
       ],
     }, '/m');
-    expect(guests).toEqual([
-      { name: 'web01', argv: ['-i', 'vmx', '/m/vms/web01.vmx', '-o', 'local', '-os', '/m/out', '-of', 'qcow2', '-on', 'web-01', '-n', 'VM Network:default'] },
-      { name: 'a', argv: ['-i', 'disk', '/d/a.img', '/m/b.img', '-if', 'raw', '-o', 'libvirt', '-os', 'pool', '-oc', 'qemu:///system', '-b', 'br0'] },
+    expect(guests.map(({ name, argv, invalid }) => ({ name, argv, invalid }))).toEqual([
+      { name: 'web01', argv: ['-i', 'vmx', '/m/vms/web01.vmx', '-o', 'local', '-os', '/m/out', '-of', 'qcow2', '-on', 'web-01', '-n', 'VM Network:default'], invalid: undefined },
+      { name: 'a', argv: ['-i', 'disk', '/d/a.img', '/m/b.img', '-if', 'raw', '-o', 'libvirt', '-os', 'pool', '-oc', 'qemu:///system', '-on', 'a', '-b', 'br0'], invalid: undefined },
+      { name: 'db', argv: ['-i', 'vmx', '/m/db.vmx', '-o', 'qemu', '-os', '/q', '-on', 'db'], invalid: undefined },
     ]);
+    expect(guests[2]!.options?.output.name).toBe('db');
   });
 
-  it('accepts a top-level array; marks entries the option rules reject as invalid, with the reason', () => {
+  it('takes every single-run option: remote sources stay URLs, credential files are relative to the manifest', () => {
+    const [ssh, https] = planGuests([
+      {
+        name: 'esx1',
+        input: { mode: 'vmx', paths: ['ssh://root@esxi.example/vmfs/volumes/ds1/g/g.vmx'], transport: 'ssh', sshIdentity: 'keys/id', knownHosts: 'kh', bandwidth: '10M' },
+        output: { mode: 'local', storage: 'out', format: 'qcow2', compressed: true, domainType: 'qemu', noSpaceCheck: true },
+        root: 'first', virtioWin: 'virtio-win.iso', verbose: true,
+      },
+      { name: 'web', input: { paths: ['https://files.example/g.vmx'], caFile: 'ca.pem', passwordFile: 'pw' }, output: { mode: 'null' } },
+    ], '/m');
+    expect(ssh!.invalid).toBeUndefined();
+    expect(ssh!.argv).toEqual([
+      '-i', 'vmx', 'ssh://root@esxi.example/vmfs/volumes/ds1/g/g.vmx', '-it', 'ssh', '--ssh-identity', '/m/keys/id', '--known-hosts', '/m/kh', '--bandwidth', '10M',
+      '-o', 'local', '-os', '/m/out', '-of', 'qcow2', '-on', 'esx1', '--compressed', '--domain-type', 'qemu', '--no-space-check', '--root', 'first', '--virtio-win', '/m/virtio-win.iso', '-v',
+    ]);
+    expect(ssh!.options?.input.remote).toMatchObject({ transport: 'ssh', identity: '/m/keys/id', knownHosts: '/m/kh', bandwidth: { rate: '10M' } });
+    expect(https!.invalid).toBeUndefined();
+    expect(https!.options?.input).toMatchObject({ paths: ['https://files.example/g.vmx'], remote: { transport: 'https', caFile: '/m/ca.pem', passwordFile: '/m/pw' } });
+  });
+
+  it('marks entries the option rules reject as invalid, with the reason', () => {
     const guests = planGuests([
       { name: 'nodir', input: { paths: ['g.vmx'] }, output: { mode: 'local' } },
-      { name: 'noout', input: { paths: ['g.vmx'] } },
       { name: 'bad name!', input: { paths: ['g.vmx'] }, output: { mode: 'null' } },
-      'nonsense',
+      { name: 'typo', input: { paths: ['g.vmx'] }, output: { mode: 'locl', storage: '/o' } },
     ], '/m');
     expect(guests.map((g) => [g.name, g.invalid])).toEqual([
       ['nodir', '-o local needs an output directory: add "-os DIR".'],
-      ['noout', 'no "output" with a "mode" given'],
-      ['guest-3', expect.stringContaining('not usable as a file name')],
-      ['guest-4', 'entry 4 is not an object'],
+      ['guest-2', expect.stringContaining('not usable as a file name')],
+      ['typo', 'Unknown output mode "-o locl": did you mean "-o local"? use one of local, libvirt, qemu, json, null.'],
     ]);
+  });
+
+  it('refuses unknown keys and wrong types before anything runs, with "did you mean"', () => {
+    const refuse = (data: unknown): string => {
+      try {
+        planGuests(data, '/m');
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refuse([{ name: 'a', input: { paths: ['g.vmx'] }, output: { mode: 'null' }, virtio_win: '/v' }]))
+      .toBe('The manifest is invalid: guest 1 has an unknown key "virtio_win" (did you mean "virtioWin"?); nothing was run.');
+    expect(refuse({ guests: [{ input: { paths: ['g.vmx'], transprt: 'ssh' }, output: { mode: 'null', compressed: 'yes' } }] }))
+      .toBe('The manifest is invalid: guest 1 "input" has an unknown key "transprt" (did you mean "transport"?); guest 1 "output.compressed" must be a boolean; nothing was run.');
+    expect(refuse([{ name: 'noout', input: { paths: ['g.vmx'] } }])).toBe('The manifest is invalid: guest 1 needs "output"; nothing was run.');
+    expect(refuse({ guest: [] })).toContain('the top level has an unknown key "guest" (did you mean "guests"?)');
+    // The flag's own spelling names the camelCase key, however far apart they are.
+    expect(refuse([{ input: { paths: ['g.vmx'] }, output: { mode: 'null', 'no-space-check': true } }]))
+      .toBe('The manifest is invalid: guest 1 "output" has an unknown key "no-space-check" (did you mean "noSpaceCheck"?); nothing was run.');
+    expect(refuse([{ input: { paths: ['g.vmx'] }, output: { mode: 'null' }, verify: 3 }])).toContain('guest 1 "verify" must be');
+  });
+
+  it('takes the vSphere keys (connection, passwordFile, caFile) and verify', () => {
+    const [vm, checked] = planGuests([
+      { name: 'web01', input: { connection: 'esx://root@esxi.example', passwordFile: 'pw', caFile: 'ca.pem', paths: ['web01'] }, output: { mode: 'local', storage: 'out' }, verify: 'checksum' },
+      { input: { paths: ['g.vmx'] }, output: { mode: 'local', storage: 'out' }, verify: true },
+    ], '/m');
+    expect(vm!.invalid).toBeUndefined();
+    expect(vm!.argv).toEqual(['-i', 'libvirt', 'web01', '-ic', 'esx://root@esxi.example', '-ip', '/m/pw', '--ca-file', '/m/ca.pem', '-o', 'local', '-os', '/m/out', '-on', 'web01', '--verify=checksum']);
+    expect(vm!.options?.input.vsphere).toMatchObject({ vmName: 'web01', passwordFile: '/m/pw', caFile: '/m/ca.pem' });
+    expect(checked!.argv.at(-1)).toBe('--verify');
+    expect(checked!.options?.verify).toMatchObject({ checksum: true, boot: true });
   });
 
   it('refuses an empty manifest and duplicate names', () => {
@@ -37,42 +99,44 @@ describe('batch manifest', () => {
     const g = { name: 'x', input: { paths: ['g.vmx'] }, output: { mode: 'null' } };
     expect(() => planGuests([g, g], '/m')).toThrow(/appears twice/);
   });
+
+  it('reads YAML with the yaml package (anchors, flow maps included), relative to the manifest', async () => {
+    const file = join(work, 'guests.yaml');
+    writeFileSync(file, [
+      '# v2v batch manifest',
+      'defaults: &out { mode: local, storage: out, format: qcow2 }',
+      'guests:',
+      '  - name: "web 01"',
+      '    input: { paths: [a.vmx] }',
+      '    output: *out',
+    ].join('\n'));
+    await expect(loadManifest(file)).rejects.toThrow('The manifest ' + file + ' is invalid: the top level has an unknown key "defaults" (known: guests); nothing was run.');
+    writeFileSync(file, ['guests:', '  - name: web01', '    input: { paths: [a.vmx] }', '    output: { mode: local, storage: out }', '    networks: ["VM Network:default"]'].join('\n'));
+    const [guest] = await loadManifest(file);
+    expect(guest!.argv).toEqual(['-i', 'vmx', join(work, 'a.vmx'), '-o', 'local', '-os', join(work, 'out'), '-on', 'web01', '-n', 'VM Network:default']);
+    writeFileSync(file, 'guests:\n  - name: [unclosed\n');
+    await expect(loadManifest(file)).rejects.toThrow(/^The manifest .* is not valid YAML \(.*\): fix it\.$/);
+  });
 });
 
-describe('YAML subset', () => {
-  it('reads maps, sequences, "- key:" items, flow sequences, quotes, scalars and comments', () => {
-    const text = [
-      '---',
-      '# guests',
-      'guests:',
-      '  - name: "web 01"   # quoted',
-      '    input:',
-      '      paths: [a.vmx, "b c.vmx"]',
-      '    output:',
-      "      mode: 'local'",
-      '      storage: /out#not-a-comment',
-      '    jobs: 2',
-      '    ok: true',
-      '    none: ~',
-      '  - name: db',
-      '    macs:',
-      '      - 00:0c:29:aa:bb:cc:network:default',
-      'empty: []',
-    ].join('\n');
-    expect(parseYamlSubset(text)).toEqual({
-      guests: [
-        { name: 'web 01', input: { paths: ['a.vmx', 'b c.vmx'] }, output: { mode: 'local', storage: '/out#not-a-comment' }, jobs: 2, ok: true, none: null },
-        { name: 'db', macs: ['00:0c:29:aa:bb:cc:network:default'] },
-      ],
-      empty: [],
-    });
+describe('batch preflight (before the first guest starts)', () => {
+  it('refuses a missing source file and an output name already taken', async () => {
+    mkdirSync(join(work, 'out'), { recursive: true });
+    writeFileSync(join(work, 'g.vmx'), 'displayName = "g"\n');
+    const [missing, taken, free] = planGuests([
+      { name: 'missing', input: { paths: ['nowhere.vmx'] }, output: { mode: 'local', storage: 'out' } },
+      { name: 'taken', input: { paths: ['g.vmx'] }, output: { mode: 'local', storage: 'out' } },
+      { name: 'free', input: { paths: ['g.vmx'] }, output: { mode: 'local', storage: 'out' } },
+    ], work);
+    writeFileSync(join(work, 'out', 'taken.xml'), 'not ours');
+    await expect(preflightGuest(missing!.options!)).rejects.toThrow(`The source ${join(work, 'nowhere.vmx')} does not exist: check the path given to -i vmx.`);
+    await expect(preflightGuest(taken!.options!)).rejects.toThrow(`${join(work, 'out', 'taken.xml')} already exists: remove it, or give the guest another "name" in the manifest.`);
+    await expect(preflightGuest(free!.options!)).resolves.toBeUndefined();
   });
-
-  it('refuses what it does not support, naming the line', () => {
-    expect(() => parseYamlSubset('a: &x 1')).toThrow(/line 1: anchors/);
-    expect(() => parseYamlSubset('a:\n  b: 1\n c: 2')).toThrow(/line 3/);
-    expect(() => parseYamlSubset('a: {b: 1}')).toThrow(/flow maps/);
-    expect(() => parseYamlSubset('a: 1\na: 2')).toThrow(/duplicate key "a"/);
+  it('shows which stage each running guest is in, from its events', () => {
+    expect(stageLine('{"type":"message","stage":"convert","phase":"start","message":"Converting","timestamp":"t"}')).toBe('convert: Converting');
+    expect(stageLine('{"type":"message","stage":"convert","phase":"end","message":"Converted","timestamp":"t"}')).toBeUndefined();
+    expect(stageLine('{"type":"progress"')).toBeUndefined();
   });
 });
 

@@ -83,10 +83,12 @@ describe('batch manifests with -ic sources', () => {
       input: { connection: 'vpx://root@vc/DC0/DC0_H0?no_verify=1', passwordFile: 'pw.txt', paths: ['web01.example'] },
       output: { mode: 'local', storage: 'out' },
     }] }, '/m');
-    expect(guest).toEqual({
+    expect(guest).toMatchObject({
       name: 'web01.example',
-      argv: ['-i', 'libvirt', 'web01.example', '-ic', 'vpx://root@vc/DC0/DC0_H0?no_verify=1', '-ip', '/m/pw.txt', '-o', 'local', '-os', '/m/out'],
+      // The entry's name is the output name too (-on).
+      argv: ['-i', 'libvirt', 'web01.example', '-ic', 'vpx://root@vc/DC0/DC0_H0?no_verify=1', '-ip', '/m/pw.txt', '-o', 'local', '-os', '/m/out', '-on', 'web01.example'],
     });
+    expect(guest?.invalid).toBeUndefined();
   });
   it('report a vSphere entry without -ip as invalid, with the command-line rule', () => {
     const [guest] = planGuests([{ name: 'w', input: { connection: 'esx://root@h', paths: ['w'] }, output: { mode: 'null' } }], '/m');
