@@ -10,6 +10,7 @@ import { chooseRenderer, runPipeline, type RendererChoice } from './pipeline.js'
 import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from './progress/events.js';
 import { emitEvent, onEvent, setLiveRenderer } from './progress/reporter.js';
 import { markRun, stopRunProcesses } from './process-reaper.js';
+import { startHeartbeat } from './progress/heartbeat.js';
 import { redactUrl } from './redact.js';
 import { describeVerifyReport, type VerifyReport } from './verify/report.js';
 
@@ -67,6 +68,9 @@ export async function main(options: Options): Promise<number> {
       if (event.type === 'warning' && !event.message.startsWith('cleanup: ')) warnings.push(event.message);
     }));
     for (const warning of options.warnings ?? []) emitEvent({ type: 'warning', message: warning });
+    if (renderer !== 'live' && !options.printSource) {
+      unsubscribe.push(startHeartbeat(renderer === 'lines' ? (line) => process.stdout.write(`${line}\n`) : undefined));
+    }
     configureExec({
       signal: abort.signal,
       ...(options.trace || options.machineReadable

@@ -6,6 +6,7 @@
  * never passes for a finished disk. On failure the output's discard (set up
  * in preflight) removes what this run created.
  */
+import { statSync } from 'node:fs';
 import { copiedPath } from '../src/output/reservation.js';
 import type { ListrTask } from 'listr2';
 import { convert } from '../drivers/qemu-img.js';
@@ -18,12 +19,31 @@ import { isLiveRenderer, reportCopyProgress } from '../src/progress/reporter.js'
 /** How often progress is reported when output is not a live terminal. */
 const PIPED_PROGRESS_MS = 5_000;
 
-/** Formats a progress line: percent, bytes, rate, ETA. */
-export function formatProgress(percent: number, totalBytes: number, elapsedMs: number): string {
+/**
+ * Formats a progress line: percent, the bytes really written so far (the
+ * target's allocation, when it can be read) or else the share of the virtual
+ * size, the write rate and the ETA from the percentage.
+ */
+export function formatProgress(percent: number, totalBytes: number, elapsedMs: number, writtenBytes?: number): string {
+  const seconds = elapsedMs / 1000;
+  const eta = percent > 0 && percent < 100 ? Math.round((seconds * (100 - percent)) / percent) : undefined;
+  if (writtenBytes !== undefined) {
+    const rate = seconds > 0 ? writtenBytes / seconds : 0;
+    return `${percent.toFixed(1)}% (${formatBytes(writtenBytes)} written of ${formatBytes(totalBytes)} virtual, ${formatBytes(rate)}/s${eta !== undefined ? `, ETA ${eta} s` : ''})`;
+  }
   const done = (percent / 100) * totalBytes;
-  const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
-  const eta = rate > 0 ? Math.round((totalBytes - done) / rate) : undefined;
+  const rate = seconds > 0 ? done / seconds : 0;
   return `${percent.toFixed(1)}% (${formatBytes(done)} of ${formatBytes(totalBytes)}, ${formatBytes(rate)}/s${eta !== undefined ? `, ETA ${eta} s` : ''})`;
+}
+
+/** Bytes allocated by a target file so far (what the copy really wrote), or undefined (a device, the null sink). */
+export function allocatedBytes(path: string): number | undefined {
+  try {
+    const info = statSync(path);
+    return info.isFile() ? info.blocks * 512 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Copies every overlay to its target. */
@@ -48,6 +68,7 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
       const started = Date.now();
       const live = isLiveRenderer(); // -v/-x use the line renderer even on a terminal
       let lastReport = 0;
+      let finished = false; // qemu-img prints 100% more than once: one 100 % line
       try {
         await convert(
           {
@@ -63,8 +84,10 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
             reportCopyProgress(index + 1, percent, target.virtualSize);
             const now = Date.now();
             if (!live && now - lastReport < PIPED_PROGRESS_MS && percent < 100) return;
+            if (percent >= 100 && finished) return;
+            finished ||= percent >= 100;
             lastReport = now;
-            task.output = formatProgress(percent, target.virtualSize, now - started);
+            task.output = formatProgress(percent, target.virtualSize, now - started, allocatedBytes(copiedPath(target)));
           },
         );
       } catch (error) {
