@@ -56,6 +56,8 @@ export interface Context {
   inspection?: Inspection;
   /** Set by convert. */
   caps?: GuestCaps;
+  /** Set by convert: the converter's messages, what it changed in the guest, for the final summary. */
+  changes?: string[];
   /** Set by convert: what was found and done per source NIC to keep the guest's network (see NicNetworkReport). */
   network?: NicNetworkReport[];
   /** Set by verify (--verify): what the checksum and boot checks found. */

@@ -11,6 +11,7 @@ import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from 
 import { emitEvent, onEvent, setLiveRenderer } from './progress/reporter.js';
 import { markRun, stopRunProcesses } from './process-reaper.js';
 import { startHeartbeat } from './progress/heartbeat.js';
+import { runSummary } from './run-summary.js';
 import { redactUrl } from './redact.js';
 import { describeVerifyReport, type VerifyReport } from './verify/report.js';
 
@@ -97,7 +98,8 @@ export async function main(options: Options): Promise<number> {
     const verified = ctx.verification ? `; verified: ${describeVerifyReport(ctx.verification)}` : '';
     const summary = `Finished converting ${ctx.name} in ${seconds} s: ${files.join(', ')}${verified}`;
     emitEvent({ type: 'info', message: summary });
-    if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(`${summary}\n`);
+    const details = runSummary(options, ctx.name ?? '', files, ctx.changes ?? [], renderer === 'live', clock());
+    if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(`${[summary, ...details].join('\n')}\n`);
     result = { exitCode: ExitCode.ok, ...(ctx.name ? { name: ctx.name } : {}), files, ...(ctx.verification ? { verify: ctx.verification } : {}) };
     return ExitCode.ok;
   } catch (error) {

@@ -39,6 +39,7 @@ export function convertStage(): ListrTask<Context> {
         inspection,
         log: (message) => {
           task.output = message;
+          (ctx.changes ??= []).push(message);
         },
         warn: (message) => ctx.warnings.push(message),
         tmpdir: need(ctx, 'tmpdir'),
