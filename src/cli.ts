@@ -56,6 +56,7 @@ function buildParser(argv: string[]) {
       // (bundled -vx is expanded first); --no-trim is virt-v2v's option, not a negation.
       .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false, 'boolean-negation': false })
       .version(false) // ours prints "v2v X.Y.Z", as virt-v2v does
+      .completion('completion', false) // "v2v completion >> ~/.bashrc": yargs' bash/zsh completion
       .option('i', { type: 'string', requiresArg: true, describe: `Input mode: ${INPUT_MODES.join(', ')} (default vmx, or libvirt with -ic; "local" = disk, as in virt-v2v)`, group: 'Input:' })
       .option('ic', { type: 'string', requiresArg: true, describe: "vCenter/ESXi URI for -i libvirt: 'vpx://USER@VCENTER/DC/[CLUSTER/]HOST[?no_verify=1]' or 'esx://USER@ESXI'; the source is then a VM name", group: 'Input:' })
       .option('if', { type: 'string', describe: 'Format of the -i disk images (default: probed)', group: 'Input:' })
@@ -107,7 +108,7 @@ function buildParser(argv: string[]) {
 }
 
 /** What the command line asks for: print a text and stop, or run with raw options. */
-export type CommandLine = { kind: 'print'; text: string } | { kind: 'run'; raw: RawOptions };
+export type CommandLine = { kind: 'print'; text: string } | { kind: 'done' } | { kind: 'run'; raw: RawOptions };
 
 /**
  * Parses argv (after "v2v") into raw options, or a text to print (--help,
@@ -116,6 +117,10 @@ export type CommandLine = { kind: 'print'; text: string } | { kind: 'run'; raw: 
  */
 export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
   const parser = buildParser(expandArgv(argv));
+  if (argv[0] === 'completion' || argv[0] === '--get-yargs-completions') {
+    await parser.parseAsync(); // yargs prints the script, or the completions the script asks for
+    return { kind: 'done' };
+  }
   let parsed;
   try {
     parsed = await parser.parseAsync();
@@ -189,10 +194,8 @@ export async function cli(argv: string[]): Promise<number> {
   let options;
   try {
     const line = await parseCommandLine(argv);
-    if (line.kind === 'print') {
-      process.stdout.write(`${line.text}\n`);
-      return ExitCode.ok;
-    }
+    if (line.kind === 'print') process.stdout.write(`${line.text}\n`);
+    if (line.kind !== 'run') return ExitCode.ok;
     options = normalizeOptions(line.raw);
     await checkLocalSources(options.input);
   } catch (error) {

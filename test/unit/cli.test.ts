@@ -21,7 +21,7 @@ writeFileSync(guest, 'displayName = "g"\n');
 
 async function options(...argv: string[]): Promise<Options> {
   const line = await parseCommandLine(argv);
-  if (line.kind !== 'run') throw new Error(`printed: ${line.text}`);
+  if (line.kind !== 'run') throw new Error(`not a run: ${JSON.stringify(line)}`);
   return normalizeOptions(line.raw);
 }
 
@@ -110,6 +110,23 @@ describe('virt-v2v command lines', () => {
     expect((await options('-o', 'local', '-os', work, guest)).output.domainType).toBeUndefined();
     expect((await options('-o', 'local', '-os', work, '--domain-type', 'qemu', guest)).output.domainType).toBe('qemu');
     expect(await usageError('-o', 'local', '-os', work, '--domain-type', 'tcg', guest)).toMatch(/^Unknown "--domain-type tcg": use kvm/);
+  });
+});
+
+describe('shell completion', () => {
+  it('prints a bash completion script, and the options it asks for', async () => {
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args.join(' ')));
+    try {
+      expect(await parseCommandLine(['completion'])).toEqual({ kind: 'done' });
+      expect(printed.join('\n')).toContain('complete -o bashdefault -o default -F _v2v_yargs_completions v2v');
+      printed.length = 0;
+      expect(await parseCommandLine(['--get-yargs-completions', 'v2v', '--'])).toEqual({ kind: 'done' });
+      const offered = printed.join('\n').split('\n');
+      for (const option of ['--network', '--compressed', '--bandwidth', '--no-space-check']) expect(offered).toContain(option);
+    } finally {
+      log.mockRestore();
+    }
   });
 });
 

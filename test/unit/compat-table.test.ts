@@ -44,6 +44,7 @@ async function tryExample(example: string): Promise<{ options?: Options; printed
   try {
     const line = await parseCommandLine(argv);
     if (line.kind === 'print') return { printed: line.text };
+    if (line.kind === 'done') return {};
     return { options: normalizeOptions(line.raw) };
   } catch (error) {
     return { error };
