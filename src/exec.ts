@@ -62,6 +62,8 @@ interface ExecSettings {
   signal?: AbortSignal;
   /** Called before each command runs (for -x tracing). */
   trace?: (argv: string) => void;
+  /** Called after each command with what it printed (for -v: guest-side details). */
+  details?: (argv: string, result: RunResult) => void;
 }
 
 const settings: ExecSettings = {};
@@ -146,6 +148,7 @@ export async function run(cmd: Command, options: RunOptions = {}): Promise<RunRe
     );
   }
   const exitCode = result.exitCode ?? -1;
+  settings.details?.(text, { stdout, stderr, exitCode });
   if (result.timedOut) {
     throw new CommandError(`${cmd.program} did not finish within ${timeout / 1000} s: ${text}`, text, undefined, trimStderr(stderr));
   }

@@ -12,6 +12,7 @@ import { emitEvent, onEvent, setLiveRenderer } from './progress/reporter.js';
 import { markRun, stopRunProcesses } from './process-reaper.js';
 import { startHeartbeat } from './progress/heartbeat.js';
 import { runSummary } from './run-summary.js';
+import { formatDetails } from './progress/verbose.js';
 import { redactUrl } from './redact.js';
 import { describeVerifyReport, type VerifyReport } from './verify/report.js';
 
@@ -79,6 +80,14 @@ export async function main(options: Options): Promise<number> {
             trace: (argv: string) => {
               if (options.trace) process.stderr.write(`${renderer === 'lines' ? `[${clock()}] ` : ''}+ ${argv}\n`);
               emitEvent({ type: 'trace', message: argv });
+            },
+          }
+        : {}),
+      ...(options.verbose
+        ? {
+            details: (argv: string, r: { stdout: string; stderr: string; exitCode: number }) => {
+              const lines = formatDetails(argv, r.stdout, r.stderr, r.exitCode, clock());
+              if (lines.length > 0) process.stderr.write(`${redactUrl(lines.join('\n'))}\n`);
             },
           }
         : {}),
