@@ -3,7 +3,7 @@
 # .vmx, cached) and converts it to KVM with v2v into ./out/demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 fixture=$(test/fixtures/build-debian-guest.sh)
 out=${V2V_DEMO_OUT:-$PWD/out/demo}
 rm -rf "$out"

@@ -1,33 +1,41 @@
 #!/usr/bin/env bash
-# Installs everything v2v and its tests need on Debian 12, then builds v2v.
+# Installs what v2v needs to convert on Debian 12, then builds v2v; with
+# --test, also what its tests, the test guests and the benchmark need.
 # Idempotent and quick when everything is already there.
+#   scripts/setup.sh          conversion only
+#   scripts/setup.sh --test   conversion + tests (scripts/test.sh, demo.sh and the benchmark use this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: the tools v2v drives, what its tests run against, and
-# what the test guest is built with.
+# What a conversion runs.
 PACKAGES=(
   qemu-utils            # qemu-img: overlays, measure, the final copy
-  qemu-system-x86       # KVM probe; boot tests
+  qemu-system-x86       # KVM probe; -o qemu launchers
   libguestfs-tools      # guestfish: inspection and conversion
   linux-image-amd64     # libguestfs builds its appliance from the host kernel
+  libvirt-clients       # virsh: -o libvirt
+  nbdkit                # remote sources (curl/ssh plugins)
+  openssh-client        # ssh, ssh-keyscan: -it ssh sources
+  ca-certificates       # https:// sources
+  ovmf                  # UEFI firmware for -o qemu launchers and libvirt efi guests
+  unzip                 # OVAs in zip form
+  libwin-hivex-perl     # hivexregedit: Windows registry edits
+)
+
+# What the tests, the test guests and the benchmark add (--test).
+TEST_PACKAGES=(
   debootstrap           # builds the Debian test guest
-  libvirt-clients       # virsh, virt-xml-validate
   libxml2-utils         # xmllint, used by virt-xml-validate
   libvirt-daemon-system # a real libvirtd for -o libvirt tests
-  nbdkit                # remote sources (curl/ssh plugins)
   openssh-server        # sshd on loopback for remote-source tests
   nginx-light           # HTTPS server on loopback for remote-source tests
-  ca-certificates
-  openssl
-  ovmf                  # UEFI firmware for -o qemu launchers and libvirt efi guests
-  zip unzip             # OVA archives in zip form
-  virt-v2v              # bench/compare-virt-v2v.mjs: the reference we measure against
+  openssl               # test certificates
+  zip                   # OVA archives in zip form
+  virt-v2v              # bench/compare-virt-v2v.mjs and the virt-v2v option table test
   libnbd-bin            # nbdcopy: virt-v2v's copy (only Recommended, so not pulled in)
   time                  # /usr/bin/time: peak memory in the benchmark
   rpm                   # rpmbuild/rpm: the minimal RHEL-like test guest's package database
   cryptsetup-bin        # the LUKS test guest
-  libwin-hivex-perl     # hivexregedit: Windows registry edits; the Windows test guest's hives
   ntfs-3g               # NTFS tools (mkntfs) for the Windows test guest
   genisoimage           # the Windows test's stand-in virtio-win ISO
   # Tests only: VMware's vSphere simulator (govmomi), built offline by
@@ -35,6 +43,11 @@ PACKAGES=(
   golang-go
   golang-github-vmware-govmomi-dev
 )
+case "${1:-}" in
+  --test) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+  '') ;;
+  *) echo "setup: unknown argument $1: use no argument (conversion only) or --test (and the tests)." >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

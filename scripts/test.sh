@@ -3,7 +3,7 @@
 # Prints a closing "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 # Types of the sources AND the tests (vitest itself does not type-check).
 npm run --silent typecheck
 # The real Debian test guest: built once per machine, then cached.
