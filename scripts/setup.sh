@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # What a conversion runs.
 PACKAGES=(
   qemu-utils            # qemu-img: overlays, measure, the final copy
-  qemu-system-x86       # KVM probe; -o qemu launchers
+  qemu-system-x86       # KVM probe; --verify boot check and v2v verify; -o qemu launchers
   libguestfs-tools      # guestfish: inspection and conversion
   linux-image-amd64     # libguestfs builds its appliance from the host kernel
   libvirt-clients       # virsh: -o libvirt

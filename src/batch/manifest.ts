@@ -75,7 +75,8 @@ export interface PlannedGuest {
 /** Guest keys usable as file names. */
 const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$/;
 
-const validate = new Ajv({ allErrors: true }).compile(MANIFEST_SCHEMA);
+// allowUnionTypes: verify is a string or a boolean.
+const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(MANIFEST_SCHEMA);
 
 /** Reads a manifest file (.json, or .yaml/.yml) and plans every guest. Throws UsageError when the file itself is unusable. */
 export async function loadManifest(path: string): Promise<PlannedGuest[]> {
@@ -132,7 +133,10 @@ function describeError(error: ErrorObject): string {
     return `${where} has an unknown key "${key}"${near !== undefined ? ` (did you mean "${near}"?)` : ` (known: ${level.join(', ')})`}`;
   }
   if (error.keyword === 'required') return `${where} needs "${String((error.params as { missingProperty: string }).missingProperty)}"`;
-  if (error.keyword === 'type') return `${where} must be ${String((error.params as { type: string }).type) === 'array' ? 'a list' : `a ${String((error.params as { type: string }).type)}`}`;
+  if (error.keyword === 'type') {
+    const types = String((error.params as { type: string | string[] }).type).split(',');
+    return `${where} must be ${types.map((t) => (t === 'array' ? 'a list' : `a ${t}`)).join(' or ')}`;
+  }
   return `${where} ${error.message ?? 'is invalid'}`;
 }
 

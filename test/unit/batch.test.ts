@@ -79,7 +79,7 @@ describe('batch manifest', () => {
     // The flag's own spelling names the camelCase key, however far apart they are.
     expect(refuse([{ input: { paths: ['g.vmx'] }, output: { mode: 'null', 'no-space-check': true } }]))
       .toBe('The manifest is invalid: guest 1 "output" has an unknown key "no-space-check" (did you mean "noSpaceCheck"?); nothing was run.');
-    expect(refuse([{ input: { paths: ['g.vmx'] }, output: { mode: 'null' }, verify: 3 }])).toContain('guest 1 "verify" must be');
+    expect(refuse([{ input: { paths: ['g.vmx'] }, output: { mode: 'null' }, verify: 3 }])).toContain('guest 1 "verify" must be a string or a boolean');
   });
 
   it('takes the vSphere keys (connection, passwordFile, caFile) and verify', () => {
