@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { ExitCode } from '../errors.js';
 import { clock, type V2vEvent } from '../progress/events.js';
 import type { PlannedGuest } from './manifest.js';
@@ -163,7 +164,7 @@ async function runGuest(
     running.set(guest.name, child);
     const eventsFd = openSync(events, 'w', 0o644);
     let pending = '';
-    const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
+    const pipe = child.stdio[3] as Readable | null;
     pipe?.on('data', (chunk: Buffer) => {
       writeSync(eventsFd, chunk);
       const lines = (pending + chunk.toString('utf8')).split('\n');
@@ -173,10 +174,19 @@ async function runGuest(
         if (stage !== undefined) settings.print(`[${clock()}] ${guest.name}: ${stage}`);
       }
     });
-    pipe?.on('close', () => closeSync(eventsFd));
+    const drained = new Promise<void>((done) => pipe ? pipe.once('close', done) : done());
+    void drained.then(() => closeSync(eventsFd));
     child.once('error', () => resolve({ code: ExitCode.internal, signal: null }));
-    // 'close', not 'exit': the events pipe is drained and its file closed by then.
-    child.once('close', (c, s) => resolve({ code: c, signal: s }));
+    child.once('exit', (c, s) => {
+      // The events pipe is drained before the report reads the file. A process
+      // the run left behind may still hold the pipe's write end (fd 3 is
+      // inherited): after 5 s the batch stops waiting for it.
+      const gaveUp = setTimeout(() => pipe?.destroy(), 5_000);
+      void drained.then(() => {
+        clearTimeout(gaveUp);
+        resolve({ code: c, signal: s });
+      });
+    });
   });
   running.delete(guest.name);
   const finishedAt = new Date();
