@@ -18,6 +18,7 @@ import { PreflightError } from '../../src/errors.js';
 import type { GuestCaps, Inspection, Source } from '../../src/model.js';
 import { buildDomainXml } from '../../src/output/domain-xml.js';
 import { libvirtOutput, type LibvirtOutputOptions } from '../../src/output/libvirt.js';
+import type { NetworkMapping } from '../../src/output/networks.js';
 import { createDirPool, destroyPool, hasOvmf, removeDomain, startLibvirtd, virshOk, type Libvirtd } from '../helpers/libvirtd.js';
 
 const POOL = 'v2v-e2e-dir';
@@ -123,6 +124,14 @@ describe('-o libvirt preflight against a real libvirtd', () => {
 
   it('fails when the pool is not active', async () => {
     await expectPreflightFailure(() => output({ pool: INACTIVE_POOL }).preflight('g', [], 0), /^Storage pool "v2v-e2e-inactive" is inactive, not active: start it with "virsh -c qemu:\/\/\/system pool-start v2v-e2e-inactive"\.$/);
+  });
+
+  it('fails when a network or bridge the -n/-b/--mac rules name does not exist on the target', async () => {
+    const mapping: NetworkMapping = { networks: [], bridges: [], macs: [] };
+    const named = (rules: Partial<NetworkMapping>): ReturnType<typeof output> => output({ networkMapping: { ...mapping, ...rules } });
+    await expectPreflightFailure(() => named({ networks: ['VM Network:v2v-e2e-nonet'] }).preflight('g', [], 0), /^The libvirt network "v2v-e2e-nonet" does not exist at qemu:\/\/\/system: create it \("virsh net-define"\), or map the NICs to an existing one/);
+    await expectPreflightFailure(() => named({ macs: ['00:0c:29:3a:5b:7c:bridge:v2vnobr0'] }).preflight('g', [], 0), /^The bridge "v2vnobr0" does not exist on this host: create it, or map the NICs to an existing bridge or a libvirt network \(-n\)\.$/);
+    await expectPreflightFailure(() => named({ bridges: ['lo'] }).preflight('g', [], 0), /^The host interface "lo" is not a bridge: /);
   });
 
   it('fails when a domain of that name exists', async () => {

@@ -218,7 +218,8 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
     const report = JSON.parse(await readFile(join(dir, 'guests.v2v-batch', 'report.json'), 'utf8')) as { guests: Array<{ name: string; status: string; exitCode: number; error?: string; argv: string[] }> };
     expect(report.guests.map((g) => [g.name, g.status, g.exitCode])).toEqual([['DC0_H0_VM0', 'failed', 3], ['no-password', 'invalid', 2]]);
     expect(report.guests[0]!.error).toMatch(/The VM "DC0_H0_VM0" is powered on/);
-    expect(report.guests[0]!.argv).toEqual(['-i', 'libvirt', 'DC0_H0_VM0', '-ic', uri(), '-ip', join(dir, 'pw.txt'), '-o', 'null']);
+    // The entry's key (the VM name) is its output name too (-on).
+    expect(report.guests[0]!.argv).toEqual(['-i', 'libvirt', 'DC0_H0_VM0', '-ic', uri(), '-ip', join(dir, 'pw.txt'), '-o', 'null', '-on', 'DC0_H0_VM0']);
     expect(report.guests[1]!.error).toMatch(/needs the password of v2v-admin/);
     expect(await otherSessions()).toBe(0);
   }, 2 * MINUTE);
@@ -257,7 +258,8 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
     });
     proxy.bytes = 0;
     const argv = watchArgv();
-    const run = await runV2v(['-x', '-ic', uri(), '-ip', passwordFile, NAME, '-o', 'local', '-os', out], runEnv());
+    // --bandwidth (virt-v2v's spelling) throttles the datastore reads with nbdkit's rate filter; 10G costs nothing here.
+    const run = await runV2v(['-x', '-ic', uri(), '-ip', passwordFile, NAME, '-o', 'local', '-os', out, '--bandwidth', '10G'], runEnv());
     const seen = await argv.stop();
     expect(run.exitCode, run.stderr).toBe(0);
     const read = proxy.bytes;
@@ -267,6 +269,7 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
     const nbdkit = seen.filter((a) => a.startsWith('nbdkit ') && a.includes(`127.0.0.1:${proxy.port}/folder/`));
     expect(nbdkit.length).toBeGreaterThan(0);
     for (const a of nbdkit) expect(a).toMatch(/ cookie=\+\/\S+ /);
+    for (const a of nbdkit) expect(a).toMatch(/ --filter=rate .* rate=10G\b/);
     for (const text of [...seen, run.stdout, run.stderr]) {
       expect(text).not.toContain(PASSWORD);
       expect(text).not.toContain('vmware_soap_session');
