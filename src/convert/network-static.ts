@@ -151,7 +151,8 @@ export function planStaticIps(
     const index = nics.findIndex((n) => n.mac === mac);
     const nic = nics[index];
     if (nic === undefined) {
-      plan.refused.set(mac, { ips, why: 'the VM has no NIC with that MAC' });
+      const macs = nics.flatMap((n) => (n.mac !== undefined ? [n.mac] : []));
+      plan.refused.set(mac, { ips, why: `the VM has no NIC with that MAC (${macs.length > 0 ? `its NICs: ${macs.join(', ')}` : 'none of its NICs has a fixed MAC'})` });
       continue;
     }
     const physs = tied.get(index) ?? [];

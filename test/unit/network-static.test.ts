@@ -482,15 +482,15 @@ describe('which system, which name, and what is refused', () => {
     expect(p.writes).toEqual([]);
     expect([...p.refused]).toEqual([
       [MAC1, { ips: FULL, why: 'in the guest\'s config it is a member of bond0; set the address on that device in the guest' }],
-      ['52:54:00:00:00:09', { ips: BARE, why: 'the VM has no NIC with that MAC' }],
+      ['52:54:00:00:00:09', { ips: BARE, why: `the VM has no NIC with that MAC (its NICs: ${MAC1}, ${MAC2})` }],
     ]);
     const pins = planNetworkPins(physicalInterfaces(ifupdown(bond, 'i')), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [] });
     const { reports, warnings } = reportStaticIps(pins.reports, p);
     expect(reports.find((r) => r.mac === MAC1)).toMatchObject({ source: 'guest', note: `--mac ${MAC1}:ip:192.0.2.20 not applied: in the guest's config it is a member of bond0; set the address on that device in the guest` });
-    expect(reports.at(-1)).toEqual({ mac: '52:54:00:00:00:09', names: [], matchedBy: 'option', files: [], staticIps: BARE, source: 'option', note: '--mac 52:54:00:00:00:09:ip:192.0.2.20 not applied: the VM has no NIC with that MAC' });
+    expect(reports.at(-1)).toEqual({ mac: '52:54:00:00:00:09', names: [], matchedBy: 'option', files: [], staticIps: BARE, source: 'option', note: `--mac 52:54:00:00:00:09:ip:192.0.2.20 not applied: the VM has no NIC with that MAC (its NICs: ${MAC1}, ${MAC2})` });
     expect(warnings).toEqual([
       `--mac ...:ip: for ${MAC1} is not applied: in the guest's config it is a member of bond0; set the address on that device in the guest`,
-      '--mac ...:ip: for 52:54:00:00:00:09 is not applied: the VM has no NIC with that MAC',
+      `--mac ...:ip: for 52:54:00:00:00:09 is not applied: the VM has no NIC with that MAC (its NICs: ${MAC1}, ${MAC2})`,
     ]);
     const nothing = plan({}, ifupdown);
     expect(nothing.plan.refused.get(MAC1)?.why).toBe(
