@@ -7,7 +7,6 @@ import { need, type Context } from '../src/context.js';
 import { guestLabel } from './inspect.js';
 import { selectConverter } from '../src/convert/index.js';
 import { describeNetworkReport } from '../src/convert/network-pin.js';
-import { recordUnappliedStaticIps } from '../src/convert/static-ip-options.js';
 import { formatBytes } from '../src/disk-space.js';
 import { ConversionError } from '../src/errors.js';
 import type { Inspection } from '../src/model.js';
@@ -47,12 +46,8 @@ export function convertStage(): ListrTask<Context> {
         staticIps,
       });
       ctx.caps = { ...caps, domainType: domainType(ctx) };
-      // Windows applies --mac MAC:ip:... itself; elsewhere it is recorded and warned about, never dropped silently.
-      const recorded = inspection.type === 'windows'
-        ? { reports: network ?? [] }
-        : recordUnappliedStaticIps(network ?? [], staticIps, 'v2v keeps a Linux guest\'s own network config (set the address there)');
-      if (recorded.warning !== undefined) ctx.warnings.push(recorded.warning);
-      ctx.network = recorded.reports;
+      // Every converter applies --mac MAC:ip:... itself, or reports and warns why not (network-static.ts, windows-network.ts).
+      ctx.network = network ?? [];
       // One structured event per NIC for --machine-readable consumers.
       for (const report of ctx.network) emitEvent({ type: 'info', stage: 'convert', message: describeNetworkReport(report), network: report });
     },

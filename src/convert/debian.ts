@@ -22,7 +22,7 @@ import {
   type DeviceMap,
 } from './linux-config.js';
 import { kernelsWithVirtio, remapGuestFile } from './linux-common.js';
-import { pinNetworkNames } from './network-pin.js';
+import { isPinFile, pinNetworkNames } from './network-pin.js';
 
 /** Drivers a guest needs in its initramfs to find its root disk on KVM. */
 export const VIRTIO_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_net', 'virtio_console'];
@@ -49,7 +49,7 @@ export async function convertDebian(input: ConvertInput): Promise<ConvertResult>
   // initramfs-tools' udev hook copies /etc/systemd/network/*.link and the
   // persistent-net rules into the initramfs, whose udev names the virtio NIC
   // first: a new pin must be in it.
-  const pinned = network.some((r) => r.files.length > 0);
+  const pinned = network.some((r) => r.files.some(isPinFile));
   await ensureVirtioInitramfs(input, pinned);
   await updateGrubConfig(input, deviceMap, serialConsole);
   log('conversion of the guest finished');

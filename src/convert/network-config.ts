@@ -72,6 +72,11 @@ function addressWithPrefix(text: string, dns: string[] = []): StaticIp | undefin
   return { address, ...(len !== undefined && /^\d+$/.test(len) ? { prefix: Number(len) } : {}), dns };
 }
 
+/** Glob (`*`, `?`) → RegExp for one path component. */
+export function globRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
 /** Splits a value list on whitespace, commas or semicolons. */
 function words(value: string | undefined): string[] {
   return (value ?? '').split(/[\s,;]+/).filter((w) => w !== '');

@@ -7,12 +7,15 @@
  * is tied to a source NIC (by the MAC the config names, else by VMware's PCI
  * slot → ensN naming, else the only NIC) and pinned to that NIC's MAC, which
  * the target NIC keeps: a systemd .link file where udev is systemd's, a
- * persistent-net udev rule on older guests. The user's config is never
- * rewritten. Ambiguity is a warning naming the interfaces, never a guess.
+ * persistent-net udev rule on older guests. The user's config is rewritten
+ * only for `--mac MAC:ip:...` (network-static.ts). Ambiguity is a warning
+ * naming the interfaces, never a guess.
  */
 import type { Guestfs } from '../../drivers/guestfish.js';
 import type { NicNetworkReport, SourceNic, StaticIp } from '../model.js';
 import type { ConvertInput } from './convert-input.js';
+import { planStaticIps, reportStaticIps, type StaticPlan } from './network-static.js';
+import { readStaticGuest, writeStaticPlan } from './network-static-guest.js';
 import {
   parseIfcfg,
   parseIfupdown,
@@ -22,6 +25,7 @@ import {
   parseNetworkdNetwork,
   parseNmKeyfile,
   parseUdevNetRules,
+  globRegExp,
   type ConfiguredInterface,
   type ExistingPin,
 } from './network-config.js';
@@ -144,17 +148,23 @@ const ENS_SLOT_RE = /^ens(\d+)$/;
 /** Kernel-namespace names: a .link file racing the kernel for them is unsafe (REFERENCE.md). */
 const KERNEL_NAME_RE = /^eth\d+$/;
 
-/** Ties the config's interfaces to source NICs and decides what to pin. Pure. */
-export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[], guest: PinGuest): PinPlan {
-  const plan: PinPlan = { reports: [], writes: [], warnings: [], log: [] };
-  const assigned = new Map<number, Array<{ phys: PhysicalInterface; by: MatchedBy }>>();
-  const assign = (index: number, phys: PhysicalInterface, by: MatchedBy): void => {
-    assigned.set(index, [...(assigned.get(index) ?? []), { phys, by }]);
-  };
-  const unmatched = (phys: PhysicalInterface, note: string): void => {
-    plan.reports.push({ names: namesOf([phys]), files: [], staticIps: phys.staticIps, ...(phys.dhcp ? { dhcp: true } : {}), source: 'guest', note });
-  };
+/** Which config interfaces each source NIC (by index) was tied to, and the interfaces tied to none. */
+export interface Ties {
+  assigned: Map<number, Array<{ phys: PhysicalInterface; by: MatchedBy }>>;
+  /** Interfaces no NIC could be tied to, with why. */
+  unmatched: Array<{ phys: PhysicalInterface; note: string }>;
+  warnings: string[];
+}
 
+/**
+ * Ties the config's interfaces to source NICs: by the MAC the config names,
+ * else by VMware's slot name (ensN), else the only NIC. Pure.
+ */
+export function tieInterfaces(physicals: PhysicalInterface[], nics: SourceNic[]): Ties {
+  const ties: Ties = { assigned: new Map(), unmatched: [], warnings: [] };
+  const assign = (index: number, phys: PhysicalInterface, by: MatchedBy): void => {
+    ties.assigned.set(index, [...(ties.assigned.get(index) ?? []), { phys, by }]);
+  };
   const pending: PhysicalInterface[] = [];
   for (const phys of physicals) {
     if (phys.mac !== undefined) {
@@ -162,8 +172,8 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
       if (index !== -1) assign(index, phys, 'mac');
       else {
         const what = `${phys.files.join(', ')} ${phys.name !== undefined ? `bind${phys.files.length === 1 ? 's' : ''} ${phys.name} to` : `name${phys.files.length === 1 ? 's' : ''}`} MAC ${phys.mac}, which no source NIC has`;
-        plan.warnings.push(`${what}: that network config will not apply on KVM either; fix it in the guest`);
-        unmatched(phys, `${what}; nothing pinned`);
+        ties.warnings.push(`${what}: that network config will not apply on KVM either; fix it in the guest`);
+        ties.unmatched.push({ phys, note: `${what}; nothing pinned` });
       }
       continue;
     }
@@ -172,7 +182,7 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
     if (index !== -1) assign(index, phys, 'pci-slot');
     else pending.push(phys);
   }
-  if (pending.length === 1 && nics.length === 1 && !(assigned.get(0) ?? []).some((a) => a.phys.name !== undefined)) {
+  if (pending.length === 1 && nics.length === 1 && !(ties.assigned.get(0) ?? []).some((a) => a.phys.name !== undefined)) {
     assign(0, pending[0] as PhysicalInterface, 'only-nic');
   } else if (pending.length > 0) {
     const names = pending.map((p) => p.name ?? '?').join(', ');
@@ -180,8 +190,19 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
       nics.length === 0
         ? `the guest's network config names ${names} but the VM has no NIC`
         : `cannot tell which source NIC the guest's interface${pending.length > 1 ? 's' : ''} ${names} ${pending.length > 1 ? 'are' : 'is'} (no MAC in the config, no VMware slot name)`;
-    plan.warnings.push(`${why}: ${pending.length > 1 ? 'they were' : 'it was'} not pinned; after the first boot check the guest's interface names (ip link) against its network config`);
-    for (const phys of pending) unmatched(phys, `${why}; nothing pinned`);
+    ties.warnings.push(`${why}: ${pending.length > 1 ? 'they were' : 'it was'} not pinned; after the first boot check the guest's interface names (ip link) against its network config`);
+    for (const phys of pending) ties.unmatched.push({ phys, note: `${why}; nothing pinned` });
+  }
+  return ties;
+}
+
+/** Ties the config's interfaces to source NICs and decides what to pin. Pure. */
+export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[], guest: PinGuest): PinPlan {
+  const plan: PinPlan = { reports: [], writes: [], warnings: [], log: [] };
+  const { assigned, unmatched, warnings } = tieInterfaces(physicals, nics);
+  plan.warnings.push(...warnings);
+  for (const { phys, note } of unmatched) {
+    plan.reports.push({ names: namesOf([phys]), files: [], staticIps: phys.staticIps, ...(phys.dhcp ? { dhcp: true } : {}), source: 'guest', note });
   }
 
   const ruleLines: string[] = [];
@@ -279,8 +300,15 @@ export function describeNetworkReport(report: NicNetworkReport): string {
   const how = report.matchedBy !== undefined ? ` (matched by ${report.matchedBy})` : '';
   const addresses = report.staticIps.map((ip) => `${ip.address}${ip.prefix !== undefined ? `/${ip.prefix}` : ''}`);
   const config = [...addresses, ...(report.dhcp ? ['DHCP'] : [])].join(', ');
-  const done = report.pinned !== undefined && report.files.length > 0 ? `pinned ${report.pinned} by ${report.files.join(', ')}` : (report.note ?? 'nothing to do');
-  return `network: ${nic}: ${names}${how}${config ? ` [${config}]` : ''}: ${done}`;
+  const from = report.source === 'option' && report.staticIps.length > 0 ? ' from --mac' : '';
+  const pins = report.files.filter(isPinFile);
+  const configs = report.files.filter((f) => !isPinFile(f));
+  const done = [
+    ...(report.pinned !== undefined && pins.length > 0 ? [`pinned ${report.pinned} by ${pins.join(', ')}`] : []),
+    ...(configs.length > 0 ? [`static config written to ${configs.join(', ')}`] : []),
+    ...(report.note !== undefined && (pins.length === 0 || report.note.includes('--mac')) ? [report.note] : []),
+  ];
+  return `network: ${nic}: ${names}${how}${config ? ` [${config}${from}]` : ''}: ${done.length > 0 ? done.join('; ') : 'nothing to do'}`;
 }
 
 // ------------------------------------------------------ reading the guest ----
@@ -298,11 +326,6 @@ async function filesIn(g: Guestfs, dir: string, keep: (name: string) => boolean)
 
 /** Backup and package-manager leftovers that no network tool reads. */
 const LEFTOVER_RE = /(~|\.bak|\.orig|\.old|\.rpmnew|\.rpmsave|\.dpkg-[a-z]+)$/;
-
-/** Glob (`*`, `?`) → RegExp for one path component. */
-function globRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-}
 
 /** /etc/network/interfaces and everything it sources (ifupdown). */
 async function readIfupdown(g: Guestfs, path: string, seen: Set<string>, out: ConfiguredInterface[]): Promise<void> {
@@ -367,24 +390,46 @@ async function readPinGuest(g: Guestfs): Promise<PinGuest> {
   return { systemdUdev, kernelNames: /(^|[\s"'])net\.ifnames=0(\s|["']|$)/m.test(grubDefault), existingPins, ...(persistentNetRules !== undefined ? { persistentNetRules } : {}) };
 }
 
+/** Whether a guest file is a name pin (a .link file or the persistent-net rules), which the initramfs must hold. */
+export function isPinFile(path: string): boolean {
+  return path === PERSISTENT_NET_RULES || (path.startsWith(`${LINK_DIR}/`) && path.endsWith('.link'));
+}
+
+/** The --mac ...:ip: decisions, from the guest's config as read and its ties to the source NICs. */
+async function planGuestStaticIps(input: ConvertInput, entries: ConfiguredInterface[], pinGuest: PinGuest): Promise<StaticPlan | undefined> {
+  const requests = input.staticIps ?? new Map<string, StaticIp[]>();
+  if (requests.size === 0) return undefined;
+  const tied = new Map<number, PhysicalInterface[]>();
+  for (const [index, ties] of tieInterfaces(physicalInterfaces(entries), input.source.nics).assigned) tied.set(index, ties.map((t) => t.phys));
+  const guest = await readStaticGuest(input.g, entries, pinGuest.existingPins);
+  return planStaticIps(requests, input.source.nics, entries, tied, guest);
+}
+
 /**
  * Finds the interface names the guest's network config uses, pins each to
- * its source NIC's MAC, and reports per NIC. Runs before the initramfs is
- * rebuilt, so an initramfs that copies .link files gets the pin too.
+ * its source NIC's MAC, applies `--mac MAC:ip:...` (network-static.ts), and
+ * reports per NIC. Runs before the initramfs is rebuilt, so an initramfs
+ * that copies .link files gets the pin too.
  */
 export async function pinNetworkNames(input: ConvertInput): Promise<NicNetworkReport[]> {
   const { g, log, warn } = input;
-  const physicals = physicalInterfaces(await readGuestNetworkConfig(g, warn));
-  if (physicals.length === 0) {
+  const entries = await readGuestNetworkConfig(g, warn);
+  const pinGuest = await readPinGuest(g);
+  const staticPlan = await planGuestStaticIps(input, entries, pinGuest);
+  // The files --mac adds name interfaces too: pinned like the guest's own.
+  const physicals = physicalInterfaces([...entries, ...(staticPlan?.added ?? [])]);
+  if (physicals.length === 0 && staticPlan === undefined) {
     log('network: no configuration naming an interface found; nothing to pin');
     return [];
   }
-  const plan = planNetworkPins(physicals, input.source.nics, await readPinGuest(g));
+  const plan = planNetworkPins(physicals, input.source.nics, pinGuest);
   if (plan.writes.some((w) => w.path.startsWith(`${LINK_DIR}/`))) await g.call('mkdir-p', LINK_DIR);
   if (plan.writes.some((w) => w.path === PERSISTENT_NET_RULES)) await g.call('mkdir-p', '/etc/udev/rules.d');
   for (const { path, content } of plan.writes) await g.writeFile(path, content);
-  for (const line of plan.log) log(`network: ${line}`);
-  for (const report of plan.reports) log(describeNetworkReport(report));
-  for (const warning of plan.warnings) warn(warning);
-  return plan.reports;
+  if (staticPlan) await writeStaticPlan(g, staticPlan);
+  for (const line of [...plan.log, ...(staticPlan?.log ?? [])]) log(`network: ${line}`);
+  const { reports, warnings } = staticPlan ? reportStaticIps(plan.reports, staticPlan) : { reports: plan.reports, warnings: [] };
+  for (const report of reports) log(describeNetworkReport(report));
+  for (const warning of [...plan.warnings, ...(staticPlan?.warnings ?? []), ...warnings]) warn(warning);
+  return reports;
 }

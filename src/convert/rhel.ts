@@ -15,7 +15,7 @@ import { ConversionError } from '../errors.js';
 import type { ConvertInput, ConvertResult } from './convert-input.js';
 import { ensureBlsOption, GUEST_PATH_PRELUDE, kernelsWithVirtio, remapGuestFile, selinuxNeedsRelabel, shellLine } from './linux-common.js';
 import { findGrubMenuEntry } from './grub-menu.js';
-import { pinNetworkNames } from './network-pin.js';
+import { isPinFile, pinNetworkNames } from './network-pin.js';
 import { chooseBestKernel, type KernelChoice } from './kernel-choice.js';
 import { buildDeviceMap, ensureGrubCmdlineArg, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE, type DeviceMap } from './linux-config.js';
 import {
@@ -61,7 +61,7 @@ export async function convertRpmGuest(input: ConvertInput, profile: RpmFamilyPro
   await configureBlsEntries(input, map);
   // Before the initramfs rebuild, so dracut's copy of /etc/systemd/network holds the pin.
   const network = await pinNetworkNames(input);
-  const pinFiles = [...new Set((network ?? []).flatMap((r) => r.files))];
+  const pinFiles = [...new Set((network ?? []).flatMap((r) => r.files.filter(isPinFile)))];
   await rebuildInitramfs(input, kernels.map((k) => k.version), profile, pinFiles);
   const grubConfig = await updateGrub(input, map, profile);
   if (best && grubConfig) await setDefaultKernel(input, best, grubConfig);

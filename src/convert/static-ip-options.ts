@@ -1,9 +1,9 @@
 /**
- * `--mac MAC:ip:...` entries a converter did not apply, made visible: a
+ * `--mac MAC:ip:...` entries a converter could not apply, made visible: a
  * NicNetworkReport (source 'option', with a note) for each, and one warning.
- * The Windows converter applies them itself (windows-network.ts); Linux
- * converters do not yet, so the convert stage records them here rather than
- * dropping them silently. Pure.
+ * The Linux converters use it for the entries they refuse
+ * (network-static.ts: no NIC with that MAC, a bond member, no network
+ * system found). Pure.
  */
 import type { NicNetworkReport, StaticIp } from '../model.js';
 

@@ -237,7 +237,7 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
     await Promise.all(
       Object.entries(images).map(async ([name, image]) => {
         const sourceHash = await sha256(join(guests, image));
-        // Ubuntu also gets a --mac ip rule: Linux converters do not apply it (yet); it must be warned about, not dropped.
+        // Ubuntu also gets a --mac ip rule for a MAC the source (-i disk: one NIC, no MAC) does not have: warned about, not dropped.
         const { run, out } = await convert(image, name === 'ubuntu' ? ['--mac', '52:54:00:00:0c:01:ip:192.0.2.10,192.0.2.1,24'] : []);
         console.log(`${name} conversion: exit ${run.exitCode} in ${run.seconds.toFixed(1)} s`);
         guestsConverted[name] = { run, out, sourceHash, s: {} };
@@ -391,10 +391,10 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
       expect(await sha256(join(guests, 'ubuntu.img'))).toBe(get('ubuntu').sourceHash);
     });
 
-    it('--mac MAC:ip:... on a Linux guest: converted, and one warning says it was not applied', () => {
+    it('--mac MAC:ip:... for a MAC the VM has no NIC for: converted, and one warning says it was not applied and why', () => {
       const { run } = get('ubuntu');
       const warnings = run.stderr.split('\n').filter((l) => l.includes('--mac ...:ip:')).map((l) => l.slice(l.indexOf('v2v: warning: ')));
-      expect(warnings).toEqual(["v2v: warning: --mac ...:ip: for 52:54:00:00:0c:01 is not applied: v2v keeps a Linux guest's own network config (set the address there)"]);
+      expect(warnings).toEqual(['v2v: warning: --mac ...:ip: for 52:54:00:00:0c:01 is not applied: the VM has no NIC with that MAC (none of its NICs has a fixed MAC)']);
     });
   });
 });

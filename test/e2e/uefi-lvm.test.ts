@@ -2,17 +2,28 @@
  * A real Debian 12 VMware guest with UEFI firmware (firmware = "efi"), an ESP
  * and a /boot partition named /dev/sda1 and /dev/sda2 in fstab, and its root
  * on LVM (/dev/mapper/vg0-root), built by the test suite. Converted with
- * `v2v -i vmx -o local`; the exact changes are asserted, and the converted
- * disk is booted with OVMF on virtio-blk (TCG, no network device).
+ * `v2v -i vmx -o local --mac MAC:ip:192.0.2.20,192.0.2.1,24,192.0.2.53`; the
+ * exact changes are asserted, and the converted disk is booted with OVMF on
+ * virtio-blk with one virtio-net NIC carrying the source MAC on an isolated
+ * hub (TCG).
+ *
+ * --mac on a NIC the guest has no config for (#12): the fixture's
+ * /etc/network/interfaces has only `lo` (and sources interfaces.d/*), its
+ * VMX no ethernet0.pciSlotNumber, so v2v adds an ifupdown file for the NIC
+ * under systemd's MAC name enx000c293a5b7d, pins that name, and writes
+ * /etc/resolv.conf (a plain file; no resolvconf). Unlike the BIOS fixture,
+ * this one has no hook printing the network on the console: the test adds
+ * the same if-up.d probe to the converted disk (after its files are read,
+ * in the same guestfish session) so the boot shows the address.
  *
  * No control boot of the unconverted disk here: on virtio-blk it only fails
  * after initramfs-tools' root wait (minutes under TCG), and convert-vmx.test.ts
  * already proves that principle with the same initramfs recipe. The fixture
  * script itself checks that the unconverted initramfs has no virtio driver.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,9 +33,35 @@ import { guestfishRead, runV2v, sections, sha256, type V2vRun } from '../helpers
 
 const MINUTE = 60_000;
 const NAME = 'v2v-fixture-debian12-uefi-lvm';
+/** The fixture's NIC (build-debian-uefi-lvm-guest.sh MAC=). */
+const MAC = '00:0c:29:3a:5b:7d';
+/** systemd's MAC-based name: the NIC has no slot number in the VMX and no config in the guest. */
+const IFACE = 'enx000c293a5b7d';
+const IFACE_FILE = `/etc/network/interfaces.d/v2v-${IFACE}`;
+const LINK = `/etc/systemd/network/10-v2v-${IFACE}.link`;
+const UP = new RegExp(`v2v-net-up: ${IFACE} 192\\.0\\.2\\.20/24`);
+/** As the BIOS fixture's /etc/network/if-up.d/v2v-fixture-console. */
+const IF_UP_PROBE = [
+  '#!/bin/sh',
+  '[ "$IFACE" = lo ] && exit 0',
+  `echo "v2v-net-up: $IFACE $(ip -o -4 addr show dev "$IFACE" | awk '{ print $4 }' | tr '\\n' ' ')" >/dev/ttyS0 || true`,
+  'exit 0',
+  '',
+].join('\n');
 
-/** Reads what the conversion is expected to change (and keep) from a disk. */
-async function guestReport(disk: string, format: string): Promise<Record<string, string>> {
+/** The probe as a host file for guestfish's upload. */
+async function probeFile(): Promise<string> {
+  const path = join(await mkdtemp(join(tmpdir(), 'v2v-e2e-probe-')), 'probe');
+  await writeFile(path, IF_UP_PROBE, { mode: 0o755 });
+  return path;
+}
+
+/**
+ * Reads what the conversion is expected to change (and keep) from a disk;
+ * `probe`: then adds the if-up console probe (converted disk only).
+ */
+async function guestReport(disk: string, format: string, probe = false): Promise<Record<string, string>> {
+  const probePath = probe ? await probeFile() : undefined;
   // guestfish: single-quoted strings take no escapes; the guest's shell sees the rest.
   const output = await guestfishRead(disk, format, [
     'echo ==fstab==', `sh 'grep -v "^#" /etc/fstab'`,
@@ -34,8 +71,13 @@ async function guestReport(disk: string, format: string): Promise<Record<string,
     'echo ==esp==', 'ls /boot/efi/EFI/BOOT',
     'echo ==initrd==', `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -oE "(virtio[a-z_]*|dm-mod)[.]ko|sbin/lvm$" | sort -u'`,
     'echo ==packages==', `sh 'dpkg-query -W -f="\\\${Package} \\\${Status}\\n" open-vm-tools grub-efi-amd64 lvm2 2>&1 || true'`,
-    'echo ==end==', '',
-  ].join('\n'));
+    'echo ==network==', `sh 'cat /etc/network/interfaces ${IFACE_FILE} ${LINK} 2>/dev/null || true'`,
+    'echo ==resolv==', 'cat /etc/resolv.conf',
+    'echo ==end==',
+    ...(probePath !== undefined ? [`upload ${probePath} /etc/network/if-up.d/zz-v2v-test-probe`, 'chmod 0755 /etc/network/if-up.d/zz-v2v-test-probe'] : []),
+    '',
+  ].join('\n'), { writable: probe });
+  if (probePath !== undefined) await rm(dirname(probePath), { recursive: true, force: true });
   return sections(output);
 }
 
@@ -55,7 +97,7 @@ beforeAll(async () => {
   sourceHash = await sha256(fixture.vmdk);
   before = await guestReport(fixture.vmdk, 'vmdk');
   out = await mkdtemp(join(tmpdir(), 'v2v-e2e-uefi-'));
-  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2']);
+  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', '--mac', `${MAC}:ip:192.0.2.20,192.0.2.1,24,192.0.2.53`]);
   console.log(`conversion took ${run.seconds.toFixed(1)} s`);
 }, 30 * MINUTE);
 
@@ -76,6 +118,9 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect(before['initrd']).toContain('dm-mod.ko');
     expect(before['initrd']).not.toContain('virtio');
     expect(before['packages']).toMatch(/^open-vm-tools install ok installed$/m);
+    // No config for the NIC: only lo, interfaces.d sourced; resolv.conf a plain file.
+    expect(lines(before['network'])).toEqual(['# Loopback only: nothing waits for DHCP at boot.', 'source /etc/network/interfaces.d/*', 'auto lo', 'iface lo inet loopback']);
+    expect(before['resolv']).toMatch(/^nameserver /m);
   });
 
   it('exits 0 and writes NAME.xml and NAME-sda only', async () => {
@@ -106,7 +151,7 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
 
   let after: Record<string, string>;
   it('converted the guest: vdX in fstab, LVM root kept, grub.cfg still sane, virtio + LVM in the initramfs', async () => {
-    after = await guestReport(join(out, `${NAME}-sda`), 'qcow2');
+    after = await guestReport(join(out, `${NAME}-sda`), 'qcow2', true);
     // Exact fstab: only the sdX names changed, columns and options as they were.
     expect(lines(after['fstab'])).toEqual(lines(before['fstab']).map((l) => l.replace(/^\/dev\/sda(\d) /, '/dev/vda$1 ')));
     expect(after['fstab']).toMatch(/^\/dev\/mapper\/vg0-root\s+\/\s+ext4\s+errors=remount-ro\s+0\s+1$/m);
@@ -139,12 +184,33 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect(after['packages']).toMatch(/^lvm2 install ok installed$/m);
   }, 10 * MINUTE);
 
-  it('boots the converted disk with OVMF on virtio-blk to a login prompt (TCG, no network device)', async () => {
+  it('applied --mac MAC:ip: in the guest\'s own ifupdown: a new interfaces.d file for the NIC, its name pinned, resolv.conf written, reported', () => {
+    // /etc/network/interfaces unchanged, then the new file, then the pin, as `cat` prints them one after the other.
+    const added = [
+      `# Written by v2v: --mac ${MAC}:ip:192.0.2.20,192.0.2.1,24,192.0.2.53 (the NIC with MAC ${MAC}, named ${IFACE}).`,
+      `allow-hotplug ${IFACE}`,
+      `iface ${IFACE} inet static`,
+      '    address 192.0.2.20/24',
+      '    gateway 192.0.2.1',
+      '    dns-nameservers 192.0.2.53',
+      '',
+    ].join('\n');
+    expect(after['network']).toContain(`${before['network']?.replace(/\n+$/, '\n')}${added}`);
+    expect(after['network']).toContain(`[Match]\nMACAddress=${MAC}\n\n[Link]\nName=${IFACE}\n`);
+    const oldServers = lines(before['resolv']).filter((l) => l.startsWith('nameserver '));
+    expect(lines(after['resolv'])).toEqual([...oldServers.map((l) => `# ${l}  (before v2v)`), '# Written by v2v (--mac ...:ip:...):', 'nameserver 192.0.2.53']);
+    expect(run.stdout).toContain(`network: NIC ${MAC}: ${IFACE} (matched by option) [192.0.2.20/24 from --mac]: pinned ${IFACE} by ${LINK}; static config written to ${IFACE_FILE}, /etc/resolv.conf`);
+    expect(run.stderr).not.toMatch(/--mac/);
+  });
+
+  it('boots the converted disk with OVMF on virtio-blk to a login prompt, and the NIC comes up as enx000c293a5b7d with 192.0.2.20/24 (TCG, isolated hub)', async () => {
     const boot = await bootDisk({
       disk: join(out, `${NAME}-sda`),
       format: 'qcow2',
       bus: 'virtio',
       firmware: 'uefi',
+      nic: { mac: MAC },
+      waitFor: UP,
       timeoutMs: 8 * MINUTE,
       logFile: join(tmpdir(), 'v2v-e2e-uefi-lvm-boot.log'),
     });
@@ -152,6 +218,7 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
     // Really UEFI: grub's EFI build ran (BIOS grub cannot read an ESP-only boot path).
     expect(boot.log).toMatch(/BdsDxe: (loading|starting) Boot/);
+    expect(boot.log).toMatch(UP);
   }, 10 * MINUTE);
 
   it('left the source disk byte-identical', async () => {

@@ -40,10 +40,12 @@ export async function sha256(path: string): Promise<string> {
 /**
  * Runs a guestfish script read-only against a disk with the guest's
  * filesystems mounted (-i). Uses TCG when KVM is unusable, as v2v does.
+ * `writable`: the script may also write (a test's own probe in a converted
+ * disk, never the source).
  */
-export async function guestfishRead(disk: string, format: string, script: string): Promise<string> {
+export async function guestfishRead(disk: string, format: string, script: string, { writable = false } = {}): Promise<string> {
   const kvm = await probeAccelerator('kvm');
-  const result = await execa('guestfish', ['--ro', '--format=' + format, '-a', disk, '-i'], {
+  const result = await execa('guestfish', [...(writable ? [] : ['--ro']), '--format=' + format, '-a', disk, '-i'], {
     input: script,
     env: { LANG: 'C', ...(kvm.usable ? {} : { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }) },
     reject: false,
