@@ -16,7 +16,7 @@
  * any image this code does not understand is left to update-initramfs (the
  * caller), with the reason in the log.
  */
-import { copyFile, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join, posix } from 'node:path';
@@ -160,8 +160,13 @@ async function extendIn(work: string, { g, version, image, modules, pinFiles }: 
   const prefix = ['usr/lib', 'lib'].map((p) => `${p}/modules/${version}`).find((p) => names.has(`${p}/modules.dep`));
   if (!prefix) return notUnderstood(`no lib/modules/${version}/modules.dep in it`);
 
-  const dep = parseModulesDep(await g.readFile(`${moddir}/modules.dep`));
-  const builtin = (await g.exists(`${moddir}/modules.builtin`)) ? parseModulesBuiltin(await g.readFile(`${moddir}/modules.builtin`)) : new Set<string>();
+  // Every index of that kernel, in one call: modules.dep and modules.builtin are read here, all go into the image.
+  const indexes = (await g.ls(moddir)).filter((n) => /^modules\./.test(n));
+  const indexDir = join(work, 'indexes');
+  await mkdir(indexDir);
+  await g.downloadMany(indexes.map((n) => [`${moddir}/${n}`, join(indexDir, n)]));
+  const dep = parseModulesDep(await readFile(join(indexDir, 'modules.dep'), 'utf8'));
+  const builtin = indexes.includes('modules.builtin') ? parseModulesBuiltin(await readFile(join(indexDir, 'modules.builtin'), 'utf8')) : new Set<string>();
   // The guest's indexes fit the image only if its modules are the guest's, at the same paths.
   const known = new Set([...dep.values()].map((e) => e.path));
   const imageModules = listing.entries.filter((e) => e.name.startsWith(`${prefix}/`) && /\.ko(\.\w+)?$/.test(e.name)).map((e) => e.name.slice(prefix.length + 1));
@@ -202,18 +207,14 @@ async function extendIn(work: string, { g, version, image, modules, pinFiles }: 
       if (!names.has(dir) && !add.some((e) => e.name === dir)) add.push({ name: dir, perm: 0o755 });
     }
   };
-  for (const p of missing) {
-    const local = join(work, `module-${add.length}`);
-    await g.call('download', `${moddir}/${p}`, local);
+  const local = (i: number): string => join(work, `module-${i}`);
+  await g.downloadMany(missing.map((p, i) => [`${moddir}/${p}`, local(i)]));
+  for (const [i, p] of missing.entries()) {
     addDirs(`${prefix}/${p}`);
-    add.push({ name: `${prefix}/${p}`, perm: 0o644, data: await readFile(local) });
+    add.push({ name: `${prefix}/${p}`, perm: 0o644, data: await readFile(local(i)) });
   }
   if (missing.length > 0) {
-    for (const index of (await g.ls(moddir)).filter((n) => /^modules\./.test(n))) {
-      const local = join(work, index);
-      await g.call('download', `${moddir}/${index}`, local);
-      add.push({ name: `${prefix}/${index}`, perm: 0o644, data: await readFile(local) });
-    }
+    for (const index of indexes) add.push({ name: `${prefix}/${index}`, perm: 0o644, data: await readFile(join(indexDir, index)) });
   }
   if (confAfter !== confBefore) add.push({ name: 'conf/modules', perm: 0o644, data: Buffer.from(confAfter, 'utf8') });
   for (const pin of pins) {
