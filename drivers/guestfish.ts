@@ -51,6 +51,16 @@ export function remoteCommand(pid: number, words: string[], keepAlive = true): C
   return { program: GUESTFISH, args: [`--remote=${pid}`, '--', `${keepAlive ? '-' : ''}${name}`, ...args] };
 }
 
+/**
+ * Builds one remote call running several commands in order: guestfish takes
+ * commands separated by `:` words on its command line. Each is prefixed with
+ * `-` so a failure is reported without killing the server.
+ */
+export function remoteBatchCommand(pid: number, calls: string[][]): Command {
+  const words = calls.flatMap(([name, ...args], i) => [...(i > 0 ? [':'] : []), `-${name}`, ...args]);
+  return { program: GUESTFISH, args: [`--remote=${pid}`, '--', ...words] };
+}
+
 /** Extracts libguestfs' error from a remote call's stderr; undefined when the call succeeded. */
 export function parseRemoteError(stderr: string): string | undefined {
   const errors = stderr
@@ -138,6 +148,21 @@ export class Guestfs {
     const message = parseRemoteError(result.stderr);
     if (message !== undefined) throw new GuestfsError(words[0] ?? '', message);
     return result.stdout;
+  }
+
+  /** Copies guest files to host files in one remote call (each call of guestfish --remote costs ~0.4 s). */
+  async downloadMany(pairs: Array<[guestPath: string, hostPath: string]>): Promise<void> {
+    if (pairs.length === 0) return;
+    if (this.closed) throw new GuestfsError('download', 'the appliance is already shut down');
+    let result: RunResult;
+    try {
+      result = await run(remoteBatchCommand(this.serverPid, pairs.map(([from, to]) => ['download', from, to])), { kind: 'guestfs' });
+    } catch (error) {
+      if (error instanceof CommandError) throw new GuestfsError('download', error.stderr || error.message);
+      throw error;
+    }
+    const message = parseRemoteError(result.stderr);
+    if (message !== undefined) throw new GuestfsError('download', message);
   }
 
   /** Lists the root filesystems inspection found (empty: no OS). */

@@ -47,6 +47,10 @@ export interface RunOptions {
    * even one execa writes to a file, would never close.
    */
   discardStderr?: boolean;
+  /** Feed this host file to stdin (binary data: decompressors). */
+  stdinFile?: string;
+  /** Write stdout to this host file instead of returning it (binary data). */
+  stdoutFile?: string;
 }
 
 /** What a finished command returned. */
@@ -126,7 +130,8 @@ export async function run(cmd: Command, options: RunOptions = {}): Promise<RunRe
     ...(timeout > 0 ? { timeout } : {}),
     reject: false,
     stripFinalNewline: false,
-    ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
+    ...(options.input !== undefined ? { input: options.input } : options.stdinFile !== undefined ? { stdin: { file: options.stdinFile } } : { stdin: 'ignore' }),
+    ...(options.stdoutFile !== undefined ? { stdout: { file: options.stdoutFile } } : {}),
     ...(options.discardStderr ? { stderr: 'ignore' as const } : {}),
   });
   if (options.onStdout) {

@@ -110,6 +110,9 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
     expect(s['grub']).toMatch(/console=ttyS0/);
     expect(s['initrd']).toContain('virtio_blk.ko');
     expect(s['initrd']).toContain('virtio_pci.ko');
+    // The fast path: the image extended on the host with the modules and the NIC pin, no update-initramfs run.
+    expect(run.stdout).toMatch(/initrd\.img-\S+: added .*virtio_blk.*10-v2v-ens192\.link to the image directly \(initramfs extended on the host, update-initramfs not run\)/);
+    expect(run.stdout).not.toMatch(/with update-initramfs instead/);
     expect(s['vmtools']).not.toMatch(/install ok installed/);
   }, 10 * MINUTE);
 

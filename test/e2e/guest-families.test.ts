@@ -357,7 +357,9 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
       // often lsinitramfs is asked, is being optimised in the Debian
       // converter (update-grub may be skipped when only the serial console
       // changed): the grub test below checks the result, not the command.
-      const { s } = get('ubuntu');
+      const { s, run } = get('ubuntu');
+      // The stand-in "initramfs" is a text file: the host-side fast path must refuse it and say so.
+      expect(run.stdout).toContain(`/boot/initrd.img-${UBUNTU_KVER}: neither a cpio archive nor a known compression at byte 0: rebuilding it with update-initramfs instead`);
       expect(fileLines(s['standins']).filter((l) => /^(dpkg|update-initramfs) /.test(l))).toEqual([
         'dpkg --purge open-vm-tools',
         `update-initramfs -u -k ${UBUNTU_KVER}`,

@@ -177,6 +177,7 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect(after['esp']?.trim()).toBe('BOOTX64.EFI');
     expect(after['initrd']).toContain('virtio_blk.ko');
     expect(after['initrd']).toContain('virtio_pci.ko');
+    expect(run.stdout).toMatch(/: added .*virtio_blk.* to the image directly \(initramfs extended on the host, update-initramfs not run\)/);
     expect(after['initrd']).toContain('dm-mod.ko');
     expect(after['initrd']).toMatch(/sbin\/lvm$/m);
     expect(after['packages']).not.toMatch(/^open-vm-tools install ok installed$/m);

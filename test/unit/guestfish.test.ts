@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDriveWords, parseHash, parseListenPid, parseRemoteError, remoteCommand } from '../../drivers/guestfish.js';
+import { addDriveWords, parseHash, parseListenPid, parseRemoteError, remoteBatchCommand, remoteCommand } from '../../drivers/guestfish.js';
 
 describe('guestfish driver', () => {
   it('adds drives with discard, copy-on-read and cache mode', () => {
@@ -13,6 +13,8 @@ describe('guestfish driver', () => {
   it('prefixes remote calls with "-" so a failure does not kill the server', () => {
     expect(remoteCommand(42, ['cat', '/etc/fstab'])).toEqual({ program: 'guestfish', args: ['--remote=42', '--', '-cat', '/etc/fstab'] });
     expect(remoteCommand(42, ['exit'], false).args).toEqual(['--remote=42', '--', 'exit']);
+    // Several calls in one remote command: guestfish runs ':'-separated commands in order, each kept alive by '-'.
+    expect(remoteBatchCommand(42, [['download', '/a b', '/tmp/a'], ['download', '/c', '/tmp/c']]).args).toEqual(['--remote=42', '--', '-download', '/a b', '/tmp/a', ':', '-download', '/c', '/tmp/c']);
   });
   it('reads the server PID from --listen', () => {
     expect(parseListenPid('GUESTFISH_PID=7191; export GUESTFISH_PID\n')).toBe(7191);
