@@ -15,9 +15,11 @@
  *
  * Last, the cost of `--verify` (checksum and boot), from one more v2v
  * conversion run with `--verify`: the times its verify events report.
+ * `--only-verify-cost` runs only that (no virt-v2v needed).
  *
  *   node bench/compare-virt-v2v.mjs [--rounds N] [--copy-reps N] [--no-copy]
- *                                   [--no-verify-cost] [--fixture DIR] [--workdir DIR]
+ *                                   [--no-verify-cost | --only-verify-cost]
+ *                                   [--fixture DIR] [--workdir DIR]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -37,10 +39,12 @@ const SAMPLE_MS = 250;
 function usage(code) {
   process.stdout.write(`Usage: node bench/compare-virt-v2v.mjs [options]
   --rounds N      conversions per tool, alternating which goes first (default 2;
-                  0: only the copy figure). Ctrl-C prints what was measured so far
+                  0: none). Ctrl-C prints what was measured so far
   --copy-reps N   repetitions of each qemu-img convert variant (default 5)
   --no-copy       skip the qemu-img copy-throughput figure
   --no-verify-cost  skip the --verify cost (one more v2v conversion, with --verify)
+  --only-verify-cost  only the --verify cost: no virt-v2v comparison, no copy
+                  figure (= --rounds 0 --no-copy; ~4 min under TCG)
   --fixture DIR   directory holding guest.vmx + guest.vmdk
                   (default: what test/fixtures/build-debian-guest.sh prints)
   --workdir DIR   where the temporary directory goes (default $TMPDIR or /var/tmp)
@@ -58,6 +62,7 @@ function parseArgs(argv) {
       case '--copy-reps': o.copyReps = positiveInt(flag, value()); break;
       case '--no-copy': o.copy = false; break;
       case '--no-verify-cost': o.verifyCost = false; break;
+      case '--only-verify-cost': o.rounds = 0; o.copy = false; o.verifyCost = true; break;
       case '--fixture': o.fixture = resolve(value()); break;
       case '--workdir': o.workdir = resolve(value()); break;
       case '-h': case '--help': usage(0); break;
@@ -499,7 +504,8 @@ function summarize(results, label) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  for (const [tool, hint] of [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['nbdcopy', 'apt-get install libnbd-bin (virt-v2v only Recommends it, and copies with it)'], ['qemu-img', 'apt-get install qemu-utils']]) {
+  const needed = [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['nbdcopy', 'apt-get install libnbd-bin (virt-v2v only Recommends it, and copies with it)'], ['qemu-img', 'apt-get install qemu-utils']];
+  for (const [tool, hint] of needed.filter(([tool]) => o.rounds > 0 || tool === 'qemu-img')) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${hint} (or scripts/setup.sh).`);
   }
   if (!existsSync(join(ROOT, 'dist/src/cli.js'))) throw new Error('v2v is not built: run npm run build first.');
@@ -514,13 +520,13 @@ async function main() {
   const work = mkdtempSync(join(o.workdir, 'v2v-bench-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
 
-  const virtV2vVersion = sh('virt-v2v', ['--version']).trim();
+  const virtV2vVersion = o.rounds > 0 ? `${sh('virt-v2v', ['--version']).trim()} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg)` : 'no virt-v2v run';
   const qemuImgVersion = sh('qemu-img', ['--version']).split('\n')[0];
   console.log(`v2v vs virt-v2v benchmark — ${new Date().toISOString()}`);
   console.log(`  host: ${cpus().length} CPU(s), ${existsSync('/dev/kvm') ? '/dev/kvm present' : 'no /dev/kvm (TCG)'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`  tools: node bin/v2v.js (dist, stages from ${machineReadable ? '--machine-readable=file:' : 'piped lines'}), ${virtV2vVersion} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg), ${qemuImgVersion}`);
+  console.log(`  tools: node bin/v2v.js (dist, stages from ${machineReadable ? '--machine-readable=file:' : 'piped lines'}), ${virtV2vVersion}, ${qemuImgVersion}`);
   console.log(`  fixture: ${vmx} (${mib(statSync(vmdk).blocks * 512)} allocated)`);
-  console.log(`  command: -i vmx guest.vmx -o local -os DIR -of qcow2; ${o.rounds} round(s), alternating order`);
+  console.log(`  command: -i vmx guest.vmx -o local -os DIR -of qcow2; ${o.rounds > 0 ? `${o.rounds} round(s), alternating order` : 'no v2v/virt-v2v rounds'}`);
 
   for (let round = 1; round <= o.rounds; round++) {
     const order = round % 2 === 1 ? ['v2v', 'virt-v2v'] : ['virt-v2v', 'v2v'];
@@ -564,7 +570,11 @@ async function main() {
   }
   if (o.verifyCost) {
     if (!help.includes('--verify')) console.log('\n=== --verify cost: this v2v build has no --verify ===');
-    else await verifyCost(vmx, work);
+    else {
+      // The same conversion without --verify, for the ratio: the full rounds' median when they ran.
+      const plain = results.filter((r) => r.tool === 'v2v').map((r) => r.wall);
+      await verifyCost(vmx, work, plain.length > 0 ? median(plain) : undefined);
+    }
   }
   console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
@@ -575,7 +585,7 @@ async function main() {
  * the checksum (qemu-img compare of overlay and target) and the boot (qemu,
  * no network, until a login prompt), against the whole conversion.
  */
-async function verifyCost(vmx, work) {
+async function verifyCost(vmx, work, plainWall) {
   const out = join(work, 'v2v-verify');
   mkdirSync(out);
   const eventsFile = join(work, 'v2v-verify.events.jsonl');
@@ -592,10 +602,15 @@ async function verifyCost(vmx, work) {
   rmSync(out, { recursive: true, force: true });
   if (!report?.checksum || !report.boot || !stageEnd) throw new Error(`v2v --verify reported no verification in ${eventsFile}`);
   const { checksum, boot } = report;
-  console.log(`  conversion wall time ${sec(run.wall)}; verify stage ${sec(stageEnd.seconds)} (${((100 * stageEnd.seconds) / run.wall).toFixed(0)} % of the run)`);
+  const without = plainWall ?? run.wall - stageEnd.seconds;
+  const withoutHow = plainWall !== undefined ? 'median of the v2v rounds above' : 'this run minus its verify stage';
+  console.log(`  conversion wall time ${sec(run.wall)} with --verify (load average at end ${run.loadEnd.toFixed(2)}); verify stage ${sec(stageEnd.seconds)} (${((100 * stageEnd.seconds) / run.wall).toFixed(0)} % of the run)`);
   console.log(`  checksum: ${checksum.status}, ${sec(checksum.seconds)} for ${checksum.disks} disk(s) (qemu-img compare, overlay vs target)`);
   console.log(`  boot:     ${boot.status} under ${boot.accel}, ${sec(boot.seconds)} to "${boot.decidingLine}" (plus overlay setup and qemu stop: ${sec(stageEnd.seconds - checksum.seconds - boot.seconds)})`);
-  if (boot.accel === 'tcg') console.log('  KVM: not usable on this host, so no KVM figure (a KVM boot of the same guest would be a few seconds)');
+  console.log(`  without --verify: ${sec(without)} (${withoutHow}); with it: ${(run.wall / without).toFixed(2)}x ` +
+    `(checksum alone +${((100 * checksum.seconds) / without).toFixed(1)} %, boot with its overlay setup +${((100 * (stageEnd.seconds - checksum.seconds)) / without).toFixed(0)} %)`);
+  if (boot.accel === 'kvm') console.log(`  KVM: the figures above are under KVM`);
+  else console.log('  KVM: not usable on this host (v2v fell back to TCG), so no KVM figure was measured');
 }
 
 try {

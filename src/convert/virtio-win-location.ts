@@ -6,9 +6,10 @@
  * file is an error; no path at all is not (the Windows converter then falls
  * back to emulated devices and says so).
  */
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { lstat, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { PreflightError } from '../errors.js';
+import { containedPath, walkTree } from '../input/local-files.js';
 
 /** The default virtio-win location of the Fedora/RHEL virtio-win package. */
 export const DEFAULT_VIRTIO_WIN = '/usr/share/virtio-win';
@@ -45,4 +46,34 @@ export async function locateVirtioWin(option: string | undefined, env: NodeJS.Pr
   if (info.isDirectory()) return { kind: 'dir', path, origin };
   if (info.isFile() && /\.iso$/i.test(path)) return { kind: 'iso', path, origin };
   throw new PreflightError(`${named} is neither a directory nor an .iso file: pass the virtio-win directory or the virtio-win ISO.`);
+}
+
+/**
+ * The regular files of a virtio-win directory, relative to it. Only its real
+ * directories are walked: a symlinked directory is never entered (it could
+ * lead out of the tree, to "/", or loop). A symlinked file is listed only
+ * when it resolves to a regular file inside the tree (the virtio-win
+ * package links drivers to one another); one pointing out of it, or
+ * dangling, is left out.
+ */
+export async function driverTreeFiles(root: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await walkTree(root, `the virtio-win directory ${root}`, 'pass the virtio-win ISO or a directory laid out like it')) {
+    if (entry.isDirectory) continue;
+    const path = join(root, entry.name);
+    const st = await lstat(path);
+    if (st.isFile()) files.push(entry.name);
+    else if (st.isSymbolicLink() && (await linksToFileInside(root, path))) files.push(entry.name);
+  }
+  return files;
+}
+
+/** Whether the symlink `path` resolves to a regular file inside `root`. */
+async function linksToFileInside(root: string, path: string): Promise<boolean> {
+  try {
+    const { real, inside } = await containedPath(root, path);
+    return inside && (await stat(real)).isFile();
+  } catch {
+    return false; // dangling, or a loop of links
+  }
 }

@@ -13,14 +13,14 @@
  * devices that Windows drives with its own drivers, and a warning says how
  * to do better.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseLines, type Guestfs } from '../../drivers/guestfish.js';
 import { exportKey, hivexregeditAvailable, mergeRegText } from '../../drivers/hivexregedit.js';
 import { ConversionError } from '../errors.js';
 import type { ConvertInput, ConvertResult } from './convert-input.js';
 import { BOOT_DRIVERS, basename, selectVirtioDrivers, type DriverSelection } from './virtio-win.js';
-import type { VirtioWinLocation } from './virtio-win-location.js';
+import { driverTreeFiles, type VirtioWinLocation } from './virtio-win-location.js';
 import {
   FIRSTBOOT_SERVICE,
   firstbootCommandLine,
@@ -125,10 +125,8 @@ const ISO_MOUNTPOINT = '/.v2v-virtio-win';
 /** Opens a virtio-win directory (host) or ISO (the last drive of the appliance). */
 async function openDriverSource(g: Guestfs, location: VirtioWinLocation): Promise<DriverSource> {
   if (location.kind === 'dir') {
-    const entries = await readdir(location.path, { recursive: true, withFileTypes: true });
-    const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(location.path.length).replace(/^\/+/, ''));
     return {
-      files,
+      files: await driverTreeFiles(location.path),
       copyTo: async (file, guestPath) => {
         await g.call('upload', join(location.path, file), guestPath);
       },

@@ -148,9 +148,9 @@ export const WALK_MAX_ENTRIES = 10_000;
  * into real directories: a symlink is listed, never followed. (Node 20's
  * `readdir(dir, { recursive: true })` follows symlinks: a link to "/" or a
  * loop makes it walk the host or run out of memory.) Throws SourceError past
- * {@link WALK_MAX_ENTRIES} entries, naming `what`.
+ * {@link WALK_MAX_ENTRIES} entries, naming `what` and `fix`.
  */
-export async function walkTree(dir: string, what: string): Promise<Array<{ name: string; isDirectory: boolean }>> {
+export async function walkTree(dir: string, what: string, fix = 'check that the path names an exported VM'): Promise<Array<{ name: string; isDirectory: boolean }>> {
   const found: Array<{ name: string; isDirectory: boolean }> = [];
   const pending = [''];
   while (pending.length > 0) {
@@ -159,7 +159,7 @@ export async function walkTree(dir: string, what: string): Promise<Array<{ name:
       const name = sub === '' ? entry.name : path.join(sub, entry.name);
       found.push({ name, isDirectory: entry.isDirectory() });
       if (found.length > WALK_MAX_ENTRIES) {
-        throw new SourceError(`${capitalize(what)} holds more than ${WALK_MAX_ENTRIES} files: check that the path names an exported VM.`);
+        throw new SourceError(`${capitalize(what)} holds more than ${WALK_MAX_ENTRIES} files: ${fix}.`);
       }
       if (entry.isDirectory()) pending.push(name);
     }

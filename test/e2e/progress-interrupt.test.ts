@@ -9,10 +9,20 @@
  *   hook): exit 130, no child process left, no temp dir, no partial target,
  *   source unchanged;
  * - every exit code produced for real (2, 3, 4, 5, 130).
- * Interrupting trim, copy and output needs a run that got through
- * conversion; those runs use the guest converted by the first run as their
- * source, whose conversion is then quick (nothing left to change), instead of
- * three more full conversions.
+ * Interrupting the copy needs a run that got through conversion; it uses the
+ * guest converted by the first run as its source, whose conversion is then
+ * quick (nothing left to change), instead of another full conversion. Trim
+ * and output are not interrupted on runs of their own: a run paused at the
+ * start of trim holds what one paused at convert holds (the appliance, the
+ * temp dir, the empty reserved names), and one paused at the start of output
+ * what the copy test's run holds (the partial targets and reserved names,
+ * no appliance) less the qemu-img to stop; each of those runs took 69-76 s
+ * of CI.
+ *
+ * Runs overlap where they can (each has its own TMPDIR and process mark): the
+ * full conversion, which keeps about one of the two cores busy, starts first
+ * and the early-stage interrupts run beside it; the two runs that need the
+ * converted guest start together and both pause at the copy.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,20 +54,148 @@ function fullConversion(): Promise<void> {
     eventsFile = join(work, 'events.jsonl');
     full = await startV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', `--machine-readable=file:${eventsFile}`]);
     fullExit = await full.exited;
-    console.log(`full conversion: exit ${fullExit} in ${full!.stdout().match(/in ([\d.]+) s/)?.[1]} s`);
+    console.log(`full conversion: exit ${fullExit} in ${full!.stdout().match(/^Finished converting \S+ in ([\d.]+) s/m)?.[1]} s`);
   })();
   return fullDone;
+}
+
+/** Runs started ahead of their test (paused at a stage): killed and removed at the end whatever happened. */
+const pausedRuns: LiveRun[] = [];
+
+/** Awaited by its test; marked handled now so a failure before then is not an unhandled rejection. */
+function started<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 beforeAll(async () => {
   fixture = await ensureFixture();
   sourceHash = await sha256(fixture.vmdk);
   work = await mkdtemp(join(tmpdir(), 'v2v-e2e-progress-'));
+  started(fullConversion()); // runs beside the early-stage interrupts below
 }, 40 * MINUTE);
 
 afterAll(async () => {
+  for (const run of pausedRuns) {
+    run.child.kill('SIGKILL');
+    await rm(run.tmp, { recursive: true, force: true });
+  }
+  await fullDone?.catch(() => undefined);
   if (work) await rm(work, { recursive: true, force: true });
   if (full) await rm(full.tmp, { recursive: true, force: true });
+}, 10 * MINUTE);
+
+/** What a paused stage must have running, to prove the interrupt stopped something. */
+const EXPECT_RUNNING: Record<string, RegExp | undefined> = { convert: /qemu-system/ };
+
+/** A run started with the pause hook at `stage`, and its output directory. */
+interface Paused {
+  run: LiveRun;
+  target: string;
+}
+
+/** Starts a run of `input` into `target` (default: a fresh directory, qcow2 disks) that pauses at the start of `stage`. */
+async function startPaused(stage: string, input: string[], target?: string): Promise<Paused> {
+  const format = target === undefined ? ['-of', 'qcow2'] : [];
+  target ??= await mkdtemp(join(tmpdir(), `v2v-e2e-int-${stage}-`));
+  const run = await startV2v([...input, '-o', 'local', '-os', target, ...format], { V2V_TEST_PAUSE_AT: stage });
+  pausedRuns.push(run);
+  return { run, target };
+}
+
+/** Interrupts a run paused at `stage` (started now unless given) with SIGINT and checks it left nothing. */
+async function interruptAt(stage: string, input: string[], sourceDisk: string, hash: string, options: { resumeUntil?: (target: string) => Promise<boolean>; paused?: Promise<Paused> } = {}): Promise<void> {
+  const { run, target } = await (options.paused ?? startPaused(stage, input));
+  try {
+    await run.waitFor(new RegExp(`v2v: test hook: paused at ${stage} `), 20 * MINUTE);
+    const expected = EXPECT_RUNNING[stage];
+    if (expected) expect((await markedProcesses(run.mark)).map((p) => p.cmd).join('\n')).toMatch(expected);
+    // The appliance's socket dir (libguestfs puts it in /tmp for root, whatever TMPDIR says): gone after the interrupt too.
+    const socketDirs = (await markedProcesses(run.mark)).flatMap((p) => [...p.cmd.matchAll(/path=(\/\S*\/libguestfs\w{6})\//g)].map((m) => m[1]!));
+    if (expected) expect(socketDirs.length).toBeGreaterThan(0);
+    if (options.resumeUntil) {
+      run.child.kill('SIGUSR2');
+      const deadline = Date.now() + 5 * MINUTE;
+      while (!(await options.resumeUntil(target)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    }
+    const stopped = Date.now();
+    run.child.kill('SIGINT');
+    const code = await run.exited;
+    const seconds = (Date.now() - stopped) / 1000;
+    console.log(`interrupt at ${stage}: exit ${code} after ${seconds.toFixed(1)} s`);
+    expect(code, run.stderr()).toBe(130);
+    expect(run.stderr()).toContain('v2v: error: interrupted; temporary files and partial targets were removed.');
+    expect(seconds).toBeLessThan(30);
+    expect(await markedProcesses(run.mark)).toEqual([]);
+    expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'))).toEqual([]);
+    expect(await readdir(target)).toEqual([]);
+    for (const dir of socketDirs) expect(await stat(dir).then(() => `${dir} left behind`, () => 'gone')).toBe('gone');
+    expect(await sha256(sourceDisk)).toBe(hash);
+  } finally {
+    run.child.kill('SIGKILL'); // no-op once it exited; never leave a run behind a failed assertion
+    await rm(target, { recursive: true, force: true });
+    await rm(run.tmp, { recursive: true, force: true });
+  }
+}
+
+describe('SIGINT in each stage stops children, removes temp files and partial targets', () => {
+  for (const stage of ['source', 'overlay', 'preflight', 'inspect', 'convert']) {
+    it(`at ${stage}`, async () => {
+      await interruptAt(stage, ['-i', 'vmx', fixture.vmx], fixture.vmdk, sourceHash);
+    }, 25 * MINUTE);
+  }
+
+  describe('after conversion (source: the guest converted above)', () => {
+    // A qcow2 disk is no VMware disk, so -i vmx refuses it: it is read with -i disk.
+    let input: string[];
+    let disk: string;
+    let hash: string;
+    /** Both runs of this block pause at the copy; started together, their inspection and conversion overlap. */
+    let copyRun: Promise<Paused>;
+    let copyFailRun: Promise<Paused>;
+    let copyFailParent: string;
+    beforeAll(async () => {
+      await fullConversion();
+      expect(fullExit).toBe(0);
+      disk = join(out, `${NAME}-sda`);
+      hash = await sha256(disk);
+      input = ['-i', 'disk', disk, '-if', 'qcow2', '-on', NAME];
+      copyRun = started(startPaused('copy', input));
+      copyFailParent = await mkdtemp(join(tmpdir(), 'v2v-e2e-copyfail-'));
+      await mkdir(join(copyFailParent, 'out'));
+      copyFailRun = started(startPaused('copy', input, join(copyFailParent, 'out')));
+    }, 40 * MINUTE);
+
+    it('at copy, with a partial target being written', async () => {
+      await interruptAt('copy', input, disk, hash, {
+        paused: copyRun,
+        // Resume the copy, and interrupt once the target has data in it (under its copy name until the output stage).
+        resumeUntil: async (target) => (await stat(join(target, `${NAME}-sda.v2v-partial`)).then((s) => s.size, () => 0)) > 0,
+      });
+    }, 25 * MINUTE);
+
+    it('a copy that fails exits 5 and removes the partial target', async () => {
+      const parent = copyFailParent;
+      const { run, target } = await copyFailRun;
+      try {
+        await run.waitFor(/v2v: test hook: paused at copy /, 20 * MINUTE);
+        // The target directory disappears between preflight and the copy.
+        await rm(target, { recursive: true });
+        run.child.kill('SIGUSR2');
+        const code = await run.exited;
+        expect(code, run.stderr()).toBe(5);
+        expect(run.stderr()).toMatch(/v2v: error: Copying to .* failed: qemu-img: /);
+        expect(await markedProcesses(run.mark)).toEqual([]);
+        expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-'))).toEqual([]);
+        expect(await readdir(parent)).toEqual([]);
+        expect(await sha256(disk)).toBe(hash);
+      } finally {
+        run.child.kill('SIGKILL');
+        await rm(parent, { recursive: true, force: true });
+        await rm(run.tmp, { recursive: true, force: true });
+      }
+    }, 25 * MINUTE);
+  });
 });
 
 describe('a real conversion with stdout piped and --machine-readable=file:F', () => {
@@ -126,104 +264,6 @@ describe('a real conversion with stdout piped and --machine-readable=file:F', ()
     for (const cap of ['input:vmx', 'input:disk', 'input:ova', 'input:libvirtxml', 'output:local', 'output:libvirt', 'output:null', 'convert:linux', 'batch']) {
       expect(caps).toContain(cap);
     }
-  });
-});
-
-/** What a paused stage must have running, to prove the interrupt stopped something. */
-const EXPECT_RUNNING: Record<string, RegExp | undefined> = { convert: /qemu-system/, trim: /qemu-system/ };
-
-/** Starts a run paused at `stage`, interrupts it with SIGINT and checks it left nothing. */
-async function interruptAt(stage: string, input: string[], sourceDisk: string, hash: string, options: { resumeUntil?: (target: string) => Promise<boolean> } = {}): Promise<void> {
-  const target = await mkdtemp(join(tmpdir(), `v2v-e2e-int-${stage}-`));
-  const run = await startV2v([...input, '-o', 'local', '-os', target, '-of', 'qcow2'], { V2V_TEST_PAUSE_AT: stage });
-  try {
-    await run.waitFor(new RegExp(`v2v: test hook: paused at ${stage} `), 20 * MINUTE);
-    const expected = EXPECT_RUNNING[stage];
-    if (expected) expect((await markedProcesses(run.mark)).map((p) => p.cmd).join('\n')).toMatch(expected);
-    // The appliance's socket dir (libguestfs puts it in /tmp for root, whatever TMPDIR says): gone after the interrupt too.
-    const socketDirs = (await markedProcesses(run.mark)).flatMap((p) => [...p.cmd.matchAll(/path=(\/\S*\/libguestfs\w{6})\//g)].map((m) => m[1]!));
-    if (expected) expect(socketDirs.length).toBeGreaterThan(0);
-    if (options.resumeUntil) {
-      run.child.kill('SIGUSR2');
-      const deadline = Date.now() + 5 * MINUTE;
-      while (!(await options.resumeUntil(target)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    }
-    const stopped = Date.now();
-    run.child.kill('SIGINT');
-    const code = await run.exited;
-    const seconds = (Date.now() - stopped) / 1000;
-    console.log(`interrupt at ${stage}: exit ${code} after ${seconds.toFixed(1)} s`);
-    expect(code, run.stderr()).toBe(130);
-    expect(run.stderr()).toContain('v2v: error: interrupted; temporary files and partial targets were removed.');
-    expect(seconds).toBeLessThan(30);
-    expect(await markedProcesses(run.mark)).toEqual([]);
-    expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'))).toEqual([]);
-    expect(await readdir(target)).toEqual([]);
-    for (const dir of socketDirs) expect(await stat(dir).then(() => `${dir} left behind`, () => 'gone')).toBe('gone');
-    expect(await sha256(sourceDisk)).toBe(hash);
-  } finally {
-    run.child.kill('SIGKILL'); // no-op once it exited; never leave a run behind a failed assertion
-    await rm(target, { recursive: true, force: true });
-    await rm(run.tmp, { recursive: true, force: true });
-  }
-}
-
-describe('SIGINT in each stage stops children, removes temp files and partial targets', () => {
-  for (const stage of ['source', 'overlay', 'preflight', 'inspect', 'convert']) {
-    it(`at ${stage}`, async () => {
-      await interruptAt(stage, ['-i', 'vmx', fixture.vmx], fixture.vmdk, sourceHash);
-    }, 25 * MINUTE);
-  }
-
-  describe('after conversion (source: the guest converted above)', () => {
-    // A qcow2 disk is no VMware disk, so -i vmx refuses it: it is read with -i disk.
-    let input: string[];
-    let disk: string;
-    let hash: string;
-    beforeAll(async () => {
-      await fullConversion();
-      expect(fullExit).toBe(0);
-      disk = join(out, `${NAME}-sda`);
-      hash = await sha256(disk);
-      input = ['-i', 'disk', disk, '-if', 'qcow2', '-on', NAME];
-    }, 40 * MINUTE);
-
-    for (const stage of ['trim', 'output']) {
-      it(`at ${stage}`, async () => {
-        await interruptAt(stage, input, disk, hash);
-      }, 25 * MINUTE);
-    }
-
-    it('at copy, with a partial target being written', async () => {
-      await interruptAt('copy', input, disk, hash, {
-        // Resume the copy, and interrupt once the target has data in it (under its copy name until the output stage).
-        resumeUntil: async (target) => (await stat(join(target, `${NAME}-sda.v2v-partial`)).then((s) => s.size, () => 0)) > 0,
-      });
-    }, 25 * MINUTE);
-
-    it('a copy that fails exits 5 and removes the partial target', async () => {
-      const parent = await mkdtemp(join(tmpdir(), 'v2v-e2e-copyfail-'));
-      const target = join(parent, 'out');
-      await mkdir(target);
-      const run = await startV2v([...input, '-o', 'local', '-os', target], { V2V_TEST_PAUSE_AT: 'copy' });
-      try {
-        await run.waitFor(/v2v: test hook: paused at copy /, 20 * MINUTE);
-        // The target directory disappears between preflight and the copy.
-        await rm(target, { recursive: true });
-        run.child.kill('SIGUSR2');
-        const code = await run.exited;
-        expect(code, run.stderr()).toBe(5);
-        expect(run.stderr()).toMatch(/v2v: error: Copying to .* failed: qemu-img: /);
-        expect(await markedProcesses(run.mark)).toEqual([]);
-        expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-'))).toEqual([]);
-        expect(await readdir(parent)).toEqual([]);
-        expect(await sha256(disk)).toBe(hash);
-      } finally {
-        run.child.kill('SIGKILL');
-        await rm(parent, { recursive: true, force: true });
-        await rm(run.tmp, { recursive: true, force: true });
-      }
-    }, 25 * MINUTE);
   });
 });
 

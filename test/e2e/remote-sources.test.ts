@@ -4,7 +4,12 @@
  * SSH and over HTTPS and booted; each remote block fetched about once
  * (copy-on-read overlay); no credential in any process argv or output; a
  * transient fault during the copy retried; a permanent one a clear error with
- * nothing left. Three full conversions (~2.5 min each under TCG).
+ * nothing left. Two full conversions of the VMware guest (~2.5 min each under
+ * TCG), run at the same time, each with its own TMPDIR: a conversion keeps
+ * about one of the two cores busy (the appliance's TCG guest mostly runs one
+ * thread). The permanent fault is shown on a third run whose source is the
+ * guest converted over HTTPS, served by a second server (`-i disk https://`),
+ * so it reaches the copy without rebuilding the initramfs again.
  */
 import { execa } from 'execa';
 import { readdir, readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
@@ -12,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchArgv } from '../helpers/argv-watch.mjs';
-import { bootDisk } from '../helpers/boot.js';
+import { bootDisk, type BootResult } from '../helpers/boot.js';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
 import { makeSelfSignedCert, startHttpsServer } from '../helpers/https-server.mjs';
 import { startSshd } from '../helpers/sshd.mjs';
@@ -30,9 +35,18 @@ let work: string;
 let tls: Awaited<ReturnType<typeof makeSelfSignedCert>>;
 let https: Awaited<ReturnType<typeof startHttpsServer>>;
 let sshd: Awaited<ReturnType<typeof startSshd>>;
+/** Serves the guest converted over HTTPS (raw), for the server-gone test; stopped by that test. */
+let converted: Awaited<ReturnType<typeof startHttpsServer>> | undefined;
+/** The SSH and HTTPS conversions, each with its boot: started together, awaited by their tests. */
+let sshChain: Promise<SshConversion> | undefined;
+let httpsChain: Promise<HttpsConversion> | undefined;
+/** The output directory of the HTTPS conversion, kept for the server-gone test. */
+let httpsOut: string | undefined;
 let passwordFile: string;
-/** TMPDIR of every v2v run here: overlays and sockets land in it, and must be gone after each run. */
+/** TMPDIR of the v2v runs here: overlays and sockets land in it, and must be gone after each run. */
 let runTmp: string;
+/** TMPDIR of the SSH conversion, which runs beside the HTTPS one. */
+let sshTmp: string;
 
 /** Bytes of guest data in the source (qemu-img map extents with data). */
 async function allocatedBytes(disk: string): Promise<number> {
@@ -41,15 +55,23 @@ async function allocatedBytes(disk: string): Promise<number> {
 }
 
 /** TMPDIR for v2v; libguestfs keeps its appliance cache in the shared /var/tmp as usual. */
-function runEnv(): Record<string, string> {
-  return { TMPDIR: runTmp, LIBGUESTFS_CACHEDIR: '/var/tmp' };
+function runEnv(tmp = runTmp): Record<string, string> {
+  return { TMPDIR: tmp, LIBGUESTFS_CACHEDIR: '/var/tmp' };
 }
 
-/** The v2v temp dirs left in this suite's TMPDIR, and nbdkit processes serving our servers. */
-async function leftovers(): Promise<{ dirs: string[]; nbdkit: string[] }> {
-  const dirs = (await readdir(runTmp)).filter((d) => d.startsWith('v2v-'));
+/** How an nbdkit command line names each server of this suite. */
+const SERVED_BY = {
+  https: () => `127.0.0.1:${https.port}/`,
+  ssh: () => `port=${sshd.port}`,
+  converted: () => (converted ? `127.0.0.1:${converted.port}/` : undefined),
+};
+
+/** The v2v temp dirs left in `tmp`, and nbdkit processes serving the given servers (default: all of this suite's). */
+async function leftovers(tmp = runTmp, servers: Array<keyof typeof SERVED_BY> = ['https', 'ssh', 'converted']): Promise<{ dirs: string[]; nbdkit: string[] }> {
+  const dirs = (await readdir(tmp)).filter((d) => d.startsWith('v2v-'));
   const ps = await execa('ps', ['-eo', 'args'], { reject: false });
-  const ours = (l: string) => l.includes(`127.0.0.1:${https.port}/`) || l.includes(`port=${sshd.port}`);
+  const names = servers.map((server) => SERVED_BY[server]()).filter((n): n is string => n !== undefined);
+  const ours = (l: string) => names.some((n) => l.includes(n));
   return { dirs, nbdkit: String(ps.stdout).split('\n').filter((l) => l.startsWith('nbdkit ') && ours(l)) };
 }
 
@@ -67,6 +89,7 @@ beforeAll(async () => {
   allocated = await allocatedBytes(fixture.vmdk);
   work = await mkdtemp(join(tmpdir(), 'v2v-remote-e2e-'));
   runTmp = await mkdtemp('/var/tmp/remote-e2e-tmp-');
+  sshTmp = await mkdtemp('/var/tmp/remote-e2e-ssh-tmp-');
   passwordFile = join(work, 'password');
   await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   tls = await makeSelfSignedCert();
@@ -75,12 +98,86 @@ beforeAll(async () => {
 }, 40 * MINUTE);
 
 afterAll(async () => {
+  await Promise.allSettled([sshChain, httpsChain]); // nothing of theirs left running after a failed test
   await https?.stop().catch(() => undefined);
+  await converted?.stop().catch(() => undefined);
   await sshd?.stop();
   if (tls) await rm(tls.dir, { recursive: true, force: true });
   if (work) await rm(work, { recursive: true, force: true });
   if (runTmp) await rm(runTmp, { recursive: true, force: true });
-});
+  if (sshTmp) await rm(sshTmp, { recursive: true, force: true });
+}, 30 * MINUTE);
+
+/** Awaited by its test; marked handled now so a failure before then is not an unhandled rejection. */
+function started<T>(chain: Promise<T>): Promise<T> {
+  chain.catch(() => undefined);
+  return chain;
+}
+
+/** A conversion's run, the files it wrote, what it left running or in its TMPDIR (right after it), and the boot of its disk. */
+interface Conversion {
+  run: { exitCode: number; stdout: string; stderr: string; seconds: number };
+  out: string;
+  files: string[];
+  left: { dirs: string[]; nbdkit: string[] };
+  boot: BootResult;
+}
+type SshConversion = Conversion;
+interface HttpsConversion extends Conversion {
+  armed: boolean;
+  dropped: number;
+  /** Every process argv seen during the run. */
+  seen: string[];
+  served: number;
+  refetched: number;
+  ranges: number;
+}
+
+/** The fixture converted over SSH (its own TMPDIR: it runs beside the HTTPS conversion), then booted. */
+async function convertOverSsh(): Promise<SshConversion> {
+  const out = join(work, 'ssh');
+  await execa('mkdir', ['-p', out]);
+  const run = await runV2v(['-i', 'vmx', '-it', 'ssh', `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmx}`,
+    '--ssh-identity', sshd.identity, '--ssh-fingerprint', sshd.fingerprint, '-o', 'local', '-os', out, '-of', 'qcow2'], runEnv(sshTmp));
+  const files = (await readdir(out)).sort();
+  const left = await leftovers(sshTmp, ['ssh']);
+  const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'qcow2', bus: 'virtio', logFile: join(work, 'boot-ssh.log'), timeoutMs: 15 * MINUTE });
+  await rm(out, { recursive: true, force: true });
+  return { run, out, files, left, boot };
+}
+
+/** The fixture converted over HTTPS with a password, four requests dropped during the copy, then booted. */
+async function convertOverHttps(): Promise<HttpsConversion> {
+  const out = join(work, 'https');
+  await execa('mkdir', ['-p', out]);
+  https.state.bytesServed = 0;
+  https.state.ranges.length = 0;
+  https.state.dropped = 0;
+  let armed = false;
+  const argv = watchArgv();
+  const t0 = Date.now();
+  // -x traces every command with its argv: the password must not be in it either.
+  const result = await runV2vStreaming(['-x', '-i', 'vmx', `https://${USER}@127.0.0.1:${https.port}/guest.vmx`, '-ip', passwordFile, '--ca-file', tls.cert, '-o', 'local', '-os', out], (line) => {
+    // A transient fault in the middle of the copy: the next 4 requests lose their connection.
+    if (!armed && /Copying disk/.test(line)) {
+      armed = true;
+      setTimeout(() => https.drop(4), 3000);
+    }
+  });
+  const run = { ...result, seconds: (Date.now() - t0) / 1000 };
+  const seen = await argv.stop();
+  const vmdkRanges = https.state.ranges.filter((r) => r.path === '/guest.vmdk').sort((a, b) => a.start - b.start);
+  let refetched = 0;
+  let reach = -1;
+  for (const r of vmdkRanges) {
+    if (r.start <= reach) refetched += Math.min(reach, r.end) - r.start + 1;
+    reach = Math.max(reach, r.end);
+  }
+  const files = (await readdir(out)).sort();
+  const left = await leftovers(runTmp, ['https']);
+  const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'raw', bus: 'virtio', logFile: join(work, 'boot-https.log'), timeoutMs: 15 * MINUTE });
+  return { run, out, armed, dropped: https.state.dropped, seen, served: https.state.bytesServed, refetched, ranges: vmdkRanges.length, files, left, boot };
+}
 
 describe('remote sources (real sshd and HTTPS server on loopback)', () => {
   it('refuses an untrusted host key and an unverifiable certificate before anything starts', async () => {
@@ -93,81 +190,68 @@ describe('remote sources (real sshd and HTTPS server on loopback)', () => {
     expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
   }, 2 * MINUTE);
 
-  it('converts the guest over SSH (host key pinned by fingerprint), and it boots on virtio', async () => {
-    const out = join(work, 'ssh');
-    await execa('mkdir', ['-p', out]);
-    const run = await runV2v(['-i', 'vmx', '-it', 'ssh', `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmx}`,
-      '--ssh-identity', sshd.identity, '--ssh-fingerprint', sshd.fingerprint, '-o', 'local', '-os', out, '-of', 'qcow2'], runEnv());
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stdout).toContain(`ssh://${sshd.user}@127.0.0.1:${sshd.port}`);
-    expect((await readdir(out)).sort()).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
-    const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'qcow2', bus: 'virtio', logFile: join(work, 'boot-ssh.log'), timeoutMs: 15 * MINUTE });
-    expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
-    expect(await sha256(fixture.vmdk)).toBe(sourceHash);
-    await rm(out, { recursive: true, force: true });
-  }, 45 * MINUTE);
-
-  it('converts over HTTPS with a password through dropped connections, fetching each block about once, and boots', async () => {
-    const out = join(work, 'https');
-    await execa('mkdir', ['-p', out]);
-    https.state.bytesServed = 0;
-    https.state.ranges.length = 0;
-    https.state.dropped = 0;
-    let armed = false;
-    const argv = watchArgv();
-    // -x traces every command with its argv: the password must not be in it either.
-    const run = await runV2vStreaming(['-x', '-i', 'vmx', `https://${USER}@127.0.0.1:${https.port}/guest.vmx`, '-ip', passwordFile, '--ca-file', tls.cert, '-o', 'local', '-os', out], (line) => {
-      // A transient fault in the middle of the copy: the next 4 requests lose their connection.
-      if (!armed && /Copying disk/.test(line)) {
-        armed = true;
-        setTimeout(() => https.drop(4), 3000);
-      }
+  describe('the guest converted over SSH and over HTTPS, both at once', () => {
+    beforeAll(() => {
+      sshChain = started(convertOverSsh());
+      httpsChain = started(convertOverHttps());
     });
-    const seen = await argv.stop();
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(armed).toBe(true);
-    expect(https.state.dropped).toBe(4);
-    expect(seen.some((a) => a.startsWith('nbdkit ') && a.includes('password=+'))).toBe(true);
-    for (const text of [...seen, run.stdout, run.stderr]) expect(text).not.toContain(PASSWORD);
-    // Copy-on-read: what inspection and conversion read is kept in the overlay, so
-    // the copy does not fetch it again. Bytes served stay close to the guest's data.
-    const served = https.state.bytesServed;
-    const vmdkRanges = https.state.ranges.filter((r) => r.path === '/guest.vmdk').sort((a, b) => a.start - b.start);
-    let refetched = 0;
-    let reach = -1;
-    for (const r of vmdkRanges) {
-      if (r.start <= reach) refetched += Math.min(reach, r.end) - r.start + 1;
-      reach = Math.max(reach, r.end);
-    }
-    console.log(`HTTPS: served ${served} bytes for ${allocated} allocated (ratio ${(served / allocated).toFixed(4)}), ${refetched} bytes fetched more than once, ${vmdkRanges.length} range requests, ${https.state.dropped} dropped`);
-    expect(served / allocated).toBeLessThanOrEqual(1.10);
-    expect(refetched).toBeLessThan(allocated * 0.02);
-    expect((await readdir(out)).sort()).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
-    expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
-    const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'raw', bus: 'virtio', logFile: join(work, 'boot-https.log'), timeoutMs: 15 * MINUTE });
-    expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
-    expect(await sha256(fixture.vmdk)).toBe(sourceHash);
-    await rm(out, { recursive: true, force: true });
-  }, 45 * MINUTE);
+
+    it('converts the guest over SSH (host key pinned by fingerprint), and it boots on virtio', async () => {
+      const { run, files, left, boot } = await sshChain!;
+      console.log(`SSH: converted in ${run.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`ssh://${sshd.user}@127.0.0.1:${sshd.port}`);
+      expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+      expect(left).toEqual({ dirs: [], nbdkit: [] });
+      expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
+      expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+    }, 45 * MINUTE);
+
+    it('converts over HTTPS with a password through dropped connections, fetching each block about once, and boots', async () => {
+      const { run, out, armed, dropped, seen, served, refetched, ranges, files, left, boot } = await httpsChain!;
+      console.log(`HTTPS: converted in ${run.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(armed).toBe(true);
+      expect(dropped).toBe(4);
+      expect(seen.some((a) => a.startsWith('nbdkit ') && a.includes('password=+'))).toBe(true);
+      for (const text of [...seen, run.stdout, run.stderr]) expect(text).not.toContain(PASSWORD);
+      // Copy-on-read: what inspection and conversion read is kept in the overlay, so
+      // the copy does not fetch it again. Bytes served stay close to the guest's data.
+      console.log(`HTTPS: served ${served} bytes for ${allocated} allocated (ratio ${(served / allocated).toFixed(4)}), ${refetched} bytes fetched more than once, ${ranges} range requests, ${dropped} dropped`);
+      expect(served / allocated).toBeLessThanOrEqual(1.10);
+      expect(refetched).toBeLessThan(allocated * 0.02);
+      expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+      expect(left).toEqual({ dirs: [], nbdkit: [] });
+      expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
+      expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+      httpsOut = out; // the next test's source
+    }, 45 * MINUTE);
+  });
 
   it('fails clearly when the server goes away for good: non-zero exit, no target, no temp files, source untouched', async () => {
+    // Any remote disk shows this; the guest converted above (raw) gets to the copy
+    // quickly, as it needs no conversion work (the VMware guest spends ~1.5 min on it).
+    expect(httpsOut, 'the HTTPS conversion above must have succeeded').toBeDefined();
+    const disk = join(httpsOut!, `${NAME}-sda`);
+    const diskHash = await sha256(disk);
+    converted = await startHttpsServer({ root: httpsOut!, cert: tls.cert, key: tls.key, auth: { user: USER, password: PASSWORD } });
     const out = join(work, 'gone');
     await execa('mkdir', ['-p', out]);
     let stopped: Promise<void> | undefined;
-    const run = await runV2vStreaming(['-i', 'vmx', `https://${USER}@127.0.0.1:${https.port}/guest.vmx`, '-ip', passwordFile, '--ca-file', tls.cert, '-o', 'local', '-os', out], (line) => {
-      if (!stopped && /Copying disk/.test(line)) stopped = https.stop();
+    const run = await runV2vStreaming(['-i', 'disk', `https://${USER}@127.0.0.1:${converted.port}/${NAME}-sda`, '-if', 'raw', '-ip', passwordFile, '--ca-file', tls.cert, '-o', 'local', '-os', out], (line) => {
+      if (!stopped && /Copying disk/.test(line)) stopped = converted!.stop();
     });
     await stopped;
-    await https.restart();
     expect(stopped).toBeDefined();
     expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
-    expect(run.exitCode).toBe(5);
+    expect(run.exitCode, run.stderr).toBe(5);
     const errors = run.stderr.split('\n').filter((l) => l.startsWith('v2v: error:'));
     expect(errors).toHaveLength(1);
     console.log(errors[0]);
     expect(errors[0]).toMatch(/Reading the remote source https:\/\/(\S+@)?127\.0\.0\.1:\d+\/\S+ failed after retries .*: check the server and the network, then run again\./);
     expect(run.stderr).not.toContain(PASSWORD);
     expect(await readdir(out)).toEqual([]);
+    expect(await sha256(disk)).toBe(diskHash);
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
   }, 45 * MINUTE);
 });
