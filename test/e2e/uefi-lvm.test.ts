@@ -91,18 +91,22 @@ let sourceHash: string;
 let before: Record<string, string>;
 let out: string;
 let run: V2vRun;
+/** The run's --machine-readable events file. */
+let events: string;
 
 beforeAll(async () => {
   fixture = await ensureUefiLvmFixture();
   sourceHash = await sha256(fixture.vmdk);
   before = await guestReport(fixture.vmdk, 'vmdk');
   out = await mkdtemp(join(tmpdir(), 'v2v-e2e-uefi-'));
-  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', '--mac', `${MAC}:ip:192.0.2.20,192.0.2.1,24,192.0.2.53`]);
+  events = join(await mkdtemp(join(tmpdir(), 'v2v-e2e-uefi-events-')), 'events.jsonl');
+  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', '--mac', `${MAC}:ip:192.0.2.20,192.0.2.1,24,192.0.2.53`, `--machine-readable=file:${events}`]);
   console.log(`conversion took ${run.seconds.toFixed(1)} s`);
 }, 30 * MINUTE);
 
 afterAll(async () => {
   // V2V_E2E_KEEP=1 keeps the converted guest for a look after a failure.
+  if (events) await rm(dirname(events), { recursive: true, force: true });
   if (out && process.env['V2V_E2E_KEEP'] !== '1') await rm(out, { recursive: true, force: true });
   else if (out) console.log(`kept ${out}`);
 });
@@ -202,6 +206,22 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect(lines(after['resolv'])).toEqual([...oldServers.map((l) => `# ${l}  (before v2v)`), '# Written by v2v (--mac ...:ip:...):', 'nameserver 192.0.2.53']);
     expect(run.stdout).toContain(`network: NIC ${MAC}: ${IFACE} (matched by option) [192.0.2.20/24 from --mac]: pinned ${IFACE} by ${LINK}; static config written to ${IFACE_FILE}, /etc/resolv.conf`);
     expect(run.stderr).not.toMatch(/--mac/);
+  });
+
+  it('reports the NIC in --machine-readable: one convert info event whose network report says the address came from --mac', async () => {
+    const parsed = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; stage?: string; network?: Record<string, unknown> });
+    const network = parsed.filter((e) => e.type === 'info' && e.stage === 'convert' && e.network !== undefined).map((e) => e.network);
+    expect(network).toEqual([
+      {
+        mac: MAC,
+        names: [IFACE],
+        matchedBy: 'option',
+        pinned: IFACE,
+        files: [LINK, IFACE_FILE, '/etc/resolv.conf'],
+        staticIps: [{ address: '192.0.2.20', gateway: '192.0.2.1', prefix: 24, dns: ['192.0.2.53'] }],
+        source: 'option',
+      },
+    ]);
   });
 
   it('boots the converted disk with OVMF on virtio-blk to a login prompt, and the NIC comes up as enx000c293a5b7d with 192.0.2.20/24 (TCG, isolated hub)', async () => {
