@@ -136,33 +136,28 @@ export class Guestfs {
 
   /** Sends one call; returns its stdout. Throws GuestfsError with libguestfs' message on failure. */
   async call(...words: string[]): Promise<string> {
-    if (this.closed) throw new GuestfsError(words[0] ?? '', 'the appliance is already shut down');
-    const kind = words[0] === 'run' ? 'launch' : 'guestfs';
+    return this.send(words[0] ?? '', remoteCommand(this.serverPid, words), words[0] === 'run' ? 'launch' : 'guestfs');
+  }
+
+  /** Runs one remote guestfish command line; `what` names it in errors. */
+  private async send(what: string, command: Command, kind: 'launch' | 'guestfs'): Promise<string> {
+    if (this.closed) throw new GuestfsError(what, 'the appliance is already shut down');
     let result: RunResult;
     try {
-      result = await run(remoteCommand(this.serverPid, words), { kind });
+      result = await run(command, { kind });
     } catch (error) {
-      if (error instanceof CommandError) throw new GuestfsError(words[0] ?? '', error.stderr || error.message);
+      if (error instanceof CommandError) throw new GuestfsError(what, error.stderr || error.message);
       throw error;
     }
     const message = parseRemoteError(result.stderr);
-    if (message !== undefined) throw new GuestfsError(words[0] ?? '', message);
+    if (message !== undefined) throw new GuestfsError(what, message);
     return result.stdout;
   }
 
   /** Copies guest files to host files in one remote call (each call of guestfish --remote costs ~0.4 s). */
   async downloadMany(pairs: Array<[guestPath: string, hostPath: string]>): Promise<void> {
     if (pairs.length === 0) return;
-    if (this.closed) throw new GuestfsError('download', 'the appliance is already shut down');
-    let result: RunResult;
-    try {
-      result = await run(remoteBatchCommand(this.serverPid, pairs.map(([from, to]) => ['download', from, to])), { kind: 'guestfs' });
-    } catch (error) {
-      if (error instanceof CommandError) throw new GuestfsError('download', error.stderr || error.message);
-      throw error;
-    }
-    const message = parseRemoteError(result.stderr);
-    if (message !== undefined) throw new GuestfsError('download', message);
+    await this.send('download', remoteBatchCommand(this.serverPid, pairs.map(([from, to]) => ['download', from, to])), 'guestfs');
   }
 
   /** Lists the root filesystems inspection found (empty: no OS). */
