@@ -7,6 +7,7 @@
  * 0 and prints `libguestfs: error: ...` on stderr, which we turn into a typed
  * GuestfsError carrying the guest's own message.
  */
+import { existsSync } from 'node:fs';
 import { run, type Command, type RunResult } from '../src/exec.js';
 import { CommandError, ConversionError } from '../src/errors.js';
 
@@ -158,6 +159,11 @@ export class Guestfs {
   async downloadMany(pairs: Array<[guestPath: string, hostPath: string]>): Promise<void> {
     if (pairs.length === 0) return;
     await this.send('download', remoteBatchCommand(this.serverPid, pairs.map(([from, to]) => ['download', from, to])), 'guestfs');
+    // A remote download of a guest file that cannot be read prints nothing and
+    // exits 0 (measured with guestfish 1.48): the missing host file is the only sign.
+    for (const [from, to] of pairs) {
+      if (!existsSync(to)) throw new GuestfsError('download', `${from} could not be read from the guest`);
+    }
   }
 
   /** Lists the root filesystems inspection found (empty: no OS). */
