@@ -11,6 +11,9 @@ import { REFUSED_OPTIONS } from './options-compat.js';
 /** One-letter boolean flags that may be bundled, as virt-v2v's getopt allows (-vx). */
 const BUNDLABLE = 'vxqVh';
 
+/** Options whose value is optional: given only as --OPTION=VALUE, so a bare one cannot swallow the source. */
+export const OPTIONAL_VALUE_OPTIONS = ['machine-readable', 'verify'] as const;
+
 /**
  * Rewrites argv before yargs sees it: a bundled "-vx" becomes "-v -x" (yargs'
  * own short-option groups are off, or -os would be -o -s), and a bare
@@ -23,7 +26,7 @@ export function expandArgv(argv: readonly string[]): string[] {
       out.push(...argv.slice(index));
       break;
     }
-    if (word === '--machine-readable' || word === '--verify') out.push(`${word}=`);
+    if (OPTIONAL_VALUE_OPTIONS.some((name) => word === `--${name}`)) out.push(`${word}=`);
     else if (new RegExp(`^-[${BUNDLABLE}]{2,}$`).test(word)) out.push(...[...word.slice(1)].map((letter) => `-${letter}`));
     else out.push(word);
   }
@@ -34,6 +37,9 @@ export function expandArgv(argv: readonly string[]): string[] {
 export interface DeclaredOptions {
   key: Record<string, unknown>;
   alias: Record<string, string[]>;
+  boolean: string[];
+  array: string[];
+  choices: Record<string, string[]>;
 }
 
 /** Every declared option name and alias. */
@@ -60,18 +66,23 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return distance(word, best) <= limit ? best : undefined;
 }
 
-/** The error for an option no one declared: refused virt-v2v option, typo, or plain unknown. */
-export function unknownOptionError(name: string, known: readonly string[]): UsageError {
-  const refused = REFUSED_OPTIONS[name] ?? (name.startsWith('vddk-') ? REFUSED_OPTIONS['vddk-*'] : name.startsWith('vdsm-') ? REFUSED_OPTIONS['vdsm-*'] : undefined);
+/**
+ * The error for an option no one declared: refused virt-v2v option (a
+ * conversion's only), typo, or plain unknown. `command` is where the help is:
+ * "v2v", or a subcommand such as "v2v batch".
+ */
+export function unknownOptionError(name: string, known: readonly string[], command = 'v2v'): UsageError {
+  const refused = command !== 'v2v' ? undefined
+    : REFUSED_OPTIONS[name] ?? (name.startsWith('vddk-') ? REFUSED_OPTIONS['vddk-*'] : name.startsWith('vdsm-') ? REFUSED_OPTIONS['vdsm-*'] : undefined);
   if (refused !== undefined) return new UsageError(`${spell(name)} is not supported: ${refused}.`);
   const near = didYouMean(name, known.filter((k) => k.length > 1 || name.length <= 2));
-  if (near !== undefined) return new UsageError(`Unknown option ${spell(name)}: did you mean ${spell(near)}? (see "v2v --help")`);
-  return new UsageError(`Unknown option ${spell(name)}: remove it (see "v2v --help" for the options).`);
+  if (near !== undefined) return new UsageError(`Unknown option ${spell(name)}: did you mean ${spell(near)}? (see "${command} --help")`);
+  return new UsageError(`Unknown option ${spell(name)}: remove it (see "${command} --help" for the options).`);
 }
 
-/** yargs' own failures (a value missing after an option), as one sentence. */
-export function yargsFailure(message: string): UsageError {
+/** yargs' own failures (a value missing after an option), as one sentence pointing at `command`'s help. */
+export function yargsFailure(message: string, command = 'v2v'): UsageError {
   const missing = /Not enough arguments following: (\S+)/.exec(message);
-  if (missing) return new UsageError(`${spell(missing[1]!)} needs a value: give it right after the option (see "v2v --help").`);
-  return new UsageError(`${message.replace(/\s+/g, ' ').trim().replace(/\.$/, '')}: see "v2v --help".`);
+  if (missing) return new UsageError(`${spell(missing[1]!)} needs a value: give it right after the option (see "${command} --help").`);
+  return new UsageError(`${message.replace(/\s+/g, ' ').trim().replace(/\.$/, '')}: see "${command} --help".`);
 }

@@ -41,6 +41,9 @@ export const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
   'vdsm-*': '-o vdsm is not supported: convert with "-o local -of qcow2" and import with your platform\'s tools',
 };
 
+/** --domain-type values: hardware virtualization or emulation. */
+export const DOMAIN_TYPES = ['kvm', 'qemu'] as const;
+
 /** The virt-v2v -oo options we know. */
 export const OUTPUT_OPTION_NAMES = ['compressed', 'qemu-boot'] as const;
 
@@ -122,14 +125,15 @@ export function normalizeCompat(raw: RawCompatOptions, ctx: { outputMode: string
       warnings.push('--bandwidth and --bandwidth-file only limit remote (ssh://, https://) sources: ignored for this local source.');
     }
   }
-  if (raw.domainType !== undefined && raw.domainType !== 'kvm' && raw.domainType !== 'qemu') {
+  const domainType = DOMAIN_TYPES.find((type) => type === raw.domainType);
+  if (raw.domainType !== undefined && domainType === undefined) {
     throw new UsageError(`Unknown "--domain-type ${raw.domainType}": use kvm (hardware virtualization) or qemu (emulation, for hosts without KVM).`);
   }
   if (raw.domainType !== undefined && ctx.outputMode === 'null') warnings.push('--domain-type does nothing with -o null: ignored.');
   return {
     compressed,
     spaceCheck: !(raw.noSpaceCheck ?? false),
-    ...(raw.domainType !== undefined ? { domainType: raw.domainType } : {}),
+    ...(domainType !== undefined ? { domainType } : {}),
     ...(bandwidth ? { bandwidth } : {}),
     warnings,
   };

@@ -22,6 +22,10 @@ import {
 export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova', 'libvirt'] as const;
 /** Output modes implemented. */
 export const OUTPUT_MODES = ['local', 'libvirt', 'qemu', 'json', 'null'] as const;
+/** Output disk formats (-of). */
+export const OUTPUT_FORMATS = ['raw', 'qcow2'] as const;
+/** Output allocations (-oa). */
+export const ALLOCATIONS = ['sparse', 'preallocated'] as const;
 
 /** Where the source comes from. */
 export interface InputOptions {
@@ -164,12 +168,12 @@ export function normalizeOptions(raw: RawOptions): Options {
     throw new UsageError(`-o ${outputMode} takes no -os: remove it.`);
   }
   const format = raw.of ?? 'raw';
-  if (format !== 'raw' && format !== 'qcow2') {
-    throw new UsageError(`Unsupported output format "-of ${format}": ${suggestion(format, ['raw', 'qcow2'], '-of')}use raw or qcow2 (convert the result with qemu-img for other formats).`);
+  if (!isOneOf(OUTPUT_FORMATS, format)) {
+    throw new UsageError(`Unsupported output format "-of ${format}": ${suggestion(format, OUTPUT_FORMATS, '-of')}use raw or qcow2 (convert the result with qemu-img for other formats).`);
   }
   const allocation = raw.oa ?? 'sparse';
-  if (allocation !== 'sparse' && allocation !== 'preallocated') {
-    throw new UsageError(`Unknown allocation "-oa ${allocation}": ${suggestion(allocation, ['sparse', 'preallocated'], '-oa')}use sparse or preallocated.`);
+  if (!isOneOf(ALLOCATIONS, allocation)) {
+    throw new UsageError(`Unknown allocation "-oa ${allocation}": ${suggestion(allocation, ALLOCATIONS, '-oa')}use sparse or preallocated.`);
   }
   if (raw.on !== undefined && !isValidGuestName(raw.on)) {
     throw new UsageError(`Invalid guest name "-on ${raw.on}": use letters, digits, '.', '_', '+' or '-', starting with a letter or digit.`);
@@ -238,6 +242,11 @@ function checkMode<M extends string>(kind: string, flag: string, mode: string, m
   const why = refused[mode];
   if (why !== undefined) throw new UsageError(`${flag} ${mode} is not supported by v2v: ${why}.`);
   throw new UsageError(`Unknown ${kind} mode "${flag} ${mode}": ${suggestion(mode, modes, flag)}use one of ${modes.join(', ')}.`);
+}
+
+/** Whether `value` is one of `list` (and so of its type). */
+function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
+  return (list as readonly string[]).includes(value);
 }
 
 /** "did you mean "-o local"? " for a near miss, else nothing. */

@@ -3,10 +3,9 @@
  * command line of batch mode (yargs only); the work is in run.ts.
  */
 import { reportError } from '../main.js';
-import { parseSubcommand } from '../subcommand.js';
+import { parseSubcommand, type SubcommandSpec } from '../subcommand.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import yargs from 'yargs';
 import { ExitCode, UsageError } from '../errors.js';
 import { loadManifest } from './manifest.js';
 import { formatSummary, runBatch } from './run.js';
@@ -36,33 +35,35 @@ files still exist.
 Exit codes: 0 all converted or skipped; 2 bad manifest or options; 6 one or
 more guests failed; 130 interrupted (running guests are stopped and cleaned up).`;
 
+/** The command line of `v2v batch`. */
+export const BATCH_COMMAND: SubcommandSpec = {
+  name: 'batch',
+  usage: 'Usage: v2v batch MANIFEST [--jobs N] [--log-dir DIR] [--report FILE]\n\nConvert many guests listed in a manifest.',
+  positional: {
+    command: '$0 <manifest>',
+    describe: 'Convert the guests of MANIFEST',
+    name: 'manifest',
+    options: { type: 'string', describe: 'JSON or YAML manifest of guests' },
+    missing: 'No manifest given: pass the JSON or YAML file listing the guests, e.g. "v2v batch guests.json".',
+  },
+  options: {
+    jobs: { alias: 'j', type: 'number', default: 1, describe: 'Guests converted at the same time' },
+    'log-dir': { type: 'string', describe: 'Per-guest logs and events (default: MANIFEST without extension + ".v2v-batch")' },
+    report: { type: 'string', describe: 'JSON report, also read to skip converted guests on a rerun (default: LOGDIR/report.json)' },
+  },
+  epilog: EPILOG,
+  shortOptionGroups: true,
+};
+
 /** Parses `v2v batch` arguments (after the word "batch") and runs; resolves to the exit code. */
 export async function batchCli(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
-    .scriptName('v2v batch')
-    .usage('Usage: v2v batch MANIFEST [--jobs N] [--log-dir DIR] [--report FILE]\n\nConvert many guests listed in a manifest.')
-    .command('$0 <manifest>', 'Convert the guests of MANIFEST', (y) =>
-      y.positional('manifest', { type: 'string', describe: 'JSON or YAML manifest of guests' }),
-    )
-    .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'Guests converted at the same time' })
-    .option('log-dir', { type: 'string', describe: 'Per-guest logs and events (default: MANIFEST without extension + ".v2v-batch")' })
-    .option('report', { type: 'string', describe: 'JSON report, also read to skip converted guests on a rerun (default: LOGDIR/report.json)' })
-    .help(false)
-    .option('help', { alias: 'h', type: 'boolean', describe: 'Show this help' })
-    .epilog(EPILOG)
-    .strict()
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    });
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${await parser.getHelp()}\n`);
-    return ExitCode.ok;
-  }
-  const parsed = await parseSubcommand(parser, 'batch');
-  if (parsed === undefined) return ExitCode.usage;
   try {
+    const commandLine = await parseSubcommand(BATCH_COMMAND, argv);
+    if (commandLine.kind === 'print') {
+      process.stdout.write(`${commandLine.text}\n`);
+      return ExitCode.ok;
+    }
+    const parsed = commandLine.args;
     const jobs = parsed['jobs'] as number;
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs ${String(jobs)} is not a positive whole number: pass e.g. --jobs 2.`);
     const manifest = resolve(String(parsed['manifest']));

@@ -11,6 +11,9 @@ import { ConversionError, UsageError } from '../errors.js';
 /** How to pick the root of a multi-boot guest (`--root`). */
 export type RootChoice = { kind: 'single' } | { kind: 'first' } | { kind: 'ask' } | { kind: 'device'; device: string };
 
+/** The --root words (anything else must be a device). */
+export const ROOT_WORDS = ['single', 'first', 'ask'] as const;
+
 /** Parses `--root ask|single|first|/dev/X`; absent means `single`. */
 export function parseRootChoice(value: string | undefined): RootChoice {
   if (value === undefined || value === 'single') return { kind: 'single' };

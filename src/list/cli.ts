@@ -5,35 +5,37 @@
  * session, logged out before returning, on failure and on Ctrl-C alike.
  */
 import { reportError } from '../main.js';
-import { parseSubcommand } from '../subcommand.js';
-import yargs from 'yargs';
+import { parseSubcommand, type SubcommandSpec } from '../subcommand.js';
 import { ExitCode } from '../errors.js';
 import { listVms, loginWithOptions } from '../input/vsphere-inventory.js';
 import { normalizeVsphereOptions } from '../input/vsphere-options.js';
 import type { VsphereVmSummary } from '../../drivers/vsphere-vm.js';
 
+/** The command line of `v2v list`. */
+export const LIST_COMMAND: SubcommandSpec = {
+  name: 'list',
+  usage: "Usage: v2v list -ic 'vpx://USER@VCENTER/DATACENTER/HOST[?no_verify=1]' -ip PASSWORD_FILE [--json]\n\nList the VMs a vCenter datacenter or an ESXi host (esx://USER@ESXI) holds.",
+  options: {
+    ic: { type: 'string', describe: 'vpx:// or esx:// URI, as for a conversion' },
+    ip: { type: 'string', describe: 'File whose first line is the password' },
+    'ca-file': { type: 'string', describe: 'CA certificate(s) verifying the server (default: the system CAs)' },
+    json: { type: 'boolean', describe: 'Print JSON (an array of VMs) instead of a table' },
+  },
+  shortOptionGroups: false,
+};
+
 /** Parses `v2v list` arguments (after the word "list") and runs; resolves to the exit code. */
 export async function listCli(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
-    .scriptName('v2v list')
-    .usage("Usage: v2v list -ic 'vpx://USER@VCENTER/DATACENTER/HOST[?no_verify=1]' -ip PASSWORD_FILE [--json]\n\nList the VMs a vCenter datacenter or an ESXi host (esx://USER@ESXI) holds.")
-    .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false })
-    .option('ic', { type: 'string', describe: 'vpx:// or esx:// URI, as for a conversion' })
-    .option('ip', { type: 'string', describe: 'File whose first line is the password' })
-    .option('ca-file', { type: 'string', describe: 'CA certificate(s) verifying the server (default: the system CAs)' })
-    .option('json', { type: 'boolean', describe: 'Print JSON (an array of VMs) instead of a table' })
-    .help(false)
-    .option('help', { alias: 'h', type: 'boolean', describe: 'Show this help' })
-    .strict()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    });
-  const parsed = await parseSubcommand(parser, 'list');
-  if (parsed === undefined) return ExitCode.usage;
-  if (parsed['help']) {
-    process.stdout.write(`${(await parser.getHelp()).replace(/--(ic|ip)\b/g, ' -$1')}\n`);
-    return ExitCode.ok;
+  let parsed;
+  try {
+    const commandLine = await parseSubcommand(LIST_COMMAND, argv);
+    if (commandLine.kind === 'print') {
+      process.stdout.write(`${commandLine.text}\n`);
+      return ExitCode.ok;
+    }
+    parsed = commandLine.args;
+  } catch (error) {
+    return reportError(error);
   }
   let logout: (() => Promise<void>) | undefined;
   const onSignal = (): void => {

@@ -6,10 +6,9 @@
  * uefi). The disks are only read: the guest writes to throwaway overlays.
  */
 import { reportError } from '../main.js';
-import { parseSubcommand } from '../subcommand.js';
+import { parseSubcommand, type SubcommandSpec } from '../subcommand.js';
 import { dirname, join, resolve } from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import yargs from 'yargs';
 import { imageInfo } from '../../drivers/qemu-img.js';
 import { probeAccelerator } from '../../drivers/qemu-system.js';
 import { tmpParent } from '../../stages/source.js';
@@ -42,32 +41,39 @@ export interface Target {
   logDir: string;
 }
 
+/** The command line of `v2v verify`. */
+export const VERIFY_COMMAND: SubcommandSpec = {
+  name: 'verify',
+  usage: 'Usage: v2v verify DOMAIN.xml | DISK... [--firmware bios|uefi] [--timeout SECONDS] [--console-log FILE]\n\nBoot a converted guest read-only and check it reaches userspace.',
+  positional: {
+    command: '$0 <paths..>',
+    describe: 'Boot-check the guest of DOMAIN.xml, or these disks (first one boots)',
+    name: 'paths',
+    options: { type: 'string', array: true, describe: 'A libvirt domain XML, or disk images' },
+    missing: 'No guest given: pass a domain XML or the disk images, e.g. "v2v verify /var/tmp/out/guest.xml".',
+  },
+  options: {
+    firmware: { type: 'string', choices: ['bios', 'uefi'], describe: 'Firmware for disks given directly (default bios; an XML says its own)' },
+    timeout: { type: 'number', describe: 'Seconds to wait for the guest to reach userspace (default by accelerator)' },
+    'console-log': { type: 'string', describe: 'Where a failed boot\'s console is saved (default: NAME.verify-console.log next to the XML, else in $TMPDIR or /var/tmp)' },
+  },
+  epilog: EPILOG,
+  shortOptionGroups: true,
+};
+
 /** Parses `v2v verify` arguments (after the word "verify") and runs; resolves to the exit code. */
 export async function verifyCli(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
-    .scriptName('v2v verify')
-    .usage('Usage: v2v verify DOMAIN.xml | DISK... [--firmware bios|uefi] [--timeout SECONDS] [--console-log FILE]\n\nBoot a converted guest read-only and check it reaches userspace.')
-    .command('$0 <paths..>', 'Boot-check the guest of DOMAIN.xml, or these disks (first one boots)', (y) =>
-      y.positional('paths', { type: 'string', array: true, describe: 'A libvirt domain XML, or disk images' }),
-    )
-    .option('firmware', { type: 'string', choices: ['bios', 'uefi'], describe: 'Firmware for disks given directly (default bios; an XML says its own)' })
-    .option('timeout', { type: 'number', describe: 'Seconds to wait for the guest to reach userspace (default by accelerator)' })
-    .option('console-log', { type: 'string', describe: 'Where a failed boot\'s console is saved (default: NAME.verify-console.log next to the XML, else in $TMPDIR or /var/tmp)' })
-    .help(false)
-    .option('help', { alias: 'h', type: 'boolean', describe: 'Show this help' })
-    .epilog(EPILOG)
-    .strict()
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    });
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${await parser.getHelp()}\n`);
-    return ExitCode.ok;
+  let parsed;
+  try {
+    const commandLine = await parseSubcommand(VERIFY_COMMAND, argv);
+    if (commandLine.kind === 'print') {
+      process.stdout.write(`${commandLine.text}\n`);
+      return ExitCode.ok;
+    }
+    parsed = commandLine.args;
+  } catch (error) {
+    return reportError(error);
   }
-  const parsed = await parseSubcommand(parser, 'verify');
-  if (parsed === undefined) return ExitCode.usage;
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => abort.abort(new InterruptedError(`Interrupted by ${signal}.`));
   process.on('SIGINT', onSignal);
