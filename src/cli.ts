@@ -8,12 +8,17 @@
 import yargs from 'yargs';
 import { ExitCode } from './errors.js';
 import { main, reportError } from './main.js';
-import { INPUT_MODES, normalizeOptions, OUTPUT_MODES, type RawOptions } from './options.js';
-import { batchCli } from './batch/cli.js';
-import { listCli } from './list/cli.js';
-import { verifyCli } from './verify/cli.js';
+import { ALLOCATIONS, INPUT_MODES, INPUT_TRANSPORTS, normalizeOptions, OUTPUT_FORMATS, OUTPUT_MODES, type RawOptions } from './options.js';
+import { DOMAIN_TYPES, OUTPUT_OPTION_NAMES } from './options-compat.js';
+import { ROOT_WORDS } from './convert/root-choice.js';
+import { VERIFY_MODES } from './verify/choice.js';
+import { BATCH_COMMAND, batchCli } from './batch/cli.js';
+import { LIST_COMMAND, listCli } from './list/cli.js';
+import { VERIFY_COMMAND, verifyCli } from './verify/cli.js';
 import { capabilities, packageVersion } from './progress/capabilities.js';
-import { expandArgv, knownOptionNames, type DeclaredOptions, unknownOptionError, unknownOptions, yargsFailure } from './cli-messages.js';
+import { expandArgv, knownOptionNames, OPTIONAL_VALUE_OPTIONS, unknownOptionError, unknownOptions, yargsFailure } from './cli-messages.js';
+import { completeWords, completionTable } from './completion.js';
+import { declaredOptions, subcommandParser, type SubcommandSpec } from './subcommand.js';
 import { checkLocalSources } from './source-paths.js';
 
 const EPILOG = `Examples:
@@ -42,8 +47,37 @@ Exit codes:
   7    converted but did not boot (--verify=boot, v2v verify): console log named in the error
   130  interrupted by SIGINT/SIGTERM: temporary files and partial targets removed`;
 
+/** The subcommands, by the word after "v2v": their command line and what runs them. */
+const SUBCOMMANDS: Readonly<Record<string, { spec: SubcommandSpec; run: (argv: string[]) => Promise<number> }>> = {
+  batch: { spec: BATCH_COMMAND, run: batchCli },
+  list: { spec: LIST_COMMAND, run: listCli },
+  verify: { spec: VERIFY_COMMAND, run: verifyCli },
+};
+
+/** The subcommand a word names (own keys only: "constructor" is a file name, not a subcommand). */
+function subcommandNamed(word: string | undefined) {
+  return word !== undefined && Object.hasOwn(SUBCOMMANDS, word) ? SUBCOMMANDS[word] : undefined;
+}
+
+/**
+ * The values the shell completes after an option whose value v2v's own rules
+ * check (not yargs' choices, which would replace v2v's messages): the same
+ * lists those rules accept.
+ */
+export const OPTION_VALUES: Readonly<Record<string, readonly string[]>> = {
+  i: INPUT_MODES,
+  o: OUTPUT_MODES,
+  of: OUTPUT_FORMATS,
+  oa: ALLOCATIONS,
+  it: INPUT_TRANSPORTS,
+  oo: OUTPUT_OPTION_NAMES.filter((name) => name !== 'qemu-boot'), // refused: not offered
+  'domain-type': DOMAIN_TYPES,
+  root: ROOT_WORDS,
+  verify: VERIFY_MODES,
+};
+
 /** The yargs parser of a single run (declarations only: the checks are ours). */
-function buildParser(argv: string[]) {
+export function buildParser(argv: string[]) {
   return yargs(argv)
       .scriptName('v2v')
       .usage(
@@ -108,7 +142,27 @@ function buildParser(argv: string[]) {
 }
 
 /** What the command line asks for: print a text and stop, or run with raw options. */
-export type CommandLine = { kind: 'print'; text: string } | { kind: 'done' } | { kind: 'run'; raw: RawOptions };
+export type CommandLine = { kind: 'print'; text: string } | { kind: 'complete'; words: string[] } | { kind: 'done' } | { kind: 'run'; raw: RawOptions };
+
+/**
+ * The words the shell offers for the last of `words` (the command line after
+ * "v2v", as the completion script passes it): a subcommand's options after its
+ * name, else a single run's options and the subcommand names.
+ */
+export function completeCommandLine(words: readonly string[]): string[] {
+  const subcommand = subcommandNamed(words[0]);
+  if (subcommand !== undefined && words.length > 1) {
+    const { spec } = subcommand;
+    return completeWords(completionTable({ declared: declaredOptions(subcommandParser(spec, [])), takesFiles: spec.positional !== undefined }), words.slice(1));
+  }
+  return completeWords(completionTable({
+    declared: declaredOptions(buildParser([])),
+    values: OPTION_VALUES,
+    equalsOnly: OPTIONAL_VALUE_OPTIONS,
+    commands: [...Object.keys(SUBCOMMANDS), 'completion'],
+    takesFiles: true,
+  }), words);
+}
 
 /**
  * Parses argv (after "v2v") into raw options, or a text to print (--help,
@@ -116,9 +170,11 @@ export type CommandLine = { kind: 'print'; text: string } | { kind: 'done' } | {
  * unknown options and missing values get v2v's own messages, not yargs'.
  */
 export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
+  // The completion script runs "v2v --get-yargs-completions v2v WORD...".
+  if (argv[0] === '--get-yargs-completions') return { kind: 'complete', words: completeCommandLine(argv.slice(2)) };
   const parser = buildParser(expandArgv(argv));
-  if (argv[0] === 'completion' || argv[0] === '--get-yargs-completions') {
-    await parser.parseAsync(); // yargs prints the script, or the completions the script asks for
+  if (argv[0] === 'completion') {
+    await parser.parseAsync(); // yargs prints the script
     return { kind: 'done' };
   }
   let parsed;
@@ -127,8 +183,7 @@ export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
   } catch (error) {
     throw yargsFailure(error instanceof Error ? error.message : String(error));
   }
-  // getOptions() is yargs' (documented in its API, missing from @types/yargs 17).
-  const declared = (parser as unknown as { getOptions(): DeclaredOptions }).getOptions();
+  const declared = declaredOptions(parser);
   const unknown = unknownOptions(parsed, declared);
   if (unknown.length > 0) throw unknownOptionError(unknown[0]!, knownOptionNames(declared));
   if (parsed['help']) {
@@ -188,13 +243,13 @@ export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
 
 /** Parses argv and runs; resolves to the exit code. */
 export async function cli(argv: string[]): Promise<number> {
-  if (argv[0] === 'batch') return batchCli(argv.slice(1));
-  if (argv[0] === 'list') return listCli(argv.slice(1));
-  if (argv[0] === 'verify') return verifyCli(argv.slice(1));
+  const subcommand = subcommandNamed(argv[0]);
+  if (subcommand !== undefined) return subcommand.run(argv.slice(1));
   let options;
   try {
     const line = await parseCommandLine(argv);
     if (line.kind === 'print') process.stdout.write(`${line.text}\n`);
+    if (line.kind === 'complete') process.stdout.write(line.words.map((word) => `${word}\n`).join(''));
     if (line.kind !== 'run') return ExitCode.ok;
     options = normalizeOptions(line.raw);
     await checkLocalSources(options.input);

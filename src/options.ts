@@ -22,6 +22,8 @@ import {
 export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova', 'libvirt'] as const;
 /** Output modes implemented. */
 export const OUTPUT_MODES = ['local', 'libvirt', 'qemu', 'json', 'null'] as const;
+/** Input transports (-it). */
+export const INPUT_TRANSPORTS = ['ssh'] as const;
 /** Output disk formats (-of). */
 export const OUTPUT_FORMATS = ['raw', 'qcow2'] as const;
 /** Output allocations (-oa). */
@@ -194,7 +196,7 @@ export function normalizeOptions(raw: RawOptions): Options {
   if (outputMode === 'null' && raw.verify !== undefined && (verify.checksum || verify.boot)) {
     throw new UsageError(`--verify does not apply to -o null (the disks are discarded): remove it, or use another output.`);
   }
-  if (raw.remote?.it !== undefined && raw.remote.it !== 'ssh') {
+  if (raw.remote?.it !== undefined && !isOneOf(INPUT_TRANSPORTS, raw.remote.it)) {
     throw new UsageError(`-it ${raw.remote.it} is not supported: read the guest over SSH ("-it ssh ssh://root@esxi/vmfs/volumes/DS/guest/guest.vmx") or HTTPS (an https:// URL).`);
   }
   const remote = vsphere ? {} : remoteInput(raw, inputMode);

@@ -44,7 +44,7 @@ async function tryExample(example: string): Promise<{ options?: Options; printed
   try {
     const line = await parseCommandLine(argv);
     if (line.kind === 'print') return { printed: line.text };
-    if (line.kind === 'done') return {};
+    if (line.kind === 'done' || line.kind === 'complete') return {};
     return { options: normalizeOptions(line.raw) };
   } catch (error) {
     return { error };
