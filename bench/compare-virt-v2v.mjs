@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * Benchmark: v2v against the system's virt-v2v, on the same fixture, same
- * input (-i vmx) and output (-o local -of qcow2), N rounds alternating which
- * tool goes first. Prints per-stage times, wall time, peak memory, output
- * allocated size and the ratios v2v/virt-v2v; then the copy throughput of
- * v2v's exact `qemu-img convert` argv against a plain `qemu-img convert -O
- * qcow2` of the same kind of overlay.
+ * Benchmark: v2v against the system's virt-v2v, on the same fixtures (the
+ * BIOS test guest and the UEFI+LVM guest, built and cached by the test
+ * fixture scripts when missing), same input (-i vmx) and output (-o local
+ * -of qcow2), N rounds per guest alternating which tool goes first. Prints
+ * per-stage times, wall time, peak memory, output allocated size and, per
+ * guest, the ratios v2v/virt-v2v against issue #14's targets; then the copy
+ * throughput of v2v's exact `qemu-img convert` argv against a plain
+ * `qemu-img convert -O qcow2` of the same kind of overlay (first guest).
  *
  * Plain Node ESM, no dependencies. Runs the BUILT v2v (`node bin/v2v.js`):
  * run `npm run build` first. Linux only (/proc). Everything it writes lives
@@ -17,7 +19,8 @@
  * conversion run with `--verify`: the times its verify events report.
  * `--only-verify-cost` runs only that (no virt-v2v needed).
  *
- *   node bench/compare-virt-v2v.mjs [--rounds N] [--copy-reps N] [--no-copy]
+ *   node bench/compare-virt-v2v.mjs [--guest bios|uefi|all] [--rounds N]
+ *                                   [--copy-reps N] [--no-copy]
  *                                   [--no-verify-cost | --only-verify-cost]
  *                                   [--fixture DIR] [--workdir DIR]
  */
@@ -34,30 +37,42 @@ const TAG_ENV = 'V2V_BENCH_TAG';
 /** How often /proc is sampled for memory (ms). */
 const SAMPLE_MS = 250;
 
+/** The guests compared: each fixture script builds its guest once and prints its cached directory. */
+const GUESTS = {
+  bios: { label: 'BIOS test guest (Debian 12, ext4 root)', script: 'test/fixtures/build-debian-guest.sh' },
+  uefi: { label: 'UEFI+LVM guest (Debian 12, ESP, /boot, LVM root)', script: 'test/fixtures/build-debian-uefi-lvm-guest.sh', espStub: true },
+};
+
 // ---------------------------------------------------------------- options
 
 function usage(code) {
   process.stdout.write(`Usage: node bench/compare-virt-v2v.mjs [options]
-  --rounds N      conversions per tool, alternating which goes first (default 2;
-                  0: none). Ctrl-C prints what was measured so far
+  --guest G       bios, uefi or all (default all): the guests compared, each
+                  its own rounds and targets; the copy figure and the --verify
+                  cost use the first one (bios)
+  --rounds N      conversions per tool and guest, alternating which goes first
+                  (default 2; 0: none). Ctrl-C prints what was measured so far
   --copy-reps N   repetitions of each qemu-img convert variant (default 5)
   --no-copy       skip the qemu-img copy-throughput figure
   --no-verify-cost  skip the --verify cost (one more v2v conversion, with --verify)
   --only-verify-cost  only the --verify cost: no virt-v2v comparison, no copy
                   figure (= --rounds 0 --no-copy; ~4 min under TCG)
-  --fixture DIR   directory holding guest.vmx + guest.vmdk
-                  (default: what test/fixtures/build-debian-guest.sh prints)
+  --fixture DIR   directory holding guest.vmx + guest.vmdk, used for the one
+                  guest --guest names (default bios; not with --guest all)
+                  (default: what the guest's test/fixtures script prints,
+                  building the guest first if it is not cached)
   --workdir DIR   where the temporary directory goes (default $TMPDIR or /var/tmp)
 `);
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 2, copyReps: 5, copy: true, verifyCost: true, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
+  const o = { guest: undefined, rounds: 2, copyReps: 5, copy: true, verifyCost: true, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => inline ?? argv[++i] ?? usage(2);
     switch (flag) {
+      case '--guest': o.guest = value(); break;
       case '--rounds': o.rounds = positiveInt(flag, value(), 0); break;
       case '--copy-reps': o.copyReps = positiveInt(flag, value()); break;
       case '--no-copy': o.copy = false; break;
@@ -69,6 +84,10 @@ function parseArgs(argv) {
       default: process.stderr.write(`bench: unknown option ${argv[i]}\n`); usage(2);
     }
   }
+  o.guest ??= o.fixture ? 'bios' : 'all';
+  if (o.guest !== 'all' && !(o.guest in GUESTS)) { process.stderr.write(`bench: --guest wants bios, uefi or all, got "${o.guest}"\n`); process.exit(2); }
+  if (o.fixture && o.guest === 'all') { process.stderr.write('bench: --fixture replaces one guest: give --guest bios or --guest uefi with it\n'); process.exit(2); }
+  o.guests = o.guest === 'all' ? Object.keys(GUESTS) : [o.guest];
   return o;
 }
 
@@ -101,7 +120,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     process.stderr.write(`\nbench: ${sig}: stopping runs and removing temporary files\n`);
     runCleanups();
     if (['v2v', 'virt-v2v'].every((tool) => results.some((r) => r.tool === tool))) {
-      summarize(results, `the ${results.length} completed conversions`);
+      summarize(results, 'the completed conversions');
       console.log(`  (interrupted: copy figure not measured)`);
     }
     process.exit(130);
@@ -313,8 +332,9 @@ function v2vStarts(run, eventsFile) {
     const stageEvents = events.filter((e) => e.type === 'message' && e.stage);
     const starts = stageEvents.filter((e) => e.phase === 'start').map((e) => ({ t: at(e), title: e.message, group: groupOfKey(e.stage) }));
     const infos = events.filter((e) => e.type === 'info').map((e) => ({ t: at(e), text: e.message }));
-    // -x style trace events (when the build emits them): each external command, timed to the next event.
-    const timeline = events.filter((e) => e.type !== 'progress');
+    // -x style trace events (when the build emits them): each external command, timed to the next event
+    // (not a heartbeat: those come every 10 s while a command runs).
+    const timeline = events.filter((e) => e.type !== 'progress' && !(e.type === 'info' && /^still working: /.test(e.message)));
     const commands = timeline.flatMap((e, i) => (e.type === 'trace' && timeline[i + 1]
       ? [{ stage: groupOfKey(e.stage), text: shortCommand(e.message), seconds: at(timeline[i + 1]) - at(e) }] : []));
     const last = stageEvents.filter((e) => e.phase === 'end').at(-1);
@@ -440,8 +460,13 @@ function dropCaches() {
   }
 }
 
-function sh(program, args, quiet = false) {
-  const r = spawnSync(program, args, { stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'], encoding: 'utf8' });
+/** guestfish under TCG: KVM is not usable on every host, and libguestfs does not detect a broken one. */
+function guestfish(args) {
+  return sh('guestfish', args, false, { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' });
+}
+
+function sh(program, args, quiet = false, env = {}) {
+  const r = spawnSync(program, args, { stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${program} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout ?? '';
 }
@@ -458,7 +483,7 @@ const lpad = (text, n) => String(text).padStart(n);
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 
 function printRun(r) {
-  console.log(`\n  ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}, stages from ${r.stageSource}`);
+  console.log(`\n  ${r.guest}: ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}, stages from ${r.stageSource}`);
   for (const s of r.stages) console.log(`    ${lpad(sec(s.seconds), 8)}  ${s.title.slice(0, 90)}`);
   if (r.breakdown.length > 0) {
     console.log('    where the time goes (external commands, from trace events):');
@@ -473,32 +498,51 @@ function printRun(r) {
   const top = [...r.peakByName].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, k]) => `${n} ${kib2mib(k)}`).join(', ');
   console.log(`    memory: process tree peak (sum of RSS) ${kib2mib(r.peakTreeKiB)}; largest process (time %M) ${kib2mib(r.maxProcKiB)}` +
     `${r.tool === 'v2v' ? `; v2v node process peak ${kib2mib(r.peakNodeKiB)}` : ''}; biggest: ${top}`);
-  console.log(`    output allocated: ${mib(r.alloc)}${r.leftovers.length ? `; LEFTOVER processes stopped: ${r.leftovers.join(', ')}` : ''}`);
+  console.log(`    output allocated: ${mib(r.alloc)}; domain XML: ${r.firmware}${r.leftovers.length ? `; LEFTOVER processes stopped: ${r.leftovers.join(', ')}` : ''}`);
 }
 
-/** Medians per tool, ratios and targets; `label` says what the medians are of. */
+/** Per guest: medians per tool, ratios and targets; `label` says what the medians are of. */
 function summarize(results, label) {
-  const of = (tool) => results.filter((r) => r.tool === tool);
-  const a = of('v2v');
-  const b = of('virt-v2v');
-  console.log(`\n=== Summary (median of ${label}) ===`);
-  console.log(`  ${pad('', 22)}${lpad('v2v', 12)}${lpad('virt-v2v', 12)}${lpad('ratio', 9)}`);
-  const row = (label, x, y, fmt) => console.log(`  ${pad(label, 22)}${lpad(fmt(x), 12)}${lpad(fmt(y), 12)}${lpad(y ? (x / y).toFixed(2) : '-', 9)}`);
-  for (const g of GROUPS) row(`stage ${g}`, median(a.map((r) => r.groups[g])), median(b.map((r) => r.groups[g])), sec);
-  const wallA = median(a.map((r) => r.wall));
-  const wallB = median(b.map((r) => r.wall));
-  row('wall time', wallA, wallB, sec);
-  row('tree peak RSS', median(a.map((r) => r.peakTreeKiB)), median(b.map((r) => r.peakTreeKiB)), kib2mib);
-  row('largest process', median(a.map((r) => r.maxProcKiB ?? 0)), median(b.map((r) => r.maxProcKiB ?? 0)), kib2mib);
-  const allocA = median(a.map((r) => r.alloc));
-  const allocB = median(b.map((r) => r.alloc));
-  row('output allocated', allocA, allocB, mib);
-  const node = Math.max(...a.map((r) => r.peakNodeKiB));
-  console.log(`\n  Targets:`);
-  console.log(`    wall time v2v/virt-v2v   ${(wallA / wallB).toFixed(2)} (target <= 0.35): ${verdict(wallA / wallB <= 0.35)}`);
-  console.log(`    allocated v2v/virt-v2v   ${(allocA / allocB).toFixed(2)} (target <= 1.00): ${verdict(allocA / allocB <= 1.0)}`);
-  console.log(`    v2v node process peak    ${kib2mib(node)} (target < 200 MiB): ${verdict(node > 0 && node < 200 * 1024)}`);
+  const verdicts = [];
+  for (const guest of [...new Set(results.map((r) => r.guest))]) {
+    const a = results.filter((r) => r.guest === guest && r.tool === 'v2v');
+    const b = results.filter((r) => r.guest === guest && r.tool === 'virt-v2v');
+    if (a.length === 0 || b.length === 0) continue;
+    console.log(`\n=== Summary: ${a[0].guestLabel} (median of ${label}: ${a.length} v2v, ${b.length} virt-v2v) ===`);
+    console.log(`  ${pad('', 22)}${lpad('v2v', 12)}${lpad('virt-v2v', 12)}${lpad('ratio', 9)}`);
+    const row = (name, x, y, fmt) => console.log(`  ${pad(name, 22)}${lpad(fmt(x), 12)}${lpad(fmt(y), 12)}${lpad(y ? (x / y).toFixed(2) : '-', 9)}`);
+    for (const g of GROUPS) row(`stage ${g}`, median(a.map((r) => r.groups[g])), median(b.map((r) => r.groups[g])), sec);
+    const wallA = median(a.map((r) => r.wall));
+    const wallB = median(b.map((r) => r.wall));
+    row('wall time', wallA, wallB, sec);
+    row('tree peak RSS', median(a.map((r) => r.peakTreeKiB)), median(b.map((r) => r.peakTreeKiB)), kib2mib);
+    row('largest process', median(a.map((r) => r.maxProcKiB ?? 0)), median(b.map((r) => r.maxProcKiB ?? 0)), kib2mib);
+    const allocA = median(a.map((r) => r.alloc));
+    const allocB = median(b.map((r) => r.alloc));
+    row('output allocated', allocA, allocB, mib);
+    const node = Math.max(...a.map((r) => r.peakNodeKiB));
+    const v = { guest, wall: wallA / wallB, alloc: allocA / allocB, node };
+    verdicts.push(v);
+    console.log(`\n  Targets (${guest}):`);
+    console.log(`    wall time v2v/virt-v2v   ${v.wall.toFixed(2)} (target <= 0.35): ${verdict(wallMet(v))}`);
+    console.log(`    allocated v2v/virt-v2v   ${v.alloc.toFixed(2)} (target <= 1.00): ${verdict(allocMet(v))}`);
+    console.log(`    v2v node process peak    ${kib2mib(node)} (target < 200 MiB): ${verdict(nodeMet(v))}`);
+  }
+  if (verdicts.length > 1) {
+    console.log(`\n=== Targets (issue #14), per guest ===`);
+    console.log(`  ${pad('guest', 8)}${lpad('wall <= 0.35', 20)}${lpad('size <= 1.00', 20)}${lpad('node < 200 MiB', 22)}`);
+    for (const v of verdicts) {
+      const cell = (text, ok, n) => lpad(`${text} ${verdict(ok)}`, n);
+      console.log(`  ${pad(v.guest, 8)}${cell(v.wall.toFixed(2), wallMet(v), 20)}${cell(v.alloc.toFixed(2), allocMet(v), 20)}${cell(kib2mib(v.node), nodeMet(v), 22)}`);
+    }
+    const all = verdicts.every((v) => wallMet(v) && allocMet(v) && nodeMet(v));
+    console.log(`  all targets on all guests: ${verdict(all)}`);
+  }
 }
+
+const wallMet = (v) => v.wall <= 0.35;
+const allocMet = (v) => v.alloc <= 1.0;
+const nodeMet = (v) => v.node > 0 && v.node < 200 * 1024;
 
 // ---------------------------------------------------------------- main
 
@@ -509,52 +553,34 @@ async function main() {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${hint} (or scripts/setup.sh).`);
   }
   if (!existsSync(join(ROOT, 'dist/src/cli.js'))) throw new Error('v2v is not built: run npm run build first.');
-  const fixture = o.fixture ?? sh(join(ROOT, 'test/fixtures/build-debian-guest.sh'), []).trim().split('\n').at(-1);
-  const vmx = join(fixture, 'guest.vmx');
-  const vmdk = join(fixture, 'guest.vmdk');
-  if (!existsSync(vmx) || !existsSync(vmdk)) throw new Error(`${fixture} holds no guest.vmx + guest.vmdk.`);
+  // Without rounds only the first guest is used (copy figure, --verify cost).
+  const guests = (o.rounds > 0 ? o.guests : o.guests.slice(0, 1)).map((key) => fixtureOf(key, o.fixture));
   const help = spawnSync('node', [join(ROOT, 'bin/v2v.js'), '--help'], { encoding: 'utf8' }).stdout ?? '';
   const machineReadable = help.includes('--machine-readable');
 
   mkdirSync(o.workdir, { recursive: true });
   const work = mkdtempSync(join(o.workdir, 'v2v-bench-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  for (const [i, g] of guests.entries()) if (GUESTS[g.key].espStub && o.rounds > 0) guests[i] = withEspGrubStub(g, work);
+  const { vmx, vmdk } = guests[0];
 
   const virtV2vVersion = o.rounds > 0 ? `${sh('virt-v2v', ['--version']).trim()} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg)` : 'no virt-v2v run';
   const qemuImgVersion = sh('qemu-img', ['--version']).split('\n')[0];
   console.log(`v2v vs virt-v2v benchmark — ${new Date().toISOString()}`);
   console.log(`  host: ${cpus().length} CPU(s), ${existsSync('/dev/kvm') ? '/dev/kvm present' : 'no /dev/kvm (TCG)'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`  tools: node bin/v2v.js (dist, stages from ${machineReadable ? '--machine-readable=file:' : 'piped lines'}), ${virtV2vVersion}, ${qemuImgVersion}`);
-  console.log(`  fixture: ${vmx} (${mib(statSync(vmdk).blocks * 512)} allocated)`);
-  console.log(`  command: -i vmx guest.vmx -o local -os DIR -of qcow2; ${o.rounds > 0 ? `${o.rounds} round(s), alternating order` : 'no v2v/virt-v2v rounds'}`);
+  for (const g of guests) console.log(`  guest ${g.key}: ${g.label}: ${g.vmx} (${mib(statSync(g.vmdk).blocks * 512)} allocated)`);
+  console.log(`  command: -i vmx guest.vmx -o local -os DIR -of qcow2; ${o.rounds > 0 ? `${o.rounds} round(s) per guest, alternating order` : 'no v2v/virt-v2v rounds'}`);
 
-  for (let round = 1; round <= o.rounds; round++) {
-    const order = round % 2 === 1 ? ['v2v', 'virt-v2v'] : ['virt-v2v', 'v2v'];
-    for (const [pos, tool] of order.entries()) {
-      const out = join(work, `${tool}-r${round}`);
-      mkdirSync(out);
-      const eventsFile = join(work, `${tool}-r${round}.events.jsonl`);
-      process.stderr.write(`bench: round ${round}: ${tool} → ${out} ...\n`);
-      const spec = tool === 'v2v'
-        ? { argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...(machineReadable ? [`--machine-readable=file:${eventsFile}`] : [])], env: {}, nodeMatch: /bin\/v2v\.js/ }
-        : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
-      const run = await runTool({ name: tool, logFile: join(work, `${tool}-r${round}.log`), ...spec });
-      const parsed = tool === 'v2v' ? v2vStarts(run, machineReadable ? eventsFile : undefined) : virtV2vStarts(run);
-      const { stages, groups } = durations(parsed.starts, parsed.end, run.wall);
-      const result = {
-        tool, round, order: pos === 0 ? 'first' : 'second', ...run, stages, groups, stageSource: parsed.source,
-        steps: tool === 'v2v' ? convertSteps(parsed.infos, parsed.starts, run.wall) : [], alloc: allocatedBytes(out),
-        breakdown: commandBreakdown(parsed.commands ?? []),
-      };
-      results.push(result);
-      printRun(result);
-      rmSync(out, { recursive: true, force: true });
+  for (const guest of guests) {
+    for (let round = 1; round <= o.rounds; round++) {
+      await compareRound(guest, round, work, machineReadable);
     }
   }
   if (o.rounds > 0) summarize(results, `${o.rounds} round(s)`);
 
   if (o.copy) {
-    console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the fixture (${o.copyReps} reps, into ${work}) ===`);
+    console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the ${guests[0].key} guest (${o.copyReps} reps, into ${work}) ===`);
     console.log(`  page cache: ${dropCaches() ? 'flushed and dropped before each run (source read from disk)' : 'NOT dropped (needs root): figures include cache effects'}`);
     console.log(`  load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const copy = await copyThroughput(vmdk, work, o.copyReps);
@@ -565,18 +591,100 @@ async function main() {
     }
     const ratio = median(copy[1].times) / median(copy[0].times);
     console.log(`  throughput v2v argv / plain: ${ratio.toFixed(2)} (target >= 0.95): ${verdict(ratio >= 0.95)}`);
-    const v2vCopies = results.filter((r) => r.tool === 'v2v').map((r) => r.groups.copy);
+    const v2vCopies = results.filter((r) => r.tool === 'v2v' && r.guest === guests[0].key).map((r) => r.groups.copy);
     if (v2vCopies.length > 0) console.log(`  v2v copy stage in the full runs: median ${sec(median(v2vCopies))} (the converted, trimmed overlay)`);
   }
   if (o.verifyCost) {
     if (!help.includes('--verify')) console.log('\n=== --verify cost: this v2v build has no --verify ===');
     else {
       // The same conversion without --verify, for the ratio: the full rounds' median when they ran.
-      const plain = results.filter((r) => r.tool === 'v2v').map((r) => r.wall);
+      const plain = results.filter((r) => r.tool === 'v2v' && r.guest === guests[0].key).map((r) => r.wall);
       await verifyCost(vmx, work, plain.length > 0 ? median(plain) : undefined);
     }
   }
   console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+/**
+ * A guest's fixture: `fixture` when given, else the directory its fixture
+ * script prints (the script builds and caches the guest first when it is
+ * missing: several minutes; its progress goes to stderr).
+ */
+function fixtureOf(key, fixture) {
+  const { label, script } = GUESTS[key];
+  let dir = fixture;
+  if (dir === undefined) {
+    const r = spawnSync('bash', [join(ROOT, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${script} failed (${r.status ?? r.signal}): it builds the ${key} guest; see its output above.`);
+    dir = r.stdout.trim().split('\n').at(-1);
+  }
+  const vmx = join(dir, 'guest.vmx');
+  const vmdk = join(dir, 'guest.vmdk');
+  if (!existsSync(vmx) || !existsSync(vmdk)) throw new Error(`${dir} holds no guest.vmx + guest.vmdk.`);
+  return { key, label: fixture ? `${label}, --fixture ${fixture}` : label, vmx, vmdk };
+}
+
+/**
+ * virt-v2v (2.2.0) looks for a UEFI guest's grub.cfg only under
+ * /boot/efi/EFI and stops with "no bootloader detected" without one. The
+ * UEFI+LVM fixture boots grub from the removable path (EFI/BOOT/BOOTX64.EFI,
+ * whose prefix is /boot/grub), so its ESP holds no grub.cfg; a Debian
+ * install with the signed grub has the stub EFI/debian/grub.cfg. Both tools
+ * then convert a copy of the guest with that stub added (as Debian writes
+ * it: /boot found by its UUID), unless its ESP already has a grub.cfg.
+ * v2v's Debian converter does not read the stub.
+ */
+function withEspGrubStub(guest, work) {
+  const probe = guestfish(['--ro', '-a', guest.vmdk, '-i', 'glob-expand', '/boot/efi/EFI/*/grub.cfg', ':', 'echo', '==', ':', 'mountpoints', ':', 'echo', '==', ':', 'vfs-uuid', '/dev/sda2']);
+  const [configs, mounts, uuid] = probe.split(/^==$/m).map((t) => t.trim());
+  if (configs !== '') return guest;
+  if (!/^\/dev\/sda2: \/boot$/m.test(mounts)) throw new Error(`${guest.vmdk}: the ESP grub.cfg stub wants /boot on /dev/sda2; the guest mounts: ${mounts}`);
+  const dir = join(work, `${guest.key}-guest`);
+  mkdirSync(dir);
+  sh('cp', ['--sparse=always', guest.vmdk, join(dir, 'guest.vmdk')]);
+  sh('cp', [guest.vmx, join(dir, 'guest.vmx')]);
+  const stub = join(work, 'esp-grub.cfg');
+  writeFileSync(stub, `search.fs_uuid ${uuid} root hd0,gpt2\nset prefix=($root)'/grub'\nconfigfile $prefix/grub.cfg\n`);
+  guestfish(['-a', join(dir, 'guest.vmdk'), '-i', 'mkdir-p', '/boot/efi/EFI/debian', ':', 'upload', stub, '/boot/efi/EFI/debian/grub.cfg']);
+  return { ...guest, label: `${guest.label}; a copy with EFI/debian/grub.cfg added for virt-v2v`, vmx: join(dir, 'guest.vmx'), vmdk: join(dir, 'guest.vmdk') };
+}
+
+/** One round on one guest: each tool converts it once, the first tool alternating with the round. */
+async function compareRound(guest, round, work, machineReadable) {
+  const { vmx } = guest;
+  const order = round % 2 === 1 ? ['v2v', 'virt-v2v'] : ['virt-v2v', 'v2v'];
+  for (const [pos, tool] of order.entries()) {
+    const name = `${guest.key}-${tool}-r${round}`;
+    const out = join(work, name);
+    mkdirSync(out);
+    const eventsFile = join(work, `${name}.events.jsonl`);
+    process.stderr.write(`bench: ${guest.key} round ${round}: ${tool} → ${out} ...\n`);
+    const spec = tool === 'v2v'
+      ? { argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...(machineReadable ? [`--machine-readable=file:${eventsFile}`] : [])], env: {}, nodeMatch: /bin\/v2v\.js/ }
+      : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
+    const run = await runTool({ name: tool, logFile: join(work, `${name}.log`), ...spec });
+    const parsed = tool === 'v2v' ? v2vStarts(run, machineReadable ? eventsFile : undefined) : virtV2vStarts(run);
+    const { stages, groups } = durations(parsed.starts, parsed.end, run.wall);
+    const result = {
+      guest: guest.key, guestLabel: guest.label, tool, round, order: pos === 0 ? 'first' : 'second', ...run, stages, groups, stageSource: parsed.source,
+      steps: tool === 'v2v' ? convertSteps(parsed.infos, parsed.starts, run.wall) : [], alloc: allocatedBytes(out),
+      firmware: firmwareOf(out), breakdown: commandBreakdown(parsed.commands ?? []),
+    };
+    results.push(result);
+    printRun(result);
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** What firmware the domain XML a run wrote asks for (`efi`, a loader, or bios). */
+function firmwareOf(dir) {
+  const xml = readdirSync(dir).find((f) => f.endsWith('.xml'));
+  if (xml === undefined) return 'no XML';
+  const text = readFileSync(join(dir, xml), 'utf8');
+  if (/<os[^>]*\sfirmware=['"]efi['"]/.test(text)) return "<os firmware='efi'>";
+  const loader = /<loader[^>]*>([^<]*)<\/loader>/.exec(text);
+  if (loader) return `loader ${loader[1].trim()}`;
+  return 'bios (no firmware or loader)';
 }
 
 /**
