@@ -25,10 +25,18 @@ export function sourceStage(): ListrTask<Context> {
       ctx.tmpdir = tmpdir;
       ctx.cleanup.always(`removing ${tmpdir}`, () => rm(tmpdir, { recursive: true, force: true }));
       task.title = `Setting up the source: ${ctx.input.describe}`;
-      const source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup });
-      checkSourceLimits(source, `The source ${source.name}`);
-      ctx.source = source;
-      ctx.warnings.push(...source.warnings);
+      const found: string[] = [];
+      let source;
+      try {
+        source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup, warnings: found });
+        // An input that kept a list of its own: one list from here on.
+        if (source.warnings !== found) source.warnings = found.concat(source.warnings);
+        checkSourceLimits(source, `The source ${source.name}`);
+        ctx.source = source;
+      } finally {
+        // Failed or not: a warning about an ignored setting may be why it failed.
+        ctx.warnings.push(...(source?.warnings ?? found));
+      }
       task.output = `${source.name}: ${source.vcpus} vCPU, ${source.memoryMiB} MiB, ${source.disks.length} disk(s), ${source.nics.length} NIC(s), ${source.firmware.toUpperCase()}`;
     },
   };
