@@ -9,10 +9,10 @@
  * seconds under KVM, KVM is unusable and everything must use TCG.
  */
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, constants, accessSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync, constants, accessSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootSignal, run, traceCommand, type Command } from '../src/exec.js';
+import { makeRunTempDir } from '../src/run-tmpdir.js';
 
 const QEMU_SYSTEM = 'qemu-system-x86_64';
 const EXIT_PORT = 0xf4;
@@ -56,7 +56,8 @@ export async function probeAccelerator(accel: 'kvm' | 'tcg'): Promise<Accelerato
       return { usable: false, reason: '/dev/kvm is not accessible' };
     }
   }
-  const dir = mkdtempSync(join(tmpdir(), 'v2v-accel-'));
+  // Marked as the run's, so a run killed during the probe leaves nothing for good.
+  const dir = await makeRunTempDir('v2v-accel-');
   try {
     const firmware = join(dir, 'probe.rom');
     writeFileSync(firmware, probeFirmware());

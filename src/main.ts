@@ -55,6 +55,14 @@ export async function main(options: Options): Promise<number> {
   setLiveRenderer(renderer === 'live');
   let sink: JsonLinesSink | undefined;
   const warnings: string[] = [];
+  let warningsShown = false;
+  // The line renderer printed each warning when it happened; the others show
+  // them now, once, and before an error: they may explain it.
+  const showWarnings = (): void => {
+    if (warningsShown || renderer === 'lines') return;
+    warningsShown = true;
+    printWarnings(warnings);
+  };
   const unsubscribe: Array<() => void> = [];
   const started = Date.now();
   let result: { exitCode: number; name?: string; files: string[]; verify?: VerifyReport } = { exitCode: ExitCode.internal, files: [] };
@@ -114,18 +122,19 @@ export async function main(options: Options): Promise<number> {
   } catch (error) {
     if (interrupted) {
       const message = 'interrupted; temporary files and partial targets were removed.';
+      showWarnings();
       emitEvent({ type: 'error', message });
       process.stderr.write(`v2v: error: ${message}\n`);
       result = { exitCode: ExitCode.interrupted, files: [] };
       return ExitCode.interrupted;
     }
+    showWarnings();
     const exitCode = reportError(error);
     const verify = ctxVerification?.();
     result = { exitCode, files: [], ...(verify ? { verify } : {}) };
     return exitCode;
   } finally {
-    // The line renderer printed each warning when it happened; the others show them now.
-    if (renderer !== 'lines') printWarnings(warnings);
+    showWarnings();
     emitEvent({ type: 'result', message: result.exitCode === 0 ? 'converted' : 'failed', ...result });
     for (const off of unsubscribe) off();
     sink?.close();

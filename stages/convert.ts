@@ -10,6 +10,7 @@ import { describeNetworkReport } from '../src/convert/network-pin.js';
 import { formatBytes } from '../src/disk-space.js';
 import { ConversionError } from '../src/errors.js';
 import type { Inspection } from '../src/model.js';
+import { checkDeviceRoom } from '../src/output/domain-xml.js';
 import { parseNetworkMapping } from '../src/output/networks.js';
 import { emitEvent } from '../src/progress/reporter.js';
 
@@ -46,6 +47,8 @@ export function convertStage(): ListrTask<Context> {
         staticIps,
       });
       ctx.caps = { ...caps, domainType: domainType(ctx) };
+      // The buses are known only now: a guest whose devices do not fit them fails here, before the copy.
+      checkDeviceRoom(need(ctx, 'source'), need(ctx, 'targets').length, ctx.caps);
       // Every converter applies --mac MAC:ip:... itself, or reports and warns why not (network-static.ts, windows-network.ts).
       ctx.network = network ?? [];
       // One structured event per NIC for --machine-readable consumers.

@@ -1,19 +1,13 @@
 /** Stage 1: read the source metadata into the model. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { ListrTask } from 'listr2';
 import type { Context } from '../src/context.js';
 import { checkSourceLimits } from '../src/input/limits.js';
-import { markRunDir, reapDeadRuns, RUN_ID_ENV } from '../src/process-reaper.js';
+import { reapDeadRuns } from '../src/process-reaper.js';
+import { makeRunTempDir, tmpParent } from '../src/run-tmpdir.js';
 
-/**
- * Where per-run temporary files (overlays...) go: $VIRT_V2V_TMPDIR (virt-v2v's
- * variable, so its users' settings carry over), else $TMPDIR, else /var/tmp
- * (disk-backed, unlike a tmpfs /tmp).
- */
-export function tmpParent(env: NodeJS.ProcessEnv = process.env): string {
-  return env['VIRT_V2V_TMPDIR'] || env['TMPDIR'] || '/var/tmp';
-}
+// Kept here too: stages and tests import it from the source stage.
+export { tmpParent } from '../src/run-tmpdir.js';
 
 /**
  * Cleans up after runs killed before they could (see reapDeadRuns), creates
@@ -27,16 +21,22 @@ export function sourceStage(): ListrTask<Context> {
       for (const { dir, pids } of await reapDeadRuns(tmpParent())) {
         ctx.warnings.push(`cleaned up after a v2v run that was killed: removed ${dir}${pids.length > 0 ? ` and stopped its processes ${pids.join(', ')}` : ''}`);
       }
-      const tmpdir = await mkdtemp(join(tmpParent(), 'v2v-'));
+      const tmpdir = await makeRunTempDir('v2v-');
       ctx.tmpdir = tmpdir;
       ctx.cleanup.always(`removing ${tmpdir}`, () => rm(tmpdir, { recursive: true, force: true }));
-      const runId = process.env[RUN_ID_ENV];
-      if (runId) await markRunDir(tmpdir, runId);
       task.title = `Setting up the source: ${ctx.input.describe}`;
-      const source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup });
-      checkSourceLimits(source, `The source ${source.name}`);
-      ctx.source = source;
-      ctx.warnings.push(...source.warnings);
+      const found: string[] = [];
+      let source;
+      try {
+        source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup, warnings: found });
+        // An input that kept a list of its own: one list from here on.
+        if (source.warnings !== found) source.warnings = found.concat(source.warnings);
+        checkSourceLimits(source, `The source ${source.name}`);
+        ctx.source = source;
+      } finally {
+        // Failed or not: a warning about an ignored setting may be why it failed.
+        ctx.warnings.push(...(source?.warnings ?? found));
+      }
       task.output = `${source.name}: ${source.vcpus} vCPU, ${source.memoryMiB} MiB, ${source.disks.length} disk(s), ${source.nics.length} NIC(s), ${source.firmware.toUpperCase()}`;
     },
   };

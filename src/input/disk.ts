@@ -25,8 +25,8 @@ export const DISK_INPUT_MEMORY_MIB = 2048;
 /** vCPUs given to a guest made from bare disk images. */
 export const DISK_INPUT_VCPUS = 2;
 
-/** Builds the source model for bare images (pure: `paths` are taken as given). */
-export function diskSource(paths: string[], format?: string): Source {
+/** Builds the source model for bare images, with `warnings` as its warning list (pure: `paths` are taken as given). */
+export function diskSource(paths: string[], format?: string, warnings: string[] = []): Source {
   const first = paths[0];
   if (first === undefined) {
     throw new SourceError('-i disk needs at least one disk image: pass the image files after the options.');
@@ -40,7 +40,7 @@ export function diskSource(paths: string[], format?: string): Source {
     disks: paths.map((p, unit) => ({ path: p, ...(format && { format }), bus: 'scsi', controller: 0, unit })),
     removables: [],
     nics: [{ network: 'default' }],
-    warnings: [],
+    warnings,
   };
 }
 
@@ -50,8 +50,8 @@ export function diskInput(paths: string[], format?: string, remote?: RemoteOptio
   const absolute = paths.map((p) => path.resolve(p));
   return {
     describe: absolute.length === 1 ? `disk image ${absolute[0]}` : `${absolute.length} disk images`,
-    async load() {
-      const source = diskSource(absolute, format);
+    async load(run) {
+      const source = diskSource(absolute, format, run.warnings);
       await checkDisksReadable(source.disks, (disk, problem) => `The disk image ${disk.path} ${problem}: check the path and permissions.`, { allowBlock: true });
       return source;
     },

@@ -21,8 +21,12 @@ const DEV_PREFIX_BUS: ReadonlyArray<[string, string]> = [['xvd', 'xen'], ['vd', 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Parses the text of a libvirt domain XML file (read from `xmlPath`) into the source model. */
-export function parseLibvirtXml(text: string, xmlPath: string): Source {
+/**
+ * Parses the text of a libvirt domain XML file (read from `xmlPath`) into the
+ * source model. Warnings are pushed to `warnings` as they are found (it
+ * becomes `Source.warnings`), so a caller keeps them when parsing throws.
+ */
+export function parseLibvirtXml(text: string, xmlPath: string, warnings: string[] = []): Source {
   const root = parseXml(text, xmlPath);
   const domain = root['domain'];
   if (domain === undefined) {
@@ -30,7 +34,6 @@ export function parseLibvirtXml(text: string, xmlPath: string): Source {
     throw new SourceError(`${xmlPath} is not a libvirt domain XML (its root element is <${found}>, not <domain>): pass the output of "virsh dumpxml GUEST".`);
   }
   const node = asNode(domain);
-  const warnings: string[] = [];
 
   const name = textOf(child(node, 'name'))?.trim() || fallbackName(xmlPath, warnings);
   const memoryMiB = memory(node, xmlPath);

@@ -15,9 +15,9 @@ import { parseLibvirtXml } from './libvirtxml-parse.js';
 export function libvirtXmlInput(xmlPath: string): Input {
   return {
     describe: `libvirt XML ${xmlPath}`,
-    async load() {
+    async load(run) {
       const text = await readMetadataFile(xmlPath, 'the libvirt XML file', METADATA_MAX_BYTES.libvirtXml);
-      const source = parseLibvirtXml(text, xmlPath);
+      const source = parseLibvirtXml(text, xmlPath, run.warnings);
       await checkDisksReadable(
         source.disks,
         (disk, problem) => `The disk ${disk.path} named in ${xmlPath} ${problem}: fix its <source> path or copy the image there.`,

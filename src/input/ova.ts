@@ -161,13 +161,13 @@ export function ovaInput(ovaPath: string): Input {
       }
       const dir = isDir ? ovaPath : await extract(ovaPath, runCtx.tmpdir);
       if (!isDir) await checkExtracted(dir, ovaPath);
-      return loadOvfDir(dir, ovaPath, runCtx.tmpdir);
+      return loadOvfDir(dir, ovaPath, runCtx.tmpdir, runCtx.warnings);
     },
   };
 }
 
-/** Reads an unpacked OVA: finds the one .ovf, verifies the manifest, parses the OVF and checks the disks exist. */
-async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string): Promise<Source> {
+/** Reads an unpacked OVA: finds the one .ovf, verifies the manifest, parses the OVF and checks the disks exist; warnings go to `warnings` as found. */
+async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings: string[] = []): Promise<Source> {
   const ovfs = (await walkTree(dir, `the OVA ${ovaPath}`)).map((e) => e.name).filter((f) => /\.ovf$/i.test(f));
   const [ovf] = ovfs;
   if (ovf === undefined || ovfs.length > 1) {
@@ -177,7 +177,6 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string): Promise
   const ovfPath = path.join(dir, ovf);
   const ovfDir = path.dirname(ovfPath);
   const label = dir === ovaPath ? ovfPath : `${ovf} in ${ovaPath}`;
-  const warnings: string[] = [];
 
   // Every manifest is checked: an OVA with two cannot pass by confusing which one counts.
   const mfs = (await readdir(ovfDir)).filter((f) => /\.mf$/i.test(f)).sort();
@@ -195,7 +194,7 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string): Promise
   }
 
   const ovfText = await readMetadataFile(await insideOva(dir, ovfPath, ovaPath), 'the OVF descriptor', METADATA_MAX_BYTES.ovf);
-  const source = parseOvf(ovfText, ovfDir, label);
+  const source = parseOvf(ovfText, ovfDir, label, warnings);
   const gzipped = gzipFiles(ovfText, label);
   for (const disk of source.disks) {
     const snapshot = await newestNumbered(disk.path);
@@ -224,7 +223,6 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string): Promise
     const format = await checkDiskReferences(disk.path, check);
     if (format !== undefined) disk.format = format;
   }
-  source.warnings.unshift(...warnings);
   return source;
 }
 

@@ -31,14 +31,17 @@ interface Controller {
   model?: string;
 }
 
-/** Parses OVF text; `dir` is where the .ovf and its files are, `label` names the .ovf in messages. */
-export function parseOvf(text: string, dir: string, label = dir): Source {
+/**
+ * Parses OVF text; `dir` is where the .ovf and its files are, `label` names
+ * the .ovf in messages. Warnings are pushed to `warnings` as they are found
+ * (it becomes `Source.warnings`), so a caller keeps them when parsing throws.
+ */
+export function parseOvf(text: string, dir: string, label = dir, warnings: string[] = []): Source {
   const envelope = parseXml(text, label)['Envelope'];
   if (envelope === undefined) {
     throw new SourceError(`${label} is not an OVF descriptor (no <Envelope> root element): re-export the VM as OVF/OVA.`);
   }
   const root = asNode(envelope);
-  const warnings: string[] = [];
   const system = virtualSystem(root, label);
   const hardware = child(system, 'VirtualHardwareSection');
   const items = ['Item', 'StorageItem', 'EthernetPortItem'].flatMap((name) => children(hardware, name));

@@ -23,9 +23,12 @@ export function remoteVmxInput(url: string, options: RemoteOptions): Input {
   return {
     describe: `VMX file ${shown}`,
     async load(run) {
+      // First: they are about how the server is reached, which may fail next.
+      const warnings = run.warnings ?? [];
+      warnings.push(...passwordWarning([loc]), ...(await credentialWarnings(options)));
       const access = await openRemoteAccess(options, loc, run);
       const text = (await access.read(loc, VMX_MAX_BYTES)).toString('utf8');
-      const source: Source = parseVmx(text, locationPath(loc));
+      const source: Source = parseVmx(text, locationPath(loc), warnings);
       for (const disk of source.disks) {
         const diskLoc = siblingLocation(loc, disk.path);
         const { backing } = await openRemoteDisk(access, diskLoc);
@@ -33,7 +36,6 @@ export function remoteVmxInput(url: string, options: RemoteOptions): Input {
         disk.backing = backing;
         if (backing.format !== undefined) disk.format = backing.format;
       }
-      source.warnings.push(...passwordWarning([loc]), ...(await credentialWarnings(options)));
       return source;
     },
   };
@@ -47,15 +49,16 @@ export function remoteDiskInput(urls: string[], options: RemoteOptions, format?:
     async load(run) {
       const first = locs[0];
       if (first === undefined) throw new SourceError('-i disk needs at least one disk image: pass the image URLs after the options.');
+      const warnings = run.warnings ?? [];
+      warnings.push(...passwordWarning(locs), ...(await credentialWarnings(options)));
       const access = await openRemoteAccess(options, first, run);
-      const source = diskSource(locs.map((l) => locationPath(l)), format);
+      const source = diskSource(locs.map((l) => locationPath(l)), format, warnings);
       for (const [index, disk] of source.disks.entries()) {
         const { backing } = await openRemoteDisk(access, locs[index]!, format);
         disk.path = backing.display;
         disk.backing = backing;
         if (backing.format !== undefined) disk.format = backing.format;
       }
-      source.warnings.push(...passwordWarning(locs), ...(await credentialWarnings(options)));
       return source;
     },
   };

@@ -23,14 +23,18 @@ const DISK_TYPES = new Set(['disk', 'plaindisk', 'scsi-harddisk', 'ata-harddisk'
 const CDROM_TYPES = new Set(['atapi-cdrom', 'cdrom-image', 'cdrom-raw']);
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
-/** Parses VMX text into the source model; tokenizer warnings come first in `warnings`. */
-export function parseVmx(text: string, vmxPath: string): Source {
-  return vmxToSource(parseVmxText(text, vmxPath), vmxPath);
+/**
+ * Parses VMX text into the source model; tokenizer warnings come first in
+ * `warnings`. Warnings are pushed to `warnings` as they are found (it
+ * becomes `Source.warnings`), so a caller keeps them when parsing throws.
+ */
+export function parseVmx(text: string, vmxPath: string, warnings: string[] = []): Source {
+  return vmxToSource(parseVmxText(text, vmxPath), vmxPath, warnings);
 }
 
-/** Builds the source model from tokenized VMX; `vmx.warnings` are carried into `Source.warnings`. */
-export function vmxToSource(vmx: VmxFile, vmxPath: string): Source {
-  const warnings = [...vmx.warnings];
+/** Builds the source model from tokenized VMX; `vmx.warnings`, then its own, are pushed to `warnings` (`Source.warnings`). */
+export function vmxToSource(vmx: VmxFile, vmxPath: string, warnings: string[] = []): Source {
+  warnings.push(...vmx.warnings);
   const name = vmxGet(vmx, 'displayName')?.trim() || path.basename(vmxPath, path.extname(vmxPath));
   const memoryMiB = positiveInt(vmx, vmxPath, 'memSize', warnings) ?? DEFAULT_MEMORY_MIB;
   const vcpus = positiveInt(vmx, vmxPath, 'numvcpus', warnings) ?? 1;

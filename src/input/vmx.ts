@@ -17,9 +17,9 @@ export function vmxInput(vmxPath: string, remote?: RemoteOptions): Input {
   if (remote !== undefined && isRemoteSource(vmxPath)) return remoteVmxInput(vmxPath, remote);
   return {
     describe: `VMX file ${vmxPath}`,
-    async load() {
+    async load(run) {
       const text = await readMetadataFile(vmxPath, 'the VMX file', METADATA_MAX_BYTES.vmx);
-      const source = parseVmx(text, vmxPath);
+      const source = parseVmx(text, vmxPath, run.warnings);
       const root = path.dirname(vmxPath);
       for (const disk of source.disks) {
         disk.format = await checkDiskReferences(disk.path, {

@@ -43,8 +43,8 @@ interface Slot {
   controllerModel?: string;
 }
 
-/** Builds the Source of a VM; each disk's `path` is its datastore path until the input sets its backing. */
-export function vsphereSource(vm: VsphereVm): Source {
+/** Builds the Source of a VM, with `warnings` as its warning list; each disk's `path` is its datastore path until the input sets its backing. */
+export function vsphereSource(vm: VsphereVm, warnings: string[] = []): Source {
   const controllers = new Map<number, VsphereController>(vm.controllers.map((c) => [c.key, c]));
   const slotOf = (controllerKey: number, unit: number, what: string): Slot => {
     const c = controllers.get(controllerKey);
@@ -86,6 +86,6 @@ export function vsphereSource(vm: VsphereVm): Source {
     removables,
     nics,
     ...(genid !== undefined ? { genid } : {}),
-    warnings: [],
+    warnings,
   };
 }

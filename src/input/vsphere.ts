@@ -33,7 +33,7 @@ export function vsphereInput(options: VsphereOptions): Input {
       if (vm.powerState !== 'poweredOff') {
         throw new PreflightError(`The VM "${vm.name}" is ${vm.powerState === 'suspended' ? 'suspended' : 'powered on'}: shut the guest down (or power the VM off) in vSphere, then run v2v again (v2v never changes the source VM).`);
       }
-      const source = vsphereSource(vm);
+      const source = vsphereSource(vm, run.warnings);
       const cookieFile = join(run.tmpdir, 'vsphere-cookie');
       await session.writeCookieFile(cookieFile);
       let served = 0;

@@ -8,8 +8,10 @@
  * golden files. Schema: https://libvirt.org/formatdomain.html
  */
 import { Builder } from 'xml2js';
+import { ConversionError } from '../errors.js';
 import type { Firmware, GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
 import { bootFirmware } from './firmware.js';
+import { driveLetters } from './index.js';
 
 /** Where one converted NIC is plugged in on the target host. */
 export interface NicTarget {
@@ -39,7 +41,13 @@ type XmlValue = string | number | XmlElement | XmlElement[];
 
 const LIBOSINFO_NS = 'http://libosinfo.org/xmlns/libvirt/domain/1.0';
 
-/** IDE has two buses with a master and a slave each: hda..hdd. */
+/**
+ * IDE has two buses with a master and a slave each (hda..hdd), and libvirt
+ * gives the pc machine type one IDE controller ("Only 1 IDE controller is
+ * supported" for hde, libvirt 9.0). SATA has no such limit: libvirt adds an
+ * AHCI controller for every 6 SATA devices, and names go on past sdz (sdaa,
+ * sdab, ...; 128 disks and 4 CD-ROMs defined, libvirt 9.0).
+ */
 const IDE_MAX_DEVICES = 4;
 
 /** The libosinfo OS id (e.g. "http://debian.org/debian/12") for an inspected guest, or undefined when we cannot tell. */
@@ -229,17 +237,39 @@ function devicesElement(input: DomainXmlInput): XmlElement {
 }
 
 /**
+ * Refuses a guest whose disks and CD-ROMs do not all fit on the buses the
+ * conversion chose: only IDE (pc machine type) is limited, to 4 devices in
+ * all. Run once the bus is known (right after conversion, before the copy),
+ * so such a guest fails before a byte is copied, not in the output.
+ */
+export function checkDeviceRoom(source: Source, diskCount: number, caps: Pick<GuestCaps, 'machine' | 'blockBus'>): void {
+  const ideDisks = caps.blockBus === 'ide' ? diskCount : 0;
+  const ideCdroms = cdromBus(caps) === 'ide' ? source.removables.filter((removable) => removable.kind === 'cdrom').length : 0;
+  if (ideDisks + ideCdroms > IDE_MAX_DEVICES) {
+    throw new ConversionError(
+      `The converted guest would have ${ideDisks} disk(s) and ${ideCdroms} CD-ROM drive(s) on IDE, whose controller has ${IDE_MAX_DEVICES} places: remove CD-ROM drives (or disks) from the source VM so that at most ${IDE_MAX_DEVICES} remain, and convert again.`,
+    );
+  }
+}
+
+/** The bus CD-ROMs go on: SATA on q35, IDE on pc. */
+function cdromBus(caps: Pick<GuestCaps, 'machine'>): 'sata' | 'ide' {
+  return caps.machine === 'q35' ? 'sata' : 'ide';
+}
+
+/**
  * One empty CD-ROM per source CD-ROM, on SATA (q35) or IDE (pc), named with
  * the first free sdX/hdX so it never collides with a target disk. Floppies
  * are dropped: recent QEMU q35 machine types have no floppy controller by default.
  */
 function cdromElements(input: DomainXmlInput): XmlElement[] {
-  const bus = input.caps.machine === 'q35' ? 'sata' : 'ide';
+  checkDeviceRoom(input.source, input.disks.length, input.caps);
+  const bus = cdromBus(input.caps);
   const prefix = bus === 'sata' ? 'sd' : 'hd';
   const used = new Set(input.disks.map((disk) => deviceNameOnBus(disk.dev, input.caps.blockBus)));
   const cdroms = input.source.removables.filter((removable) => removable.kind === 'cdrom');
   return cdroms.map(() => {
-    const dev = firstFreeDeviceName(prefix, used, bus === 'ide' ? IDE_MAX_DEVICES : 26);
+    const dev = firstFreeDeviceName(prefix, used);
     used.add(dev);
     return {
       $: { type: 'file', device: 'cdrom' },
@@ -261,13 +291,12 @@ export function deviceNameOnBus(dev: string, bus: GuestCaps['blockBus']): string
   return dev.replace(/^(vd|sd|hd|xvd)/, prefix);
 }
 
-/** The first of prefix+"a", prefix+"b", ... (at most `limit` letters) not in `used`. */
-function firstFreeDeviceName(prefix: string, used: ReadonlySet<string>, limit: number): string {
-  for (let index = 0; index < limit; index++) {
-    const name = prefix + String.fromCharCode('a'.charCodeAt(0) + index);
+/** The first of prefix+"a", prefix+"b", ..., prefix+"z", prefix+"aa", ... not in `used` (one of the first used.size + 1 names). */
+function firstFreeDeviceName(prefix: string, used: ReadonlySet<string>): string {
+  for (let index = 0; ; index++) {
+    const name = prefix + driveLetters(index);
     if (!used.has(name)) return name;
   }
-  throw new Error(`internal: no free ${prefix}X device name left for a CD-ROM (at most ${limit} on this bus)`);
 }
 
 function interfaceElement(nic: NicTarget): XmlElement {

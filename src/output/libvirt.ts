@@ -13,8 +13,7 @@
  */
 import { constants } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { access, lstat, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, lstat, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   undefineCommand,
@@ -38,6 +37,7 @@ import { diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from '
 import { OutputReservation } from './reservation.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
 import { checkTargetNetworks } from './libvirt-networks.js';
+import { makeRunTempDir } from '../run-tmpdir.js';
 
 /** Options of the libvirt output. */
 export interface LibvirtOutputOptions {
@@ -116,6 +116,22 @@ async function resolvePoolDirectory(uri: string, pool: string): Promise<string> 
 async function removeVolumes(uri: string, pool: string, reservation: OutputReservation): Promise<void> {
   await reservation.discard();
   await refreshPool(uri, pool).catch(() => undefined);
+}
+
+/**
+ * Writes a domain XML into a run temp dir (marked: see makeRunTempDir, so a
+ * run killed meanwhile leaves nothing for good) for `use` to hand to virsh;
+ * the directory is removed afterwards.
+ */
+export async function withDomainXmlFile<T>(name: string, xml: string, use: (file: string) => Promise<T>): Promise<T> {
+  const dir = await makeRunTempDir('v2v-libvirt-');
+  try {
+    const file = join(dir, `${name}.xml`);
+    await writeFile(file, xml);
+    return await use(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The libvirt output module. */
@@ -197,14 +213,13 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
         networks: mapNetworks(input.source.nics, options.networkMapping ?? NO_NETWORK_MAPPING, input.caps.netModel),
       });
       await finishDisks(reservation, input.targets);
-      const dir = await mkdtemp(join(tmpdir(), 'v2v-libvirt-'));
       try {
         await refreshPool(uri, pool);
-        const file = join(dir, `${input.name}.xml`);
-        await writeFile(file, xml);
-        defining = true;
-        // Exclusive: libvirt refuses a name that exists with another UUID.
-        await defineDomain(uri, file);
+        await withDomainXmlFile(input.name, xml, async (file) => {
+          defining = true;
+          // Exclusive: libvirt refuses a name that exists with another UUID.
+          await defineDomain(uri, file);
+        });
       } catch (error) {
         // Nothing half-written: without a domain the copied volumes are orphans.
         await removeVolumes(uri, pool, reservation);
@@ -216,8 +231,6 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
           error.stderr,
           { cause: error },
         );
-      } finally {
-        await rm(dir, { recursive: true, force: true });
       }
       await reservation.close();
       return [input.name, ...input.targets.map((t) => t.path)];

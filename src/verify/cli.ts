@@ -8,10 +8,10 @@
 import { reportError } from '../main.js';
 import { parseSubcommand, type SubcommandSpec } from '../subcommand.js';
 import { dirname, join, resolve } from 'node:path';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { imageInfo } from '../../drivers/qemu-img.js';
 import { probeAccelerator } from '../../drivers/qemu-system.js';
-import { tmpParent } from '../../stages/source.js';
+import { makeRunTempDir, tmpParent } from '../run-tmpdir.js';
 import { BootVerifyError, CommandError, ExitCode, InterruptedError, SourceError, UsageError } from '../errors.js';
 import { parseLibvirtXml } from '../input/libvirtxml-parse.js';
 import type { DiskBus } from '../model.js';
@@ -87,7 +87,7 @@ export async function verifyCli(argv: string[]): Promise<number> {
     const accel = kvm.usable ? 'kvm' : 'tcg';
     const timeoutMs = timeout !== undefined ? timeout * 1000 : BOOT_TIMEOUT_MS[accel];
     process.stdout.write(`Booting ${target.name} (${target.disks.length} disk(s), ${target.firmware}) under ${accel}${kvm.usable ? '' : ` (KVM not usable: ${kvm.reason})`} with no network device, timeout ${Math.round(timeoutMs / 1000)} s\n`);
-    const workdir = await mkdtemp(join(tmpParent(), 'v2v-verify-'));
+    const workdir = await makeRunTempDir('v2v-verify-');
     let result;
     try {
       const input: BootCheckInput = { ...target, accel, workdir, timeoutMs, signal: abort.signal };

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStringPromise } from 'xml2js';
 import type { GuestCaps, Inspection, Source, TargetDisk } from '../../src/model.js';
-import { buildDomainXml, defaultNicTargets, deviceNameOnBus, osinfoId, type DomainXmlInput } from '../../src/output/domain-xml.js';
+import { ConversionError } from '../../src/errors.js';
+import { buildDomainXml, checkDeviceRoom, defaultNicTargets, deviceNameOnBus, osinfoId, type DomainXmlInput } from '../../src/output/domain-xml.js';
+import { driveLetters } from '../../src/output/index.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'domain-xml');
 
@@ -150,6 +152,76 @@ describe('virt-xml-validate accepts every golden file', () => {
       expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
     });
   }
+});
+
+// libvirt 9.0 (qemu driver, qemu:///embed) defined 30 SATA disks sda..sdad
+// plus a CD-ROM sdae (six AHCI controllers added), and 128 + 4; it refused
+// hde on the pc machine type: "Only 1 IDE controller is supported".
+describe('buildDomainXml with many devices', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'v2v-domain-xml-many-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const targetsOf = (domain: { devices: [{ disk: Array<{ $: { device: string }; target: [{ $: { dev: string; bus: string } }] }> }] }) =>
+    domain.devices[0].disk.map((d) => ({ device: d.$.device, ...d.target[0].$ }));
+  const cdrom = { kind: 'cdrom', bus: 'ide', controller: 1, unit: 0 } as const;
+
+  it('names a CD-ROM after 30 SATA disks sdae (names go on past sdz), and the XML validates', async () => {
+    const input: DomainXmlInput = {
+      name: 'many',
+      source: source({ removables: [cdrom] }),
+      disks: Array.from({ length: 30 }, (_, i) => disk(`vd${driveLetters(i)}`, 'raw', `/var/tmp/many-sd${driveLetters(i)}`)),
+      caps: { blockBus: 'sata', netModel: 'e1000', machine: 'q35', domainType: 'qemu', serialConsole: false },
+    };
+    const xml = buildDomainXml(input);
+    const targets = targetsOf((await parseStringPromise(xml)).domain);
+    expect(targets).toHaveLength(31);
+    expect(targets.slice(25, 27)).toEqual([{ device: 'disk', dev: 'sdz', bus: 'sata' }, { device: 'disk', dev: 'sdaa', bus: 'sata' }]);
+    expect(targets[30]).toEqual({ device: 'cdrom', dev: 'sdae', bus: 'sata' });
+    expect(new Set(targets.map((t) => t.dev)).size).toBe(31);
+    const file = join(dir, 'many.xml');
+    writeFileSync(file, xml);
+    const result = spawnSync('virt-xml-validate', [file, 'domain'], { encoding: 'utf8' });
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+  });
+
+  it('puts CD-ROMs of a guest with 30 virtio disks on sda.. (the SATA names are all free)', async () => {
+    const domain = (await parseStringPromise(buildDomainXml({
+      name: 'many',
+      source: source({ removables: [cdrom, cdrom] }),
+      disks: Array.from({ length: 30 }, (_, i) => disk(`vd${driveLetters(i)}`, 'raw', `/d${i}`)),
+      caps: kvmCaps,
+    }))).domain;
+    expect(targetsOf(domain).slice(29)).toEqual([
+      { device: 'disk', dev: 'vdad', bus: 'virtio' },
+      { device: 'cdrom', dev: 'sda', bus: 'sata' },
+      { device: 'cdrom', dev: 'sdb', bus: 'sata' },
+    ]);
+  });
+
+  it('refuses 5 IDE devices (4 disks and a CD-ROM, or 5 disks) with a ConversionError naming the fix', () => {
+    const pc = { machine: 'pc', blockBus: 'ide' } as const;
+    const fourDisks = ['hda', 'hdb', 'hdc', 'hdd'].map((dev) => disk(dev, 'raw', `/${dev}`));
+    const withCdrom: DomainXmlInput = { name: 'pc', source: source({ removables: [cdrom] }), disks: fourDisks, caps: { ...kvmCaps, ...pc } };
+    const message = 'The converted guest would have 4 disk(s) and 1 CD-ROM drive(s) on IDE, whose controller has 4 places: remove CD-ROM drives (or disks) from the source VM so that at most 4 remain, and convert again.';
+    expect(() => checkDeviceRoom(withCdrom.source, 4, pc)).toThrow(ConversionError);
+    expect(() => checkDeviceRoom(withCdrom.source, 4, pc)).toThrow(message);
+    expect(() => buildDomainXml(withCdrom)).toThrow(message);
+    expect(() => checkDeviceRoom(source(), 5, pc)).toThrow(/5 disk\(s\) and 0 CD-ROM drive\(s\) on IDE/);
+    expect(() => buildDomainXml({ ...withCdrom, source: source(), disks: [...fourDisks, disk('hde', 'raw', '/hde')] })).toThrow(ConversionError);
+  });
+
+  it('accepts 4 IDE devices, and IDE CD-ROMs beside SATA or virtio disks up to 4', async () => {
+    const pc = { machine: 'pc', blockBus: 'ide' } as const;
+    expect(() => checkDeviceRoom(source({ removables: [cdrom] }), 3, pc)).not.toThrow();
+    expect(() => checkDeviceRoom(source({ removables: [cdrom, cdrom, cdrom, cdrom] }), 30, { machine: 'pc', blockBus: 'virtio' })).not.toThrow();
+    expect(() => checkDeviceRoom(source({ removables: [cdrom, cdrom, cdrom, cdrom] }), 128, { machine: 'q35', blockBus: 'sata' })).not.toThrow();
+    const domain = (await parseStringPromise(buildDomainXml({
+      name: 'pc',
+      source: source({ removables: [cdrom] }),
+      disks: ['hda', 'hdb', 'hdc'].map((dev) => disk(dev, 'raw', `/${dev}`)),
+      caps: { ...kvmCaps, ...pc },
+    }))).domain;
+    expect(targetsOf(domain).at(-1)).toEqual({ device: 'cdrom', dev: 'hdd', bus: 'ide' });
+  });
 });
 
 describe('buildDomainXml escaping', () => {
