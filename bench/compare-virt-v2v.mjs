@@ -23,6 +23,7 @@
  *                                   [--copy-reps N] [--no-copy]
  *                                   [--no-verify-cost | --only-verify-cost]
  *                                   [--fixture DIR] [--workdir DIR]
+ *                                   [--no-large | --only-large] [--large-rounds N]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { largeGuestBench } from './large-guest.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TAG_ENV = 'V2V_BENCH_TAG';
@@ -57,6 +59,10 @@ function usage(code) {
   --no-verify-cost  skip the --verify cost (one more v2v conversion, with --verify)
   --only-verify-cost  only the --verify cost: no virt-v2v comparison, no copy
                   figure (= --rounds 0 --no-copy; ~4 min under TCG)
+  --large         the large-guest benchmark (bench/large-guest.mjs; the default)
+  --no-large      skip it
+  --only-large    only it (= --rounds 0 --no-copy --no-verify-cost)
+  --large-rounds N  its conversions per tool (default 2; also its copy reps)
   --fixture DIR   directory holding guest.vmx + guest.vmdk, used for the one
                   guest --guest names (default bios; not with --guest all)
                   (default: what the guest's test/fixtures script prints,
@@ -67,7 +73,7 @@ function usage(code) {
 }
 
 function parseArgs(argv) {
-  const o = { guest: undefined, rounds: 2, copyReps: 5, copy: true, verifyCost: true, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
+  const o = { guest: undefined, rounds: 2, copyReps: 5, copy: true, verifyCost: true, large: true, largeRounds: 2, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => inline ?? argv[++i] ?? usage(2);
@@ -77,7 +83,11 @@ function parseArgs(argv) {
       case '--copy-reps': o.copyReps = positiveInt(flag, value()); break;
       case '--no-copy': o.copy = false; break;
       case '--no-verify-cost': o.verifyCost = false; break;
-      case '--only-verify-cost': o.rounds = 0; o.copy = false; o.verifyCost = true; break;
+      case '--only-verify-cost': o.rounds = 0; o.copy = false; o.verifyCost = true; o.large = false; break;
+      case '--large': o.large = true; break;
+      case '--no-large': o.large = false; break;
+      case '--only-large': o.rounds = 0; o.copy = false; o.verifyCost = false; o.large = true; break;
+      case '--large-rounds': o.largeRounds = positiveInt(flag, value(), 0); break;
       case '--fixture': o.fixture = resolve(value()); break;
       case '--workdir': o.workdir = resolve(value()); break;
       case '-h': case '--help': usage(0); break;
@@ -549,7 +559,7 @@ const nodeMet = (v) => v.node > 0 && v.node < 200 * 1024;
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const needed = [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['nbdcopy', 'apt-get install libnbd-bin (virt-v2v only Recommends it, and copies with it)'], ['qemu-img', 'apt-get install qemu-utils']];
-  for (const [tool, hint] of needed.filter(([tool]) => o.rounds > 0 || tool === 'qemu-img')) {
+  for (const [tool, hint] of needed.filter(([tool]) => o.rounds > 0 || (o.large && o.largeRounds > 0) || tool === 'qemu-img')) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${hint} (or scripts/setup.sh).`);
   }
   if (!existsSync(join(ROOT, 'dist/src/cli.js'))) throw new Error('v2v is not built: run npm run build first.');
@@ -602,6 +612,7 @@ async function main() {
       await verifyCost(vmx, work, plain.length > 0 ? median(plain) : undefined);
     }
   }
+  if (o.large) await largeGuestBench({ ROOT, sh, dropCaches, runTool, v2vStarts, virtV2vStarts, durations }, { rounds: o.largeRounds, work, machineReadable });
   console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
