@@ -8,7 +8,7 @@ import type { Guestfs } from '../../drivers/guestfish.js';
 import { parseIfupdown, type ConfiguredInterface, type ExistingPin } from './network-config.js';
 import { IFUPDOWN_MAIN, RESOLV_CONF, RHEL_IFCFG_DIR, SUSE_IFCFG_DIR, type StaticGuest, type StaticPlan } from './network-static.js';
 import { cloudInitNetwork, type CloudInitNetwork } from './network-cloud-init.js';
-import { netplanRenderer, nmConfigOrder, nmManagement } from './network-owner.js';
+import { netplanRenderer, nmConfigOrder, nmManagement, type OwnerFacts } from './network-owner.js';
 
 async function anyExists(g: Guestfs, paths: string[]): Promise<boolean> {
   for (const path of paths) if (await g.exists(path)) return true;
@@ -80,20 +80,11 @@ async function readCloudInit(g: Guestfs): Promise<CloudInitNetwork> {
   return cloudInitNetwork(await readAll(g, paths), cmdline);
 }
 
-/** Reads what planStaticIps needs: the texts of the config files, active network systems, DNS handling, cloud-init. */
-export async function readStaticGuest(g: Guestfs, entries: readonly ConfiguredInterface[], existingPins: readonly ExistingPin[]): Promise<StaticGuest> {
-  const texts = new Map<string, string>();
-  for (const file of new Set([...entries.map((e) => e.file), IFUPDOWN_MAIN])) {
-    if (await g.exists(file)) texts.set(file, await g.readFile(file));
-  }
+/** Which network systems are active and what NetworkManager manages (network-owner.ts decides with it). */
+export async function readOwnerFacts(g: Guestfs, entries: readonly ConfiguredInterface[]): Promise<OwnerFacts & { suse: boolean }> {
   const suse = entries.some((e) => e.file.startsWith(`${SUSE_IFCFG_DIR}/ifcfg-`)) || (await g.exists('/usr/sbin/wicked'));
-  if (suse && (await g.exists(SUSE_IFCFG_DIR))) {
-    for (const name of (await g.ls(SUSE_IFCFG_DIR)).filter((n) => n.startsWith('ifroute-'))) {
-      texts.set(`${SUSE_IFCFG_DIR}/${name}`, await g.readFile(`${SUSE_IFCFG_DIR}/${name}`));
-    }
-  }
   const nm = await readNetworkManager(g);
-  const installed: StaticGuest['installed'] = {
+  const installed: OwnerFacts['installed'] = {
     netplan: await anyExists(g, ['/usr/sbin/netplan', '/sbin/netplan']),
     networkmanager: nm.active,
     // NetworkManager reads RHEL's ifcfg files itself (ifcfg-rh), with or without initscripts.
@@ -101,11 +92,32 @@ export async function readStaticGuest(g: Guestfs, entries: readonly ConfiguredIn
     networkd: await enabledUnit(g, 'systemd-networkd.service', 'dbus-org.freedesktop.network1.service'),
     ifupdown: (await g.exists(IFUPDOWN_MAIN)) && (await anyExists(g, ['/sbin/ifup', '/usr/sbin/ifup'])),
   };
+  return { installed, nmIfupdownManaged: nm.ifupdownManaged, nmManagesNewDevices: nm.active && !nm.unmanagedEthernet, suse };
+}
+
+/**
+ * Reads what planStaticIps needs: the texts of the config files, active
+ * network systems (`facts`, when already read), DNS handling, cloud-init.
+ */
+export async function readStaticGuest(
+  g: Guestfs,
+  entries: readonly ConfiguredInterface[],
+  existingPins: readonly ExistingPin[],
+  facts?: OwnerFacts & { suse: boolean },
+): Promise<StaticGuest> {
+  const texts = new Map<string, string>();
+  for (const file of new Set([...entries.map((e) => e.file), IFUPDOWN_MAIN])) {
+    if (await g.exists(file)) texts.set(file, await g.readFile(file));
+  }
+  const { suse, ...owner } = facts ?? (await readOwnerFacts(g, entries));
+  if (suse && (await g.exists(SUSE_IFCFG_DIR))) {
+    for (const name of (await g.ls(SUSE_IFCFG_DIR)).filter((n) => n.startsWith('ifroute-'))) {
+      texts.set(`${SUSE_IFCFG_DIR}/${name}`, await g.readFile(`${SUSE_IFCFG_DIR}/${name}`));
+    }
+  }
   const renderer = netplanRenderer(await readAll(g, await filesIn(g, '/etc/netplan', (n) => /\.ya?ml$/.test(n))));
   return {
-    installed,
-    nmIfupdownManaged: nm.ifupdownManaged,
-    nmManagesNewDevices: nm.active && !nm.unmanagedEthernet,
+    ...owner,
     ifcfgDir: suse ? SUSE_IFCFG_DIR : RHEL_IFCFG_DIR,
     ...(await readResolver(g)),
     ...(renderer !== undefined ? { netplanRenderer: renderer } : {}),

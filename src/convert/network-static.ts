@@ -195,11 +195,14 @@ function keepFromCloudInit(plan: StaticPlan, guest: StaticGuest): void {
 function applyToConfigured(request: Request, physs: PhysicalInterface[], entries: readonly ConfiguredInterface[]): string | undefined {
   const uppers = [...new Set(physs.flatMap((p) => p.uppers))];
   if (uppers.length > 0) return `in the guest's config it is a member of ${uppers.join(', ')}; set the address on that device in the guest`;
-  const names = [...new Set(physs.map((p) => p.name).filter((n): n is string => n !== undefined))];
-  if (names.length > 1) return `the guest's config gives it several names (${names.join(', ')}); keep one in the guest's config`;
   const own = physs.flatMap((p) => entriesOf(p, entries));
   const owner = ownerOfConfigured(new Set(own.map((e) => e.kind)), request.guest);
-  if (owner === undefined) return applyToNew({ ...request, configured: false }, entries);
+  // The names of the system that manages it (the pinning decides the same way: network-pin.ts).
+  const named = owner === undefined ? own : own.filter((e) => e.kind === owner.kind);
+  const names = [...new Set(named.map((e) => e.name).filter((n): n is string => n !== undefined))];
+  if (names.length > 1) return `the guest's config gives it several names (${names.join(', ')}); keep one in the guest's config`;
+  // Only inactive systems name it: new config, under the name they use (which is pinned).
+  if (owner === undefined) return applyToNew({ ...request, configured: false }, entries, names[0]);
   const { kind, why } = owner;
   const files = [...new Set(own.filter((e) => e.kind === kind).map((e) => e.file))].sort();
   const name = names[0];
@@ -222,12 +225,12 @@ function applyToConfigured(request: Request, physs: PhysicalInterface[], entries
 }
 
 /** The NIC has no config in the guest: a new file in the guest's network system. */
-function applyToNew(request: Request, entries: readonly ConfiguredInterface[]): string | undefined {
+function applyToNew(request: Request, entries: readonly ConfiguredInterface[], knownName?: string): string | undefined {
   const kind = familyForNewConfig(entries, request.guest);
   if (kind === undefined) {
     return 'no network system was found in the guest (no ifupdown, ifcfg, NetworkManager, netplan or systemd-networkd); configure the address in the guest';
   }
-  const name = nameForNewConfig(request.nic, request.guest.existingPins);
+  const name = knownName ?? nameForNewConfig(request.nic, request.guest.existingPins);
   switch (kind) {
     case 'ifupdown':
       return ifupdownNew(request, name);

@@ -605,6 +605,30 @@ describe('which system manages the NIC when several could', () => {
     expect(plan(files, anyConfig, { installed: { ifupdown: true, networkd: false } }).plan.applied.get(MAC1)?.kind).toBe('ifupdown');
   });
 
+  it('two systems give the NIC different names: the manager\'s name is pinned and configured (without the facts, as before: nothing pinned, a warning)', () => {
+    // A Debian guest once set up with NetworkManager: its profile binds the NIC's MAC to eth0; ifupdown configures ens192.
+    const stale = `[connection]\nid=old\ntype=ethernet\ninterface-name=eth0\n\n[ethernet]\nmac-address=${MAC1.toUpperCase()}\n\n[ipv4]\nmethod=auto\n`;
+    const files = { '/etc/network/interfaces': DEBIAN_INTERFACES, '/etc/NetworkManager/system-connections/old.nmconnection': stale };
+    const entries = Object.entries(files).flatMap(([file, text]) => anyConfig(text, file));
+    const facts = { installed: DEBIAN_WITH_NM.installed ?? {}, nmIfupdownManaged: false, nmManagesNewDevices: true };
+    const pins = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [], owner: facts });
+    expect(pins.reports.find((r) => r.mac === MAC1)).toMatchObject({ names: ['ens192', 'eth0'], pinned: 'ens192', files: ['/etc/systemd/network/10-v2v-ens192.link'] });
+    expect(pins.log[0]).toBe(
+      `NIC 1 (${MAC1}) is managed by ifupdown (NetworkManager leaves the devices of /etc/network/interfaces unmanaged ([ifupdown] managed=false), so its profile is not used): its name ens192 is the one used; eth0 (/etc/NetworkManager/system-connections/old.nmconnection) not`,
+    );
+    expect(pins.warnings).toEqual([]);
+    const { written } = plan(files, anyConfig, DEBIAN_WITH_NM);
+    expect(Object.keys(written)).toEqual(['/etc/network/interfaces']);
+    // Without the facts (nothing read): both names, nothing pinned, a warning.
+    const blind = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [] });
+    expect(blind.reports.find((r) => r.mac === MAC1)?.pinned).toBeUndefined();
+    expect(blind.warnings).toEqual([`the guest's network config gives NIC 1 (${MAC1}) several names (ens192, eth0): none was pinned; keep one in the guest's config`]);
+    // [ifupdown] managed=true: NetworkManager's name, eth0, is the one used (a kernel name: not pinned, with its own warning).
+    const nm = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [], owner: { ...facts, nmIfupdownManaged: true } });
+    expect(nm.log[0]).toMatch(/^NIC 1 \(.+\) is managed by NetworkManager \(NetworkManager manages the devices of \/etc\/network\/interfaces \(\[ifupdown\] managed=true\)\): its name eth0 is the one used; ens192 \(\/etc\/network\/interfaces\) not$/);
+    expect(nm.reports.find((r) => r.mac === MAC1)?.note).toMatch(/^eth0 is a kernel name/);
+  });
+
   it('a NIC with no config: NetworkManager when it takes new devices, else the system of the other NICs; netplan first; a netplan renderer other than networkd is kept', () => {
     const MAC3 = '00:50:56:aa:bb:03';
     const third = { nics: [NIC1, NIC2, { mac: MAC3, pciSlot: 256 }], requests: new Map([[MAC3, BARE]]) };
