@@ -15,7 +15,7 @@ import type { Guestfs } from '../../drivers/guestfish.js';
 import type { NicNetworkReport, SourceNic, StaticIp } from '../model.js';
 import type { ConvertInput } from './convert-input.js';
 import { planStaticIps, reportStaticIps, type StaticPlan } from './network-static.js';
-import { readOwnerFacts, readStaticGuest, writeStaticPlan } from './network-static-guest.js';
+import { readOwnerFacts, readStaticGuest, writeStaticPlan, type GuestOwnerFacts } from './network-static-guest.js';
 import { KIND_NAMES, ownerOfConfigured, type OwnerFacts } from './network-owner.js';
 import {
   parseIfcfg,
@@ -304,7 +304,7 @@ function managedNames(phys: readonly PhysicalInterface[], facts: OwnerFacts | un
   const owner = ownerOfConfigured(new Set(phys.flatMap((p) => p.kinds)), facts);
   const own = owner === undefined ? all : nameOf(phys.filter((p) => p.kinds.includes(owner.kind)));
   if (owner === undefined || own.length !== 1) return all;
-  const others = phys.filter((p) => p.name !== own[0]);
+  const others = phys.filter((p) => p.name !== undefined && p.name !== own[0]);
   log.push(
     `${nicLabel} is managed by ${KIND_NAMES[owner.kind]}${owner.why !== undefined ? ` (${owner.why})` : ''}: its name ${own[0]} is the one used; ${others.map((p) => `${p.name ?? '?'} (${p.files.join(', ')})`).join(', ')} not`,
   );
@@ -406,7 +406,7 @@ export async function readGuestNetworkConfig(g: Guestfs, warn: (message: string)
 }
 
 /** What else pinning needs from the guest: its udev, kernel naming and existing pins. */
-async function readPinGuest(g: Guestfs, entries: readonly ConfiguredInterface[]): Promise<PinGuest & { owner: Awaited<ReturnType<typeof readOwnerFacts>> }> {
+async function readPinGuest(g: Guestfs, entries: readonly ConfiguredInterface[]): Promise<PinGuest & { owner: GuestOwnerFacts }> {
   const systemdUdev = (await g.exists('/lib/systemd/systemd-udevd')) || (await g.exists('/usr/lib/systemd/systemd-udevd'));
   const grubDefault = (await g.exists('/etc/default/grub')) ? await g.readFile('/etc/default/grub') : '';
   const existingPins: ExistingPin[] = [];
@@ -428,7 +428,7 @@ export function isPinFile(path: string): boolean {
 }
 
 /** The --mac ...:ip: decisions, from the guest's config as read and its ties to the source NICs. */
-async function planGuestStaticIps(input: ConvertInput, entries: ConfiguredInterface[], pinGuest: Awaited<ReturnType<typeof readPinGuest>>): Promise<StaticPlan | undefined> {
+async function planGuestStaticIps(input: ConvertInput, entries: ConfiguredInterface[], pinGuest: PinGuest & { owner: GuestOwnerFacts }): Promise<StaticPlan | undefined> {
   const requests = input.staticIps ?? new Map<string, StaticIp[]>();
   if (requests.size === 0) return undefined;
   const tied = new Map<number, PhysicalInterface[]>();

@@ -80,8 +80,11 @@ async function readCloudInit(g: Guestfs): Promise<CloudInitNetwork> {
   return cloudInitNetwork(await readAll(g, paths), cmdline);
 }
 
+/** OwnerFacts as read from a guest, with the ifcfg flavour found on the way (SUSE or RHEL). */
+export type GuestOwnerFacts = OwnerFacts & { suse: boolean };
+
 /** Which network systems are active and what NetworkManager manages (network-owner.ts decides with it). */
-export async function readOwnerFacts(g: Guestfs, entries: readonly ConfiguredInterface[]): Promise<OwnerFacts & { suse: boolean }> {
+export async function readOwnerFacts(g: Guestfs, entries: readonly ConfiguredInterface[]): Promise<GuestOwnerFacts> {
   const suse = entries.some((e) => e.file.startsWith(`${SUSE_IFCFG_DIR}/ifcfg-`)) || (await g.exists('/usr/sbin/wicked'));
   const nm = await readNetworkManager(g);
   const installed: OwnerFacts['installed'] = {
@@ -103,7 +106,7 @@ export async function readStaticGuest(
   g: Guestfs,
   entries: readonly ConfiguredInterface[],
   existingPins: readonly ExistingPin[],
-  facts?: OwnerFacts & { suse: boolean },
+  facts?: GuestOwnerFacts,
 ): Promise<StaticGuest> {
   const texts = new Map<string, string>();
   for (const file of new Set([...entries.map((e) => e.file), IFUPDOWN_MAIN])) {
