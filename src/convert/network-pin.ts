@@ -15,7 +15,8 @@ import type { Guestfs } from '../../drivers/guestfish.js';
 import type { NicNetworkReport, SourceNic, StaticIp } from '../model.js';
 import type { ConvertInput } from './convert-input.js';
 import { planStaticIps, reportStaticIps, type StaticPlan } from './network-static.js';
-import { readStaticGuest, writeStaticPlan } from './network-static-guest.js';
+import { readOwnerFacts, readStaticGuest, writeStaticPlan, type GuestOwnerFacts } from './network-static-guest.js';
+import { KIND_NAMES, ownerOfConfigured, type OwnerFacts } from './network-owner.js';
 import {
   parseIfcfg,
   parseIfupdown,
@@ -28,6 +29,7 @@ import {
   globRegExp,
   type ConfiguredInterface,
   type ExistingPin,
+  type NetConfigKind,
 } from './network-config.js';
 
 /** A NIC-facing interface of the guest's config, bonds/VLANs/bridges looked through. */
@@ -40,6 +42,8 @@ export interface PhysicalInterface {
   files: string[];
   /** The config renames it by MAC itself (netplan set-name). */
   setsName: boolean;
+  /** The network systems whose config names it. */
+  kinds: NetConfigKind[];
   dhcp: boolean;
   staticIps: StaticIp[];
 }
@@ -54,6 +58,8 @@ export interface PinGuest {
   existingPins: ExistingPin[];
   /** Current text of /etc/udev/rules.d/70-persistent-net.rules (absent: no such file). */
   persistentNetRules?: string;
+  /** Active network systems (network-owner.ts): when the config of several gives a NIC different names, the manager's is pinned. */
+  owner?: OwnerFacts;
 }
 
 /** The decisions: reports per NIC, files to write in the guest, warnings and log lines. */
@@ -112,13 +118,14 @@ export function physicalInterfaces(entries: ConfiguredInterface[]): PhysicalInte
   const get = (key: string, seed: Partial<PhysicalInterface>): PhysicalInterface => {
     let phys = byKey.get(key);
     if (!phys) {
-      phys = { uppers: [], files: [], setsName: false, dhcp: false, staticIps: [], ...seed };
+      phys = { uppers: [], files: [], setsName: false, kinds: [], dhcp: false, staticIps: [], ...seed };
       byKey.set(key, phys);
     }
     return phys;
   };
   const absorb = (phys: PhysicalInterface, entry: ConfiguredInterface): void => {
     if (!phys.files.includes(entry.file)) phys.files.push(entry.file);
+    if (!phys.kinds.includes(entry.kind)) phys.kinds.push(entry.kind);
     phys.dhcp ||= entry.dhcp === true;
     for (const ip of entry.staticIps) if (!phys.staticIps.some((s) => s.address === ip.address)) phys.staticIps.push(ip);
   };
@@ -221,7 +228,7 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
     };
     plan.reports.push(report);
     const nicLabel = `NIC ${index + 1}${nic.mac !== undefined ? ` (${nic.mac})` : ''}`;
-    const named = [...new Set(phys.map((p) => p.name).filter((n): n is string => n !== undefined))];
+    const named = managedNames(phys, guest.owner, nicLabel, plan.log);
     if (named.length === 0) {
       report.note = 'the config matches this NIC by MAC address: it applies under any name';
       return;
@@ -283,6 +290,25 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
     plan.writes.push({ path: PERSISTENT_NET_RULES, content: `${before}${header}# Added by v2v (conversion to KVM): the names the network config uses.\n${ruleLines.join('\n')}\n` });
   }
   return plan;
+}
+
+/**
+ * The names the config gives a NIC; when the config of several systems
+ * gives it different names, the name of the system that manages it
+ * (network-owner.ts), if that one gives it one name.
+ */
+function managedNames(phys: readonly PhysicalInterface[], facts: OwnerFacts | undefined, nicLabel: string, log: string[]): string[] {
+  const nameOf = (ps: readonly PhysicalInterface[]): string[] => [...new Set(ps.map((p) => p.name).filter((n): n is string => n !== undefined))];
+  const all = nameOf(phys);
+  if (all.length < 2 || facts === undefined) return all;
+  const owner = ownerOfConfigured(new Set(phys.flatMap((p) => p.kinds)), facts);
+  const own = owner === undefined ? all : nameOf(phys.filter((p) => p.kinds.includes(owner.kind)));
+  if (owner === undefined || own.length !== 1) return all;
+  const others = phys.filter((p) => p.name !== undefined && p.name !== own[0]);
+  log.push(
+    `${nicLabel} is managed by ${KIND_NAMES[owner.kind]}${owner.why !== undefined ? ` (${owner.why})` : ''}: its name ${own[0]} is the one used; ${others.map((p) => `${p.name ?? '?'} (${p.files.join(', ')})`).join(', ')} not`,
+  );
+  return own;
 }
 
 function namesOf(phys: PhysicalInterface[]): string[] {
@@ -380,14 +406,20 @@ export async function readGuestNetworkConfig(g: Guestfs, warn: (message: string)
 }
 
 /** What else pinning needs from the guest: its udev, kernel naming and existing pins. */
-async function readPinGuest(g: Guestfs): Promise<PinGuest> {
+async function readPinGuest(g: Guestfs, entries: readonly ConfiguredInterface[]): Promise<PinGuest & { owner: GuestOwnerFacts }> {
   const systemdUdev = (await g.exists('/lib/systemd/systemd-udevd')) || (await g.exists('/usr/lib/systemd/systemd-udevd'));
   const grubDefault = (await g.exists('/etc/default/grub')) ? await g.readFile('/etc/default/grub') : '';
   const existingPins: ExistingPin[] = [];
   for (const file of await filesIn(g, LINK_DIR, (n) => n.endsWith('.link'))) existingPins.push(...parseLinkFile(await g.readFile(file), file));
   for (const file of await filesIn(g, '/etc/udev/rules.d', (n) => n.endsWith('.rules'))) existingPins.push(...parseUdevNetRules(await g.readFile(file), file));
   const persistentNetRules = (await g.exists(PERSISTENT_NET_RULES)) ? await g.readFile(PERSISTENT_NET_RULES) : undefined;
-  return { systemdUdev, kernelNames: /(^|[\s"'])net\.ifnames=0(\s|["']|$)/m.test(grubDefault), existingPins, ...(persistentNetRules !== undefined ? { persistentNetRules } : {}) };
+  return {
+    systemdUdev,
+    kernelNames: /(^|[\s"'])net\.ifnames=0(\s|["']|$)/m.test(grubDefault),
+    existingPins,
+    ...(persistentNetRules !== undefined ? { persistentNetRules } : {}),
+    owner: await readOwnerFacts(g, entries),
+  };
 }
 
 /** Whether a guest file is a name pin (a .link file or the persistent-net rules), which the initramfs must hold. */
@@ -396,12 +428,12 @@ export function isPinFile(path: string): boolean {
 }
 
 /** The --mac ...:ip: decisions, from the guest's config as read and its ties to the source NICs. */
-async function planGuestStaticIps(input: ConvertInput, entries: ConfiguredInterface[], pinGuest: PinGuest): Promise<StaticPlan | undefined> {
+async function planGuestStaticIps(input: ConvertInput, entries: ConfiguredInterface[], pinGuest: PinGuest & { owner: GuestOwnerFacts }): Promise<StaticPlan | undefined> {
   const requests = input.staticIps ?? new Map<string, StaticIp[]>();
   if (requests.size === 0) return undefined;
   const tied = new Map<number, PhysicalInterface[]>();
   for (const [index, ties] of tieInterfaces(physicalInterfaces(entries), input.source.nics).assigned) tied.set(index, ties.map((t) => t.phys));
-  const guest = await readStaticGuest(input.g, entries, pinGuest.existingPins);
+  const guest = await readStaticGuest(input.g, entries, pinGuest.existingPins, pinGuest.owner);
   return planStaticIps(requests, input.source.nics, entries, tied, guest);
 }
 
@@ -414,7 +446,7 @@ async function planGuestStaticIps(input: ConvertInput, entries: ConfiguredInterf
 export async function pinNetworkNames(input: ConvertInput): Promise<NicNetworkReport[]> {
   const { g, log, warn } = input;
   const entries = await readGuestNetworkConfig(g, warn);
-  const pinGuest = await readPinGuest(g);
+  const pinGuest = await readPinGuest(g, entries);
   const staticPlan = await planGuestStaticIps(input, entries, pinGuest);
   // The files --mac adds name interfaces too: pinned like the guest's own.
   const physicals = physicalInterfaces([...entries, ...(staticPlan?.added ?? [])]);

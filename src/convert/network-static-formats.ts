@@ -277,12 +277,17 @@ function netplanSettings(ips: readonly StaticIp[]): Record<string, unknown> {
 /** Keys of a netplan device that say how it gets addresses: replaced as a whole. */
 const NETPLAN_ADDRESS_KEYS = ['dhcp4', 'dhcp6', 'addresses', 'gateway4', 'gateway6', 'routes', 'nameservers'];
 
-/** A new netplan file: one ethernet matched by MAC. */
-export function netplanNew(mac: string, ips: readonly StaticIp[]): string {
+/**
+ * A new netplan file: one ethernet matched by MAC. `renderer`: the guest's
+ * global one when it is not networkd (netplan's default), set on the device
+ * so it goes where the guest's other devices go whichever file sets it.
+ */
+export function netplanNew(mac: string, ips: readonly StaticIp[], renderer?: string): string {
   const doc = parseDocument('network:\n  version: 2\n');
   // Quoted: an all-digit MAC (00:50:56:11:22:33) is a number in YAML 1.1.
   const quotedMac = Object.assign(new Scalar(mac), { type: Scalar.QUOTE_DOUBLE });
-  doc.setIn(['network', 'ethernets', `v2v-${mac.replace(/:/g, '')}`], doc.createNode({ match: { macaddress: quotedMac }, ...netplanSettings(ips) }));
+  const device = { match: { macaddress: quotedMac }, ...(renderer !== undefined && renderer !== 'networkd' ? { renderer } : {}), ...netplanSettings(ips) };
+  doc.setIn(['network', 'ethernets', `v2v-${mac.replace(/:/g, '')}`], doc.createNode(device));
   doc.commentBefore = ` Written by v2v: ${optionText(mac, ips)}.`;
   return doc.toString();
 }
@@ -320,7 +325,8 @@ export function netplanEdit(text: string, name: string | undefined, mac: string,
 
 /**
  * A .network file for the NIC with `mac` (Type=ether: not the VLANs and
- * bonds that share its MAC). DNS= takes effect with systemd-resolved.
+ * bonds that share its MAC). DNS= takes effect with systemd-resolved
+ * (without it, network-static.ts writes /etc/resolv.conf or warns).
  */
 export function networkdNetwork(mac: string, ips: readonly StaticIp[]): string {
   const gateways = [false, true].map((v6) => gatewayOf(ips, v6)).filter((g): g is string => g !== undefined);

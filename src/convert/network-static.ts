@@ -11,6 +11,14 @@
  * NIC the guest has no config for gets a new file, with a name pinned like
  * the guest's own. What cannot be applied is a warning naming the NIC.
  *
+ * Which system gets the NIC when several could is network-owner.ts' table
+ * (the one that really manages it: NetworkManager leaves ifupdown's devices
+ * alone, netplan is the source of what it renders, inactive systems lose).
+ * When cloud-init would render the network config again on a later boot,
+ * its network config is turned off (network-cloud-init.ts). DNS servers
+ * reach the resolver each system's way; where nothing would read them,
+ * a plain /etc/resolv.conf is written, else a warning names the fix.
+ *
  * planStaticIps decides (pure); network-static-guest.ts reads what it needs
  * from the guest and writes the plan. network-pin.ts runs them around the
  * pinning.
@@ -35,12 +43,12 @@ import {
   resolvConfWith,
 } from './network-static-formats.js';
 import type { PhysicalInterface } from './network-pin.js';
+import { CLOUD_INIT_V2V_CFG, cloudInitDisableNetwork, type CloudInitNetwork } from './network-cloud-init.js';
+import { KIND_NAMES, ownerOfConfigured, ownerOfNew, type OwnerFacts } from './network-owner.js';
 import { recordUnappliedStaticIps } from './static-ip-options.js';
 
 /** What the static configuration needs to know about the guest besides its parsed config. */
-export interface StaticGuest {
-  /** Network systems present (installed, or enabled for networkd), for a NIC no config names. */
-  installed: Partial<Record<NetConfigKind, boolean>>;
+export interface StaticGuest extends OwnerFacts {
   /** ifcfg flavour: RHEL (/etc/sysconfig/network-scripts) or SUSE (/etc/sysconfig/network). */
   ifcfgDir: typeof RHEL_IFCFG_DIR | typeof SUSE_IFCFG_DIR;
   /**
@@ -50,8 +58,21 @@ export interface StaticGuest {
    * (a link to something neither updates).
    */
   ifupdownDns: 'hook' | 'file' | 'unmanaged';
-  /** Text of a plain /etc/resolv.conf (ifupdownDns 'file'). */
+  /**
+   * How networkd's DNS= reaches the resolver: 'resolved' (systemd-resolved
+   * is enabled, or /etc/resolv.conf links to its files), 'file'
+   * (/etc/resolv.conf is a plain file or absent: v2v writes it), 'unmanaged'
+   * (a link to something else).
+   */
+  networkdDns: 'resolved' | 'file' | 'unmanaged';
+  /** Text of a plain /etc/resolv.conf (ifupdownDns or networkdDns 'file'). */
   resolvConf?: string;
+  /** Where /etc/resolv.conf links to, when it is a link (for the warnings). */
+  resolvConfLink?: string;
+  /** netplan's global renderer in the guest (undefined: networkd, its default). */
+  netplanRenderer?: string;
+  /** cloud-init and its network config (network-cloud-init.ts). */
+  cloudInit: CloudInitNetwork;
   /** What /etc/network/interfaces sources. */
   ifupdownSources: IfupdownFile['sources'];
   /** Text of every config file an interface was read from, by guest path. */
@@ -70,6 +91,8 @@ export interface StaticPlan {
   refused: Map<string, { ips: StaticIp[]; why: string }>;
   warnings: string[];
   log: string[];
+  /** The cloud-init setting written (absent: cloud-init absent, already off, or nothing applied). */
+  cloudInitFile?: string;
 }
 
 export const RHEL_IFCFG_DIR = '/etc/sysconfig/network-scripts';
@@ -81,20 +104,11 @@ export const IFUPDOWN_MAIN = '/etc/network/interfaces';
 const IFUPDOWN_DIR = '/etc/network/interfaces.d';
 export const RESOLV_CONF = '/etc/resolv.conf';
 
-/** Which system wins when several configure a NIC (netplan generates for NetworkManager or networkd). */
-const PRECEDENCE: NetConfigKind[] = ['netplan', 'networkmanager', 'ifcfg', 'networkd', 'ifupdown'];
-
 const hex = (mac: string): string => mac.replace(/:/g, '');
 
-/** The first kind in PRECEDENCE order among `kinds`. */
-function preferred(kinds: Iterable<NetConfigKind>): NetConfigKind | undefined {
-  const set = new Set(kinds);
-  return PRECEDENCE.find((k) => set.has(k));
-}
-
-/** The network system a NIC with no config gets: what configures the guest's other NICs, else what is installed. */
+/** The network system a NIC with no config gets (network-owner.ts: the table). */
 export function familyForNewConfig(entries: readonly ConfiguredInterface[], guest: StaticGuest): NetConfigKind | undefined {
-  return preferred(entries.map((e) => e.kind)) ?? preferred(PRECEDENCE.filter((k) => guest.installed[k] === true));
+  return ownerOfNew(new Set(entries.map((e) => e.kind)), guest);
 }
 
 /**
@@ -160,20 +174,42 @@ export function planStaticIps(
     const why = physs.length > 0 ? applyToConfigured(request, physs, entries) : applyToNew(request, entries);
     if (why !== undefined) plan.refused.set(mac, { ips, why });
   }
+  keepFromCloudInit(plan, guest);
   return plan;
+}
+
+/**
+ * cloud-init with its network config on would render the NIC's config again
+ * from its datasource on a later boot: once anything was applied, its
+ * network config is turned off (network-cloud-init.ts).
+ */
+function keepFromCloudInit(plan: StaticPlan, guest: StaticGuest): void {
+  if (plan.applied.size === 0 || guest.cloudInit !== 'enabled') return;
+  const applied = [...plan.applied].map(([mac, { ips }]) => ({ mac, ips }));
+  plan.writes.push({ path: CLOUD_INIT_V2V_CFG, content: cloudInitDisableNetwork(applied) });
+  plan.cloudInitFile = CLOUD_INIT_V2V_CFG;
+  plan.log.push(`disabled cloud-init's network config so it keeps the --mac addresses (it would render the network config again from its datasource on a later boot): ${CLOUD_INIT_V2V_CFG}`);
 }
 
 /** The NIC has config in the guest: replace it there. Returns why not, when it cannot. */
 function applyToConfigured(request: Request, physs: PhysicalInterface[], entries: readonly ConfiguredInterface[]): string | undefined {
   const uppers = [...new Set(physs.flatMap((p) => p.uppers))];
   if (uppers.length > 0) return `in the guest's config it is a member of ${uppers.join(', ')}; set the address on that device in the guest`;
-  const names = [...new Set(physs.map((p) => p.name).filter((n): n is string => n !== undefined))];
-  if (names.length > 1) return `the guest's config gives it several names (${names.join(', ')}); keep one in the guest's config`;
   const own = physs.flatMap((p) => entriesOf(p, entries));
-  const kind = preferred(own.map((e) => e.kind));
-  if (kind === undefined) return applyToNew({ ...request, configured: false }, entries);
+  const owner = ownerOfConfigured(new Set(own.map((e) => e.kind)), request.guest);
+  // The names of the system that manages it (the pinning decides the same way: network-pin.ts).
+  const named = owner === undefined ? own : own.filter((e) => e.kind === owner.kind);
+  const names = [...new Set(named.map((e) => e.name).filter((n): n is string => n !== undefined))];
+  if (names.length > 1) return `the guest's config gives it several names (${names.join(', ')}); keep one in the guest's config`;
+  // Only inactive systems name it: new config, under the name they use (which is pinned).
+  if (owner === undefined) return applyToNew({ ...request, configured: false }, entries, names[0]);
+  const { kind, why } = owner;
   const files = [...new Set(own.filter((e) => e.kind === kind).map((e) => e.file))].sort();
   const name = names[0];
+  if (why !== undefined) {
+    const unused = [...new Set(own.filter((e) => e.kind !== kind).map((e) => e.file))].sort();
+    request.plan.log.push(`${request.mac}${name !== undefined ? ` (${name})` : ''} is configured by ${KIND_NAMES[kind]} (${why}): ${unused.join(', ')} left as ${unused.length === 1 ? 'it is' : 'they are'}`);
+  }
   switch (kind) {
     case 'ifupdown':
       return name === undefined ? 'ifupdown names no interface for it' : ifupdownReplace(request, name, files);
@@ -189,12 +225,12 @@ function applyToConfigured(request: Request, physs: PhysicalInterface[], entries
 }
 
 /** The NIC has no config in the guest: a new file in the guest's network system. */
-function applyToNew(request: Request, entries: readonly ConfiguredInterface[]): string | undefined {
+function applyToNew(request: Request, entries: readonly ConfiguredInterface[], knownName?: string): string | undefined {
   const kind = familyForNewConfig(entries, request.guest);
   if (kind === undefined) {
     return 'no network system was found in the guest (no ifupdown, ifcfg, NetworkManager, netplan or systemd-networkd); configure the address in the guest';
   }
-  const name = nameForNewConfig(request.nic, request.guest.existingPins);
+  const name = knownName ?? nameForNewConfig(request.nic, request.guest.existingPins);
   switch (kind) {
     case 'ifupdown':
       return ifupdownNew(request, name);
@@ -330,7 +366,7 @@ function netplanWrite(request: Request, name: string | undefined, files: string[
   }
   if (written.length > 0) return applied(request, 'netplan', written, name);
   const file = `${NETPLAN_DIR}/90-v2v-${hex(mac)}.yaml`;
-  plan.writes.push({ path: file, content: netplanNew(mac, ips), mode: '0600' });
+  plan.writes.push({ path: file, content: netplanNew(mac, ips, guest.netplanRenderer), mode: '0600' });
   return applied(request, 'netplan', [file]);
 }
 
@@ -340,12 +376,32 @@ function networkdWrite(request: Request, oldFiles: string[]): string | undefined
   const { plan, mac, ips } = request;
   const file = `${NETWORKD_DIR}/00-v2v-${hex(mac)}.network`;
   plan.writes.push({ path: file, content: networkdNetwork(mac, ips) });
+  const files = [file, ...networkdDns(request, file)];
   const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
   const earlier = oldFiles.filter((f) => base(f) < base(file));
   if (earlier.length > 0) {
     plan.warnings.push(`--mac ${mac}: ${earlier.join(', ')} sort${earlier.length === 1 ? 's' : ''} before ${file} and systemd-networkd uses the first match: rename ${earlier.length === 1 ? 'it' : 'them'} in the guest`);
   }
-  return applied(request, 'networkd', [file]);
+  return applied(request, 'networkd', files);
+}
+
+/**
+ * DNS with networkd: DNS= is read by systemd-resolved only. Without it,
+ * /etc/resolv.conf is written when it is a plain file (as for ifupdown),
+ * else a warning names the fix. Returns the extra files written.
+ */
+function networkdDns(request: Request, file: string): string[] {
+  const { guest, plan, ips, mac } = request;
+  const dns = dnsOf(ips);
+  if (dns.length === 0 || guest.networkdDns === 'resolved') return [];
+  if (guest.networkdDns === 'file') {
+    plan.writes.push({ path: RESOLV_CONF, content: resolvConfWith(guest.resolvConf, dns) });
+    return [RESOLV_CONF];
+  }
+  plan.warnings.push(
+    `--mac ${mac}: the DNS servers ${dns.join(', ')} are in ${file} (DNS=), which only systemd-resolved reads, and it is not enabled in the guest; ${RESOLV_CONF} is a link to ${guest.resolvConfLink ?? 'another file'}: enable systemd-resolved in the guest or set them in its resolver`,
+  );
+  return [];
 }
 
 // ------------------------------------------------------------- reports ----
@@ -368,7 +424,8 @@ export function reportStaticIps(reports: readonly NicNetworkReport[], plan: Stat
     report.staticIps = ips;
     report.source = 'option';
     delete report.dhcp;
-    report.files.push(...files.filter((f) => !report.files.includes(f)));
+    const all = [...files, ...(plan.cloudInitFile !== undefined ? [plan.cloudInitFile] : [])];
+    report.files.push(...all.filter((f) => !report.files.includes(f)));
   }
   for (const [mac, { ips, why }] of plan.refused) {
     const recorded = recordUnappliedStaticIps(out, new Map([[mac, ips]]), why);

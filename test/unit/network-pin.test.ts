@@ -233,7 +233,7 @@ iface bond0.100 inet static
     const vlan = parseIfcfg('DEVICE=ens192.42\nVLAN=yes\nIPADDR=192.0.2.42\nPREFIX=24\n', '/n/ifcfg-ens192.42');
     const physicals = physicalInterfaces([phys!, vlan!]);
     expect(physicals).toEqual([
-      { name: 'ens192', mac: MAC1, uppers: ['ens192.42'], files: ['/n/ifcfg-ens192', '/n/ifcfg-ens192.42'], setsName: false, dhcp: false, staticIps: [{ address: '192.0.2.42', prefix: 24, dns: [] }] },
+      { name: 'ens192', mac: MAC1, uppers: ['ens192.42'], files: ['/n/ifcfg-ens192', '/n/ifcfg-ens192.42'], setsName: false, kinds: ['ifcfg'], dhcp: false, staticIps: [{ address: '192.0.2.42', prefix: 24, dns: [] }] },
     ]);
     const plan = planNetworkPins(physicals, [NIC1], SYSTEMD);
     expect(plan.reports[0]).toMatchObject({ mac: MAC1, matchedBy: 'mac', pinned: 'ens192', names: ['ens192', 'ens192.42'] });

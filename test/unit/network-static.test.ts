@@ -17,6 +17,7 @@ import {
 import { describeNetworkReport, physicalInterfaces, planNetworkPins, tieInterfaces, type PhysicalInterface } from '../../src/convert/network-pin.js';
 import { familyForNewConfig, nameForNewConfig, planStaticIps, reportStaticIps, type StaticGuest, type StaticPlan } from '../../src/convert/network-static.js';
 import { connectionUuid } from '../../src/convert/network-static-formats.js';
+import { cloudInitNetwork } from '../../src/convert/network-cloud-init.js';
 import type { SourceNic, StaticIp } from '../../src/model.js';
 import { parseMacIp } from '../../src/output/mac-ip.js';
 
@@ -32,8 +33,12 @@ const BARE: StaticIp[] = [parseMacIp(`${MAC1}:ip:192.0.2.20`, '192.0.2.20')];
 
 const GUEST: StaticGuest = {
   installed: {},
+  nmIfupdownManaged: false,
+  nmManagesNewDevices: false,
   ifcfgDir: '/etc/sysconfig/network-scripts',
   ifupdownDns: 'hook',
+  networkdDns: 'resolved',
+  cloudInit: 'absent',
   ifupdownSources: [],
   texts: new Map(),
   existingPins: [],
@@ -518,5 +523,190 @@ describe('which system, which name, and what is refused', () => {
     );
     // ens224 (DHCP, its own report) is not touched.
     expect(reports.find((r) => r.mac === MAC2)).toMatchObject({ names: ['ens224'], dhcp: true, source: 'guest', staticIps: [] });
+  });
+});
+
+// ----------------------------------- which system manages the NIC (#12 follow-up) ----
+
+/** Config files of several systems at once, each parsed by its own parser (by path). */
+const anyConfig = (text: string, file: string): ConfiguredInterface[] => {
+  if (file.startsWith('/etc/network/')) return ifupdown(text, file);
+  if (file.startsWith('/etc/NetworkManager/')) return [parseNmKeyfile(text, file)].filter((e): e is ConfiguredInterface => e !== undefined);
+  if (file.startsWith('/etc/netplan/')) return parseNetplan(text, file);
+  if (file.startsWith('/etc/systemd/network/')) return parseNetworkdNetwork(text, file);
+  return [parseIfcfg(text, file)].filter((e): e is ConfiguredInterface => e !== undefined);
+};
+
+/** Debian 12 with NetworkManager installed and enabled, its default NetworkManager.conf ([ifupdown] managed=false). */
+const DEBIAN_WITH_NM: Partial<StaticGuest> = {
+  installed: { ifupdown: true, networkmanager: true, netplan: false, networkd: false, ifcfg: false },
+  nmIfupdownManaged: false,
+  nmManagesNewDevices: true,
+};
+const NM_FILE = '/etc/NetworkManager/system-connections/Wired connection 1.nmconnection';
+const NM_NEW = '/etc/NetworkManager/system-connections/v2v-000c293a5b7c.nmconnection';
+
+describe('which system manages the NIC when several could', () => {
+  it('Debian + NetworkManager installed + an ifupdown stanza for the NIC: the stanza is edited, NetworkManager and its profile untouched (its ifupdown plugin leaves the NIC unmanaged)', () => {
+    const files = { '/etc/network/interfaces': DEBIAN_INTERFACES, [NM_FILE]: NM_ENS192 };
+    const { plan: p, written } = plan(files, anyConfig, DEBIAN_WITH_NM);
+    expect(Object.keys(written)).toEqual(['/etc/network/interfaces']);
+    expect(written['/etc/network/interfaces']).toContain('iface ens192 inet static\n    address 192.0.2.20/24\n');
+    expect(p.applied.get(MAC1)).toMatchObject({ kind: 'ifupdown', files: ['/etc/network/interfaces'], name: 'ens192' });
+    expect(p.log).toEqual([
+      `${MAC1} (ens192) is configured by ifupdown (NetworkManager leaves the devices of /etc/network/interfaces unmanaged ([ifupdown] managed=false), so its profile is not used): ${NM_FILE} left as it is`,
+      `static 192.0.2.20/24 from --mac for ${MAC1} (ens192): ifupdown /etc/network/interfaces`,
+    ]);
+    // Without NetworkManager's profile: the same (NetworkManager installed changes nothing).
+    expect(Object.keys(plan({ '/etc/network/interfaces': DEBIAN_INTERFACES }, anyConfig, DEBIAN_WITH_NM).written)).toEqual(['/etc/network/interfaces']);
+  });
+
+  it('[ifupdown] managed=true: NetworkManager manages the NIC, so its profile is the one replaced; the stanza is left alone', () => {
+    const files = { '/etc/network/interfaces': DEBIAN_INTERFACES, [NM_FILE]: NM_ENS192 };
+    const { plan: p, written } = plan(files, anyConfig, { ...DEBIAN_WITH_NM, nmIfupdownManaged: true });
+    expect(Object.keys(written)).toEqual([NM_NEW, NM_FILE]);
+    expect(p.applied.get(MAC1)?.kind).toBe('networkmanager');
+  });
+
+  it('a NetworkManager profile for the NIC + ifupdown only has lo: NetworkManager (a new keyfile, the old profile no longer autoconnects)', () => {
+    const files = { '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n', [NM_FILE]: NM_ENS192 };
+    const { plan: p, written } = plan(files, anyConfig, { ...DEBIAN_WITH_NM, ifupdownSources: [{ kind: 'source', path: '/etc/network/interfaces.d/*' }] });
+    expect(Object.keys(written)).toEqual([NM_NEW, NM_FILE]);
+    expect(written[NM_FILE]).toContain('[connection]\nautoconnect=false\n');
+    expect(p.applied.get(MAC1)?.kind).toBe('networkmanager');
+    expect(p.log).toEqual([`static 192.0.2.20/24 from --mac for ${MAC1}: networkmanager ${NM_NEW}, ${NM_FILE}`]);
+  });
+
+  it('netplan and a NetworkManager profile both name the NIC: netplan, the source of truth it renders from, is edited', () => {
+    const files = { '/etc/netplan/50-cloud-init.yaml': NETPLAN, [NM_FILE]: NM_ENS192 };
+    const { plan: p, written } = plan(files, anyConfig, { installed: { netplan: true, networkmanager: true } });
+    expect(Object.keys(written).sort()).toEqual(['/etc/netplan/50-cloud-init.yaml', '/etc/netplan/50-cloud-init.yaml.v2v-orig']);
+    expect(p.applied.get(MAC1)?.kind).toBe('netplan');
+    expect(p.log[0]).toBe(`${MAC1} (ens192) is configured by netplan (netplan renders the config of the others at boot): ${NM_FILE} left as it is`);
+  });
+
+  it('config only in systems that are not active (a leftover NM profile, a networkd file with networkd disabled): the NIC gets new config in the active system, the stale files untouched', () => {
+    const files = {
+      '/etc/network/interfaces': 'auto lo\niface lo inet loopback\n',
+      [NM_FILE]: NM_ENS192,
+      '/etc/systemd/network/10-ens192.network': '[Match]\nName=ens192\n[Network]\nDHCP=yes\n',
+    };
+    const { plan: p, written } = plan(files, anyConfig, { installed: { ifupdown: true, networkmanager: false, networkd: false } });
+    expect(Object.keys(written)).toEqual(['/etc/network/interfaces']);
+    expect(written['/etc/network/interfaces']).toContain('allow-hotplug ens192\niface ens192 inet static\n');
+    expect(p.applied.get(MAC1)).toMatchObject({ kind: 'ifupdown', configured: false, name: 'ens192' });
+    // Nothing known active: the config's own system, as before.
+    expect(plan(files, anyConfig).plan.applied.get(MAC1)?.kind).toBe('networkmanager');
+  });
+
+  it('an ifupdown stanza and an enabled networkd file for the NIC: networkd (the order); with networkd disabled: ifupdown', () => {
+    const files = { '/etc/network/interfaces': DEBIAN_INTERFACES, '/etc/systemd/network/10-ens192.network': '[Match]\nName=ens192\n[Network]\nDHCP=yes\n' };
+    expect(plan(files, anyConfig, { installed: { ifupdown: true, networkd: true } }).plan.applied.get(MAC1)?.kind).toBe('networkd');
+    expect(plan(files, anyConfig, { installed: { ifupdown: true, networkd: false } }).plan.applied.get(MAC1)?.kind).toBe('ifupdown');
+  });
+
+  it('two systems give the NIC different names: the manager\'s name is pinned and configured (without the facts, as before: nothing pinned, a warning)', () => {
+    // A Debian guest once set up with NetworkManager: its profile binds the NIC's MAC to eth0; ifupdown configures ens192.
+    const stale = `[connection]\nid=old\ntype=ethernet\ninterface-name=eth0\n\n[ethernet]\nmac-address=${MAC1.toUpperCase()}\n\n[ipv4]\nmethod=auto\n`;
+    const files = { '/etc/network/interfaces': DEBIAN_INTERFACES, '/etc/NetworkManager/system-connections/old.nmconnection': stale };
+    const entries = Object.entries(files).flatMap(([file, text]) => anyConfig(text, file));
+    const facts = { installed: DEBIAN_WITH_NM.installed ?? {}, nmIfupdownManaged: false, nmManagesNewDevices: true };
+    const pins = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [], owner: facts });
+    expect(pins.reports.find((r) => r.mac === MAC1)).toMatchObject({ names: ['ens192', 'eth0'], pinned: 'ens192', files: ['/etc/systemd/network/10-v2v-ens192.link'] });
+    expect(pins.log[0]).toBe(
+      `NIC 1 (${MAC1}) is managed by ifupdown (NetworkManager leaves the devices of /etc/network/interfaces unmanaged ([ifupdown] managed=false), so its profile is not used): its name ens192 is the one used; eth0 (/etc/NetworkManager/system-connections/old.nmconnection) not`,
+    );
+    expect(pins.warnings).toEqual([]);
+    const { written } = plan(files, anyConfig, DEBIAN_WITH_NM);
+    expect(Object.keys(written)).toEqual(['/etc/network/interfaces']);
+    // Without the facts (nothing read): both names, nothing pinned, a warning.
+    const blind = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [] });
+    expect(blind.reports.find((r) => r.mac === MAC1)?.pinned).toBeUndefined();
+    expect(blind.warnings).toEqual([`the guest's network config gives NIC 1 (${MAC1}) several names (ens192, eth0): none was pinned; keep one in the guest's config`]);
+    // [ifupdown] managed=true: NetworkManager's name, eth0, is the one used (a kernel name: not pinned, with its own warning).
+    const nm = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [], owner: { ...facts, nmIfupdownManaged: true } });
+    expect(nm.log[0]).toMatch(/^NIC 1 \(.+\) is managed by NetworkManager \(NetworkManager manages the devices of \/etc\/network\/interfaces \(\[ifupdown\] managed=true\)\): its name eth0 is the one used; ens192 \(\/etc\/network\/interfaces\) not$/);
+    expect(nm.reports.find((r) => r.mac === MAC1)?.note).toMatch(/^eth0 is a kernel name/);
+  });
+
+  it('a NIC with no config: NetworkManager when it takes new devices, else the system of the other NICs; netplan first; a netplan renderer other than networkd is kept', () => {
+    const MAC3 = '00:50:56:aa:bb:03';
+    const third = { nics: [NIC1, NIC2, { mac: MAC3, pciSlot: 256 }], requests: new Map([[MAC3, BARE]]) };
+    const debian = { '/etc/network/interfaces': DEBIAN_INTERFACES };
+    expect(plan(debian, anyConfig, DEBIAN_WITH_NM, third).plan.applied.get(MAC3)?.kind).toBe('networkmanager');
+    // Ubuntu's 10-globally-managed-devices.conf: NetworkManager takes no ethernet by itself.
+    expect(plan(debian, anyConfig, { ...DEBIAN_WITH_NM, nmManagesNewDevices: false }, third).plan.applied.get(MAC3)?.kind).toBe('ifupdown');
+    const desktop = plan({ '/etc/netplan/50-cloud-init.yaml': NETPLAN }, anyConfig, { ...DEBIAN_WITH_NM, installed: { netplan: true, networkmanager: true }, netplanRenderer: 'NetworkManager' }, third);
+    expect(desktop.plan.applied.get(MAC3)?.kind).toBe('netplan');
+    expect(desktop.written['/etc/netplan/90-v2v-005056aabb03.yaml']).toContain(`      match:\n        macaddress: "${MAC3}"\n      renderer: NetworkManager\n      dhcp4: false\n`);
+    expect(plan({ '/etc/netplan/50-cloud-init.yaml': NETPLAN }, anyConfig, {}, third).written['/etc/netplan/90-v2v-005056aabb03.yaml']).not.toContain('renderer');
+  });
+});
+
+// ------------------------------------------------------------ cloud-init ----
+
+describe('cloud-init would undo --mac ip: its network config is disabled', () => {
+  const CFG = '/etc/cloud/cloud.cfg.d/99-v2v-network.cfg';
+
+  it('cloud-init with its network config on: 99-v2v-network.cfg written, logged, listed in the report\'s files (-o json, the log)', () => {
+    const { plan: p, written } = plan({ '/etc/netplan/50-cloud-init.yaml': NETPLAN }, parseNetplan, { cloudInit: 'enabled' });
+    expect(written[CFG]).toBe(`# Written by v2v when this guest was converted to KVM: --mac ${OPTION}
+# set static addresses in the guest's network config, which cloud-init would
+# otherwise render again from its datasource on a later boot (a new instance-id,
+# another datasource on KVM). Remove this file to let cloud-init configure the network.
+network: {config: disabled}
+`);
+    expect(p.cloudInitFile).toBe(CFG);
+    expect(p.log.at(-1)).toBe(
+      `disabled cloud-init's network config so it keeps the --mac addresses (it would render the network config again from its datasource on a later boot): ${CFG}`,
+    );
+    const pins = planNetworkPins(physicalInterfaces(parseNetplan(NETPLAN, '/etc/netplan/50-cloud-init.yaml')), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [] });
+    const report = reportStaticIps(pins.reports, p).reports.find((r) => r.mac === MAC1);
+    expect(report?.files).toEqual(['/etc/netplan/50-cloud-init.yaml', '/etc/netplan/50-cloud-init.yaml.v2v-orig', CFG]);
+    expect(describeNetworkReport(report!)).toContain(`static config written to /etc/netplan/50-cloud-init.yaml, /etc/netplan/50-cloud-init.yaml.v2v-orig, ${CFG}`);
+    // The setting parses back as cloud-init reads it.
+    expect(cloudInitNetwork([{ path: CFG, text: written[CFG] as string }], '')).toBe('disabled');
+  });
+
+  it('nothing written when cloud-init is absent or its network config already off, or when nothing was applied', () => {
+    for (const cloudInit of ['absent', 'disabled'] as const) {
+      const { plan: p, written } = plan({ '/etc/netplan/50-cloud-init.yaml': NETPLAN }, parseNetplan, { cloudInit });
+      expect(written[CFG]).toBeUndefined();
+      expect(p.cloudInitFile).toBeUndefined();
+    }
+    const refused = plan({}, ifupdown, { cloudInit: 'enabled' }, { requests: new Map([['52:54:00:00:00:09', BARE]]) });
+    expect(refused.plan.writes).toEqual([]);
+  });
+
+  it('the ifupdown file cloud-init generated (interfaces.d/50-cloud-init) and a new ifcfg file alike', () => {
+    const generated = '# This file is generated from information provided by the datasource.\nauto ens192\niface ens192 inet dhcp\n';
+    const deb = plan({ '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n', '/etc/network/interfaces.d/50-cloud-init': generated }, ifupdown, { cloudInit: 'enabled' });
+    expect(Object.keys(deb.written)).toEqual(['/etc/network/interfaces.d/50-cloud-init', CFG]);
+    const rhel = plan({}, ifupdown, { cloudInit: 'enabled', installed: { ifcfg: true } });
+    expect(Object.keys(rhel.written)).toEqual(['/etc/sysconfig/network-scripts/ifcfg-ens192', CFG]);
+  });
+});
+
+// -------------------------------------------------- networkd without resolved ----
+
+describe('systemd-networkd DNS= without systemd-resolved', () => {
+  const NETWORK = { '/etc/systemd/network/10-ens192.network': '[Match]\nName=ens192\n[Network]\nDHCP=yes\n' };
+  const V2V = '/etc/systemd/network/00-v2v-000c293a5b7c.network';
+
+  it('a plain /etc/resolv.conf is written as for ifupdown (old nameservers commented out), and listed with the .network file', () => {
+    const { plan: p, written } = plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'file', resolvConf: 'nameserver 10.0.0.1\n' });
+    expect(written['/etc/resolv.conf']).toBe('# nameserver 10.0.0.1  (before v2v)\n# Written by v2v (--mac ...:ip:...):\nnameserver 192.0.2.53\n');
+    expect(p.applied.get(MAC1)?.files).toEqual([V2V, '/etc/resolv.conf']);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it('a resolv.conf that links elsewhere: left alone, a warning names the fix; systemd-resolved in use or no DNS given: nothing more', () => {
+    const { plan: p, written } = plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'unmanaged', resolvConfLink: '/run/resolvconf/resolv.conf' });
+    expect(Object.keys(written)).toEqual([V2V]);
+    expect(p.warnings).toEqual([
+      `--mac ${MAC1}: the DNS servers 192.0.2.53 are in ${V2V} (DNS=), which only systemd-resolved reads, and it is not enabled in the guest; /etc/resolv.conf is a link to /run/resolvconf/resolv.conf: enable systemd-resolved in the guest or set them in its resolver`,
+    ]);
+    expect(Object.keys(plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'resolved' }).written)).toEqual([V2V]);
+    expect(Object.keys(plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'file' }, { requests: new Map([[MAC1, BARE]]) }).written)).toEqual([V2V]);
   });
 });
