@@ -149,9 +149,8 @@ export async function main(options: Options): Promise<number> {
     if (interrupted) {
       const message = 'interrupted; temporary files and partial targets were removed.';
       emitEvent({ type: 'error', message });
-      const line = `v2v: error: ${message}${logPath ? ` (log: ${logPath})` : ''}`;
-      process.stderr.write(`${line}\n`);
-      log?.write(`[${clock()}] ${line}`);
+      process.stderr.write(`v2v: error: ${message}\n${logPath ? `v2v: log: ${logPath}\n` : ''}`);
+      log?.write(`[${clock()}] v2v: error: ${message}`);
       result = { exitCode: ExitCode.interrupted, files: [], ...(logPath ? { log: logPath } : {}) };
       return ExitCode.interrupted;
     }
@@ -224,21 +223,21 @@ function printWarnings(warnings: readonly string[]): void {
 
 /**
  * Prints an error the way its kind asks for, and returns its exit code. A
- * run's error names its log (`logPath`) and goes into it (`log`).
+ * run's error goes into its log (`log`), and a last line names the log
+ * (`logPath`): the error itself stays one sentence.
  */
 export function reportError(error: unknown, logPath?: string, log?: RunLog): number {
-  const where = logPath ? ` (log: ${logPath})` : '';
+  const where = logPath ? `v2v: log: ${logPath}\n` : '';
   if (error instanceof V2vError) {
     emitEvent({ type: 'error', message: error.message });
-    const line = `v2v: error: ${error.message}${where}`;
-    process.stderr.write(`${line}\n`);
-    log?.write(`[${clock()}] ${line}`);
+    process.stderr.write(`v2v: error: ${error.message}\n${where}`);
+    log?.write(`[${clock()}] v2v: error: ${error.message}`);
     return error.exitCode;
   }
   const text = redactUrl(error instanceof Error ? (error.stack ?? error.message) : String(error));
   emitEvent({ type: 'error', message: `internal error: ${error instanceof Error ? error.message : String(error)}` });
-  const report = `v2v: internal error: ${text}\nThis is a bug in v2v: please report it with the command line and this output${where}.`;
-  process.stderr.write(`${report}\n`);
+  const report = `v2v: internal error: ${text}\nThis is a bug in v2v: please report it with the command line and this output.`;
+  process.stderr.write(`${report}\n${where}`);
   log?.write(`[${clock()}] ${report}`);
   return ExitCode.internal;
 }

@@ -17,8 +17,8 @@ const NOT_CHANGES = /^(conversion of the guest finished|no VMware or other hyper
  */
 export function runSummary(options: Options, name: string, files: readonly string[], changes: readonly string[], live: boolean, time: string, log?: string): string[] {
   const next = nextStep(options, name, files);
+  if (!live) return [...(next !== undefined ? [`› [${time}] next: ${next}`] : []), ...(log !== undefined ? [`› [${time}] log: ${log}`] : [])];
   const last = log !== undefined ? [`Log: ${log}`] : [];
-  if (!live) return [...(next !== undefined ? [`› [${time}] next: ${next}`] : []), ...last];
   const done = changes.filter((c) => !NOT_CHANGES.test(c));
   const lines = done.length > 0 ? ['Changed in the guest:', ...done.map((c) => `  - ${c}`)] : [];
   if (next !== undefined) lines.push(`Next: ${next}`);

@@ -274,8 +274,7 @@ async function lastResultEvent(path: string): Promise<V2vEvent | undefined> {
 async function firstError(log: string, signal: NodeJS.Signals | null): Promise<string> {
   const text = await readFile(log, 'utf8').catch(() => '');
   const line = text.split('\n').find((l) => /^v2v: (error|internal error):/.test(l));
-  // The run log is named in the report and the summary already.
-  return line?.replace(/^v2v: (error: )?/, '').replace(/ \(log: [^()]*\)$/, '') ?? (signal ? `killed by ${signal}` : 'failed: see the log');
+  return line?.replace(/^v2v: (error: )?/, '') ?? (signal ? `killed by ${signal}` : 'failed: see the log');
 }
 
 /** The summary table printed at the end. */

@@ -146,11 +146,11 @@ describe('RunLog', () => {
 });
 
 describe('runSummary', () => {
-  it('ends with the log file, in both renderers', () => {
+  it('ends with the log file: a detail line in the piped log, "Log: PATH" on a terminal', () => {
     const options = normalizeOptions({ i: 'vmx', o: 'local', os: '/out', positional: ['/x/g.vmx'] });
     expect(runSummary(options, 'g', ['/out/g-sda', '/out/g.xml'], [], false, '10:00:00', '/out/g-v2v-1.log')).toEqual([
       '› [10:00:00] next: virsh define /out/g.xml && virsh start g',
-      'Log: /out/g-v2v-1.log',
+      '› [10:00:00] log: /out/g-v2v-1.log',
     ]);
     expect(runSummary(options, 'g', ['/out/g-sda', '/out/g.xml'], ['removed open-vm-tools'], true, '10:00:00', '/out/g-v2v-1.log').at(-1)).toBe('Log: /out/g-v2v-1.log');
   });
@@ -169,11 +169,11 @@ describe('the CLI writes the log of a failed run (source stage)', () => {
     const file = join(work, 'given.log');
     const r = await v2v('cli-unused', '-i', 'vmx', 'https://bob:hunter2@127.0.0.1:1/dir/x.vmx', '-o', 'null', '--log-file', file, '-x');
     expect(r.exitCode).toBe(4);
-    expect(r.stderr).toMatch(new RegExp(`^v2v: error: Cannot fetch .*\\(log: ${file}\\)$`, 'm'));
+    expect(r.stderr).toMatch(new RegExp(`^v2v: error: Cannot fetch .*right\\.\nv2v: log: ${file}$`, 'm'));
     const text = await readFile(file, 'utf8');
     expect(text).toMatch(/^❯ \[\d\d:\d\d:\d\d\] Setting up the source$/m);
     expect(text).toMatch(/^✖ \[\d\d:\d\d:\d\d\] Setting up the source.*\[FAILED: Cannot fetch/m);
-    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: Cannot fetch .*\(log: /m);
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: Cannot fetch .*right\.\n$/m);
     expect(text).not.toContain('hunter2');
     await expect(readdir(join(work, 'cli-unused'))).rejects.toThrow(/ENOENT/); // --log-file: nothing in the log directory
 
@@ -181,7 +181,7 @@ describe('the CLI writes the log of a failed run (source stage)', () => {
     expect(byFile.exitCode).toBe(4);
     const logs = await readdir(join(work, 'cli-logs'));
     expect(logs).toEqual([expect.stringMatching(/^x-v2v-\d{8}-\d{6}\.log$/)]);
-    expect(byFile.stderr).toContain(`(log: ${join(work, 'cli-logs', logs[0]!)})`);
+    expect(byFile.stderr.split('\n').at(-1)).toBe(`v2v: log: ${join(work, 'cli-logs', logs[0]!)}`);
     expect(await readFile(join(work, 'cli-logs', logs[0]!), 'utf8')).not.toContain('sekret-pw-42');
   }, 60_000);
 
@@ -189,6 +189,7 @@ describe('the CLI writes the log of a failed run (source stage)', () => {
     const r = await v2v('cli-none', '-i', 'vmx', 'https://bob@127.0.0.1:1/dir/x.vmx', '-o', 'null', '--no-log-file');
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toMatch(/^v2v: error: Cannot fetch [^\n]*right\.$/m);
+    expect(r.stderr).not.toContain('v2v: log:');
     await expect(readdir(join(work, 'cli-none'))).rejects.toThrow(/ENOENT/);
     const existing = join(work, 'taken.log');
     await writeFile(existing, 'keep me\n');
