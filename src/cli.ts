@@ -127,6 +127,8 @@ export function buildParser(argv: string[]) {
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print nothing but errors and warnings' })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'Verbose messages' })
       .option('trace', { alias: 'x', type: 'boolean', describe: 'Trace every external command with its argv (stderr)' })
+      .option('log-file', { type: 'string', requiresArg: true, describe: 'Write the run\'s log (the piped output plus every command and what it printed) to this new file; default: NAME-v2v-DATE-TIME.log in the output directory (-o libvirt, null: /var/log/v2v, or ~/.local/state/v2v when not root)' })
+      .option('no-log-file', { type: 'boolean', describe: 'Write no log file' })
       .option('machine-readable', { type: 'string', describe: 'JSON-lines progress events on stdout, or =file:FILE or =fd:N; alone, list capabilities' })
       .option('colors', { alias: ['color', 'colour', 'colours'], type: 'boolean', describe: 'Accepted for virt-v2v compatibility; does nothing' })
       .option('wrap', { type: 'boolean', describe: 'Accepted for virt-v2v compatibility; does nothing' })
@@ -237,6 +239,8 @@ export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
       key: parsed['key'] as string[] | undefined,
       virtioWin: parsed['virtio-win'] as string | undefined,
       verify: parsed['verify'] as string | undefined,
+      logFile: parsed['log-file'] as string | undefined,
+      noLogFile: parsed['no-log-file'] as boolean | undefined,
     },
   };
 }

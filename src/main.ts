@@ -15,6 +15,9 @@ import { runSummary } from './run-summary.js';
 import { formatDetails } from './progress/verbose.js';
 import { redactUrl } from './redact.js';
 import { describeVerifyReport, type VerifyReport } from './verify/report.js';
+import type { Context } from './context.js';
+import { defaultLogDirectory, fallbackLogName, RunLog } from './run-log.js';
+import { guestName } from './output/index.js';
 
 /**
  * Files the run creates (and its children: qemu-img targets, overlays) get
@@ -41,11 +44,14 @@ export async function main(options: Options): Promise<number> {
     if (interrupted) return exitBySignal(signal); // second signal: leave now
     interrupted = true;
     process.stderr.write(`\nv2v: ${signal} received: stopping and cleaning up\n`);
+    log?.write(`[${clock()}] v2v: ${signal} received: stopping and cleaning up`);
     abort.abort(new InterruptedError(`Interrupted by ${signal}.`));
     // Now, not after the stage unwinds: a guestfish server is no child of
     // ours, and closing it politely would wait for the call it is running.
     void stopRunProcesses(runId);
   };
+  const started = new Date();
+  const log = options.printSource || options.logFile.kind === 'none' ? undefined : new RunLog((message) => emitEvent({ type: 'warning', message }));
   const runId = markRun();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -64,9 +70,20 @@ export async function main(options: Options): Promise<number> {
     printWarnings(warnings);
   };
   const unsubscribe: Array<() => void> = [];
-  const started = Date.now();
-  let result: { exitCode: number; name?: string; files: string[]; verify?: VerifyReport } = { exitCode: ExitCode.internal, files: [] };
-  let ctxVerification: (() => VerifyReport | undefined) | undefined;
+  let result: { exitCode: number; name?: string; files: string[]; verify?: VerifyReport; log?: string } = { exitCode: ExitCode.internal, files: [] };
+  let context: Context | undefined;
+  /** Opens the default log once the guest's name is known (or, at the end, with a fallback name); returns its path. */
+  const openLog = (sourceName?: string): string | undefined => {
+    if (log === undefined || !log.waiting) return log?.path;
+    let path: string | undefined;
+    if (options.logFile.kind === 'file') path = log.openFile(options.logFile.path);
+    else {
+      const { dir, create } = defaultLogDirectory(options.output, process.env, process.getuid?.() ?? -1);
+      path = log.openInDirectory(dir, logName(options, sourceName), started, create);
+    }
+    if (path !== undefined) emitEvent({ type: 'info', message: `log file: ${path}`, log: path });
+    return path;
+  };
   try {
     if (options.machineReadable) {
       const opened = openSink(options.machineReadable);
@@ -74,28 +91,38 @@ export async function main(options: Options): Promise<number> {
       unsubscribe.push(onEvent((event) => opened.write(event)));
     }
     unsubscribe.push(onEvent(humanSideChannel(renderer)));
+    if (log) unsubscribe.push(onEvent(logSideChannel(log, () => openLog(context?.source?.name))));
     unsubscribe.push(onEvent((event) => {
       if (event.type === 'warning' && !event.message.startsWith('cleanup: ')) warnings.push(event.message);
     }));
+    // --log-file is known now: lines go to it from the start.
+    if (options.logFile.kind === 'file') openLog();
     for (const warning of options.warnings ?? []) emitEvent({ type: 'warning', message: warning });
-    if (renderer !== 'live' && !options.printSource) {
-      unsubscribe.push(startHeartbeat(renderer === 'lines' ? (line) => process.stdout.write(`${line}\n`) : undefined));
+    if ((renderer !== 'live' || log) && !options.printSource) {
+      unsubscribe.push(startHeartbeat((line) => {
+        if (renderer === 'lines') process.stdout.write(`${line}\n`);
+        log?.write(line);
+      }));
     }
     configureExec({
       signal: abort.signal,
-      ...(options.trace || options.machineReadable
+      // The log always holds the trace and what each command printed, whatever -v and -x say.
+      ...(options.trace || options.machineReadable || log
         ? {
             trace: (argv: string) => {
               if (options.trace) process.stderr.write(`${renderer === 'lines' ? `[${clock()}] ` : ''}+ ${argv}\n`);
-              emitEvent({ type: 'trace', message: argv });
+              log?.write(`[${clock()}] + ${argv}`);
+              if (options.trace || options.machineReadable) emitEvent({ type: 'trace', message: argv });
             },
           }
         : {}),
-      ...(options.verbose
+      ...(options.verbose || log
         ? {
             details: (argv: string, r: { stdout: string; stderr: string; exitCode: number }) => {
               const lines = formatDetails(argv, r.stdout, r.stderr, r.exitCode, clock());
-              if (lines.length > 0) process.stderr.write(`${redactUrl(lines.join('\n'))}\n`);
+              if (lines.length === 0) return;
+              if (options.verbose) process.stderr.write(`${redactUrl(lines.join('\n'))}\n`);
+              log?.write(lines.join('\n'));
             },
           }
         : {}),
@@ -103,41 +130,50 @@ export async function main(options: Options): Promise<number> {
     const ctx = await runPipeline(options, renderer, {
       signal: abort.signal,
       runId,
-      onContext: (context) => (ctxVerification = () => context.verification),
+      onContext: (c) => (context = c),
+      ...(log ? { log: (text: string) => log.write(text) } : {}),
     });
     if (options.printSource) {
       process.stdout.write(`${JSON.stringify(ctx.source, null, 2)}\n`);
       result = { exitCode: ExitCode.ok, files: [] };
       return ExitCode.ok;
     }
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const seconds = ((Date.now() - started.getTime()) / 1000).toFixed(1);
+    const logPath = openLog(ctx.name);
     const files = ctx.written ?? [];
     const verified = ctx.verification ? `; verified: ${describeVerifyReport(ctx.verification)}` : '';
     const summary = `Finished converting ${ctx.name} in ${seconds} s: ${files.join(', ')}${verified}`;
     emitEvent({ type: 'info', message: summary });
-    const details = runSummary(options, ctx.name ?? '', files, ctx.changes ?? [], renderer === 'live', clock());
-    if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(`${[summary, ...details].join('\n')}\n`);
-    result = { exitCode: ExitCode.ok, ...(ctx.name ? { name: ctx.name } : {}), files, ...(ctx.verification ? { verify: ctx.verification } : {}) };
+    const details = runSummary(options, ctx.name ?? '', files, ctx.changes ?? [], renderer === 'live', clock(), logPath);
+    const text = `${[summary, ...details].join('\n')}\n`;
+    if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(text);
+    // The log gets the line renderer's summary (the changes are in it already, as detail lines).
+    log?.write(renderer === 'live' ? [summary, ...runSummary(options, ctx.name ?? '', files, [], false, clock(), logPath)].join('\n') : text);
+    result = { exitCode: ExitCode.ok, ...(ctx.name ? { name: ctx.name } : {}), files, ...(ctx.verification ? { verify: ctx.verification } : {}), ...(logPath ? { log: logPath } : {}) };
     return ExitCode.ok;
   } catch (error) {
+    // A failed run keeps its log: it is the record of the failure.
+    const logPath = openLog(context?.name ?? context?.source?.name);
     if (interrupted) {
       const message = 'interrupted; temporary files and partial targets were removed.';
       showWarnings();
       emitEvent({ type: 'error', message });
-      process.stderr.write(`v2v: error: ${message}\n`);
-      result = { exitCode: ExitCode.interrupted, files: [] };
+      process.stderr.write(`v2v: error: ${message}\n${logPath ? `v2v: log: ${logPath}\n` : ''}`);
+      log?.write(`[${clock()}] v2v: error: ${message}`);
+      result = { exitCode: ExitCode.interrupted, files: [], ...(logPath ? { log: logPath } : {}) };
       return ExitCode.interrupted;
     }
     showWarnings();
-    const exitCode = reportError(error);
-    const verify = ctxVerification?.();
-    result = { exitCode, files: [], ...(verify ? { verify } : {}) };
+    const exitCode = reportError(error, logPath, log);
+    const verify = context?.verification;
+    result = { exitCode, files: [], ...(verify ? { verify } : {}), ...(logPath ? { log: logPath } : {}) };
     return exitCode;
   } finally {
     showWarnings();
     emitEvent({ type: 'result', message: result.exitCode === 0 ? 'converted' : 'failed', ...result });
     for (const off of unsubscribe) off();
     sink?.close();
+    log?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -156,6 +192,30 @@ function humanSideChannel(renderer: RendererChoice): (event: V2vEvent) => void {
   };
 }
 
+/**
+ * What the log gets besides the renderer's lines: every warning, timestamped
+ * as the line renderer prints it; and, when the source stage ends (the
+ * guest's name is known), the default log file is opened.
+ */
+function logSideChannel(log: RunLog, open: () => void): (event: V2vEvent) => void {
+  return (event) => {
+    if (event.type === 'warning') log.write(`[${clock(new Date(event.timestamp))}] v2v: warning: ${event.message}`);
+    if (event.type === 'message' && event.stage === 'source' && event.phase === 'end' && log.waiting) open();
+  };
+}
+
+/** The guest name a log is named after: the output name when the source was read, else a fallback from -on or the source path. */
+function logName(options: Options, sourceName: string | undefined): string {
+  if (sourceName !== undefined) {
+    try {
+      return guestName(options.output.name, sourceName);
+    } catch {
+      // a source name that is no valid guest name: the run fails in preflight; its log needs a name all the same
+    }
+  }
+  return fallbackLogName(options.output.name, options.input.paths);
+}
+
 /** Opens the --machine-readable target; an unusable one is a usage error. */
 function openSink(target: MachineReadableTarget): JsonLinesSink {
   try {
@@ -170,15 +230,23 @@ function printWarnings(warnings: readonly string[]): void {
   for (const warning of warnings) process.stderr.write(`v2v: warning: ${warning}\n`);
 }
 
-/** Prints an error the way its kind asks for, and returns its exit code. */
-export function reportError(error: unknown): number {
+/**
+ * Prints an error the way its kind asks for, and returns its exit code. A
+ * run's error goes into its log (`log`), and a last line names the log
+ * (`logPath`): the error itself stays one sentence.
+ */
+export function reportError(error: unknown, logPath?: string, log?: RunLog): number {
+  const where = logPath ? `v2v: log: ${logPath}\n` : '';
   if (error instanceof V2vError) {
     emitEvent({ type: 'error', message: error.message });
-    process.stderr.write(`v2v: error: ${error.message}\n`);
+    process.stderr.write(`v2v: error: ${error.message}\n${where}`);
+    log?.write(`[${clock()}] v2v: error: ${error.message}`);
     return error.exitCode;
   }
   const text = redactUrl(error instanceof Error ? (error.stack ?? error.message) : String(error));
   emitEvent({ type: 'error', message: `internal error: ${error instanceof Error ? error.message : String(error)}` });
-  process.stderr.write(`v2v: internal error: ${text}\nThis is a bug in v2v: please report it with the command line and this output.\n`);
+  const report = `v2v: internal error: ${text}\nThis is a bug in v2v: please report it with the command line and this output.`;
+  process.stderr.write(`${report}\n${where}`);
+  log?.write(`[${clock()}] ${report}`);
   return ExitCode.internal;
 }

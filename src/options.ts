@@ -14,6 +14,7 @@ import { parseRootChoice, type RootChoice } from './convert/root-choice.js';
 import { normalizeVsphereOptions, type VsphereOptions } from './input/vsphere-options.js';
 import { parseVerify, type VerifyChoice } from './verify/choice.js';
 import { didYouMean } from './cli-messages.js';
+import { checkLogFilePath, type LogFileChoice } from './run-log.js';
 import {
   INPUT_MODE_ALIASES, normalizeCompat, OUTPUT_MODE_ALIASES, REFUSED_INPUT_MODES, REFUSED_OUTPUT_MODES, type RawCompatOptions,
 } from './options-compat.js';
@@ -82,6 +83,8 @@ export interface Options {
   warnings?: string[];
   /** Checks after the copy (--verify; default: none). */
   verify: VerifyChoice;
+  /** The per-run log file (--log-file PATH, --no-log-file; default: next to the output, src/run-log.ts). */
+  logFile: LogFileChoice;
 }
 
 /** Raw values as the command line gave them (all optional: rules decide). */
@@ -118,6 +121,10 @@ export interface RawOptions {
   compat?: RawCompatOptions;
   /** The value of --verify ('' when given bare); absent: the default. */
   verify?: string;
+  /** --log-file PATH. */
+  logFile?: string;
+  /** --no-log-file. */
+  noLogFile?: boolean;
 }
 
 /** Guest names libvirt and file systems accept without surprises. */
@@ -199,6 +206,7 @@ export function normalizeOptions(raw: RawOptions): Options {
   if (raw.remote?.it !== undefined && !isOneOf(INPUT_TRANSPORTS, raw.remote.it)) {
     throw new UsageError(`-it ${raw.remote.it} is not supported: read the guest over SSH ("-it ssh ssh://root@esxi/vmfs/volumes/DS/guest/guest.vmx") or HTTPS (an https:// URL).`);
   }
+  const logFile = logFileChoice(raw);
   const remote = vsphere ? {} : remoteInput(raw, inputMode);
   const compat = normalizeCompat(raw.compat ?? {}, { outputMode, format, remoteSource: remote.remote !== undefined || vsphere !== undefined });
   if (outputMode === 'null' && (networkMapping.networks.length + networkMapping.bridges.length + networkMapping.macs.length) > 0) {
@@ -234,8 +242,20 @@ export function normalizeOptions(raw: RawOptions): Options {
     ...(root.kind !== 'single' ? { root } : {}),
     ...(raw.virtioWin !== undefined ? { virtioWin: resolve(raw.virtioWin) } : {}),
     verify,
+    logFile,
     ...(compat.warnings.length > 0 ? { warnings: compat.warnings } : {}),
   };
+}
+
+/** --log-file / --no-log-file: the path is checked now, before anything runs (it must be new, in an existing directory). */
+function logFileChoice(raw: RawOptions): LogFileChoice {
+  if (raw.logFile !== undefined && raw.noLogFile) {
+    throw new UsageError(`--log-file and --no-log-file contradict each other: keep one.`);
+  }
+  if (raw.noLogFile) return { kind: 'none' };
+  if (raw.logFile === undefined) return { kind: 'default' };
+  if (raw.logFile === '') throw new UsageError(`--log-file needs a path: pass a new file, e.g. "--log-file /var/tmp/guest.log".`);
+  return { kind: 'file', path: checkLogFilePath(raw.logFile) };
 }
 
 /** Checks a mode against ours, virt-v2v's we refuse (with the alternative) and near misses. */

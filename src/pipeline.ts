@@ -3,7 +3,7 @@
  * next; the copy is always the last heavy step, so a run that will fail
  * fails before it.
  */
-import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2';
+import { createWritable, Listr, ListrLogger, PRESET_TIMESTAMP, ProcessOutput, SimpleRenderer, type ListrTask } from 'listr2';
 import { copyStage } from '../stages/copy.js';
 import { convertStage } from '../stages/convert.js';
 import { inspectStage } from '../stages/inspect.js';
@@ -51,6 +51,8 @@ export interface PipelineHooks {
   runId?: string;
   /** Called with the context before the first stage, so a failed run can still report what it found (e.g. --verify). */
   onContext?: (ctx: Context) => void;
+  /** The run's log file: gets every line the line renderer prints, whichever renderer the user sees. */
+  log?: (text: string) => void;
 }
 
 /** Runs every stage in order; cleanup runs whatever happens. Returns the final context. */
@@ -85,6 +87,7 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
     },
   );
   reportStageEvents(list.tasks, stages.map(([key]) => key));
+  if (hooks.log) logRenderer(list.tasks, hooks.log).render();
   let failed = true;
   try {
     await list.run();
@@ -142,6 +145,19 @@ function withGuestfsTmpdir(stage: ListrTask<Context>): ListrTask<Context> {
       return original(ctx, task);
     },
   };
+}
+
+/**
+ * A second line renderer on the same tasks, writing into the log file: the
+ * log holds what a piped run prints (stage lines, details, copy progress,
+ * failures with their message) even when the user sees the live task list.
+ */
+function logRenderer(tasks: readonly unknown[], log: (text: string) => void): SimpleRenderer {
+  // ProcessOutput only ever calls write() on its streams: a plain Writable does.
+  const stream = createWritable((chunk) => log(String(chunk))) as unknown as NodeJS.WriteStream;
+  const logger = new ListrLogger({ useIcons: true, processOutput: new ProcessOutput(stream, stream) });
+  // The tasks are typed for the renderer the user sees; this one only listens to their events.
+  return new SimpleRenderer(tasks as ConstructorParameters<typeof SimpleRenderer>[0], { timestamp: PRESET_TIMESTAMP, logger });
 }
 
 function rendererOptions(choice: RendererChoice) {

@@ -13,14 +13,16 @@ const NOT_CHANGES = /^(conversion of the guest finished|no VMware or other hyper
  * (`live`) the changes are listed, since the live task list has erased them;
  * the line renderer's log already holds them as detail lines, so there only
  * the next step is added, as a timestamped detail line like the rest of it.
+ * Last, the run's log file, when one was written.
  */
-export function runSummary(options: Options, name: string, files: readonly string[], changes: readonly string[], live: boolean, time: string): string[] {
+export function runSummary(options: Options, name: string, files: readonly string[], changes: readonly string[], live: boolean, time: string, log?: string): string[] {
   const next = nextStep(options, name, files);
-  if (!live) return next !== undefined ? [`› [${time}] next: ${next}`] : [];
+  if (!live) return [...(next !== undefined ? [`› [${time}] next: ${next}`] : []), ...(log !== undefined ? [`› [${time}] log: ${log}`] : [])];
+  const last = log !== undefined ? [`Log: ${log}`] : [];
   const done = changes.filter((c) => !NOT_CHANGES.test(c));
   const lines = done.length > 0 ? ['Changed in the guest:', ...done.map((c) => `  - ${c}`)] : [];
   if (next !== undefined) lines.push(`Next: ${next}`);
-  return lines;
+  return [...lines, ...last];
 }
 
 /** What to run next for each output mode. */

@@ -35,7 +35,10 @@ export interface GuestReport {
   finishedAt?: string;
   /** The v2v arguments of this guest. */
   argv: string[];
+  /** What the guest's v2v printed (LOGDIR/NAME.log). */
   log?: string;
+  /** The guest's own run log (src/run-log.ts: the trace included), from its result event. */
+  runLog?: string;
   events?: string;
   /** Files and objects the conversion wrote (from its result event). */
   files: string[];
@@ -207,6 +210,7 @@ async function runGuest(
     finishedAt: finishedAt.toISOString(),
     argv: guest.argv,
     log,
+    ...(result?.log ? { runLog: result.log } : {}),
     events,
     files: exitCode === 0 ? (result?.files ?? []) : [],
     ...(result?.verify ? { verify: result.verify } : {}),
@@ -282,7 +286,7 @@ export function formatSummary(report: BatchReport): string {
       g.status,
       g.exitCode === undefined ? '-' : String(g.exitCode),
       g.seconds === undefined ? '-' : `${g.seconds.toFixed(1)} s`,
-      g.status === 'failed' || g.status === 'invalid' ? `${g.error ?? ''}${g.log ? ` (${g.log})` : ''}` : (g.log ?? ''),
+      g.status === 'failed' || g.status === 'invalid' ? `${g.error ?? ''}${(g.runLog ?? g.log) ? ` (${g.runLog ?? g.log})` : ''}` : (g.runLog ?? g.log ?? ''),
     ]);
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));

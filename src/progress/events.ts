@@ -52,6 +52,8 @@ export interface V2vEvent {
   network?: NicNetworkReport;
   /** For the verify stage's info and for result: what `--verify` found (absent checks were not asked for). */
   verify?: VerifyReport;
+  /** For result, and the info event sent when the file is opened: the run's log file (absent: none written, e.g. --no-log-file). */
+  log?: string;
 }
 
 /** Where `--machine-readable` events go. */

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
+import { runLogPattern, runLogs, splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sha256, type V2vRun } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -20,7 +21,7 @@ const MINUTE = 60_000;
 interface Report {
   exitCode: number;
   jobs: number;
-  guests: Array<{ name: string; status: string; exitCode?: number; error?: string; log?: string; events?: string; files: string[]; startedAt?: string; finishedAt?: string; seconds?: number }>;
+  guests: Array<{ name: string; status: string; exitCode?: number; error?: string; log?: string; runLog?: string; events?: string; files: string[]; startedAt?: string; finishedAt?: string; seconds?: number }>;
 }
 
 let fixture: Fixture;
@@ -130,8 +131,25 @@ describe('v2v batch with two good guests and a bad one, --jobs 2', () => {
 
   it('wrote the targets, a clean log and an events file per guest', async () => {
     // The entry's name is the output name, as the summary says.
-    expect((await readdir(join(work, 'out-a'))).sort()).toEqual(['good-a-sda', 'good-a.xml']);
-    expect((await readdir(join(work, 'out-b'))).sort()).toEqual(['good-b-sda', 'good-b.xml']);
+    // And each guest's own run log (the trace included) next to its output; bad's too (it shares out-a).
+    const outA = (await readdir(join(work, 'out-a'))).sort();
+    expect(outA.filter((e) => !runLogPattern().test(e))).toEqual(['good-a-sda', 'good-a.xml']);
+    expect(outA).toHaveLength(4);
+    const [goodA, bad, goodB] = report.guests;
+    expect(await runLogs(join(work, 'out-a'), 'good-a')).toEqual([goodA!.runLog]);
+    expect(await runLogs(join(work, 'out-a'), 'bad')).toEqual([bad!.runLog]);
+    const b = await splitOutputDir(join(work, 'out-b'), 'good-b');
+    expect(b.files).toEqual(['good-b-sda', 'good-b.xml']);
+    expect(b.log).toBe(goodB!.runLog);
+    for (const guest of [goodA!, goodB!]) {
+      const text = await readFile(guest.runLog!, 'utf8');
+      expect(text).toMatch(new RegExp(`^Finished converting ${guest.name} in `, 'm'));
+      expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] \+ qemu-img convert /m);
+      // The summary table lists it.
+      expect(first.stdout).toMatch(new RegExp(`^${guest.name}\\s+converted\\s+0\\s+[\\d.]+ s\\s+${guest.runLog!.replace(/[.+]/g, '\\$&')}$`, 'm'));
+    }
+    expect(await readFile(bad!.runLog!, 'utf8')).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: .*nowhere\.vmdk/m);
+    expect(first.stdout).toMatch(new RegExp(`^bad\\s+failed\\s+4\\s.*nowhere\\.vmdk.* \\(${bad!.runLog!.replace(/[.+]/g, '\\$&')}\\)$`, 'm'));
     expect(report.guests[0]!.files).toEqual([join(work, 'out-a', 'good-a.xml'), join(work, 'out-a', 'good-a-sda')]);
     for (const guest of report.guests.filter((g) => g.status !== 'invalid')) {
       const log = await readFile(guest.log!, 'utf8');

@@ -7,7 +7,7 @@
  * must NOT boot on virtio-blk (so this test really tests conversion) is shown
  * by verify.test.ts on the same VMDK.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,6 +15,7 @@ import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootDisk } from '../helpers/boot.js';
 import { ensureFixture } from '../helpers/fixture.js';
+import { splitOutputDir, unstamped } from '../helpers/run-log.js';
 import { guestfishRead, runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -68,8 +69,31 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
     expect(run.stderr).toContain('v2v: warning: --no-trim is ignored, as in virt-v2v 2.x');
   });
 
-  it('writes NAME.xml and NAME-sda, and nothing else', async () => {
-    expect((await readdir(out)).sort()).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+  it('writes NAME.xml and NAME-sda, and its log, nothing else', async () => {
+    const { files, log } = await splitOutputDir(out, NAME);
+    expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+    expect((await stat(log)).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps a log of the run: every line it printed, the warnings, the trace and what each command printed, without -v or -x', async () => {
+    const { log } = await splitOutputDir(out, NAME);
+    const text = await readFile(log, 'utf8');
+    expect(text).not.toMatch(/\u001b\[|\r/);
+    const logged = new Set(unstamped(text).split('\n'));
+    // Every line of the piped output, the heartbeat, copy progress and converter changes included.
+    const printed = unstamped(run.stdout).split('\n').filter((l) => l !== '');
+    expect(printed.filter((l) => !logged.has(l)), text).toEqual([]);
+    expect(text).toMatch(/^… \[\d\d:\d\d:\d\d\] still working: /m);
+    expect(text).toMatch(/^› \[\d\d:\d\d:\d\d\] next: virsh define \S+\.xml && virsh start v2v-fixture-debian12$/m);
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: warning: --no-trim is ignored, as in virt-v2v 2\.x/m);
+    // The trace: each command's argv, and its output (guest side: guestfish calls).
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] \+ qemu-img convert /m);
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] \+ guestfish /m);
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] = .*\(exit code \d+\)$/m);
+    // The run said where it is.
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^› \\[\\d\\d:\\d\\d:\\d\\d\\] log: ${log}$`));
+    expect(run.stderr).not.toContain('+ qemu-img'); // no -x: the trace is in the log only
+    console.log(`log: ${text.split('\n').length} lines, ${(text.length / 1024).toFixed(0)} KiB`);
   });
 
   it('writes domain XML with a virtio disk and NIC, the source MAC, memory and vCPUs', async () => {
@@ -172,7 +196,11 @@ describe('failing runs leave nothing behind and the source untouched', () => {
       expect(r.exitCode).toBe(3);
       expect(r.stderr).toContain(`${join(dir, `${NAME}.xml`)} already exists: remove it, or choose another guest name with "-on NAME".`);
       expect(r.seconds).toBeLessThan(30);
-      expect(await readdir(dir)).toEqual([`${NAME}.xml`]);
+      // The log is kept: it is the record of the refusal.
+      const { files, log } = await splitOutputDir(dir, NAME);
+      expect(files).toEqual([`${NAME}.xml`]);
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(`v2v: log: ${log}`);
+      expect(await readFile(log, 'utf8')).toContain(`v2v: error: ${join(dir, `${NAME}.xml`)} already exists`);
       expect(await readFile(join(dir, `${NAME}.xml`), 'utf8')).toBe('not ours');
       expect(await sha256(fixture.vmdk)).toBe(sourceHash);
     } finally {
@@ -184,6 +212,8 @@ describe('failing runs leave nothing behind and the source untouched', () => {
     const r = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', '/nonexistent/v2v-out']);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain('The output directory /nonexistent/v2v-out does not exist: create it or pass another "-os DIR".');
+    // No place for the log either: one warning, and the error is the preflight's.
+    expect(r.stderr).toMatch(/v2v: warning: no log file written: cannot create one in \/nonexistent\/v2v-out \(ENOENT\)/);
   });
 
   it('fails a disk with no operating system after inspection, exit 4, nothing written', async () => {
@@ -199,7 +229,9 @@ describe('failing runs leave nothing behind and the source untouched', () => {
       const r = await runV2v(['-i', 'vmx', vmx, '-o', 'local', '-os', target]);
       expect(r.exitCode).toBe(4);
       expect(r.stderr).toContain('No operating system was found on the source disks');
-      expect(await readdir(target)).toEqual([]);
+      const { files, log } = await splitOutputDir(target, 'blank');
+      expect(files).toEqual([]);
+      expect(await readFile(log, 'utf8')).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: No operating system was found on the source disks/m);
       expect(await sha256(disk)).toBe(blankHash);
     } finally {
       await rm(dir, { recursive: true, force: true });

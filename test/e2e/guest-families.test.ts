@@ -21,7 +21,7 @@
  * three conversions, run concurrently) plus one read-back launch for all
  * converted disks.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeAccelerator } from '../../drivers/qemu-system.js';
 import { runCachedBuild } from '../helpers/fixture.js';
+import { splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -94,7 +95,10 @@ describe('refusals before copying: exit 4, one sentence with the fix, nothing wr
     expect(errors, r.run.stderr).toHaveLength(1);
     if (typeof message === 'string') expect(errors[0]).toBe(`v2v: error: ${message}`);
     else expect(errors[0]).toMatch(message);
-    expect(await readdir(r.out)).toEqual([]);
+    // Nothing but the run's log, which names the error.
+    const { files, log } = await splitOutputDir(r.out, 'guest');
+    expect(files).toEqual([]);
+    expect(await readFile(log, 'utf8')).toContain(errors[0]);
   };
 
   it('multi-boot without --root: names both roots and the --root fix', async () => {
@@ -256,7 +260,7 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
       const { run, out } = get('rhel');
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout).toContain('Converting Rocky Linux 9.3');
-      expect((await readdir(out)).sort()).toEqual(['guest-sda', 'guest.xml']);
+      expect((await splitOutputDir(out, 'guest')).files).toEqual(['guest-sda', 'guest.xml']);
     });
 
     it('ran exactly these guest commands (logged by the stand-ins), in this order', () => {
@@ -304,7 +308,7 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
       const { run, out } = get('suse');
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout).toContain('Converting SUSE Linux Enterprise Server 15 SP5');
-      expect((await readdir(out)).sort()).toEqual(['guest-sda', 'guest.xml']);
+      expect((await splitOutputDir(out, 'guest')).files).toEqual(['guest-sda', 'guest.xml']);
     });
 
     it('ran exactly these guest commands: rpm -e of both VMware packages, dracut (not mkinitrd), grub2-mkconfig, grub2-set-default', () => {
@@ -349,7 +353,7 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
       const { run, out } = get('ubuntu');
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/Converting Ubuntu 22\.04/);
-      expect((await readdir(out)).sort()).toEqual(['guest-sda', 'guest.xml']);
+      expect((await splitOutputDir(out, 'guest')).files).toEqual(['guest-sda', 'guest.xml']);
     });
 
     it('purged open-vm-tools with dpkg and rebuilt the initramfs of the right kernel', () => {

@@ -11,13 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootDisk, type BootResult } from '../helpers/boot.js';
 import { ensureFixture } from '../helpers/fixture.js';
+import { splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sha256, type V2vRun } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -90,7 +91,7 @@ async function convertOva(): Promise<Converted & { ova: string; ovaHash: string;
   const out = join(work, 'ova-out');
   await mkdir(out);
   const run = await runV2v(['-i', 'ova', ova, '-o', 'local', '-os', out, '-of', 'qcow2']);
-  const files = (await readdir(out)).sort();
+  const { files } = await splitOutputDir(out, 'v2v-ova-guest');
   const xml = await readFile(join(out, 'v2v-ova-guest.xml'), 'utf8').catch(() => '');
   const boot = await bootDisk({ disk: join(out, 'v2v-ova-guest-sda'), format: 'qcow2', bus: 'virtio', timeoutMs: 8 * MINUTE });
   return { run, files, boot, ova, ovaHash, xml };
@@ -101,7 +102,7 @@ async function convertDisk(): Promise<Converted> {
   const out = join(work, 'disk-out');
   await mkdir(out);
   const run = await runV2v(['-i', 'disk', fixture.vmdk, '-if', 'vmdk', '-o', 'local', '-os', out, '-on', 'v2v-disk-guest']);
-  const files = (await readdir(out)).sort();
+  const { files } = await splitOutputDir(out, 'v2v-disk-guest');
   const boot = await bootDisk({ disk: join(out, 'v2v-disk-guest-sda'), format: 'raw', bus: 'virtio', timeoutMs: 8 * MINUTE });
   return { run, files, boot };
 }

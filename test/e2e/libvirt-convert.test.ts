@@ -5,12 +5,13 @@
  * reach a login prompt on its serial console, then undefined. Preflight
  * failures through the CLI are shown to fail within seconds, writing nothing.
  */
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Builder, parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '../helpers/fixture.js';
 import { createDirPool, destroyPool, removeDomain, startLibvirtd, virsh, virshOk, type Libvirtd } from '../helpers/libvirtd.js';
+import { splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sha256, type V2vRun } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -22,6 +23,8 @@ let poolDir: string;
 let fixture: { vmx: string; vmdk: string };
 let sourceHash: string;
 let run: V2vRun;
+/** The run's log directory (V2V_LOG_DIR): -o libvirt never writes its log into the pool. */
+let logDir: string;
 
 beforeAll(async () => {
   libvirtd = await startLibvirtd();
@@ -33,7 +36,8 @@ beforeAll(async () => {
   await removeDomain(libvirtd.uri, NAME);
   fixture = await ensureFixture();
   sourceHash = await sha256(fixture.vmdk);
-  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'libvirt', '-os', POOL, '-on', NAME]);
+  logDir = await mkdtemp('/var/tmp/v2v-e2e-logs-');
+  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'libvirt', '-os', POOL, '-on', NAME], { V2V_LOG_DIR: join(logDir, 'v2v') });
 }, 30 * MINUTE);
 
 afterAll(async () => {
@@ -41,6 +45,7 @@ afterAll(async () => {
   await removeDomain(libvirtd.uri, NAME);
   await destroyPool(libvirtd.uri, POOL);
   if (poolDir) await rm(poolDir, { recursive: true, force: true });
+  if (logDir) await rm(logDir, { recursive: true, force: true });
   await libvirtd.stop();
 });
 
@@ -56,6 +61,17 @@ describe('v2v -i vmx -o libvirt on a real libvirtd', () => {
     expect(xml.domain.devices[0].interface[0].mac[0].$.address).toBe('00:0c:29:3a:5b:7c');
     expect(await virshOk(libvirtd.uri, 'vol-list', POOL)).toContain(`${NAME}-sda`);
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+  });
+
+  it('keeps its log in the log directory (created 0700), not in the pool', async () => {
+    expect((await readdir(poolDir)).sort()).toEqual([`${NAME}-sda`]);
+    const { files, log } = await splitOutputDir(join(logDir, 'v2v'), NAME);
+    expect(files).toEqual([]);
+    expect((await stat(join(logDir, 'v2v'))).mode & 0o777).toBe(0o700);
+    const text = await readFile(log, 'utf8');
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] \+ virsh /m);
+    expect(text).toMatch(new RegExp(`^› \\[\\d\\d:\\d\\d:\\d\\d\\] next: virsh (-c \\S+ )?start ${NAME}$`, 'm'));
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toContain(`log: ${log}`);
   });
 
   it('refuses the same name again in preflight, within seconds, writing nothing', async () => {

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
 import { markedProcesses, startV2v, type LiveRun } from '../helpers/live-run.js';
+import { runLogPattern, runLogs } from '../helpers/run-log.js';
 import { sha256 } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -42,9 +43,9 @@ afterAll(async () => {
   if (out) await rm(out, { recursive: true, force: true });
 });
 
-/** Name → inode and size of every file in `dir`. */
+/** Name → inode and size of every file in `dir` but the runs' logs. */
 async function listing(dir: string): Promise<Record<string, string>> {
-  const entries = (await readdir(dir)).sort();
+  const entries = (await readdir(dir)).filter((e) => !runLogPattern().test(e)).sort();
   return Object.fromEntries(await Promise.all(entries.map(async (e) => {
     const s = await lstat(join(dir, e));
     return [e, `ino ${s.ino}, ${s.size} bytes`] as const;
@@ -70,6 +71,7 @@ describe('two runs for the same names, then a SIGKILL', () => {
     const reserved = await listing(out);
     expect(Object.keys(reserved)).toEqual([`${NAME}-sda`, `${NAME}-sda.v2v-partial`, `${NAME}.xml`]);
     expect(Object.values(reserved).every((v) => v.endsWith(' 0 bytes'))).toBe(true);
+    expect(await runLogs(out, NAME)).toHaveLength(1); // A's, being written
 
     const started = Date.now();
     const b = await startV2v(args);
@@ -78,6 +80,12 @@ describe('two runs for the same names, then a SIGKILL', () => {
     console.log(`run B refused in preflight after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(b.stderr()).toContain(`v2v: error: ${join(out, `${NAME}-sda.v2v-partial`)} exists: a v2v run is writing it, or one was killed while copying it;`);
     expect(await listing(out)).toEqual(reserved);
+    // B's log is a new file beside A's (a second run never overwrites a first run's record), and says why B stopped.
+    const logs = await runLogs(out, NAME);
+    expect(logs).toHaveLength(2);
+    const bLog = logs.find((l) => b.stderr().includes(`v2v: log: ${l}`));
+    expect(bLog, b.stderr()).toBeDefined();
+    expect(await readFile(bLog!, 'utf8')).toContain(`v2v: error: ${join(out, `${NAME}-sda.v2v-partial`)} exists`);
 
     // SIGKILL: no cleanup can run. What survives is A's appliance.
     const running = await markedProcesses(a.mark);
@@ -107,6 +115,7 @@ describe('two runs for the same names, then a SIGKILL', () => {
     for (const dir of sockets) expect(await exists(dir), dir).toBe(false);
     expect(c.stderr()).toContain(`${NAME}-sda.v2v-partial exists: a v2v run is writing it, or one was killed while copying it`);
     expect(await listing(out)).toEqual(reserved);
+    expect(await runLogs(out, NAME)).toHaveLength(3);
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
   }, 30 * MINUTE);
 });

@@ -31,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
 import { markedProcesses, startV2v, type LiveRun } from '../helpers/live-run.js';
+import { splitOutputDir } from '../helpers/run-log.js';
 import { ROOT, runV2v, sha256 } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -128,7 +129,12 @@ async function interruptAt(stage: string, input: string[], sourceDisk: string, h
     expect(seconds).toBeLessThan(30);
     expect(await markedProcesses(run.mark)).toEqual([]);
     expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'))).toEqual([]);
-    expect(await readdir(target)).toEqual([]);
+    // Only the run's log is left, closed with the interruption.
+    const { files, log } = await splitOutputDir(target);
+    expect(files).toEqual([]);
+    const text = await readFile(log, 'utf8');
+    expect(text).toContain('v2v: SIGINT received: stopping and cleaning up');
+    expect(text.trimEnd().split('\n').at(-1)).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: interrupted; temporary files and partial targets were removed\.$/);
     for (const dir of socketDirs) expect(await stat(dir).then(() => `${dir} left behind`, () => 'gone')).toBe('gone');
     expect(await sha256(sourceDisk)).toBe(hash);
   } finally {

@@ -21,6 +21,7 @@ import { bootDisk, type BootResult } from '../helpers/boot.js';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
 import { makeSelfSignedCert, startHttpsServer } from '../helpers/https-server.mjs';
 import { startSshd } from '../helpers/sshd.mjs';
+import { splitOutputDir } from '../helpers/run-log.js';
 import { ROOT, runV2v, sha256 } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -139,7 +140,7 @@ async function convertOverSsh(): Promise<SshConversion> {
   await execa('mkdir', ['-p', out]);
   const run = await runV2v(['-i', 'vmx', '-it', 'ssh', `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmx}`,
     '--ssh-identity', sshd.identity, '--ssh-fingerprint', sshd.fingerprint, '-o', 'local', '-os', out, '-of', 'qcow2'], runEnv(sshTmp));
-  const files = (await readdir(out)).sort();
+  const { files } = await splitOutputDir(out, NAME);
   const left = await leftovers(sshTmp, ['ssh']);
   const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'qcow2', bus: 'virtio', logFile: join(work, 'boot-ssh.log'), timeoutMs: 15 * MINUTE });
   await rm(out, { recursive: true, force: true });
@@ -173,7 +174,7 @@ async function convertOverHttps(): Promise<HttpsConversion> {
     if (r.start <= reach) refetched += Math.min(reach, r.end) - r.start + 1;
     reach = Math.max(reach, r.end);
   }
-  const files = (await readdir(out)).sort();
+  const { files } = await splitOutputDir(out, NAME);
   const left = await leftovers(runTmp, ['https']);
   const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'raw', bus: 'virtio', logFile: join(work, 'boot-https.log'), timeoutMs: 15 * MINUTE });
   return { run, out, armed, dropped: https.state.dropped, seen, served: https.state.bytesServed, refetched, ranges: vmdkRanges.length, files, left, boot };
@@ -250,7 +251,12 @@ describe('remote sources (real sshd and HTTPS server on loopback)', () => {
     console.log(errors[0]);
     expect(errors[0]).toMatch(/Reading the remote source https:\/\/(\S+@)?127\.0\.0\.1:\d+\/\S+ failed after retries .*: check the server and the network, then run again\./);
     expect(run.stderr).not.toContain(PASSWORD);
-    expect(await readdir(out)).toEqual([]);
+    // Only the run's log is left: it names the failure, and the password never reached it.
+    const { files, log } = await splitOutputDir(out);
+    expect(files).toEqual([]);
+    const text = await readFile(log, 'utf8');
+    expect(text).toContain('Reading the remote source');
+    expect(text).not.toContain(PASSWORD);
     expect(await sha256(disk)).toBe(diskHash);
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
   }, 45 * MINUTE);

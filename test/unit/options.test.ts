@@ -14,6 +14,7 @@ describe('normalizeOptions', () => {
       trace: false,
       quiet: false,
       verify: { checksum: false, boot: false },
+      logFile: { kind: 'default' },
     });
   });
   it.each<[Partial<RawOptions>, RegExp]>([

@@ -1,0 +1,32 @@
+/**
+ * The run log in an output directory: e2e tests assert the exact set of
+ * files a run leaves, so the log (NAME-v2v-YYYYMMDD-HHMMSS.log, src/run-log.ts)
+ * is split from the output files and must be there exactly once.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A run log's file name, for guest `name` (any guest when absent). */
+export function runLogPattern(name?: string): RegExp {
+  return new RegExp(`^${name === undefined ? '.+' : name.replace(/[.+]/g, '\\$&')}-v2v-\\d{8}-\\d{6}(-\\d+)?\\.log$`);
+}
+
+/** The run logs in `dir` (paths, sorted). */
+export async function runLogs(dir: string, name?: string): Promise<string[]> {
+  const pattern = runLogPattern(name);
+  return (await readdir(dir)).filter((e) => pattern.test(e)).sort().map((e) => join(dir, e));
+}
+
+/** The output files of `dir` (sorted) and the path of its one run log (of guest `name` when given); throws unless there is exactly one. */
+export async function splitOutputDir(dir: string, name?: string): Promise<{ files: string[]; log: string }> {
+  const entries = (await readdir(dir)).sort();
+  const pattern = runLogPattern(name);
+  const logs = entries.filter((e) => pattern.test(e));
+  if (logs.length !== 1) throw new Error(`expected exactly one run log${name ? ` of ${name}` : ''} in ${dir}, found: ${entries.join(', ') || 'nothing'}`);
+  return { files: entries.filter((e) => !pattern.test(e)), log: join(dir, logs[0]!) };
+}
+
+/** The text with every `[HH:MM:SS]` stamp made equal: two renderers of one run may stamp a line a second apart. */
+export function unstamped(text: string): string {
+  return text.replace(/\[\d\d:\d\d:\d\d\]/g, '[T]');
+}

@@ -1,0 +1,214 @@
+/**
+ * The per-run log file (src/run-log.ts): its name, where it goes, the
+ * refusals of --log-file, lines kept until the path is known, appended as
+ * the run goes, never an existing file, and no secret in it. The CLI cases
+ * run the built v2v (npm run build) with sources that fail in the source
+ * stage, before any appliance.
+ */
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { normalizeOptions } from '../../src/options.js';
+import { checkLogFilePath, defaultLogDirectory, fallbackLogName, LOG_DIR_ENV, logFileName, RunLog } from '../../src/run-log.js';
+import { runSummary } from '../../src/run-summary.js';
+import { ROOT } from '../helpers/v2v.js';
+import { splitOutputDir } from '../helpers/run-log.js';
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'v2v-run-log-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('logFileName', () => {
+  it('is NAME-v2v-YYYYMMDD-HHMMSS.log in local time, -N for a second file of the same second', () => {
+    const at = new Date(2026, 10, 9, 7, 5, 3); // local time
+    expect(logFileName('web01', at)).toBe('web01-v2v-20261109-070503.log');
+    expect(logFileName('web01', at, 2)).toBe('web01-v2v-20261109-070503-2.log');
+  });
+});
+
+describe('defaultLogDirectory', () => {
+  it('is the output directory for -o local, qemu and json', () => {
+    for (const mode of ['local', 'qemu', 'json'] as const) {
+      expect(defaultLogDirectory({ mode, storage: '/srv/out' }, {}, 0)).toEqual({ dir: '/srv/out', create: false });
+    }
+  });
+  it('is a log directory, never the pool, for -o libvirt and -o null', () => {
+    for (const mode of ['libvirt', 'null'] as const) {
+      expect(defaultLogDirectory({ mode, storage: 'default' }, {}, 0)).toEqual({ dir: '/var/log/v2v', create: true });
+      expect(defaultLogDirectory({ mode, storage: 'default' }, { XDG_STATE_HOME: '/home/u/.st' }, 1000)).toEqual({ dir: '/home/u/.st/v2v', create: true });
+      expect(defaultLogDirectory({ mode, storage: 'default' }, {}, 1000, '/home/u')).toEqual({ dir: '/home/u/.local/state/v2v', create: true });
+      expect(defaultLogDirectory({ mode, storage: 'default' }, { [LOG_DIR_ENV]: '/tmp/logs' }, 0)).toEqual({ dir: '/tmp/logs', create: true });
+    }
+  });
+});
+
+describe('fallbackLogName (the source could not be read)', () => {
+  it('is -on, else the source file name without extension, else v2v', () => {
+    expect(fallbackLogName('web01', ['/x/a.vmx'])).toBe('web01');
+    expect(fallbackLogName(undefined, ['/x/my guest.vmx'])).toBe('my_guest');
+    expect(fallbackLogName(undefined, ['https://h/dir/db.vmx'])).toBe('db');
+    expect(fallbackLogName(undefined, ['/x/..vmx'])).toBe('v2v');
+    expect(fallbackLogName(undefined, [])).toBe('v2v');
+  });
+});
+
+describe('--log-file and --no-log-file', () => {
+  const base = { i: 'vmx', o: 'null', positional: ['/x/g.vmx'] };
+  it('refuses, before anything runs, a path that exists (a dangling symlink too) or whose directory does not', async () => {
+    const existing = join(work, 'exists.log');
+    await writeFile(existing, 'old record\n');
+    expect(() => checkLogFilePath(existing)).toThrow(UsageError);
+    expect(() => checkLogFilePath(existing)).toThrow(`--log-file ${existing} already exists: v2v never overwrites a log; remove it or name a new file.`);
+    const dangling = join(work, 'dangling.log');
+    await symlink(join(work, 'nowhere'), dangling);
+    expect(() => checkLogFilePath(dangling)).toThrow(/already exists/);
+    expect(() => normalizeOptions({ ...base, logFile: join(work, 'no-dir', 'x.log') })).toThrow(
+      `The directory of --log-file ${join(work, 'no-dir', 'x.log')} does not exist: create ${join(work, 'no-dir')} first, or name a file in an existing directory.`,
+    );
+    expect(await readFile(existing, 'utf8')).toBe('old record\n');
+  });
+  it('parses into the log choice', () => {
+    expect(normalizeOptions(base).logFile).toEqual({ kind: 'default' });
+    expect(normalizeOptions({ ...base, noLogFile: true }).logFile).toEqual({ kind: 'none' });
+    expect(normalizeOptions({ ...base, logFile: join(work, 'new.log') }).logFile).toEqual({ kind: 'file', path: join(work, 'new.log') });
+    expect(() => normalizeOptions({ ...base, logFile: join(work, 'new.log'), noLogFile: true })).toThrow('--log-file and --no-log-file contradict each other: keep one.');
+    expect(() => normalizeOptions({ ...base, logFile: '' })).toThrow(/--log-file needs a path/);
+  });
+});
+
+describe('RunLog', () => {
+  it('keeps lines until its path is known, then appends each line at once (tail -f)', async () => {
+    const dir = join(work, 'buffer');
+    await mkdir(dir);
+    const log = new RunLog(() => undefined);
+    log.write('❯ [10:00:00] Setting up the source\n');
+    log.write('› [10:00:01] first\nsecond');
+    expect(log.waiting).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+    const path = log.openInDirectory(dir, 'g', new Date(2026, 0, 2, 3, 4, 5), false);
+    expect(path).toBe(join(dir, 'g-v2v-20260102-030405.log'));
+    expect(await readFile(path!, 'utf8')).toBe('❯ [10:00:00] Setting up the source\n› [10:00:01] first\nsecond\n');
+    log.write('✔ [10:00:02] Setting up the source');
+    expect(await readFile(path!, 'utf8')).toMatch(/second\n✔ \[10:00:02\] Setting up the source\n$/); // before close
+    log.close();
+    log.write('after close');
+    expect(await readFile(path!, 'utf8')).not.toContain('after close');
+    expect((await stat(path!)).mode & 0o777).toBe(0o600);
+  });
+
+  it('never overwrites: a second run in the same second gets -2, a third -3', async () => {
+    const dir = join(work, 'same-second');
+    await mkdir(dir);
+    const at = new Date(2026, 0, 2, 3, 4, 5);
+    const paths = [1, 2, 3].map((n) => {
+      const log = new RunLog(() => undefined);
+      log.write(`run ${n}`);
+      const path = log.openInDirectory(dir, 'g', at, false);
+      log.close();
+      return path;
+    });
+    expect(paths).toEqual(['g-v2v-20260102-030405.log', 'g-v2v-20260102-030405-2.log', 'g-v2v-20260102-030405-3.log'].map((f) => join(dir, f)));
+    expect(await readFile(paths[0]!, 'utf8')).toBe('run 1\n');
+  });
+
+  it('creates a missing log directory 0700; a directory it cannot use is one warning, not a failure', async () => {
+    const dir = join(work, 'state', 'v2v');
+    const made = new RunLog(() => undefined);
+    expect(made.openInDirectory(dir, 'g', new Date(), true)).toBeDefined();
+    made.close();
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    const warnings: string[] = [];
+    const log = new RunLog((w) => warnings.push(w));
+    log.write('line');
+    expect(log.openInDirectory(join(work, 'missing-out'), 'g', new Date(), false)).toBeUndefined();
+    log.write('more');
+    expect(log.openInDirectory(join(work, 'missing-out'), 'g', new Date(), false)).toBeUndefined();
+    expect(warnings).toEqual([expect.stringMatching(/^no log file written: cannot create one in .*missing-out \(ENOENT\); the run goes on without it/)]);
+  });
+
+  it('removes passwords of URLs and terminal colour codes', async () => {
+    const file = join(work, 'redact.log');
+    const log = new RunLog(() => undefined);
+    log.openFile(file);
+    log.write('[10:00:00] + curl https://bob:hunter2@esx/folder/x.vmdk');
+    log.write('\u001b[32m✔\u001b[39m [10:00:01] done\r');
+    log.close();
+    const text = await readFile(file, 'utf8');
+    expect(text).toBe('[10:00:00] + curl https://bob:***@esx/folder/x.vmdk\n✔ [10:00:01] done\n');
+  });
+});
+
+describe('runSummary', () => {
+  it('ends with the log file: a detail line in the piped log, "Log: PATH" on a terminal', () => {
+    const options = normalizeOptions({ i: 'vmx', o: 'local', os: '/out', positional: ['/x/g.vmx'] });
+    expect(runSummary(options, 'g', ['/out/g-sda', '/out/g.xml'], [], false, '10:00:00', '/out/g-v2v-1.log')).toEqual([
+      '› [10:00:00] next: virsh define /out/g.xml && virsh start g',
+      '› [10:00:00] log: /out/g-v2v-1.log',
+    ]);
+    expect(runSummary(options, 'g', ['/out/g-sda', '/out/g.xml'], ['removed open-vm-tools'], true, '10:00:00', '/out/g-v2v-1.log').at(-1)).toBe('Log: /out/g-v2v-1.log');
+  });
+});
+
+describe('the CLI writes the log of a failed run (source stage)', () => {
+  async function v2v(logDir: string, ...args: string[]): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
+    const r = await execa('node', [join(ROOT, 'bin/v2v.js'), ...args], { reject: false, timeout: 30_000, env: { [LOG_DIR_ENV]: join(work, logDir) } });
+    return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+  }
+
+  it('keeps it, names it in the error, and no password given to v2v reaches it', async () => {
+    const pw = join(work, 'pw');
+    await writeFile(pw, 'sekret-pw-42\n');
+    await chmod(pw, 0o600);
+    const file = join(work, 'given.log');
+    const r = await v2v('cli-unused', '-i', 'vmx', 'https://bob:hunter2@127.0.0.1:1/dir/x.vmx', '-o', 'null', '--log-file', file, '-x');
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(new RegExp(`^v2v: error: Cannot fetch .*right\\.\nv2v: log: ${file}$`, 'm'));
+    const text = await readFile(file, 'utf8');
+    expect(text).toMatch(/^❯ \[\d\d:\d\d:\d\d\] Setting up the source$/m);
+    expect(text).toMatch(/^✖ \[\d\d:\d\d:\d\d\] Setting up the source.*\[FAILED: Cannot fetch/m);
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: Cannot fetch .*right\.\n$/m);
+    expect(text).not.toContain('hunter2');
+    await expect(readdir(join(work, 'cli-unused'))).rejects.toThrow(/ENOENT/); // --log-file: nothing in the log directory
+
+    const byFile = await v2v('cli-logs', '-i', 'vmx', 'https://bob@127.0.0.1:1/dir/x.vmx', '-ip', pw, '-o', 'null');
+    expect(byFile.exitCode).toBe(4);
+    const logs = await readdir(join(work, 'cli-logs'));
+    expect(logs).toEqual([expect.stringMatching(/^x-v2v-\d{8}-\d{6}\.log$/)]);
+    expect(byFile.stderr.split('\n').at(-1)).toBe(`v2v: log: ${join(work, 'cli-logs', logs[0]!)}`);
+    expect(await readFile(join(work, 'cli-logs', logs[0]!), 'utf8')).not.toContain('sekret-pw-42');
+  }, 60_000);
+
+  it('writes none with --no-log-file, and refuses an existing --log-file before anything runs', async () => {
+    const r = await v2v('cli-none', '-i', 'vmx', 'https://bob@127.0.0.1:1/dir/x.vmx', '-o', 'null', '--no-log-file');
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/^v2v: error: Cannot fetch [^\n]*right\.$/m);
+    expect(r.stderr).not.toContain('v2v: log:');
+    await expect(readdir(join(work, 'cli-none'))).rejects.toThrow(/ENOENT/);
+    const existing = join(work, 'taken.log');
+    await writeFile(existing, 'keep me\n');
+    const refused = await v2v('cli-none', '-i', 'vmx', join(work, 'missing.vmx'), '-o', 'null', '--log-file', existing);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toBe(`v2v: error: --log-file ${existing} already exists: v2v never overwrites a log; remove it or name a new file.`);
+    expect(await readFile(existing, 'utf8')).toBe('keep me\n');
+  }, 60_000);
+});
+
+describe('splitOutputDir (test helper)', () => {
+  it('separates the output files from exactly one run log', async () => {
+    const dir = join(work, 'split');
+    await mkdir(dir);
+    await writeFile(join(dir, 'g.xml'), '');
+    await writeFile(join(dir, 'g-sda'), '');
+    await writeFile(join(dir, 'g-v2v-20260102-030405.log'), '');
+    expect(await splitOutputDir(dir, 'g')).toEqual({ files: ['g-sda', 'g.xml'], log: join(dir, 'g-v2v-20260102-030405.log') });
+    await writeFile(join(dir, 'g-v2v-20260102-030406.log'), '');
+    await expect(splitOutputDir(dir, 'g')).rejects.toThrow(/exactly one run log/);
+  });
+});
