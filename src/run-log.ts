@@ -156,6 +156,11 @@ export class RunLog {
       }
       if (this.fd === undefined) throw new Error(`every name up to ${basename(candidates.at(-1) ?? dir)} is taken`);
     } catch (error) {
+      // A missing output directory is the preflight's error to report, in one sentence: no second word about the log.
+      if (!create && candidates.length > 1 && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.close();
+        return undefined;
+      }
       this.fail(`no log file written: cannot create one in ${dir} (${describe(error)}); the run goes on without it (choose a place with --log-file PATH)`);
       return undefined;
     }

@@ -43,7 +43,7 @@ describe('completion of a single run', () => {
     expect(new Set(words)).toEqual(new Set([...keys, ...[...aliases].filter((a) => a.length > 1)].map(spell)));
     for (const word of ['-os', '-of', '-ic', '-ip', '--password-file', '--network', '--no-space-check', '--verify']) expect(words).toContain(word);
     for (const word of ['--os', '-n', '-q']) expect(words).not.toContain(word);
-    expect(await offered('--n')).toEqual(['--no-space-check', '--network', '--no-trim']);
+    expect(await offered('--n')).toEqual(['--no-space-check', '--network', '--no-trim', '--no-log-file']);
   });
 
   it('offers the subcommand names and the options as the first word', async () => {

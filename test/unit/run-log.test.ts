@@ -127,10 +127,16 @@ describe('RunLog', () => {
     const warnings: string[] = [];
     const log = new RunLog((w) => warnings.push(w));
     log.write('line');
-    expect(log.openInDirectory(join(work, 'missing-out'), 'g', new Date(), false)).toBeUndefined();
+    await writeFile(join(work, 'not-a-dir'), '');
+    expect(log.openInDirectory(join(work, 'not-a-dir'), 'g', new Date(), false)).toBeUndefined();
     log.write('more');
-    expect(log.openInDirectory(join(work, 'missing-out'), 'g', new Date(), false)).toBeUndefined();
-    expect(warnings).toEqual([expect.stringMatching(/^no log file written: cannot create one in .*missing-out \(ENOENT\); the run goes on without it/)]);
+    expect(log.openInDirectory(join(work, 'not-a-dir'), 'g', new Date(), false)).toBeUndefined();
+    expect(warnings).toEqual([expect.stringMatching(/^no log file written: cannot create one in .*not-a-dir \(ENOTDIR\); the run goes on without it/)]);
+    // A missing output directory (-os) is the preflight's error: no warning about the log on top of it.
+    const quiet: string[] = [];
+    const none = new RunLog((w) => quiet.push(w));
+    expect(none.openInDirectory(join(work, 'missing-out'), 'g', new Date(), false)).toBeUndefined();
+    expect(quiet).toEqual([]);
   });
 
   it('removes passwords of URLs and terminal colour codes', async () => {
