@@ -21,6 +21,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, runCachedBuild } from '../helpers/fixture.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
+import { splitOutputDir } from '../helpers/run-log.js';
 import { ROOT, runV2v, sha256 } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -88,7 +89,9 @@ describe('--verify=checksum on a target corrupted between copy and check (V2V_TE
     // The stage ran after the copy, and the output stage never started.
     expect(r.stdout).toMatch(/✔ \[[\d:]+\] Copied disk 1\/1[^]*❯ \[[\d:]+\] Verifying the converted guest\n› \[[\d:]+\] comparing every target disk with the converted image/);
     expect(r.stdout).not.toContain('Creating output metadata');
-    expect(await readdir(out)).toEqual([]);
+    const { files, log } = await splitOutputDir(out, 'guest');
+    expect(files).toEqual([]); // the corrupt copy removed; only the run's log is kept
+    expect(await readFile(log, 'utf8')).toContain('so the copy is corrupt and was removed');
     expect(await sha256(disk)).toBe(before);
     // The events say so too: the verify stage failed, and the result carries the failed checksum.
     const schema = JSON.parse(await readFile(join(ROOT, 'docs/machine-readable.schema.json'), 'utf8')) as Schema;

@@ -30,6 +30,7 @@ import { watchArgv } from '../helpers/argv-watch.mjs';
 import { bootDisk } from '../helpers/boot.js';
 import { ensureFixture, runCachedBuild, type Fixture } from '../helpers/fixture.js';
 import { markedProcesses, startV2v } from '../helpers/live-run.js';
+import { announcedLog, outputEntries, splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sha256 } from '../helpers/v2v.js';
 import { VsphereSession } from '../../drivers/vsphere.js';
 
@@ -199,7 +200,15 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
       expect(run.stderr.split('\n').filter((l) => l.startsWith('v2v: error:')), what).toHaveLength(1);
       expect(run.seconds, what).toBeLessThan(15);
       expect(`${run.stdout}${run.stderr}`, what).not.toContain(PASSWORD);
-      expect(await readdir(out), what).toEqual([]);
+      // Nothing but the run's log, which names the refusal and holds no password.
+      expect(await outputEntries(out), what).toEqual([]);
+      const log = announcedLog(run.stderr);
+      if (log !== undefined) {
+        expect(log.startsWith(`${out}/`), what).toBe(true);
+        const text = await readFile(log, 'utf8');
+        expect(text.replace(/^\[\d\d:\d\d:\d\d\] /gm, ''), what).toMatch(message); // the log's lines are timestamped
+        expect(text, what).not.toContain(PASSWORD);
+      }
       expect(await leftovers(), what).toEqual({ dirs: [], nbdkit: [] });
     }
     expect(await otherSessions()).toBe(0);
@@ -237,7 +246,9 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
       expect(await otherSessions()).toBe(0);
       expect(await markedProcesses(run.mark)).toEqual([]);
       expect((await readdir(run.tmp)).filter((d) => d.startsWith('v2v-'))).toEqual([]);
-      expect(await readdir(out)).toEqual([]);
+      const { files, log } = await splitOutputDir(out);
+      expect(files).toEqual([]);
+      expect(await readFile(log, 'utf8')).toMatch(/v2v: error: interrupted/);
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
       await rm(run.tmp, { recursive: true, force: true });
@@ -270,11 +281,12 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
     expect(nbdkit.length).toBeGreaterThan(0);
     for (const a of nbdkit) expect(a).toMatch(/ cookie=\+\/\S+ /);
     for (const a of nbdkit) expect(a).toMatch(/ --filter=rate .* rate=10G\b/);
-    for (const text of [...seen, run.stdout, run.stderr]) {
+    const { files, log } = await splitOutputDir(out, NAME);
+    for (const text of [...seen, run.stdout, run.stderr, await readFile(log, 'utf8')]) {
       expect(text).not.toContain(PASSWORD);
       expect(text).not.toContain('vmware_soap_session');
     }
-    expect((await readdir(out)).sort()).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+    expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
     const xml = await readFile(join(out, `${NAME}.xml`), 'utf8');
     expect(xml).toContain(`<mac address="${mac}"/>`);
     expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });

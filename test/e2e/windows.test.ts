@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRegExport, type ExportedValues } from '../../src/convert/windows-registry.js';
 import { runCachedBuild } from '../helpers/fixture.js';
+import { outputEntries, runLogs, splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -204,7 +205,7 @@ describe('drivers from a virtio-win directory, rhsrvany available: first-boot se
     const r = runs['dir']!;
     expect(r.run.exitCode, r.run.stderr).toBe(0);
     expect(r.run.stdout).toContain('Converting Windows Server 2019 Standard to run on KVM');
-    expect((await readdir(r.out)).sort()).toEqual(['dir-sda', 'dir.xml']);
+    expect((await splitOutputDir(r.out, 'dir')).files).toEqual(['dir-sda', 'dir.xml']);
     // Only the KVM/TCG note may warn: drivers, qemu-ga and the service tools were all found.
     const warnings = r.run.stderr.split('\n').filter((l) => /v2v: warning:/.test(l) && !/KVM is not usable/.test(l));
     expect(warnings).toEqual([]);
@@ -444,7 +445,9 @@ describe('refusals', () => {
     expect(errors).toEqual([
       'v2v: error: The guest\'s / filesystem (/dev/sda1) is hibernated or was left by Windows Fast Startup: start the source VM, disable Fast Startup ("powercfg /h off") and shut Windows down fully, then retry.',
     ]);
-    expect(await readdir(r.out)).toEqual([]);
+    const { files, log } = await splitOutputDir(r.out);
+    expect(files).toEqual([]);
+    expect(await readFile(log, 'utf8')).toContain('is hibernated or was left by Windows Fast Startup');
   });
 
   it('--virtio-win naming a missing path or a plain file: exit 3 before the appliance starts, nothing written', async () => {
@@ -459,7 +462,12 @@ describe('refusals', () => {
     expect(plain.exitCode).toBe(3);
     expect(plain.stderr).toContain(`v2v: error: --virtio-win ${file} is neither a directory nor an .iso file: pass the virtio-win directory or the virtio-win ISO.`);
     expect(plain.stdout).not.toContain('Inspecting the source');
-    expect(await readdir(out)).toEqual([]);
+    expect(await outputEntries(out)).toEqual([]);
+    const logs = await runLogs(out);
+    expect(logs).toHaveLength(2); // each refused run keeps its record
+    const texts = await Promise.all(logs.map((l) => readFile(l, 'utf8')));
+    expect(texts.filter((t) => t.includes('/nonexistent/virtio-win does not exist'))).toHaveLength(1);
+    expect(texts.filter((t) => t.includes('is neither a directory nor an .iso file'))).toHaveLength(1);
   });
 
   it('left both source images byte-identical', async () => {

@@ -26,6 +26,17 @@ export async function splitOutputDir(dir: string, name?: string): Promise<{ file
   return { files: entries.filter((e) => !pattern.test(e)), log: join(dir, logs[0]!) };
 }
 
+/** The entries of `dir` that are not run logs (sorted): what a run wrote besides its record. */
+export async function outputEntries(dir: string): Promise<string[]> {
+  const pattern = runLogPattern();
+  return (await readdir(dir)).filter((e) => !pattern.test(e)).sort();
+}
+
+/** The log a run named on its last stderr lines (`v2v: log: PATH`), if any. */
+export function announcedLog(stderr: string): string | undefined {
+  return /^v2v: log: (.+)$/m.exec(stderr)?.[1];
+}
+
 /** The text with every `[HH:MM:SS]` stamp made equal: two renderers of one run may stamp a line a second apart. */
 export function unstamped(text: string): string {
   return text.replace(/\[\d\d:\d\d:\d\d\]/g, '[T]');
