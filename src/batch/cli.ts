@@ -23,8 +23,8 @@ Keys (the long flag names in camelCase; see README "Batch conversions"): name
 passwordFile, sshIdentity, knownHosts, sshFingerprint, caFile, insecure,
 bandwidth, bandwidthFile}, output {mode, storage, connection, format,
 allocation, name, compressed, domainType, noSpaceCheck}, networks, bridges,
-macs, root, virtioWin, verbose, trace, verify (checksum, boot, all or true,
-none or false). Unknown keys stop the batch before anything runs; missing
+macs, root, virtioWin, verbose, trace, logFile, noLogFile, verify (checksum,
+boot, all or true, none or false). Unknown keys stop the batch before anything runs; missing
 sources and taken output names are refused before the first guest.
 Relative paths are relative to the manifest. Each guest runs as its own v2v
 process; its output goes to LOGDIR/NAME.log and its --machine-readable events

@@ -59,6 +59,8 @@ const guest = {
     virtioWin: text,
     verbose: { type: 'boolean' },
     trace: { type: 'boolean' },
+    logFile: text,
+    noLogFile: { type: 'boolean' },
     verify: { type: ['string', 'boolean'], description: '--verify: checksum, boot, all (or true), none (or false)' },
   },
 } as const;

@@ -58,6 +58,9 @@ export interface ManifestGuest {
   virtioWin?: string;
   verbose?: boolean;
   trace?: boolean;
+  /** --log-file (relative to the manifest) and --no-log-file: the guest's own run log. */
+  logFile?: string;
+  noLogFile?: boolean;
   /** --verify: "checksum", "boot", "all" (or true), "none" (or false); absent: the default. */
   verify?: string | boolean;
 }
@@ -191,6 +194,8 @@ function planGuest(g: ManifestGuest, index: number, baseDir: string): PlannedGue
     virtioWin: abs(g.virtioWin),
     verbose: g.verbose,
     trace: g.trace,
+    logFile: abs(g.logFile),
+    noLogFile: g.noLogFile,
     ...(g.verify !== undefined ? { verify: g.verify === true ? '' : g.verify === false ? 'none' : g.verify } : {}),
   };
   const argv = toArgv(raw);
@@ -235,6 +240,8 @@ export function toArgv(raw: RawOptions): string[] {
   add('--virtio-win', raw.virtioWin);
   add('-v', raw.verbose);
   add('-x', raw.trace);
+  add('--log-file', raw.logFile);
+  add('--no-log-file', raw.noLogFile);
   if (raw.verify !== undefined) argv.push(raw.verify === '' ? '--verify' : `--verify=${raw.verify}`);
   return argv;
 }

@@ -28,20 +28,27 @@ describe('batch manifest', () => {
   });
 
   it('takes every single-run option: remote sources stay URLs, credential files are relative to the manifest', () => {
+    const LOG = join(tmpdir(), `v2v-batch-unit-${process.pid}.log`); // a new file in a directory that exists, as --log-file wants
     const [ssh, https] = planGuests([
       {
         name: 'esx1',
         input: { mode: 'vmx', paths: ['ssh://root@esxi.example/vmfs/volumes/ds1/g/g.vmx'], transport: 'ssh', sshIdentity: 'keys/id', knownHosts: 'kh', bandwidth: '10M' },
         output: { mode: 'local', storage: 'out', format: 'qcow2', compressed: true, domainType: 'qemu', noSpaceCheck: true },
-        root: 'first', virtioWin: 'virtio-win.iso', verbose: true,
+        root: 'first', virtioWin: 'virtio-win.iso', verbose: true, logFile: LOG,
       },
-      { name: 'web', input: { paths: ['https://files.example/g.vmx'], caFile: 'ca.pem', passwordFile: 'pw' }, output: { mode: 'null' } },
+      { name: 'web', input: { paths: ['https://files.example/g.vmx'], caFile: 'ca.pem', passwordFile: 'pw' }, output: { mode: 'null' }, noLogFile: true },
     ], '/m');
     expect(ssh!.invalid).toBeUndefined();
     expect(ssh!.argv).toEqual([
       '-i', 'vmx', 'ssh://root@esxi.example/vmfs/volumes/ds1/g/g.vmx', '-it', 'ssh', '--ssh-identity', '/m/keys/id', '--known-hosts', '/m/kh', '--bandwidth', '10M',
-      '-o', 'local', '-os', '/m/out', '-of', 'qcow2', '-on', 'esx1', '--compressed', '--domain-type', 'qemu', '--no-space-check', '--root', 'first', '--virtio-win', '/m/virtio-win.iso', '-v',
+      '-o', 'local', '-os', '/m/out', '-of', 'qcow2', '-on', 'esx1', '--compressed', '--domain-type', 'qemu', '--no-space-check', '--root', 'first', '--virtio-win', '/m/virtio-win.iso', '-v', '--log-file', LOG,
     ]);
+    expect(ssh!.options?.logFile).toEqual({ kind: 'file', path: LOG });
+    expect(https!.argv.at(-1)).toBe('--no-log-file');
+    expect(https!.options?.logFile).toEqual({ kind: 'none' });
+    // A log file whose directory does not exist makes the entry invalid before anything runs, like on the command line.
+    const [lost] = planGuests([{ name: 'lost', input: { paths: ['g.vmx'] }, output: { mode: 'null' }, logFile: 'logs/lost.log' }], '/m');
+    expect(lost!.invalid).toContain('The directory of --log-file /m/logs/lost.log does not exist');
     expect(ssh!.options?.input.remote).toMatchObject({ transport: 'ssh', identity: '/m/keys/id', knownHosts: '/m/kh', bandwidth: { rate: '10M' } });
     expect(https!.invalid).toBeUndefined();
     expect(https!.options?.input).toMatchObject({ paths: ['https://files.example/g.vmx'], remote: { transport: 'https', caFile: '/m/ca.pem', passwordFile: '/m/pw' } });
