@@ -13,6 +13,7 @@ import { convert } from '../drivers/qemu-img.js';
 import { need, type Context } from '../src/context.js';
 import { formatBytes } from '../src/disk-space.js';
 import { CommandError, CopyError } from '../src/errors.js';
+import { flushToStorage } from '../src/output/flush.js';
 import type { TargetDisk } from '../src/model.js';
 import { isLiveRenderer, reportCopyProgress } from '../src/progress/reporter.js';
 
@@ -101,6 +102,14 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
           );
         }
         throw new CopyError(error.message, { cause: error });
+      }
+      // Durable before it is called copied: qemu-img left part of it in the page cache.
+      task.output = 'writing the cached data to storage';
+      try {
+        await flushToStorage(copiedPath(target));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? String(error);
+        throw new CopyError(`Disk ${index + 1} could not be written to storage (${code} on ${copiedPath(target)}): check the target storage, then run again.`, { cause: error });
       }
       task.title = `Copied disk ${index + 1}/${count} to ${target.path} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
     },
