@@ -6,7 +6,8 @@
  * Shell completion reads the same parser (src/completion.ts).
  */
 import yargs, { type Arguments, type Argv, type Options, type PositionalOptions } from 'yargs';
-import { UsageError } from './errors.js';
+import { ExitCode, UsageError } from './errors.js';
+import { reportError } from './main.js';
 import { didYouMean, knownOptionNames, spell, type DeclaredOptions, unknownOptionError, yargsFailure } from './cli-messages.js';
 import { packageVersion } from './progress/capabilities.js';
 import { redactUrl } from './redact.js';
@@ -116,4 +117,20 @@ function subcommandFailure(message: string, spec: SubcommandSpec): UsageError {
     return new UsageError(`Unknown "${spell(choice[1]!)} ${redactUrl(choice[2]!)}": ${hint}use ${words.join(' or ')}.`);
   }
   return yargsFailure(redactUrl(message), command);
+}
+
+/**
+ * The parsed arguments of a subcommand that runs, or the exit code when there
+ * is nothing to run: its --help/--version printed (0), or its parser error
+ * reported (2).
+ */
+export async function subcommandArgs(spec: SubcommandSpec, argv: readonly string[]): Promise<Arguments | number> {
+  try {
+    const commandLine = await parseSubcommand(spec, argv);
+    if (commandLine.kind === 'run') return commandLine.args;
+    process.stdout.write(`${commandLine.text}\n`);
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error);
+  }
 }

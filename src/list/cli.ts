@@ -5,7 +5,7 @@
  * session, logged out before returning, on failure and on Ctrl-C alike.
  */
 import { reportError } from '../main.js';
-import { parseSubcommand, type SubcommandSpec } from '../subcommand.js';
+import { subcommandArgs, type SubcommandSpec } from '../subcommand.js';
 import { ExitCode } from '../errors.js';
 import { listVms, loginWithOptions } from '../input/vsphere-inventory.js';
 import { normalizeVsphereOptions } from '../input/vsphere-options.js';
@@ -26,17 +26,8 @@ export const LIST_COMMAND: SubcommandSpec = {
 
 /** Parses `v2v list` arguments (after the word "list") and runs; resolves to the exit code. */
 export async function listCli(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    const commandLine = await parseSubcommand(LIST_COMMAND, argv);
-    if (commandLine.kind === 'print') {
-      process.stdout.write(`${commandLine.text}\n`);
-      return ExitCode.ok;
-    }
-    parsed = commandLine.args;
-  } catch (error) {
-    return reportError(error);
-  }
+  const parsed = await subcommandArgs(LIST_COMMAND, argv);
+  if (typeof parsed === 'number') return parsed;
   let logout: (() => Promise<void>) | undefined;
   const onSignal = (): void => {
     void (logout?.() ?? Promise.resolve()).finally(() => process.exit(ExitCode.interrupted));

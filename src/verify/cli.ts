@@ -6,7 +6,7 @@
  * uefi). The disks are only read: the guest writes to throwaway overlays.
  */
 import { reportError } from '../main.js';
-import { parseSubcommand, type SubcommandSpec } from '../subcommand.js';
+import { subcommandArgs, type SubcommandSpec } from '../subcommand.js';
 import { dirname, join, resolve } from 'node:path';
 import { readFile, rm } from 'node:fs/promises';
 import { imageInfo } from '../../drivers/qemu-img.js';
@@ -63,17 +63,8 @@ export const VERIFY_COMMAND: SubcommandSpec = {
 
 /** Parses `v2v verify` arguments (after the word "verify") and runs; resolves to the exit code. */
 export async function verifyCli(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    const commandLine = await parseSubcommand(VERIFY_COMMAND, argv);
-    if (commandLine.kind === 'print') {
-      process.stdout.write(`${commandLine.text}\n`);
-      return ExitCode.ok;
-    }
-    parsed = commandLine.args;
-  } catch (error) {
-    return reportError(error);
-  }
+  const parsed = await subcommandArgs(VERIFY_COMMAND, argv);
+  if (typeof parsed === 'number') return parsed;
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => abort.abort(new InterruptedError(`Interrupted by ${signal}.`));
   process.on('SIGINT', onSignal);
