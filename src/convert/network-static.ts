@@ -264,16 +264,26 @@ function addInterface(request: Request, file: string, kind: NetConfigKind, name:
 
 /** DNS with ifupdown: dns-nameservers always; /etc/resolv.conf too when nothing reads them. Returns the extra files written. */
 function ifupdownDns(request: Request): string[] {
+  const mode = request.guest.ifupdownDns;
+  return dnsFallback(request, mode === 'hook' ? 'read' : mode, (dns) =>
+    `the DNS servers ${dns} are in the ifupdown stanza (dns-nameservers), but neither resolvconf nor systemd-resolved reads them and ${RESOLV_CONF} is a link: set them in the guest's resolver`);
+}
+
+/**
+ * DNS servers the network system's own setting may not deliver: nothing more
+ * when the guest reads that setting (`read`), a plain /etc/resolv.conf gets
+ * them (`file`), else a warning: `--mac MAC: ` and `why(servers)`. Returns
+ * the extra files written.
+ */
+function dnsFallback(request: Request, mode: 'read' | 'file' | 'unmanaged', why: (dns: string) => string): string[] {
   const { guest, plan, ips, nic } = request;
   const dns = dnsOf(ips);
-  if (dns.length === 0 || guest.ifupdownDns === 'hook') return [];
-  if (guest.ifupdownDns === 'file') {
+  if (dns.length === 0 || mode === 'read') return [];
+  if (mode === 'file') {
     plan.writes.push({ path: RESOLV_CONF, content: resolvConfWith(guest.resolvConf, dns) });
     return [RESOLV_CONF];
   }
-  plan.warnings.push(
-    `--mac ${nic.mac}: the DNS servers ${dns.join(', ')} are in the ifupdown stanza (dns-nameservers), but neither resolvconf nor systemd-resolved reads them and ${RESOLV_CONF} is a link: set them in the guest's resolver`,
-  );
+  plan.warnings.push(`--mac ${nic.mac}: ${why(dns.join(', '))}`);
   return [];
 }
 
@@ -391,17 +401,9 @@ function networkdWrite(request: Request, oldFiles: string[]): string | undefined
  * else a warning names the fix. Returns the extra files written.
  */
 function networkdDns(request: Request, file: string): string[] {
-  const { guest, plan, ips, mac } = request;
-  const dns = dnsOf(ips);
-  if (dns.length === 0 || guest.networkdDns === 'resolved') return [];
-  if (guest.networkdDns === 'file') {
-    plan.writes.push({ path: RESOLV_CONF, content: resolvConfWith(guest.resolvConf, dns) });
-    return [RESOLV_CONF];
-  }
-  plan.warnings.push(
-    `--mac ${mac}: the DNS servers ${dns.join(', ')} are in ${file} (DNS=), which only systemd-resolved reads, and it is not enabled in the guest; ${RESOLV_CONF} is a link to ${guest.resolvConfLink ?? 'another file'}: enable systemd-resolved in the guest or set them in its resolver`,
-  );
-  return [];
+  const { guest } = request;
+  return dnsFallback(request, guest.networkdDns === 'resolved' ? 'read' : guest.networkdDns, (dns) =>
+    `the DNS servers ${dns} are in ${file} (DNS=), which only systemd-resolved reads, and it is not enabled in the guest; ${RESOLV_CONF} is a link to ${guest.resolvConfLink ?? 'another file'}: enable systemd-resolved in the guest or set them in its resolver`);
 }
 
 // ------------------------------------------------------------- reports ----
