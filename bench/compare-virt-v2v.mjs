@@ -26,7 +26,7 @@
  *                                   [--no-large | --only-large] [--large-rounds N]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -430,7 +430,11 @@ function convertSteps(info, starts, wall) {
 
 // ---------------------------------------------------------------- copy figure
 
-/** Times `qemu-img convert` of an overlay like v2v's: its exact argv vs plain `-O qcow2`. */
+/**
+ * Times `qemu-img convert` of an overlay like v2v's: its exact argv vs plain
+ * `-O qcow2`, each until its target is durable (`fdatasync`ed after qemu-img
+ * exits, as v2v's copy stage does: qemu-img leaves the target in the page cache).
+ */
 async function copyThroughput(vmdk, dir, reps) {
   const overlay = join(dir, 'overlay.qcow2');
   // Same creation command as drivers/qemu-img.ts createOverlayCommand.
@@ -450,6 +454,8 @@ async function copyThroughput(vmdk, dir, reps) {
       dropCaches();
       const t0 = performance.now();
       sh('qemu-img', variants[i][1](target), true);
+      const fd = openSync(target, 'r');
+      try { fdatasyncSync(fd); } finally { closeSync(fd); }
       results[i].times.push((performance.now() - t0) / 1000);
       results[i].alloc = statSync(target).blocks * 512;
       rmSync(target, { force: true });
@@ -590,7 +596,7 @@ async function main() {
   if (o.rounds > 0) summarize(results, `${o.rounds} round(s)`);
 
   if (o.copy) {
-    console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the ${guests[0].key} guest (${o.copyReps} reps, into ${work}) ===`);
+    console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the ${guests[0].key} guest, target fdatasync'ed (${o.copyReps} reps, into ${work}) ===`);
     console.log(`  page cache: ${dropCaches() ? 'flushed and dropped before each run (source read from disk)' : 'NOT dropped (needs root): figures include cache effects'}`);
     console.log(`  load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const copy = await copyThroughput(vmdk, work, o.copyReps);
