@@ -111,12 +111,20 @@ export function planGuests(data: unknown, baseDir: string, source = 'manifest'):
     throw new UsageError(`The ${source === 'manifest' ? 'manifest' : `manifest ${source}`} is invalid: ${[...new Set(problems)].join('; ')}; nothing was run.`);
   }
   const seen = new Set<string>();
+  const logs = new Map<string, string>();
   return (manifest as { guests: ManifestGuest[] }).guests.map((entry, index) => {
     const guest = planGuest(entry, index, baseDir);
     if (seen.has(guest.name)) {
       throw new UsageError(`Guest name "${guest.name}" appears twice in the manifest: give each guest a unique "name".`);
     }
     seen.add(guest.name);
+    // A log file is never overwritten: the second guest would fail at its start, after the first one's conversion.
+    const log = typeof entry.logFile === 'string' && entry.logFile !== '' ? resolve(baseDir, entry.logFile) : undefined;
+    if (log !== undefined) {
+      const other = logs.get(log);
+      if (other !== undefined) throw new UsageError(`Guests "${other}" and "${guest.name}" both have the "logFile" ${log}: give each guest its own (or leave it out), nothing was run.`);
+      logs.set(log, guest.name);
+    }
     return guest;
   });
 }

@@ -107,6 +107,15 @@ describe('batch manifest', () => {
     expect(() => planGuests([g, g], '/m')).toThrow(/appears twice/);
   });
 
+  it('refuses two guests with one logFile before anything runs (a log is never overwritten)', () => {
+    const g = (name: string, logFile?: string) => ({ name, input: { paths: ['g.vmx'] }, output: { mode: 'null' }, ...(logFile ? { logFile } : {}) });
+    // Relative paths resolve against the manifest's directory, so these two are one file.
+    expect(() => planGuests([g('a', 'logs/run.log'), g('b', '/m/logs/run.log')], '/m'))
+      .toThrow('Guests "a" and "b" both have the "logFile" /m/logs/run.log: give each guest its own (or leave it out), nothing was run.');
+    expect(planGuests([g('a', 'a.log'), g('b', 'b.log'), g('c'), g('d')], '/m').map((p) => (p.argv.includes('--log-file') ? p.argv[p.argv.indexOf('--log-file') + 1] : undefined)))
+      .toEqual(['/m/a.log', '/m/b.log', undefined, undefined]);
+  });
+
   it('reads YAML with the yaml package (anchors, flow maps included), relative to the manifest', async () => {
     const file = join(work, 'guests.yaml');
     writeFileSync(file, [
