@@ -42,7 +42,7 @@ const SAMPLE_MS = 250;
 /** The guests compared: each fixture script builds its guest once and prints its cached directory. */
 const GUESTS = {
   bios: { label: 'BIOS test guest (Debian 12, ext4 root)', script: 'test/fixtures/build-debian-guest.sh' },
-  uefi: { label: 'UEFI+LVM guest (Debian 12, ESP, /boot, LVM root)', script: 'test/fixtures/build-debian-uefi-lvm-guest.sh', espStub: true },
+  uefi: { label: 'UEFI+LVM guest (Debian 12, ESP, /boot, LVM root, .ko.zst modules)', script: 'test/fixtures/build-debian-uefi-lvm-guest.sh', espStub: true },
 };
 
 // ---------------------------------------------------------------- options

@@ -20,6 +20,11 @@
  * after initramfs-tools' root wait (minutes under TCG), and convert-vmx.test.ts
  * already proves that principle with the same initramfs recipe. The fixture
  * script itself checks that the unconverted initramfs has no virtio driver.
+ *
+ * Compressed modules (#14): every kernel module of this fixture is a
+ * .ko.zst (as on Ubuntu since 23.10), so the initramfs fast path adds
+ * .ko.zst virtio modules to an image whose kmod already loads .ko.zst ones,
+ * and the boot below proves they load.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,7 +75,9 @@ async function guestReport(disk: string, format: string, probe = false): Promise
     'echo ==sdnames==', `sh 'grep -c "/dev/sd" /boot/grub/grub.cfg /etc/fstab /etc/default/grub || true'`,
     'echo ==bootuuid==', 'vfs-uuid /dev/sda2',
     'echo ==esp==', 'ls /boot/efi/EFI/BOOT',
-    'echo ==initrd==', `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -oE "(virtio[a-z_]*|dm-mod)[.]ko|sbin/lvm$" | sort -u'`,
+    'echo ==initrd==', `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -oE "(virtio[a-z_]*|dm-mod)[.]ko([.]zst)?$|sbin/lvm$" | sort -u'`,
+    // Per kernel: its modules.dep's .ko.zst and plain .ko entries, and the image's plain .ko files.
+    'echo ==moddep==', `sh 'for d in /lib/modules/*; do v=$(basename $d); echo "$v $(grep -c "[.]ko[.]zst:" $d/modules.dep) $(grep -c "[.]ko:" $d/modules.dep) $(lsinitramfs /boot/initrd.img-$v | grep -c "[.]ko$")"; done'`,
     'echo ==packages==', `sh 'dpkg-query -W -f="\\\${Package} \\\${Status}\\n" open-vm-tools grub-efi-amd64 lvm2 2>&1 || true'`,
     'echo ==network==', `sh 'cat /etc/network/interfaces ${IFACE_FILE} ${LINK} 2>/dev/null || true'`,
     'echo ==resolv==', 'cat /etc/resolv.conf',
@@ -113,15 +120,20 @@ afterAll(async () => {
 });
 
 describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () => {
-  it('the fixture is what this test claims: sdX names, LVM root, removable-path grub, no virtio, VMware tools', () => {
+  it('the fixture is what this test claims: sdX names, LVM root, removable-path grub, zstd-compressed modules, no virtio, VMware tools', () => {
     expect(lines(before['fstab']).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
       ['/dev/mapper/vg0-root', '/', 'ext4'],
       ['/dev/sda2', '/boot', 'ext4'],
       ['/dev/sda1', '/boot/efi', 'vfat'],
     ]);
     expect(before['esp']?.trim()).toBe('BOOTX64.EFI');
-    expect(before['initrd']).toContain('dm-mod.ko');
-    expect(before['initrd']).not.toContain('virtio');
+    expect(lines(before['initrd'])).toEqual(['dm-mod.ko.zst', 'sbin/lvm']);
+    // One kernel; its modules.dep lists only .ko.zst modules (thousands), its image holds no plain .ko.
+    const moddep = lines(before['moddep']).map((l) => l.split(' '));
+    expect(moddep).toHaveLength(1);
+    const [, zst, plain, imagePlain] = (moddep[0] ?? []).map(Number);
+    expect(zst).toBeGreaterThan(1000);
+    expect([plain, imagePlain]).toEqual([0, 0]);
     expect(before['packages']).toMatch(/^open-vm-tools install ok installed$/m);
     // No config for the NIC: only lo, interfaces.d sourced; resolv.conf a plain file.
     expect(lines(before['network'])).toEqual(['# Loopback only: nothing waits for DHCP at boot.', 'source /etc/network/interfaces.d/*', 'auto lo', 'iface lo inet loopback']);
@@ -180,10 +192,12 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect(after['linux']).toMatch(new RegExp(`search --no-floppy --fs-uuid --set=root ${uuid}$`, 'm'));
     // The removable-path bootloader on the ESP is still there (no NVRAM entry is needed).
     expect(after['esp']?.trim()).toBe('BOOTX64.EFI');
-    expect(after['initrd']).toContain('virtio_blk.ko');
-    expect(after['initrd']).toContain('virtio_pci.ko');
+    // The guest's own .ko.zst virtio modules, added by the fast path; nothing uncompressed.
+    for (const m of ['virtio_blk', 'virtio_pci', 'virtio_scsi', 'virtio_net', 'virtio_console', 'dm-mod']) expect(lines(after['initrd'])).toContain(`${m}.ko.zst`);
+    expect(lines(after['initrd']).filter((l) => l.endsWith('.ko'))).toEqual([]);
+    expect(lines(after['moddep'])).toEqual(lines(before['moddep']));
     expect(run.stdout).toMatch(/: added .*virtio_blk.* to the image directly \(initramfs extended on the host, update-initramfs not run\)/);
-    expect(after['initrd']).toContain('dm-mod.ko');
+    expect(run.stdout).not.toMatch(/rebuilding it with update-initramfs/);
     expect(after['initrd']).toMatch(/sbin\/lvm$/m);
     expect(after['packages']).not.toMatch(/^open-vm-tools install ok installed$/m);
     expect(after['packages']).toMatch(/^grub-efi-amd64 install ok installed$/m);
