@@ -42,7 +42,9 @@ const SAMPLE_MS = 250;
 /** The guests compared: each fixture script builds its guest once and prints its cached directory. */
 const GUESTS = {
   bios: { label: 'BIOS test guest (Debian 12, ext4 root)', script: 'test/fixtures/build-debian-guest.sh' },
-  uefi: { label: 'UEFI+LVM guest (Debian 12, ESP, /boot, LVM root, .ko.zst modules)', script: 'test/fixtures/build-debian-uefi-lvm-guest.sh', espStub: true },
+  // Its plain-module variant: virt-v2v 2.2.0 (libguestfs 1.48) fails on the .ko.zst one uefi-lvm.test.ts converts
+  // ("file_architecture: unknown architecture: .../kvm.ko.zst").
+  uefi: { label: 'UEFI+LVM guest (Debian 12, ESP, /boot, LVM root; .ko modules)', script: 'test/fixtures/build-debian-uefi-lvm-guest.sh', env: { V2V_UEFI_MODULES: 'plain' }, espStub: true },
 };
 
 // ---------------------------------------------------------------- options
@@ -628,10 +630,10 @@ async function main() {
  * missing: several minutes; its progress goes to stderr).
  */
 function fixtureOf(key, fixture) {
-  const { label, script } = GUESTS[key];
+  const { label, script, env = {} } = GUESTS[key];
   let dir = fixture;
   if (dir === undefined) {
-    const r = spawnSync('bash', [join(ROOT, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+    const r = spawnSync('bash', [join(ROOT, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, ...env } });
     if (r.status !== 0) throw new Error(`${script} failed (${r.status ?? r.signal}): it builds the ${key} guest; see its output above.`);
     dir = r.stdout.trim().split('\n').at(-1);
   }
