@@ -26,15 +26,25 @@
  *                                   [--no-large | --only-large] [--large-rounds N]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { largeGuestBench } from './large-guest.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Makes a copied target durable with v2v's own copy-stage flush
+ * (src/output/flush.ts, from the build main() checks for), so every copy
+ * figure is timed to the same point as v2v's copy stage.
+ */
+async function flushToStorage(path) {
+  const flush = await import(pathToFileURL(join(ROOT, 'dist/src/output/flush.js')).href);
+  await flush.flushToStorage(path);
+}
 const TAG_ENV = 'V2V_BENCH_TAG';
 /** How often /proc is sampled for memory (ms). */
 const SAMPLE_MS = 250;
@@ -456,8 +466,7 @@ async function copyThroughput(vmdk, dir, reps) {
       dropCaches();
       const t0 = performance.now();
       sh('qemu-img', variants[i][1](target), true);
-      const fd = openSync(target, 'r');
-      try { fdatasyncSync(fd); } finally { closeSync(fd); }
+      await flushToStorage(target);
       results[i].times.push((performance.now() - t0) / 1000);
       results[i].alloc = statSync(target).blocks * 512;
       rmSync(target, { force: true });
@@ -620,7 +629,7 @@ async function main() {
       await verifyCost(vmx, work, plain.length > 0 ? median(plain) : undefined);
     }
   }
-  if (o.large) await largeGuestBench({ ROOT, sh, dropCaches, runTool, v2vStarts, virtV2vStarts, durations }, { rounds: o.largeRounds, work, machineReadable });
+  if (o.large) await largeGuestBench({ ROOT, sh, dropCaches, flushToStorage, runTool, v2vStarts, virtV2vStarts, durations }, { rounds: o.largeRounds, work, machineReadable });
   console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 

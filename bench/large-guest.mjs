@@ -24,7 +24,6 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
@@ -144,11 +143,11 @@ function printRun(r) {
 
 /**
  * Runs `qemu-img ARGS` (each of `jobs` at once), each job's target (its last
- * argument) `fdatasync`ed right after it exits, as v2v's copy stage does;
+ * argument) flushed right after it exits with v2v's copy-stage flush (`h.flushToStorage`);
  * resolves to { exit, durable }: wall seconds until the last qemu-img exited
  * and until the last target was on disk.
  */
-async function qemuImgAll(jobs) {
+async function qemuImgAll(h, jobs) {
   const t0 = performance.now();
   let exit = 0;
   await Promise.all(jobs.map((args) => new Promise((resolveJob, reject) => {
@@ -159,10 +158,8 @@ async function qemuImgAll(jobs) {
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`qemu-img ${args.join(' ')} failed (${code}): ${err}`));
       exit = Math.max(exit, performance.now() - t0);
-      // Sync, like stages/copy.ts (src/output/flush.ts): v2v reports a disk copied only once it is durable.
-      open(args.at(-1), 'r')
-        .then((handle) => handle.datasync().finally(() => handle.close()))
-        .then(resolveJob, reject);
+      // v2v's own flush (stages/copy.ts): it reports a disk copied only once it is durable.
+      h.flushToStorage(args.at(-1)).then(resolveJob, reject);
     });
   })));
   return { exit: exit / 1000, durable: (performance.now() - t0) / 1000 };
@@ -185,7 +182,7 @@ async function plainBaseline(h, o, disks) {
     let seconds = 0;
     let exit = 0;
     for (const [i, d] of disks.entries()) {
-      const t = await qemuImgAll([plainCopyArgs(d.path, targets[i])]);
+      const t = await qemuImgAll(h, [plainCopyArgs(d.path, targets[i])]);
       seconds += t.durable;
       exit += t.exit;
     }
@@ -220,8 +217,8 @@ async function parallelVsSequential(h, o, disks) {
         const jobs = overlays.map((ov, i) => v2vCopyArgs(ov, targets[i]));
         h.dropCaches();
         let seconds = 0;
-        if (mode === 'parallel') seconds = (await qemuImgAll(jobs)).durable;
-        else for (const job of jobs) seconds += (await qemuImgAll([job])).durable;
+        if (mode === 'parallel') seconds = (await qemuImgAll(h, jobs)).durable;
+        else for (const job of jobs) seconds += (await qemuImgAll(h, [job])).durable;
         const written = targets.reduce((a, t) => a + statSync(t).blocks * 512, 0);
         for (const t of targets) rmSync(t, { force: true });
         modes[mode].push({ seconds, written });
