@@ -119,7 +119,8 @@ export function planGuests(data: unknown, baseDir: string, source = 'manifest'):
     }
     seen.add(guest.name);
     // A log file is never overwritten: the second guest would fail at its start, after the first one's conversion.
-    const log = typeof entry.logFile === 'string' && entry.logFile !== '' ? resolve(baseDir, entry.logFile) : undefined;
+    // The schema makes it a non-empty string when given; resolved as planGuest resolves it for --log-file.
+    const log = entry.logFile === undefined ? undefined : resolve(baseDir, entry.logFile);
     if (log !== undefined) {
       const other = logs.get(log);
       if (other !== undefined) throw new UsageError(`Guests "${other}" and "${guest.name}" both have the "logFile" ${log}: give each guest its own (or leave it out), nothing was run.`);
