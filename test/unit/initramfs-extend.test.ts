@@ -5,8 +5,7 @@
  * then a compressed main one, each compression the kernel takes), and the
  * module planning from a modules.dep.
  */
-import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressFile, decompressFile, detectCompression, type Compression } from '../../drivers/compressor.js';
 import { imageSegments, listArchives, newcArchiveTail, readEntry } from '../../src/convert/initramfs-cpio.js';
 import type { Guestfs } from '../../drivers/guestfish.js';
+import { hostGuest } from '../helpers/host-guest.js';
 import { extendInitramfsTools, MARKER, moduleClosure, moduleName, parseModulesBuiltin, parseModulesDep, pinDirectoryInImage, withConfModules } from '../../src/convert/initramfs-extend.js';
 
 let dir: string;
@@ -152,30 +152,6 @@ describe('module planning', () => {
   });
 });
 
-/**
- * A guest tree on the host behind the few calls extendInitramfsTools makes
- * (the appliance's side is exercised by the e2e tests that boot the result).
- */
-function hostGuest(root: string): Guestfs {
-  const at = (p: string): string => join(root, p);
-  const fake = {
-    exists: async (p: string) => existsSync(at(p)),
-    readFile: async (p: string) => readFile(at(p), 'utf8'),
-    ls: async (p: string) => (await readdir(at(p))).sort(),
-    downloadMany: async (pairs: Array<[string, string]>) => {
-      for (const [from, to] of pairs) await copyFile(at(from), to);
-    },
-    call: async (name: string, a: string, b: string) => {
-      if (name === 'download') await copyFile(at(a), b);
-      else if (name === 'upload') await copyFile(a, at(b));
-      else if (name === 'statvfs') return 'bsize: 4096\nbavail: 100000\n';
-      else throw new Error(`unexpected call ${name}`);
-      return '';
-    },
-  };
-  return fake as unknown as Guestfs;
-}
-
 describe('extendInitramfsTools on an initramfs-tools-like image (host tree as the guest)', () => {
   const V = '6.1.0-test';
   const MODULES = [
@@ -269,6 +245,22 @@ describe('extendInitramfsTools on an initramfs-tools-like image (host tree as th
     const g2 = hostGuest(await makeGuest('guest-xz'));
     await writeFile(join(root, 'lib/modules', V, 'modules.dep'), DEP.replace('virtio_blk.ko:', 'virtio_blk.ko.xz:'));
     expect(await extendInitramfsTools(request(g2))).toEqual({ status: 'not-understood', reason: 'its modules are not .xz-compressed like kernel/drivers/block/virtio_blk.ko.xz' });
+  });
+
+  it('adds .ko.zst modules, as they are, to an image of .ko.zst modules (Ubuntu since 23.10, the UEFI+LVM test guest)', async () => {
+    const g = hostGuest(await makeGuest('guest-zst', { [`usr/lib/modules/${V}/kernel/drivers/ata/ahci.ko.zst`]: 'ahci' }));
+    for (const m of MODULES) await rename(join(root, 'lib/modules', V, m), join(root, 'lib/modules', V, `${m}.zst`));
+    await writeFile(join(root, 'lib/modules', V, 'modules.dep'), DEP.replaceAll('.ko', '.ko.zst'));
+    expect(await extendInitramfsTools(request(g))).toEqual({
+      status: 'extended',
+      modules: ['virtio', 'virtio_ring', 'virtio_blk'],
+      pins: ['usr/lib/systemd/network/10-v2v-ens192.link'],
+    });
+    const out = await unpackImage();
+    const blk = `usr/lib/modules/${V}/kernel/drivers/block/virtio_blk.ko`;
+    expect(await readFile(join(out, `${blk}.zst`), 'utf8')).toBe('module kernel/drivers/block/virtio_blk.ko');
+    expect(await readFile(join(out, blk), 'utf8').catch(() => 'absent')).toBe('absent');
+    expect(await readFile(join(out, `usr/lib/modules/${V}/modules.dep`), 'utf8')).toContain('virtio_blk.ko.zst: ');
   });
 
   it('leaves to update-initramfs an image without initramfs-tools\' layout', async () => {

@@ -5,12 +5,11 @@
  * netplan's settings, and cloud-init's network switch
  * (src/convert/network-cloud-init.ts), over the files as distributions ship them.
  */
-import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Guestfs } from '../../drivers/guestfish.js';
+import { hostGuest } from '../helpers/host-guest.js';
 import { cloudInitNetwork } from '../../src/convert/network-cloud-init.js';
 import { netplanRenderer, nmConfigOrder, nmManagement, ownerOfConfigured, ownerOfNew, type OwnerFacts } from '../../src/convert/network-owner.js';
 import { readStaticGuest } from '../../src/convert/network-static-guest.js';
@@ -124,25 +123,6 @@ async function guestTree(files: Record<string, string>): Promise<string> {
     else await writeFile(join(root, path), content);
   }
   return root;
-}
-
-/** The guestfish calls readStaticGuest makes, over a host tree (links resolved inside it as relative ones). */
-function hostGuest(root: string): Guestfs {
-  const at = (p: string): string => join(root, p);
-  const fake = {
-    exists: async (p: string) => existsSync(at(p)),
-    readFile: async (p: string) => readFile(at(p), 'utf8'),
-    ls: async (p: string) => (await readdir(at(p))).sort(),
-    call: async (name: string, p: string) => {
-      const is = async (check: () => Promise<boolean>): Promise<string> => String(await check().catch(() => false));
-      if (name === 'is-dir') return is(async () => (await stat(at(p))).isDirectory());
-      if (name === 'is-file') return is(async () => (await stat(at(p))).isFile());
-      if (name === 'is-symlink') return is(async () => (await lstat(at(p))).isSymbolicLink());
-      if (name === 'readlink') return readlink(at(p));
-      throw new Error(`unexpected call ${name}`);
-    },
-  };
-  return fake as unknown as Guestfs;
 }
 
 const UNIT = '../../../../lib/systemd/system';
