@@ -4,21 +4,25 @@
  * v2v's own code checks them, so every parser error is one sentence with the
  * fix (src/cli-messages.ts) and virt-v2v spellings are accepted
  * (src/options-compat.ts, docs/virt-v2v-compat.md).
+ *
+ * What runs (main.ts and the pipeline, a subcommand's runner) is imported
+ * only when it runs: every <TAB> starts a v2v process to ask for words, and
+ * --help, -V and parser errors need no more than the declarations either.
  */
-import yargs from 'yargs';
+import yargs, { type Arguments } from 'yargs';
 import { ExitCode } from './errors.js';
-import { main, reportError } from './main.js';
+import { reportError } from './report-error.js';
 import { ALLOCATIONS, INPUT_MODES, INPUT_TRANSPORTS, normalizeOptions, OUTPUT_FORMATS, OUTPUT_MODES, type RawOptions } from './options.js';
 import { DOMAIN_TYPES, OUTPUT_OPTION_NAMES } from './options-compat.js';
-import { ROOT_WORDS } from './convert/root-choice.js';
+import { ROOT_WORDS } from './convert/root-option.js';
 import { VERIFY_MODES } from './verify/choice.js';
-import { BATCH_COMMAND, batchCli } from './batch/cli.js';
-import { LIST_COMMAND, listCli } from './list/cli.js';
-import { VERIFY_COMMAND, verifyCli } from './verify/cli.js';
+import { BATCH_COMMAND } from './batch/spec.js';
+import { LIST_COMMAND } from './list/spec.js';
+import { VERIFY_COMMAND } from './verify/spec.js';
 import { capabilities, packageVersion } from './progress/capabilities.js';
 import { expandArgv, knownOptionNames, OPTIONAL_VALUE_OPTIONS, unknownOptionError, unknownOptions, yargsFailure } from './cli-messages.js';
 import { completeWords, completionTable } from './completion.js';
-import { declaredOptions, subcommandParser, type SubcommandSpec } from './subcommand.js';
+import { declaredOptions, subcommandArgs, subcommandParser, type SubcommandSpec } from './subcommand.js';
 import { checkLocalSources } from './source-paths.js';
 
 const EPILOG = `Examples:
@@ -47,11 +51,11 @@ Exit codes:
   7    converted but did not boot (--verify=boot, v2v verify): console log named in the error
   130  interrupted by SIGINT/SIGTERM: temporary files and partial targets removed`;
 
-/** The subcommands, by the word after "v2v": their command line and what runs them. */
-const SUBCOMMANDS: Readonly<Record<string, { spec: SubcommandSpec; run: (argv: string[]) => Promise<number> }>> = {
-  batch: { spec: BATCH_COMMAND, run: batchCli },
-  list: { spec: LIST_COMMAND, run: listCli },
-  verify: { spec: VERIFY_COMMAND, run: verifyCli },
+/** The subcommands, by the word after "v2v": their command line, and what runs them once it is parsed (loaded then). */
+const SUBCOMMANDS: Readonly<Record<string, { spec: SubcommandSpec; run: (args: Arguments) => Promise<number> }>> = {
+  batch: { spec: BATCH_COMMAND, run: async (args) => (await import('./batch/cli.js')).batchCli(args) },
+  list: { spec: LIST_COMMAND, run: async (args) => (await import('./list/cli.js')).listCli(args) },
+  verify: { spec: VERIFY_COMMAND, run: async (args) => (await import('./verify/cli.js')).verifyCli(args) },
 };
 
 /** The subcommand a word names (own keys only: "constructor" is a file name, not a subcommand). */
@@ -248,7 +252,10 @@ export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
 /** Parses argv and runs; resolves to the exit code. */
 export async function cli(argv: string[]): Promise<number> {
   const subcommand = subcommandNamed(argv[0]);
-  if (subcommand !== undefined) return subcommand.run(argv.slice(1));
+  if (subcommand !== undefined) {
+    const args = await subcommandArgs(subcommand.spec, argv.slice(1));
+    return typeof args === 'number' ? args : subcommand.run(args);
+  }
   let options;
   try {
     const line = await parseCommandLine(argv);
@@ -260,5 +267,6 @@ export async function cli(argv: string[]): Promise<number> {
   } catch (error) {
     return reportError(error);
   }
+  const { main } = await import('./main.js');
   return main(options);
 }

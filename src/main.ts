@@ -1,10 +1,11 @@
 /**
- * The error boundary: runs the pipeline, maps errors to exit codes in one
- * place, stops every child process on SIGINT/SIGTERM, and wires the progress
- * events to their sinks (--machine-readable JSON lines, live warnings, -x).
+ * The error boundary: runs the pipeline, reports its errors with their exit
+ * codes (src/report-error.ts), stops every child process on SIGINT/SIGTERM,
+ * and wires the progress events to their sinks (--machine-readable JSON
+ * lines, live warnings, -x).
  */
 import { configureExec } from './exec.js';
-import { ExitCode, InterruptedError, UsageError, V2vError } from './errors.js';
+import { ExitCode, InterruptedError, UsageError } from './errors.js';
 import type { Options } from './options.js';
 import { chooseRenderer, runPipeline, type RendererChoice } from './pipeline.js';
 import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from './progress/events.js';
@@ -14,6 +15,7 @@ import { startHeartbeat } from './progress/heartbeat.js';
 import { runSummary } from './run-summary.js';
 import { formatDetails } from './progress/verbose.js';
 import { redactUrl } from './redact.js';
+import { reportError } from './report-error.js';
 import { describeVerifyReport, type VerifyReport } from './verify/report.js';
 import type { Context } from './context.js';
 import { defaultLogDirectory, fallbackLogName, RunLog } from './run-log.js';
@@ -228,25 +230,4 @@ function openSink(target: MachineReadableTarget): JsonLinesSink {
 
 function printWarnings(warnings: readonly string[]): void {
   for (const warning of warnings) process.stderr.write(`v2v: warning: ${warning}\n`);
-}
-
-/**
- * Prints an error the way its kind asks for, and returns its exit code. A
- * run's error goes into its log (`log`), and a last line names the log
- * (`logPath`): the error itself stays one sentence.
- */
-export function reportError(error: unknown, logPath?: string, log?: RunLog): number {
-  const where = logPath ? `v2v: log: ${logPath}\n` : '';
-  if (error instanceof V2vError) {
-    emitEvent({ type: 'error', message: error.message });
-    process.stderr.write(`v2v: error: ${error.message}\n${where}`);
-    log?.write(`[${clock()}] v2v: error: ${error.message}`);
-    return error.exitCode;
-  }
-  const text = redactUrl(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  emitEvent({ type: 'error', message: `internal error: ${error instanceof Error ? error.message : String(error)}` });
-  const report = `v2v: internal error: ${text}\nThis is a bug in v2v: please report it with the command line and this output.`;
-  process.stderr.write(`${report}\n${where}`);
-  log?.write(`[${clock()}] ${report}`);
-  return ExitCode.internal;
 }

@@ -10,7 +10,7 @@ import { parseNetworkMapping, type NetworkMapping } from './output/networks.js';
 import { normalizeRemoteOptions, type RawRemoteOptions, type RemoteOptions } from './remote/options.js';
 import { isRemoteSource } from './remote/url.js';
 import { parseMachineReadable, type MachineReadableTarget } from './progress/events.js';
-import { parseRootChoice, type RootChoice } from './convert/root-choice.js';
+import { parseRootChoice, type RootChoice } from './convert/root-option.js';
 import { normalizeVsphereOptions, type VsphereOptions } from './input/vsphere-options.js';
 import { parseVerify, type VerifyChoice } from './verify/choice.js';
 import { didYouMean } from './cli-messages.js';

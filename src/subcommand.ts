@@ -7,7 +7,7 @@
  */
 import yargs, { type Arguments, type Argv, type Options, type PositionalOptions } from 'yargs';
 import { ExitCode, UsageError } from './errors.js';
-import { reportError } from './main.js';
+import { reportError } from './report-error.js';
 import { didYouMean, knownOptionNames, spell, type DeclaredOptions, unknownOptionError, yargsFailure } from './cli-messages.js';
 import { packageVersion } from './progress/capabilities.js';
 import { redactUrl } from './redact.js';

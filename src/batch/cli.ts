@@ -1,69 +1,19 @@
 /**
- * `v2v batch MANIFEST [--jobs N] [--log-dir DIR] [--report FILE]`: the
- * command line of batch mode (yargs only); the work is in run.ts.
+ * `v2v batch MANIFEST [--jobs N] [--log-dir DIR] [--report FILE]`: runs
+ * batch mode's command line once src/cli.ts has parsed it (declared in
+ * spec.ts); the work is in run.ts.
  */
-import { reportError } from '../main.js';
-import { parseSubcommand, type SubcommandSpec } from '../subcommand.js';
+import type { Arguments } from 'yargs';
+import { reportError } from '../report-error.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExitCode, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { loadManifest } from './manifest.js';
 import { formatSummary, runBatch } from './run.js';
 
-const EPILOG = `Manifest (JSON or YAML), one entry per guest with the options of a single run:
-  { "guests": [
-      { "name": "web01",
-        "input":  { "mode": "vmx", "paths": ["vms/web01/web01.vmx"] },
-        "output": { "mode": "local", "storage": "/var/tmp/out", "format": "qcow2" },
-        "networks": ["VM Network:default"] } ] }
-A vSphere VM: "input": { "connection": "vpx://...", "passwordFile": "pw.txt",
-"paths": ["VMNAME"] } (-ic, -ip, and "caFile" for --ca-file).
-Keys (the long flag names in camelCase; see README "Batch conversions"): name
-(also the output name), input {mode, paths, format, connection, transport,
-passwordFile, sshIdentity, knownHosts, sshFingerprint, caFile, insecure,
-bandwidth, bandwidthFile}, output {mode, storage, connection, format,
-allocation, name, compressed, domainType, noSpaceCheck}, networks, bridges,
-macs, root, virtioWin, verbose, trace, logFile, noLogFile, verify (checksum,
-boot, all or true, none or false). Unknown keys stop the batch before anything runs; missing
-sources and taken output names are refused before the first guest.
-Relative paths are relative to the manifest. Each guest runs as its own v2v
-process; its output goes to LOGDIR/NAME.log and its --machine-readable events
-to LOGDIR/NAME.events.jsonl. One guest failing does not stop the others. A
-rerun skips guests the report says were converted with the same options whose
-files still exist.
-
-Exit codes: 0 all converted or skipped; 2 bad manifest or options; 6 one or
-more guests failed; 130 interrupted (running guests are stopped and cleaned up).`;
-
-/** The command line of `v2v batch`. */
-export const BATCH_COMMAND: SubcommandSpec = {
-  name: 'batch',
-  usage: 'Usage: v2v batch MANIFEST [--jobs N] [--log-dir DIR] [--report FILE]\n\nConvert many guests listed in a manifest.',
-  positional: {
-    command: '$0 <manifest>',
-    describe: 'Convert the guests of MANIFEST',
-    name: 'manifest',
-    options: { type: 'string', describe: 'JSON or YAML manifest of guests' },
-    missing: 'No manifest given: pass the JSON or YAML file listing the guests, e.g. "v2v batch guests.json".',
-  },
-  options: {
-    jobs: { alias: 'j', type: 'number', default: 1, describe: 'Guests converted at the same time' },
-    'log-dir': { type: 'string', describe: 'Per-guest logs and events (default: MANIFEST without extension + ".v2v-batch")' },
-    report: { type: 'string', describe: 'JSON report, also read to skip converted guests on a rerun (default: LOGDIR/report.json)' },
-  },
-  epilog: EPILOG,
-  shortOptionGroups: true,
-};
-
-/** Parses `v2v batch` arguments (after the word "batch") and runs; resolves to the exit code. */
-export async function batchCli(argv: string[]): Promise<number> {
+/** Runs `v2v batch` with its parsed command line (BATCH_COMMAND in spec.ts); resolves to the exit code. */
+export async function batchCli(parsed: Arguments): Promise<number> {
   try {
-    const commandLine = await parseSubcommand(BATCH_COMMAND, argv);
-    if (commandLine.kind === 'print') {
-      process.stdout.write(`${commandLine.text}\n`);
-      return ExitCode.ok;
-    }
-    const parsed = commandLine.args;
     const jobs = parsed['jobs'] as number;
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs ${String(jobs)} is not a positive whole number: pass e.g. --jobs 2.`);
     const manifest = resolve(String(parsed['manifest']));

@@ -4,30 +4,15 @@
  * so a migration script can pick VMs and write a batch manifest. One API
  * session, logged out before returning, on failure and on Ctrl-C alike.
  */
-import { reportError } from '../main.js';
-import { subcommandArgs, type SubcommandSpec } from '../subcommand.js';
+import type { Arguments } from 'yargs';
+import { reportError } from '../report-error.js';
 import { ExitCode } from '../errors.js';
 import { listVms, loginWithOptions } from '../input/vsphere-inventory.js';
 import { normalizeVsphereOptions } from '../input/vsphere-options.js';
 import type { VsphereVmSummary } from '../../drivers/vsphere-vm.js';
 
-/** The command line of `v2v list`. */
-export const LIST_COMMAND: SubcommandSpec = {
-  name: 'list',
-  usage: "Usage: v2v list -ic 'vpx://USER@VCENTER/DATACENTER/HOST[?no_verify=1]' -ip PASSWORD_FILE [--json]\n\nList the VMs a vCenter datacenter or an ESXi host (esx://USER@ESXI) holds.",
-  options: {
-    ic: { type: 'string', describe: 'vpx:// or esx:// URI, as for a conversion' },
-    ip: { type: 'string', describe: 'File whose first line is the password' },
-    'ca-file': { type: 'string', describe: 'CA certificate(s) verifying the server (default: the system CAs)' },
-    json: { type: 'boolean', describe: 'Print JSON (an array of VMs) instead of a table' },
-  },
-  shortOptionGroups: false,
-};
-
-/** Parses `v2v list` arguments (after the word "list") and runs; resolves to the exit code. */
-export async function listCli(argv: string[]): Promise<number> {
-  const parsed = await subcommandArgs(LIST_COMMAND, argv);
-  if (typeof parsed === 'number') return parsed;
+/** Runs `v2v list` with its parsed command line (LIST_COMMAND in spec.ts); resolves to the exit code. */
+export async function listCli(parsed: Arguments): Promise<number> {
   let logout: (() => Promise<void>) | undefined;
   const onSignal = (): void => {
     void (logout?.() ?? Promise.resolve()).finally(() => process.exit(ExitCode.interrupted));

@@ -1,30 +1,16 @@
 /**
  * The boot check behind `--verify=boot` and `v2v verify`: the target disks
  * are booted through throwaway qcow2 overlays (the targets are only ever
- * read), with no network device, and the serial console decides.
- *
- * Timeout: the test guest (Debian 12, 2 GiB) reaches its login prompt in
- * ~25-35 s under TCG on this 2-core machine; a guest that neither boots nor
- * fails visibly (a hang at a boot menu, a console the guest does not use) is
- * given {@link BOOT_TIMEOUT_MS} before the check reports a timeout.
+ * read), with no network device, and the serial console decides, within
+ * the timeouts of boot-timeouts.ts.
  */
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createOverlay } from '../../drivers/qemu-img.js';
 import { bootCheckCommand, lastConsoleLines, watchBoot, type BootDisk, type BootWatch } from '../../drivers/qemu-system.js';
 import { OVMF } from '../output/qemu.js';
+import { BOOT_TIMEOUT_MS, SILENCE_TIMEOUT_MS } from './boot-timeouts.js';
 import { CONSOLE_LINES, type BootReport } from './report.js';
-
-/** Boot-check timeouts: ~4x the KVM allowance under TCG, which runs the test guest ~4x slower. */
-export const BOOT_TIMEOUT_MS = { kvm: 120_000, tcg: 480_000 } as const;
-
-/**
- * A guest whose serial console stays completely silent this long fails early:
- * the kernel (console=ttyS0) talks within ~10 s of power-on under TCG here,
- * so silence means the bootloader never started it (or it does not use the
- * serial port).
- */
-export const SILENCE_TIMEOUT_MS = { kvm: 45_000, tcg: 150_000 } as const;
 
 /** Most RAM and vCPUs a boot check gives the guest, whatever the source had: it only has to reach userspace. */
 const MAX_MEMORY_MIB = 2048;

@@ -5,8 +5,8 @@
  * of `-o local`, or the disks are given directly (BIOS unless --firmware
  * uefi). The disks are only read: the guest writes to throwaway overlays.
  */
-import { reportError } from '../main.js';
-import { subcommandArgs, type SubcommandSpec } from '../subcommand.js';
+import type { Arguments } from 'yargs';
+import { reportError } from '../report-error.js';
 import { dirname, join, resolve } from 'node:path';
 import { readFile, rm } from 'node:fs/promises';
 import { imageInfo } from '../../drivers/qemu-img.js';
@@ -15,19 +15,9 @@ import { makeRunTempDir, tmpParent } from '../run-tmpdir.js';
 import { BootVerifyError, CommandError, ExitCode, InterruptedError, SourceError, UsageError } from '../errors.js';
 import { parseLibvirtXml } from '../input/libvirtxml-parse.js';
 import type { DiskBus } from '../model.js';
-import { BOOT_TIMEOUT_MS, bootFailureReason, runBootCheck, saveConsole, type BootCheckInput, type CheckedDisk } from './boot-check.js';
+import { bootFailureReason, runBootCheck, saveConsole, type BootCheckInput, type CheckedDisk } from './boot-check.js';
+import { BOOT_TIMEOUT_MS } from './boot-timeouts.js';
 import { CONSOLE_LINES } from './report.js';
-
-const EPILOG = `The guest is booted under qemu (KVM when usable, else TCG) with no network
-device, its disks behind throwaway overlays (never written), and passes when
-its serial console shows a login prompt or systemd's multi-user target. It
-fails on "Gave up waiting for root", an initramfs or dracut shell, emergency
-mode or a kernel panic, or when nothing decides within the timeout (${BOOT_TIMEOUT_MS.tcg / 1000} s under
-TCG, ${BOOT_TIMEOUT_MS.kvm / 1000} s under KVM). Linux guests only: the guest must use a serial
-console (v2v adds console=ttyS0 when it converts).
-
-Exit codes: 0 booted; 2 usage error; 4 unreadable XML or disk; 7 did not boot
-(the console is saved, see --console-log); 130 interrupted.`;
 
 /** What the check is run on. */
 export interface Target {
@@ -41,30 +31,8 @@ export interface Target {
   logDir: string;
 }
 
-/** The command line of `v2v verify`. */
-export const VERIFY_COMMAND: SubcommandSpec = {
-  name: 'verify',
-  usage: 'Usage: v2v verify DOMAIN.xml | DISK... [--firmware bios|uefi] [--timeout SECONDS] [--console-log FILE]\n\nBoot a converted guest read-only and check it reaches userspace.',
-  positional: {
-    command: '$0 <paths..>',
-    describe: 'Boot-check the guest of DOMAIN.xml, or these disks (first one boots)',
-    name: 'paths',
-    options: { type: 'string', array: true, describe: 'A libvirt domain XML, or disk images' },
-    missing: 'No guest given: pass a domain XML or the disk images, e.g. "v2v verify /var/tmp/out/guest.xml".',
-  },
-  options: {
-    firmware: { type: 'string', choices: ['bios', 'uefi'], describe: 'Firmware for disks given directly (default bios; an XML says its own)' },
-    timeout: { type: 'number', describe: 'Seconds to wait for the guest to reach userspace (default by accelerator)' },
-    'console-log': { type: 'string', describe: 'Where a failed boot\'s console is saved (default: NAME.verify-console.log next to the XML, else in $TMPDIR or /var/tmp)' },
-  },
-  epilog: EPILOG,
-  shortOptionGroups: true,
-};
-
-/** Parses `v2v verify` arguments (after the word "verify") and runs; resolves to the exit code. */
-export async function verifyCli(argv: string[]): Promise<number> {
-  const parsed = await subcommandArgs(VERIFY_COMMAND, argv);
-  if (typeof parsed === 'number') return parsed;
+/** Runs `v2v verify` with its parsed command line (VERIFY_COMMAND in spec.ts); resolves to the exit code. */
+export async function verifyCli(parsed: Arguments): Promise<number> {
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => abort.abort(new InterruptedError(`Interrupted by ${signal}.`));
   process.on('SIGINT', onSignal);

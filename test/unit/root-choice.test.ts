@@ -8,10 +8,10 @@ import {
   isHibernationHeader,
   mountFailure,
   parseRootAnswer,
-  parseRootChoice,
   refuseEncrypted,
   type FoundRoot,
 } from '../../src/convert/root-choice.js';
+import { parseRootChoice } from '../../src/convert/root-option.js';
 
 const two: FoundRoot[] = [
   { root: '/dev/sda1', label: 'Alpine Linux' },
