@@ -499,8 +499,9 @@ const REPORTED_KIB = '/sys/module/page_reporting/parameters/reported_kib';
  * memory (its page cache was dropped a minute before, the appliance's
  * memory freed seconds before). A copy started right after drop_caches
  * instead reuses pages still backed: measured here, a plain 3.3 GiB copy took
- * 5.4-5.8 s that way and 12.9-13.9 s after 20 s (bench/README: "memory
- * state"). So each copy figure is taken in the conversion's state. Waits
+ * 5.7-8.1 s that way (after a copy had filled the page cache) and 12.9-14.7 s
+ * after 20 s (README, "Memory state before a timed copy"). So each copy
+ * figure is taken in the conversion's state. Waits
  * until under 64 MiB were reported in the last 4 s (at most 60 s); on bare
  * metal (no counter) it only drops the cache. Resolves to { dropped, waited
  * seconds, reported MiB }.
