@@ -176,10 +176,14 @@ export interface WatchBootOptions {
   signal?: AbortSignal;
 }
 
-/** Console text without ANSI escapes and carriage returns: what a person reads. */
+/**
+ * Console text without ANSI escapes and carriage returns: what a person
+ * reads. An escape cut off at the end (a chunk that ended inside one, as
+ * systemd's colored "multi-user.target\e[0m" can) goes too.
+ */
 export function plainConsole(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[()][0-9A-Za-z]|\u001bc/g, '').replace(/\r/g, '');
+  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[()][0-9A-Za-z]|\u001bc|\u001b(\[[0-9;?]*|[()])?$/g, '').replace(/\r/g, '');
 }
 
 /** The last `count` non-empty lines of console text, plain. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareCommand, compareImages } from '../../drivers/qemu-img.js';
-import { bootCheckCommand, lastConsoleLines, watchBoot } from '../../drivers/qemu-system.js';
+import { bootCheckCommand, lastConsoleLines, plainConsole, watchBoot } from '../../drivers/qemu-system.js';
 import { planGuests } from '../../src/batch/manifest.js';
 import { normalizeOptions } from '../../src/options.js';
 import { capabilities } from '../../src/progress/capabilities.js';
@@ -99,6 +99,16 @@ describe('watchBoot classifies the serial console', () => {
     expect(w.decidingLine).toBe('deb login:');
     expect(lastConsoleLines(w.console, 2)).toEqual(['Debian GNU/Linux 12 deb ttyS0', 'deb login:']);
     expect(Date.now() - started).toBeLessThan(8_000); // did not wait for the sleep
+  });
+
+  it('quotes the deciding line without an escape that a chunk cut in two (seen in CI: "multi-user.target\\e[0")', async () => {
+    // Two writes a second apart: the first ends inside systemd's color escape.
+    const w = await watchBoot(fakeConsole(`printf '\\033[0;32m  OK  \\033[0m] Reached target \\033[0;1;39mmulti-user.target\\033[0'; sleep 1; printf 'm - Multi-User System.\\r\\n'`), { timeoutMs: 10_000 });
+    expect(w.outcome).toBe('booted');
+    expect(w.decidingLine).toBe('OK  ] Reached target multi-user.target');
+    expect(plainConsole('a\u001b[0;1')).toBe('a');
+    expect(plainConsole('a\u001b')).toBe('a');
+    expect(plainConsole('a\u001b[0mb')).toBe('ab');
   });
 
   it('passes on systemd reaching the multi-user target', async () => {
