@@ -612,13 +612,20 @@ function summarize(results, label) {
 const referenceFailures = [];
 
 /**
- * Records a virt-v2v run that failed, and says so: the reference failing on
- * a guest (virt-v2v 2.2.0 on a `.ko.zst` one, say) costs its ratios, not the
- * rest of the bench. v2v failing still stops the bench.
+ * runTool for one of the compared runs (`what`: which, for the summary).
+ * The reference failing on a guest (virt-v2v 2.2.0 on a `.ko.zst` one, say)
+ * costs its ratios, not the rest of the bench: the failure is recorded and
+ * said, and this resolves to undefined. v2v failing still stops the bench.
  */
-function referenceFailed(what, error) {
-  referenceFailures.push({ what, message: error.message });
-  console.log(`\n  virt-v2v FAILED (${what}); left out of the ratios, the bench goes on:\n${error.message.split('\n').map((l) => `    | ${l}`).join('\n')}`);
+async function runCompared(tool, what, spec) {
+  try {
+    return await runTool({ name: tool, ...spec });
+  } catch (error) {
+    if (tool !== 'virt-v2v') throw error;
+    referenceFailures.push({ what, message: error.message });
+    console.log(`\n  virt-v2v FAILED (${what}); left out of the ratios, the bench goes on:\n${error.message.split('\n').map((l) => `    | ${l}`).join('\n')}`);
+    return undefined;
+  }
 }
 
 const wallMet = (v) => v.wall <= 0.35;
@@ -684,7 +691,7 @@ async function main() {
       await verifyCost(vmx, work, plain.length > 0 ? median(plain) : undefined);
     }
   }
-  if (o.large) await largeGuestBench({ ROOT, sh, dropCaches, settleMemory, flushToStorage, referenceFailed, runTool, v2vStarts, virtV2vStarts, durations }, { rounds: o.largeRounds, work, machineReadable });
+  if (o.large) await largeGuestBench({ ROOT, sh, dropCaches, settleMemory, flushToStorage, runCompared, v2vStarts, virtV2vStarts, durations }, { rounds: o.largeRounds, work, machineReadable });
   console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
@@ -745,13 +752,9 @@ async function compareRound(guest, round, work, machineReadable) {
     const spec = tool === 'v2v'
       ? { argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...(machineReadable ? [`--machine-readable=file:${eventsFile}`] : [])], env: {}, nodeMatch: /bin\/v2v\.js/ }
       : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
-    let run;
-    try {
-      run = await runTool({ name: tool, logFile: join(work, `${name}.log`), ...spec });
-    } catch (error) {
+    const run = await runCompared(tool, `${guest.key} round ${round}`, { logFile: join(work, `${name}.log`), ...spec });
+    if (run === undefined) { // virt-v2v failed: said by runCompared, left out
       rmSync(out, { recursive: true, force: true });
-      if (tool !== 'virt-v2v') throw error;
-      referenceFailed(`${guest.key} round ${round}`, error);
       continue;
     }
     const parsed = tool === 'v2v' ? v2vStarts(run, machineReadable ? eventsFile : undefined) : virtV2vStarts(run);

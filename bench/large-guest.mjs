@@ -22,7 +22,7 @@
  *    and one after another, each target flushed after its copy (memory
  *    settled before each, as for 2).
  *
- * The helpers it runs with (runTool, dropCaches, ...) are compare-virt-v2v's
+ * The helpers it runs with (runCompared, dropCaches, ...) are compare-virt-v2v's
  * own, handed over by its caller, so both benchmarks measure the same way.
  */
 import { spawn } from 'node:child_process';
@@ -99,14 +99,8 @@ async function convertOnce(h, o, vmx, tool, round) {
     : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
   h.dropCaches();
   try {
-    let run;
-    try {
-      run = await h.runTool({ name: tool, logFile: join(o.work, `large-${tool}-r${round}.log`), ...spec });
-    } catch (error) {
-      if (tool !== 'virt-v2v') throw error;
-      h.referenceFailed(`large round ${round}`, error);
-      return undefined;
-    }
+    const run = await h.runCompared(tool, `large round ${round}`, { logFile: join(o.work, `large-${tool}-r${round}.log`), ...spec });
+    if (run === undefined) return undefined; // virt-v2v failed: said by runCompared
     const parsed = tool === 'v2v' ? h.v2vStarts(run, o.machineReadable ? eventsFile : undefined) : h.virtV2vStarts(run);
     const { groups } = h.durations(parsed.starts, parsed.end, run.wall);
     const written = diskFiles(out).reduce((a, f) => a + statSync(f).blocks * 512, 0);
