@@ -640,7 +640,7 @@ async function main() {
   for (const [tool, hint] of needed.filter(([tool]) => o.rounds > 0 || (o.large && o.largeRounds > 0) || tool === 'qemu-img')) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${hint} (or scripts/setup.sh).`);
   }
-  if (!existsSync(join(ROOT, 'dist/src/cli.js'))) throw new Error('v2v is not built: run npm run build first.');
+  if (!existsSync(join(ROOT, 'dist/src/cli/index.js'))) throw new Error('v2v is not built: run npm run build first.');
   // Without rounds only the first guest is used (copy figure, --verify cost).
   const guests = (o.rounds > 0 ? o.guests : o.guests.slice(0, 1)).map((key) => fixtureOf(key, o.fixture));
   const help = spawnSync('node', [join(ROOT, 'bin/v2v.js'), '--help'], { encoding: 'utf8' }).stdout ?? '';

@@ -4,7 +4,7 @@
  * variant built here (xz with CRC32 checks, lz4 in the legacy frame format,
  * as initramfs-tools and dracut make them). Binary data goes file to file.
  */
-import { run, type Command } from '../src/exec.js';
+import { run, type Command } from '../src/host/exec.js';
 
 /** A compression an initramfs archive may use that this driver handles. */
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'lz4';

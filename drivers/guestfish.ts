@@ -8,7 +8,7 @@
  * GuestfsError carrying the guest's own message.
  */
 import { existsSync } from 'node:fs';
-import { run, type Command, type RunResult } from '../src/exec.js';
+import { run, type Command, type RunResult } from '../src/host/exec.js';
 import { CommandError, ConversionError } from '../src/errors.js';
 
 const GUESTFISH = 'guestfish';

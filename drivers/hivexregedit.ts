@@ -1,12 +1,12 @@
 /**
  * hivexregedit (libwin-hivex-perl): merges .reg text into a hive file and
  * exports keys as .reg text. Used on hive copies that libguestfs downloads
- * from and uploads to the guest (see src/convert/windows-registry.ts for why).
+ * from and uploads to the guest (see src/convert/windows/registry.ts for why).
  */
 import { constants } from 'node:fs';
 import { access, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { run, type Command } from '../src/exec.js';
+import { run, type Command } from '../src/host/exec.js';
 
 const HIVEXREGEDIT = 'hivexregedit';
 

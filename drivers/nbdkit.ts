@@ -11,9 +11,9 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cleanups } from '../src/cleanup.js';
+import type { Cleanups } from '../src/host/cleanup.js';
 import { CommandError, SourceError } from '../src/errors.js';
-import { run, spawn, trimStderr, type Command } from '../src/exec.js';
+import { run, spawn, trimStderr, type Command } from '../src/host/exec.js';
 import { redactUrl } from '../src/remote/url.js';
 
 const NBDKIT = 'nbdkit';

@@ -2,7 +2,7 @@
  * qemu-img: probe images, create the qcow2 overlays, measure the target and
  * run the final copy. Argv builders are pure; runners parse JSON output.
  */
-import { run, type Command } from '../src/exec.js';
+import { run, type Command } from '../src/host/exec.js';
 import { CommandError } from '../src/errors.js';
 
 const QEMU_IMG = 'qemu-img';

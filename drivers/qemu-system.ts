@@ -11,8 +11,8 @@
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync, constants, accessSync } from 'node:fs';
 import { join } from 'node:path';
-import { rootSignal, run, traceCommand, type Command } from '../src/exec.js';
-import { makeRunTempDir } from '../src/run-tmpdir.js';
+import { rootSignal, run, traceCommand, type Command } from '../src/host/exec.js';
+import { makeRunTempDir } from '../src/host/tmpdir.js';
 
 const QEMU_SYSTEM = 'qemu-system-x86_64';
 const EXIT_PORT = 0xf4;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { run, type Command } from '../src/exec.js';
+import { run, type Command } from '../src/host/exec.js';
 import { CommandError, SourceError } from '../src/errors.js';
 
 /** How to reach and authenticate to one SSH server. */

@@ -13,7 +13,7 @@
  */
 import { parseString } from 'xml2js';
 import { CommandError } from '../src/errors.js';
-import { formatCommand, run, trimStderr, type Command } from '../src/exec.js';
+import { formatCommand, run, trimStderr, type Command } from '../src/host/exec.js';
 
 const VIRSH = 'virsh';
 

@@ -7,7 +7,7 @@
  * Reference: the vSphere Web Services API (vim25) — ServiceInstance,
  * SessionManager, SearchIndex, ViewManager, PropertyCollector.
  */
-import { asNode, child, children, parseXmlTree, textOf, type XmlNode } from '../src/input/xml-tree.js';
+import { asNode, child, children, parseXmlTree, textOf, type XmlNode } from '../src/text/xml-tree.js';
 
 /** A managed object reference: `<_this type="VirtualMachine">vm-42</_this>`. */
 export interface MoRef {

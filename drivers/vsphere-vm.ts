@@ -2,10 +2,10 @@
  * A vSphere VM's hardware as the API describes it (VirtualMachineConfigInfo,
  * runtime.powerState), parsed from RetrievePropertiesEx values into typed
  * data in vSphere's own terms. Mapping to v2v's Source model is
- * src/input/vsphere-source.ts.
+ * src/input/vsphere/source.ts.
  */
 import { child, children, text, xsiType, type MoRef } from './vsphere-soap.js';
-import type { XmlNode } from '../src/input/xml-tree.js';
+import type { XmlNode } from '../src/text/xml-tree.js';
 
 /** A disk controller: its device key (what disks name as controllerKey), kind and bus number. */
 export interface VsphereController {

@@ -15,7 +15,7 @@ import {
   parseReturnedMoRef, parseRetrieveResult, parseServiceContent, parseSoapReply, retrievePropertiesExBody, retrieveServiceContentBody,
   soapEnvelope, SoapFault, type MoRef, type ObjectContent, type PropertyTarget, type ServiceContent,
 } from './vsphere-soap.js';
-import type { XmlNode } from '../src/input/xml-tree.js';
+import type { XmlNode } from '../src/text/xml-tree.js';
 
 /** Where the API is and how its certificate is checked. */
 export interface VsphereEndpoint {

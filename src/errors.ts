@@ -1,9 +1,9 @@
 /**
  * Errors typed by who must act. Each kind maps to one exit code, in one place
- * (main.ts). Expected errors carry one sentence that names the problem and the
+ * (src/run/main.ts). Expected errors carry one sentence that names the problem and the
  * fix; they are printed without a stack.
  */
-import { redactUrl } from './redact.js';
+import { redactUrl } from './text/redact.js';
 
 /** Exit codes, documented in README and --help. */
 export const ExitCode = {

@@ -3,11 +3,11 @@
  */
 import type { ListrTask } from 'listr2';
 import { parseHash, type Guestfs } from '../drivers/guestfish.js';
-import { need, type Context } from '../src/context.js';
+import { need, type Context } from '../src/run/context.js';
 import { guestLabel } from './inspect.js';
 import { selectConverter } from '../src/convert/index.js';
-import { describeNetworkReport } from '../src/convert/network-pin.js';
-import { formatBytes } from '../src/disk-space.js';
+import { describeNetworkReport } from '../src/convert/linux/network/pin.js';
+import { formatBytes } from '../src/host/disk-space.js';
 import { ConversionError } from '../src/errors.js';
 import type { Inspection } from '../src/model.js';
 import { checkDeviceRoom } from '../src/output/domain-xml.js';
@@ -49,7 +49,7 @@ export function convertStage(): ListrTask<Context> {
       ctx.caps = { ...caps, domainType: domainType(ctx) };
       // The buses are known only now: a guest whose devices do not fit them fails here, before the copy.
       checkDeviceRoom(need(ctx, 'source'), need(ctx, 'targets').length, ctx.caps);
-      // Every converter applies --mac MAC:ip:... itself, or reports and warns why not (network-static.ts, windows-network.ts).
+      // Every converter applies --mac MAC:ip:... itself, or reports and warns why not (static.ts, network.ts).
       ctx.network = network ?? [];
       // One structured event per NIC for --machine-readable consumers.
       for (const report of ctx.network) emitEvent({ type: 'info', stage: 'convert', message: describeNetworkReport(report), network: report });

@@ -5,9 +5,9 @@
 import { cpus } from 'node:os';
 import type { ListrTask } from 'listr2';
 import { Guestfs, parseLines, type DriveSpec } from '../drivers/guestfish.js';
-import { need, type Context } from '../src/context.js';
-import { mountFailure, refuseHibernatedNtfs, selectRoot } from '../src/convert/root-choice.js';
-import type { RootChoice } from '../src/convert/root-option.js';
+import { need, type Context } from '../src/run/context.js';
+import { mountFailure, refuseHibernatedNtfs, selectRoot } from '../src/convert/root/choice.js';
+import type { RootChoice } from '../src/convert/root/option.js';
 import type { GuestKernel, Inspection } from '../src/model.js';
 
 /** Launches libguestfs and fills ctx.inspection. */

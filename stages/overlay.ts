@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import { createOverlay, imageInfo } from '../drivers/qemu-img.js';
-import { need, type Context, type Overlay } from '../src/context.js';
+import { need, type Context, type Overlay } from '../src/run/context.js';
 import { CommandError, SourceError } from '../src/errors.js';
 
 /** Opens the source disks read-only behind qcow2 overlays. */

@@ -6,12 +6,12 @@
 import type { ListrTask } from 'listr2';
 import { measure } from '../drivers/qemu-img.js';
 import { probeAccelerator } from '../drivers/qemu-system.js';
-import { need, type Context } from '../src/context.js';
-import { locateVirtioWin } from '../src/convert/virtio-win-location.js';
+import { need, type Context } from '../src/run/context.js';
+import { locateVirtioWin } from '../src/convert/windows/virtio-win-location.js';
 import { unmatchedNetworkRules } from '../src/output/network-rules-check.js';
-import { checkFreeSpace, measureFormat, targetBytesNeeded } from '../src/disk-space.js';
+import { checkFreeSpace, measureFormat, targetBytesNeeded } from '../src/host/disk-space.js';
 import { PreflightError } from '../src/errors.js';
-import { run } from '../src/exec.js';
+import { run } from '../src/host/exec.js';
 import { guestName } from '../src/output/index.js';
 
 /** Host temp space needed for overlays during conversion (as virt-v2v: 1 GiB). */

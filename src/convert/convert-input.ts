@@ -5,7 +5,7 @@
  */
 import type { Guestfs } from '../../drivers/guestfish.js';
 import type { GuestCaps, Inspection, NicNetworkReport, Source, StaticIp } from '../model.js';
-import type { VirtioWinLocation } from './virtio-win-location.js';
+import type { VirtioWinLocation } from './windows/virtio-win-location.js';
 
 /** What a converter needs. */
 export interface ConvertInput {

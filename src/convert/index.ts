@@ -5,10 +5,10 @@
 import { ConversionError } from '../errors.js';
 import type { Inspection } from '../model.js';
 import type { ConvertInput, ConvertResult } from './convert-input.js';
-import { convertDebian } from './debian.js';
-import { convertRhel } from './rhel.js';
-import { convertSuse } from './suse.js';
-import { convertWindows } from './windows.js';
+import { convertDebian } from './linux/debian.js';
+import { convertRhel } from './linux/rhel.js';
+import { convertSuse } from './linux/suse.js';
+import { convertWindows } from './windows/convert.js';
 
 /** A converter for one family of guests. */
 export type Converter = (input: ConvertInput) => Promise<ConvertResult>;

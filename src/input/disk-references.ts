@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import { parseVmdkDescriptor } from '../remote/remote-disk.js';
-import { containedPath, errnoCode, openChecked, WrongFileKind } from './local-files.js';
+import { containedPath, errnoCode, openChecked, WrongFileKind } from '../host/local-files.js';
 
 /** Bytes read from the start of a disk: a sparse VMDK's header and embedded descriptor, or a whole descriptor file. */
 const HEAD_BYTES = 65_536;

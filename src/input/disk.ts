@@ -16,7 +16,7 @@ import { SourceError } from '../errors.js';
 import type { Source } from '../model.js';
 import type { RemoteOptions } from '../remote/options.js';
 import { isRemoteSource } from '../remote/url.js';
-import { checkDisksReadable } from './local-files.js';
+import { checkDisksReadable } from '../host/local-files.js';
 import type { Input } from './index.js';
 import { remoteDiskInput } from './remote.js';
 

@@ -2,14 +2,14 @@
  * Input modules: one per `-i` mode behind one interface, chosen in
  * {@link selectInput}.
  */
-import type { Cleanups } from '../cleanup.js';
-import type { InputOptions } from '../options.js';
+import type { Cleanups } from '../host/cleanup.js';
+import type { InputOptions } from '../cli/options.js';
 import type { Source } from '../model.js';
 import { diskInput } from './disk.js';
-import { libvirtXmlInput } from './libvirtxml.js';
-import { ovaInput } from './ova.js';
-import { vmxInput } from './vmx.js';
-import { vsphereInput } from './vsphere.js';
+import { libvirtXmlInput } from './libvirtxml/input.js';
+import { ovaInput } from './ova/input.js';
+import { vmxInput } from './vmx/input.js';
+import { vsphereInput } from './vsphere/input.js';
 
 /** A source of guest metadata and disks. */
 export interface Input {

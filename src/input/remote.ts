@@ -11,7 +11,7 @@ import { openRemoteDisk } from '../remote/remote-disk.js';
 import { displayLocation, locationPath, parseRemoteSource, siblingLocation, type RemoteLocation } from '../remote/url.js';
 import { diskSource } from './disk.js';
 import type { Input } from './index.js';
-import { parseVmx } from './vmx-parse.js';
+import { parseVmx } from './vmx/parse.js';
 
 /** Largest .vmx we read (they are a few KiB). */
 const VMX_MAX_BYTES = 4 * 2 ** 20;

@@ -7,8 +7,8 @@
 import { access, lstat, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import type { Overlay } from '../context.js';
-import { checkFreeSpace } from '../disk-space.js';
+import type { Overlay } from '../run/context.js';
+import { checkFreeSpace } from '../host/disk-space.js';
 import { PreflightError } from '../errors.js';
 import type { OutputFormat, TargetDisk } from '../model.js';
 import { driveLetters } from './index.js';

@@ -4,9 +4,9 @@
  * work, and writes its metadata after the copy.
  */
 import { PreflightError } from '../errors.js';
-import { isValidGuestName, type OutputOptions } from '../options.js';
+import { isValidGuestName, type OutputOptions } from '../cli/options.js';
 import type { GuestCaps, Inspection, NicNetworkReport, Source, TargetDisk } from '../model.js';
-import type { Overlay } from '../context.js';
+import type { Overlay } from '../run/context.js';
 import type { VerifyReport } from '../verify/report.js';
 import { jsonOutput } from './json.js';
 import { libvirtOutput } from './libvirt.js';

@@ -27,8 +27,8 @@ import {
   refreshPool,
   volumeInfo,
 } from '../../drivers/virsh.js';
-import { formatBytes } from '../disk-space.js';
-import { run } from '../exec.js';
+import { formatBytes } from '../host/disk-space.js';
+import { run } from '../host/exec.js';
 import { CommandError, PreflightError } from '../errors.js';
 import type { OutputFormat } from '../model.js';
 import { buildDomainXml } from './domain-xml.js';
@@ -37,7 +37,7 @@ import { diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from '
 import { OutputReservation } from './reservation.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
 import { checkTargetNetworks } from './libvirt-networks.js';
-import { makeRunTempDir } from '../run-tmpdir.js';
+import { makeRunTempDir } from '../host/tmpdir.js';
 
 /** Options of the libvirt output. */
 export interface LibvirtOutputOptions {

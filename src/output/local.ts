@@ -2,7 +2,7 @@
  * `-o local -os DIR`: disks `DIR/NAME-sdX` and libvirt XML `DIR/NAME.xml`.
  */
 import { join } from 'node:path';
-import type { OutputOptions } from '../options.js';
+import type { OutputOptions } from '../cli/options.js';
 import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from './directory.js';
 import { buildDomainXml } from './domain-xml.js';
 import type { Output } from './index.js';

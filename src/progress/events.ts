@@ -7,7 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { NicNetworkReport } from '../model.js';
-import { redactUrl } from '../redact.js';
+import { redactUrl } from '../text/redact.js';
 import type { VerifyReport } from '../verify/report.js';
 
 /** The pipeline stages, in order: the `stage` field of events and the V2V_TEST_PAUSE_AT values. */

@@ -1,11 +1,11 @@
 /**
  * Options of remote sources (SSH, HTTPS): the rules that decide which flags
- * apply to which source, kept here so src/options.ts stays one call long.
+ * apply to which source, kept here so src/cli/options.ts stays one call long.
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isRemoteSource, parseRemoteSource, redactUrl, type HttpsLocation } from './url.js';
-import type { Bandwidth } from '../options-compat.js';
+import type { Bandwidth } from '../cli/compat.js';
 
 /** Raw remote flags as the command line gave them. */
 export interface RawRemoteOptions {

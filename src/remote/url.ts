@@ -4,7 +4,7 @@
  */
 import { posix } from 'node:path';
 import { UsageError } from '../errors.js';
-import { redactUrl } from '../redact.js';
+import { redactUrl } from '../text/redact.js';
 
 /** A file reached over SSH. */
 export interface SshLocation {
@@ -94,4 +94,4 @@ export function locationPath(loc: RemoteLocation): string {
   return loc.transport === 'ssh' ? loc.path : decodeURIComponent(new URL(loc.url).pathname);
 }
 
-export { redactUrl } from '../redact.js';
+export { redactUrl } from '../text/redact.js';

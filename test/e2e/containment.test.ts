@@ -47,7 +47,7 @@ describe('every run can be stopped', () => {
     await execa('mkfifo', [fifo]);
     const script = `
       import { readFile } from 'node:fs/promises';
-      import { exitBySignal } from ${JSON.stringify(join(ROOT, 'dist/src/main.js'))};
+      import { exitBySignal } from ${JSON.stringify(join(ROOT, 'dist/src/run/main.js'))};
       let first = true;
       process.on('SIGTERM', (signal) => { if (first) { first = false; return; } ${onSecond}; });
       void readFile(${JSON.stringify(fifo)});

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineDomain, domainInfo, domainState, undefineDomain } from '../../drivers/virsh.js';
-import type { Overlay } from '../../src/context.js';
+import type { Overlay } from '../../src/run/context.js';
 import { PreflightError } from '../../src/errors.js';
 import type { GuestCaps, Inspection, Source } from '../../src/model.js';
 import { buildDomainXml } from '../../src/output/domain-xml.js';

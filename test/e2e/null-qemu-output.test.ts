@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Overlay } from '../../src/context.js';
+import type { Overlay } from '../../src/run/context.js';
 import type { GuestCaps, Inspection, Source } from '../../src/model.js';
 import { nullOutput } from '../../src/output/null.js';
 import { qemuOutput } from '../../src/output/qemu.js';

@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRegExport, type ExportedValues } from '../../src/convert/windows-registry.js';
+import { parseRegExport, type ExportedValues } from '../../src/convert/windows/registry.js';
 import { runCachedBuild } from '../helpers/fixture.js';
 import { outputEntries, runLogs, splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadManifest, planGuests } from '../../src/batch/manifest.js';
-import { preflightGuest } from '../../src/batch/preflight.js';
-import { formatSummary, stageLine, type BatchReport } from '../../src/batch/run.js';
+import { loadManifest, planGuests } from '../../src/cli/batch/manifest.js';
+import { preflightGuest } from '../../src/cli/batch/preflight.js';
+import { formatSummary, stageLine, type BatchReport } from '../../src/cli/batch/run.js';
 import { UsageError } from '../../src/errors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-batch-unit-'));

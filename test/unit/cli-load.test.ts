@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/v2v.js';
 
 /** Modules only a conversion or a subcommand's runner needs. */
-const RUN_ONLY = /\/dist\/(stages|drivers)\/|\/dist\/src\/(main|pipeline|exec)\.js$|\/dist\/src\/(batch|list|verify)\/cli\.js$|\/node_modules\/(listr2|execa)\//;
+const RUN_ONLY = /\/dist\/(stages|drivers)\/|\/dist\/src\/run\/(main|pipeline)\.js$|\/dist\/src\/host\/exec\.js$|\/dist\/src\/cli\/(batch\/command|list|verify)\.js$|\/node_modules\/(listr2|execa)\//;
 
 let dir: string;
 let runs = 0;
@@ -45,7 +45,7 @@ describe('modules loaded by a command line that runs nothing', () => {
   ])('%s: the CLI and its declarations, nothing a run needs', async (_, args) => {
     const { modules, exitCode } = await modulesLoaded(...args);
     expect(exitCode).toBe(0);
-    expect(modules.some((url) => url.endsWith('/dist/src/cli.js'))).toBe(true); // the hook saw the CLI load
+    expect(modules.some((url) => url.endsWith('/dist/src/cli/index.js'))).toBe(true); // the hook saw the CLI load
     expect(modules.filter((url) => RUN_ONLY.test(url))).toEqual([]);
   });
 
@@ -53,7 +53,7 @@ describe('modules loaded by a command line that runs nothing', () => {
     const { modules, exitCode } = await modulesLoaded('verify', join(dir, 'missing.xml'));
     expect(exitCode).toBe(2); // cannot read the XML: after the runner and its drivers loaded
     expect(modules.filter((url) => RUN_ONLY.test(url))).toEqual(expect.arrayContaining([
-      expect.stringMatching(/\/dist\/src\/verify\/cli\.js$/),
+      expect.stringMatching(/\/dist\/src\/cli\/verify\.js$/),
       expect.stringMatching(/\/dist\/drivers\/qemu-img\.js$/),
       expect.stringMatching(/\/node_modules\/execa\//),
     ]));

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { cli, parseCommandLine } from '../../src/cli.js';
-import { expandArgv } from '../../src/cli-messages.js';
+import { cli, parseCommandLine } from '../../src/cli/index.js';
+import { expandArgv } from '../../src/cli/messages.js';
 import { ExitCode, UsageError } from '../../src/errors.js';
-import { normalizeOptions, type Options } from '../../src/options.js';
-import { packageVersion } from '../../src/progress/capabilities.js';
+import { normalizeOptions, type Options } from '../../src/cli/options.js';
+import { packageVersion } from '../../src/cli/capabilities.js';
 import { tmpParent } from '../../stages/source.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-cli-'));

@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCommandLine } from '../../src/cli.js';
+import { parseCommandLine } from '../../src/cli/index.js';
 import { UsageError } from '../../src/errors.js';
-import { normalizeOptions, type Options } from '../../src/options.js';
+import { normalizeOptions, type Options } from '../../src/cli/options.js';
 
 const TABLE = readFileSync(new URL('../../docs/virt-v2v-compat.md', import.meta.url), 'utf8');
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertCommand, measure } from '../../drivers/qemu-img.js';
-import { measureFormat, targetBytesNeeded } from '../../src/disk-space.js';
+import { measureFormat, targetBytesNeeded } from '../../src/host/disk-space.js';
 
 const MiB = 2 ** 20;
 const work = mkdtempSync(join(tmpdir(), 'v2v-space-'));

@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cleanups } from '../../src/cleanup.js';
+import { Cleanups } from '../../src/host/cleanup.js';
 import { SourceError } from '../../src/errors.js';
 import type { Input, InputRun } from '../../src/input/index.js';
-import { libvirtXmlInput } from '../../src/input/libvirtxml.js';
-import { ovaInput } from '../../src/input/ova.js';
-import { vmxInput } from '../../src/input/vmx.js';
+import { libvirtXmlInput } from '../../src/input/libvirtxml/input.js';
+import { ovaInput } from '../../src/input/ova/input.js';
+import { vmxInput } from '../../src/input/vmx/input.js';
 
 const MiB = 2 ** 20;
 let work: string;

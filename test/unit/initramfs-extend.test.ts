@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressFile, decompressFile, detectCompression, type Compression } from '../../drivers/compressor.js';
-import { imageSegments, listArchives, newcArchiveTail, readEntry } from '../../src/convert/initramfs-cpio.js';
+import { imageSegments, listArchives, newcArchiveTail, readEntry } from '../../src/convert/linux/initramfs/cpio.js';
 import type { Guestfs } from '../../drivers/guestfish.js';
 import { hostGuest } from '../helpers/host-guest.js';
-import { extendInitramfsTools, MARKER, moduleClosure, moduleName, parseModulesBuiltin, parseModulesDep, pinDirectoryInImage, withConfModules } from '../../src/convert/initramfs-extend.js';
+import { extendInitramfsTools, MARKER, moduleClosure, moduleName, parseModulesBuiltin, parseModulesDep, pinDirectoryInImage, withConfModules } from '../../src/convert/linux/initramfs/extend.js';
 
 let dir: string;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { findGrubMenuEntry } from '../../src/convert/grub-menu.js';
-import { chooseBestKernel, isDebugKernel, rpmVersionCompare } from '../../src/convert/kernel-choice.js';
-import { grub2SetDefaultArgv, grubbySetDefaultArgv, RPM_HYPERVISOR_TOOLS } from '../../src/convert/rpm-commands.js';
+import { findGrubMenuEntry } from '../../src/convert/linux/grub-menu.js';
+import { chooseBestKernel, isDebugKernel, rpmVersionCompare } from '../../src/convert/linux/kernel-choice.js';
+import { grub2SetDefaultArgv, grubbySetDefaultArgv, RPM_HYPERVISOR_TOOLS } from '../../src/convert/linux/rpm-commands.js';
 
 /** -1, 0 or 1, for readable expectations. */
 const cmp = (a: string, b: string): number => Math.sign(rpmVersionCompare(a, b));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
-import { libvirtScaledBytes, parseLibvirtXml } from '../../src/input/libvirtxml-parse.js';
+import { libvirtScaledBytes, parseLibvirtXml } from '../../src/input/libvirtxml/parse.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'libvirtxml');
 

@@ -9,7 +9,7 @@ import {
   initramfsModulesPolicy,
   remapDeviceNames,
   setInitramfsModulesPolicy,
-} from '../../src/convert/linux-config.js';
+} from '../../src/convert/linux/config.js';
 import type { SourceDisk } from '../../src/model.js';
 
 const disk = (bus: SourceDisk['bus'], controller = 0, unit = 0): SourceDisk => ({ path: `/d/${bus}${controller}${unit}`, bus, controller, unit });

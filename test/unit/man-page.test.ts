@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine } from '../../src/cli.js';
-import { renderManPage } from '../../src/man-page.js';
-import { packageVersion } from '../../src/progress/capabilities.js';
+import { parseCommandLine } from '../../src/cli/index.js';
+import { renderManPage } from '../../src/cli/man-page.js';
+import { packageVersion } from '../../src/cli/capabilities.js';
 
 const FILE = fileURLToPath(new URL('../../docs/v2v.1', import.meta.url));
 

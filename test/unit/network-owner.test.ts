@@ -1,19 +1,19 @@
 /**
- * Which network system manages a NIC (src/convert/network-owner.ts: the
- * table), the guest facts it is decided on as network-static-guest.ts reads
+ * Which network system manages a NIC (src/convert/linux/network/owner.ts: the
+ * table), the guest facts it is decided on as static-guest.ts reads
  * them (a guest tree on the host, with real links), NetworkManager's and
  * netplan's settings, and cloud-init's network switch
- * (src/convert/network-cloud-init.ts), over the files as distributions ship them.
+ * (src/convert/linux/network/cloud-init.ts), over the files as distributions ship them.
  */
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostGuest } from '../helpers/host-guest.js';
-import { cloudInitNetwork } from '../../src/convert/network-cloud-init.js';
-import { netplanRenderer, nmConfigOrder, nmManagement, ownerOfConfigured, ownerOfNew, type OwnerFacts } from '../../src/convert/network-owner.js';
-import { readStaticGuest } from '../../src/convert/network-static-guest.js';
-import type { NetConfigKind } from '../../src/convert/network-config.js';
+import { cloudInitNetwork } from '../../src/convert/linux/network/cloud-init.js';
+import { netplanRenderer, nmConfigOrder, nmManagement, ownerOfConfigured, ownerOfNew, type OwnerFacts } from '../../src/convert/linux/network/owner.js';
+import { readStaticGuest } from '../../src/convert/linux/network/static-guest.js';
+import type { NetConfigKind } from '../../src/convert/linux/network/config.js';
 
 const kinds = (...k: NetConfigKind[]): Set<NetConfigKind> => new Set(k);
 const FACTS: OwnerFacts = { installed: {}, nmIfupdownManaged: false, nmManagesNewDevices: false };

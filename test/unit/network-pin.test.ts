@@ -1,6 +1,6 @@
 /**
- * The Linux network pinning (src/convert/network-config.ts parsers and
- * src/convert/network-pin.ts decisions) over config files as the
+ * The Linux network pinning (src/convert/linux/network/config.ts parsers and
+ * src/convert/linux/network/pin.ts decisions) over config files as the
  * distributions write them: ifupdown, RHEL ifcfg, NetworkManager keyfiles,
  * netplan, systemd-networkd, bonds and VLANs, already-pinned guests.
  */
@@ -15,14 +15,14 @@ import {
   parseNetworkdNetwork,
   parseNmKeyfile,
   parseUdevNetRules,
-} from '../../src/convert/network-config.js';
+} from '../../src/convert/linux/network/config.js';
 import {
   linkFileContent,
   physicalInterfaces,
   planNetworkPins,
   PERSISTENT_NET_RULES,
   type PinGuest,
-} from '../../src/convert/network-pin.js';
+} from '../../src/convert/linux/network/pin.js';
 import type { SourceNic } from '../../src/model.js';
 
 const MAC1 = '00:0c:29:3a:5b:7c';

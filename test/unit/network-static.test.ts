@@ -1,6 +1,6 @@
 /**
- * `--mac MAC:ip:...` applied to Linux guests (src/convert/network-static.ts,
- * network-static-formats.ts) over config files as the distributions write
+ * `--mac MAC:ip:...` applied to Linux guests (src/convert/linux/network/static.ts,
+ * static-formats.ts) over config files as the distributions write
  * them: the exact files written, what is kept of the old config, interfaces
  * --mac does not name left alone, NICs with no config, IPv4 with and without
  * gateway and DNS, and what cannot be applied.
@@ -13,11 +13,11 @@ import {
   parseNetworkdNetwork,
   parseNmKeyfile,
   type ConfiguredInterface,
-} from '../../src/convert/network-config.js';
-import { describeNetworkReport, physicalInterfaces, planNetworkPins, tieInterfaces, type PhysicalInterface } from '../../src/convert/network-pin.js';
-import { familyForNewConfig, nameForNewConfig, planStaticIps, reportStaticIps, type StaticGuest, type StaticPlan } from '../../src/convert/network-static.js';
-import { connectionUuid } from '../../src/convert/network-static-formats.js';
-import { cloudInitNetwork } from '../../src/convert/network-cloud-init.js';
+} from '../../src/convert/linux/network/config.js';
+import { describeNetworkReport, physicalInterfaces, planNetworkPins, tieInterfaces, type PhysicalInterface } from '../../src/convert/linux/network/pin.js';
+import { familyForNewConfig, nameForNewConfig, planStaticIps, reportStaticIps, type StaticGuest, type StaticPlan } from '../../src/convert/linux/network/static.js';
+import { connectionUuid } from '../../src/convert/linux/network/static-formats.js';
+import { cloudInitNetwork } from '../../src/convert/linux/network/cloud-init.js';
 import type { SourceNic, StaticIp } from '../../src/model.js';
 import { parseMacIp } from '../../src/output/mac-ip.js';
 

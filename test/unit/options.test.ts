@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeOptions, type RawOptions } from '../../src/options.js';
+import { normalizeOptions, type RawOptions } from '../../src/cli/options.js';
 import { UsageError } from '../../src/errors.js';
 
 const base: RawOptions = { i: 'vmx', o: 'local', os: '/out', positional: ['/src/guest.vmx'] };

@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cleanups } from '../../src/cleanup.js';
+import { Cleanups } from '../../src/host/cleanup.js';
 import { SourceError } from '../../src/errors.js';
 import type { InputRun } from '../../src/input/index.js';
-import { ovaInput } from '../../src/input/ova.js';
+import { ovaInput } from '../../src/input/ova/input.js';
 
 let work: string;
 let disk: string;

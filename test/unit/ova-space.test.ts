@@ -11,9 +11,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cleanups } from '../../src/cleanup.js';
+import { Cleanups } from '../../src/host/cleanup.js';
 import { PreflightError } from '../../src/errors.js';
-import { declaredSize, listCommand, ovaInput } from '../../src/input/ova.js';
+import { declaredSize, listCommand, ovaInput } from '../../src/input/ova/input.js';
 
 const MiB = 2 ** 20;
 let work: string;

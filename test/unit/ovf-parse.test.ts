@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
-import { ovfUnitBytes, parseOvf } from '../../src/input/ovf-parse.js';
+import { ovfUnitBytes, parseOvf } from '../../src/input/ova/ovf.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ovf');
 

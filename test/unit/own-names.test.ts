@@ -16,7 +16,7 @@ import { jsonOutput } from '../../src/output/json.js';
 import { localOutput } from '../../src/output/local.js';
 import { qemuOutput } from '../../src/output/qemu.js';
 import { createExclusive, OutputReservation } from '../../src/output/reservation.js';
-import type { OutputOptions } from '../../src/options.js';
+import type { OutputOptions } from '../../src/cli/options.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-own-names-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

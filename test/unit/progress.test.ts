@@ -3,12 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { INPUT_MODES, normalizeOptions, OUTPUT_MODES } from '../../src/options.js';
-import { chooseRenderer } from '../../src/pipeline.js';
-import { capabilities } from '../../src/progress/capabilities.js';
+import { INPUT_MODES, normalizeOptions, OUTPUT_MODES } from '../../src/cli/options.js';
+import { chooseRenderer } from '../../src/run/pipeline.js';
+import { capabilities } from '../../src/cli/capabilities.js';
 import { makeEvent, parseMachineReadable, STAGES } from '../../src/progress/events.js';
 import { emitEvent, onEvent, reportCopyProgress } from '../../src/progress/reporter.js';
-import { processesWithEnv, stopRunProcesses } from '../../src/process-reaper.js';
+import { processesWithEnv, stopRunProcesses } from '../../src/host/reaper.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
 import { ROOT } from '../helpers/v2v.js';
 

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { guestfsSocketDirs, markRunDir, parseRunOwner, processStat, reapDeadRuns, RUN_ID_ENV, RUN_OWNER_FILE, runIsAlive } from '../../src/process-reaper.js';
+import { guestfsSocketDirs, markRunDir, parseRunOwner, processStat, reapDeadRuns, RUN_ID_ENV, RUN_OWNER_FILE, runIsAlive } from '../../src/host/reaper.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-reaper-unit-'));
 const children: ChildProcess[] = [];

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { nbdkitCommand, nbdUri } from '../../drivers/nbdkit.js';
 import { keyFingerprint, oneLine, readRemoteCommand, sshCommand, sshHint } from '../../drivers/ssh.js';
 import { UsageError } from '../../src/errors.js';
-import { normalizeOptions } from '../../src/options.js';
+import { normalizeOptions } from '../../src/cli/options.js';
 import { normalizeRemoteOptions } from '../../src/remote/options.js';
 import { parseVmdkDescriptor } from '../../src/remote/remote-disk.js';
 import { displayLocation, isRemoteSource, parseRemoteSource, redactUrl, siblingLocation } from '../../src/remote/url.js';

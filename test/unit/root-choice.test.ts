@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConversionError, UsageError } from '../../src/errors.js';
-import { normalizeOptions } from '../../src/options.js';
+import { normalizeOptions } from '../../src/cli/options.js';
 import {
   chooseRoot,
   describeRoots,
@@ -10,8 +10,8 @@ import {
   parseRootAnswer,
   refuseEncrypted,
   type FoundRoot,
-} from '../../src/convert/root-choice.js';
-import { parseRootChoice } from '../../src/convert/root-option.js';
+} from '../../src/convert/root/choice.js';
+import { parseRootChoice } from '../../src/convert/root/option.js';
 
 const two: FoundRoot[] = [
   { root: '/dev/sda1', label: 'Alpine Linux' },

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { selectConverter } from '../../src/convert/index.js';
-import { convertDebian } from '../../src/convert/debian.js';
-import { convertRhel } from '../../src/convert/rhel.js';
-import { convertSuse } from '../../src/convert/suse.js';
-import { convertWindows } from '../../src/convert/windows.js';
-import { ensureBlsOption, selinuxNeedsRelabel, shellLine } from '../../src/convert/linux-common.js';
+import { convertDebian } from '../../src/convert/linux/debian.js';
+import { convertRhel } from '../../src/convert/linux/rhel.js';
+import { convertSuse } from '../../src/convert/linux/suse.js';
+import { convertWindows } from '../../src/convert/windows/convert.js';
+import { ensureBlsOption, selinuxNeedsRelabel, shellLine } from '../../src/convert/linux/common.js';
 import {
   dracutArgv,
   grub2MkconfigArgv,
@@ -14,7 +14,7 @@ import {
   rpmQueryArgv,
   rpmListAllArgv,
   RPM_HYPERVISOR_TOOLS,
-} from '../../src/convert/rpm-commands.js';
+} from '../../src/convert/linux/rpm-commands.js';
 import type { Inspection } from '../../src/model.js';
 
 const KVER = '5.14.0-362.8.1.el9_3.x86_64';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeOptions } from '../../src/options.js';
-import { runSummary } from '../../src/run-summary.js';
+import { normalizeOptions } from '../../src/cli/options.js';
+import { runSummary } from '../../src/run/summary.js';
 
 const changes = [
   'removing open-vm-tools',

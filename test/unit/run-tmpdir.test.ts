@@ -12,8 +12,8 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { probeAccelerator } from '../../drivers/qemu-system.js';
 import { withDomainXmlFile } from '../../src/output/libvirt.js';
-import { parseRunOwner, reapDeadRuns, RUN_ID_ENV, RUN_OWNER_FILE, runIsAlive } from '../../src/process-reaper.js';
-import { makeRunTempDir } from '../../src/run-tmpdir.js';
+import { parseRunOwner, reapDeadRuns, RUN_ID_ENV, RUN_OWNER_FILE, runIsAlive } from '../../src/host/reaper.js';
+import { makeRunTempDir } from '../../src/host/tmpdir.js';
 import { ROOT } from '../helpers/v2v.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-run-tmpdir-unit-'));
@@ -63,7 +63,7 @@ describe('makeRunTempDir', () => {
 
   it('leaves a dead run\'s dir to reapDeadRuns, which removes it, and keeps a live run\'s', async () => {
     // A real crash: a process makes the dir with the built helper, then is SIGKILLed.
-    const script = `import { makeRunTempDir } from ${JSON.stringify(join(ROOT, 'dist/src/run-tmpdir.js'))};
+    const script = `import { makeRunTempDir } from ${JSON.stringify(join(ROOT, 'dist/src/host/tmpdir.js'))};
       process.stdout.write(await makeRunTempDir('v2v-libvirt-'));
       process.kill(process.pid, 'SIGKILL');`;
     const child = await execa('node', ['--input-type=module', '-e', script], { reject: false, env: { [RUN_ID_ENV]: 'killed-run-1' } });

@@ -13,7 +13,7 @@ import { execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
 import { checkSourceLimits, SOURCE_LIMITS } from '../../src/input/limits.js';
-import { parseVmx } from '../../src/input/vmx-parse.js';
+import { parseVmx } from '../../src/input/vmx/parse.js';
 import type { GuestCaps } from '../../src/model.js';
 import { buildDomainXml } from '../../src/output/domain-xml.js';
 

@@ -5,12 +5,12 @@
  * real yargs parsers; nothing is converted, listed or booted.
  */
 import { describe, expect, it } from 'vitest';
-import { BATCH_COMMAND } from '../../src/batch/spec.js';
+import { BATCH_COMMAND } from '../../src/cli/batch/spec.js';
 import { UsageError } from '../../src/errors.js';
-import { LIST_COMMAND } from '../../src/list/spec.js';
-import { packageVersion } from '../../src/progress/capabilities.js';
-import { parseSubcommand, type SubcommandSpec } from '../../src/subcommand.js';
-import { VERIFY_COMMAND } from '../../src/verify/spec.js';
+import { LIST_COMMAND } from '../../src/cli/list-spec.js';
+import { packageVersion } from '../../src/cli/capabilities.js';
+import { parseSubcommand, type SubcommandSpec } from '../../src/cli/subcommand.js';
+import { VERIFY_COMMAND } from '../../src/cli/verify-spec.js';
 
 async function args(spec: SubcommandSpec, ...argv: string[]): Promise<Record<string, unknown>> {
   const line = await parseSubcommand(spec, argv);

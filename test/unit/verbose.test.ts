@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configureExec, run, type RunResult } from '../../src/exec.js';
+import { configureExec, run, type RunResult } from '../../src/host/exec.js';
 import { DETAIL_LINES, formatDetails } from '../../src/progress/verbose.js';
 
 describe('-v details', () => {

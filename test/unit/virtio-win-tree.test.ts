@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driverTreeFiles } from '../../src/convert/virtio-win-location.js';
+import { driverTreeFiles } from '../../src/convert/windows/virtio-win-location.js';
 
 let work: string;
 let tree: string;

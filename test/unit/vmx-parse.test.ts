@@ -12,7 +12,7 @@ import {
   vmxGenidToGuid,
   vmxGet,
   vmxToSource,
-} from '../../src/input/vmx-parse.js';
+} from '../../src/input/vmx/parse.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'vmx');
 

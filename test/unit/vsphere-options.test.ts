@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { displayVsphereUri, normalizeVsphereOptions, parseVsphereUri } from '../../src/input/vsphere-options.js';
-import { normalizeOptions } from '../../src/options.js';
-import { planGuests } from '../../src/batch/manifest.js';
-import { capabilities } from '../../src/progress/capabilities.js';
+import { displayVsphereUri, normalizeVsphereOptions, parseVsphereUri } from '../../src/input/vsphere/options.js';
+import { normalizeOptions } from '../../src/cli/options.js';
+import { planGuests } from '../../src/cli/batch/manifest.js';
+import { capabilities } from '../../src/cli/capabilities.js';
 
 describe('parseVsphereUri', () => {
   it('reads a vCenter URI with datacenter, cluster and host, a URL-encoded user and no_verify', () => {

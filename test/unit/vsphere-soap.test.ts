@@ -6,9 +6,9 @@ import {
 } from '../../drivers/vsphere-soap.js';
 import { parseDatastorePath, parseVmProperties, parseVmSummary } from '../../drivers/vsphere-vm.js';
 import { sessionCookie } from '../../drivers/vsphere.js';
-import { datastoreUrl } from '../../src/input/vsphere-inventory.js';
-import { vsphereSource } from '../../src/input/vsphere-source.js';
-import { parseXmlTree } from '../../src/input/xml-tree.js';
+import { datastoreUrl } from '../../src/input/vsphere/inventory.js';
+import { vsphereSource } from '../../src/input/vsphere/source.js';
+import { parseXmlTree } from '../../src/text/xml-tree.js';
 
 /** Replies recorded from govmomi's vcsim (test/fixtures/vcsim, the e2e test's simulator). */
 const recorded = (name: string): string => readFileSync(new URL(`fixtures/vsphere/${name}`, import.meta.url), 'utf8');

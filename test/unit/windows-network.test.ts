@@ -8,14 +8,14 @@
  * `hivexregedit --merge` from tcpip-sample.reg (sample-*.export, ControlSet002)
  * or from the Windows test guest's test/fixtures/windows/system.reg
  * (fixture-*.export), then `hivexregedit --export --max-depth 2` of the
- * network class key and of Tcpip\Parameters\Interfaces, as windows.ts does.
+ * network class key and of Tcpip\Parameters\Interfaces, as src/convert/windows/convert.ts does.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { firstbootScript, networkScript } from '../../src/convert/windows-firstboot.js';
-import { maskToPrefix, planWindowsNetwork, readWindowsAdapters, tieAdapters, vmwareNicModel, type WindowsAdapter } from '../../src/convert/windows-network.js';
-import { parseRegExport } from '../../src/convert/windows-registry.js';
-import { recordUnappliedStaticIps } from '../../src/convert/static-ip-options.js';
+import { firstbootScript, networkScript } from '../../src/convert/windows/firstboot.js';
+import { maskToPrefix, planWindowsNetwork, readWindowsAdapters, tieAdapters, vmwareNicModel, type WindowsAdapter } from '../../src/convert/windows/network.js';
+import { parseRegExport } from '../../src/convert/windows/registry.js';
+import { recordUnappliedStaticIps } from '../../src/convert/linux/network/static-report.js';
 import { UsageError } from '../../src/errors.js';
 import type { SourceNic, StaticIp } from '../../src/model.js';
 import { parseNetworkMapping } from '../../src/output/networks.js';

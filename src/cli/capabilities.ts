@@ -1,0 +1,49 @@
+/**
+ * What bare `--machine-readable` (no source) prints: one capability per line,
+ * as virt-v2v does, so scripts can test for a feature before using it. The
+ * mode lists come from the real option tables, never from a copy.
+ */
+import { readFileSync } from 'node:fs';
+import { INPUT_MODES, OUTPUT_MODES } from './options.js';
+import { STAGES } from '../progress/events.js';
+
+/** Guest families a converter exists for (src/convert/index.ts). */
+const CONVERT_FAMILIES = ['linux', 'windows'] as const;
+
+/** v2v's version, from package.json (found from src/ or dist/src/). */
+export function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'v2v' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
+
+/** The capability lines. */
+export function capabilities(version = packageVersion()): string[] {
+  return [
+    `v2v-${version}`,
+    'machine-readable',
+    'machine-readable-progress',
+    'batch',
+    'list',
+    'mac-option',
+    'mac-ip-option',
+    'network-option',
+    'bridge-option',
+    'print-source',
+    'verify-option',
+    'verify-command',
+    ...INPUT_MODES.map((mode) => `input:${mode}`),
+    // -i libvirt reads from these -ic URI schemes (vCenter, ESXi).
+    'ic:vpx',
+    'ic:esx',
+    ...OUTPUT_MODES.map((mode) => `output:${mode}`),
+    ...CONVERT_FAMILIES.map((family) => `convert:${family}`),
+    ...STAGES.map((stage) => `stage:${stage}`),
+  ];
+}

@@ -1,0 +1,24 @@
+/**
+ * The local source files named on the command line must exist. A missing one
+ * is a usage error (exit 2: the command line names a wrong path), found before
+ * anything runs; v2v batch runs the same check on every entry first. Files a
+ * source refers to (a .vmx's disks) are the source stage's (exit 4).
+ */
+import { access, constants } from 'node:fs/promises';
+import { UsageError } from '../errors.js';
+import type { InputOptions } from '../cli/options.js';
+
+/** Throws UsageError for the first local source path that cannot be read. */
+export async function checkLocalSources(input: InputOptions): Promise<void> {
+  if (input.remote || input.vsphere) return; // URLs and VM names, checked when read
+  for (const path of input.paths) {
+    try {
+      await access(path, constants.R_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(code === 'ENOENT'
+        ? `The source ${path} does not exist: check the path given to -i ${input.mode}.`
+        : `The source ${path} cannot be read (${code ?? String(error)}): check its permissions, or run v2v as a user who can read it.`);
+    }
+  }
+}

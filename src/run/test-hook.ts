@@ -1,0 +1,84 @@
+/**
+ * Test hook: `V2V_TEST_PAUSE_AT=STAGE` makes the pipeline stop at the start
+ * of STAGE (one of {@link STAGES}), print a marker line on stderr and wait:
+ * SIGUSR2 resumes, SIGINT/SIGTERM interrupt as usual. The e2e tests use it to
+ * interrupt (or tamper with the target) at a known point of a real run,
+ * deterministically, even in stages that last a second. Not for users.
+ */
+import { copiedPath } from '../output/reservation.js';
+import type { ListrTask } from 'listr2';
+import type { Context } from './context.js';
+import { run } from '../host/exec.js';
+import type { TargetDisk } from '../model.js';
+import { STAGES, type StageKey } from '../progress/events.js';
+import { emitEvent } from '../progress/reporter.js';
+
+/** The environment variable naming the stage to pause at. */
+export const PAUSE_ENV = 'V2V_TEST_PAUSE_AT';
+
+/** The marker printed on stderr when paused (tests wait for it). */
+export function pauseMarker(stage: StageKey): string {
+  return `v2v: test hook: paused at ${stage}`;
+}
+
+/** Wraps a stage so it pauses first when V2V_TEST_PAUSE_AT names it; otherwise returns it unchanged. */
+export function withTestPause(stage: StageKey, task: ListrTask<Context>, signal?: AbortSignal): ListrTask<Context> {
+  const at = process.env[PAUSE_ENV];
+  if (at === undefined || at === '') return task;
+  if (!(STAGES as readonly string[]).includes(at)) {
+    throw new Error(`${PAUSE_ENV}=${at} is not a stage: use one of ${STAGES.join(', ')}`);
+  }
+  if (at !== stage) return task;
+  const original = task.task;
+  return {
+    ...task,
+    task: async (ctx, wrapper) => {
+      await pause(stage, signal);
+      return original(ctx, wrapper);
+    },
+  };
+}
+
+/** Waits for SIGUSR2 (resolve) or the abort signal (reject with its reason). */
+function pause(stage: StageKey, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    // Signal listeners do not keep Node's event loop alive: without a timer
+    // Node would exit (code 13, unsettled await) instead of waiting.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    const onAbort = (): void => {
+      clearInterval(keepAlive);
+      process.off('SIGUSR2', onResume);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    };
+    const onResume = (): void => {
+      clearInterval(keepAlive);
+      signal?.removeEventListener('abort', onAbort);
+      emitEvent({ type: 'info', stage, message: 'test hook: resumed' });
+      resolve();
+    };
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    process.once('SIGUSR2', onResume);
+    emitEvent({ type: 'info', stage, message: `test hook: paused at ${stage}` });
+    process.stderr.write(`${pauseMarker(stage)} (pid ${process.pid}): SIGUSR2 resumes, SIGINT/SIGTERM interrupts\n`);
+  });
+}
+
+/** The environment variable that makes `--verify=checksum` find a corrupt copy (see {@link corruptTargetForTest}). */
+export const CORRUPT_ENV = 'V2V_TEST_CORRUPT_TARGET';
+
+/**
+ * Test hook: with `V2V_TEST_CORRUPT_TARGET=1`, overwrites 64 KiB at 1 MiB of
+ * the first target disk's guest-visible content (with qemu-io, so raw and
+ * qcow2 alike) just before the checksum verification: the copy went wrong
+ * between copy and check. Not for users.
+ */
+export async function corruptTargetForTest(target: TargetDisk | undefined): Promise<void> {
+  if (process.env[CORRUPT_ENV] !== '1' || target === undefined) return;
+  const path = copiedPath(target);
+  await run({ program: 'qemu-io', args: ['-f', target.format, '-c', 'write -P 0xa5 1M 64k', path] });
+  process.stderr.write(`v2v: test hook: corrupted ${path}\n`);
+}
