@@ -9,7 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Runs with -o null and -o libvirt write their log to a log directory
-    // (/var/log/v2v for root): the suite's go here instead (src/run/log.ts).
+    // (/var/log/v2v for root): the suite's go here instead (src/progress/run-log.ts).
     env: { V2V_LOG_DIR: '/var/tmp/v2v-test-logs' },
   },
 });

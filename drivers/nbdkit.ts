@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cleanups } from '../src/host/cleanup.js';
 import { CommandError, SourceError } from '../src/errors.js';
 import { run, spawn, trimStderr, type Command } from '../src/host/exec.js';
-import { redactUrl } from '../src/remote/url.js';
+import { redactUrl } from '../src/text/redact.js';
 
 const NBDKIT = 'nbdkit';
 

@@ -186,3 +186,24 @@ export interface NicNetworkReport {
   /** Why nothing was done, when nothing was (ambiguity, unsupported config...). */
   note?: string;
 }
+
+/** Linux-style drive suffix for a disk index: 0 → a, 25 → z, 26 → aa. */
+export function driveLetters(index: number): string {
+  let n = index;
+  let letters = '';
+  do {
+    letters = String.fromCharCode(97 + (n % 26)) + letters;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return letters;
+}
+
+/** A qcow2 overlay over one source disk: all writes land here, never in the source. */
+export interface Overlay {
+  disk: SourceDisk;
+  /** Absolute path of the overlay file. */
+  path: string;
+  /** Format of the source disk (backing file). */
+  backingFormat: string;
+  virtualSize: number;
+}

@@ -3,16 +3,16 @@
  */
 import type { ListrTask } from 'listr2';
 import { parseHash, type Guestfs } from '../drivers/guestfish.js';
-import { need, type Context } from '../src/run/context.js';
 import { guestLabel } from './inspect.js';
 import { selectConverter } from '../src/convert/index.js';
-import { describeNetworkReport } from '../src/convert/linux/network/pin.js';
 import { formatBytes } from '../src/host/disk-space.js';
 import { ConversionError } from '../src/errors.js';
 import type { Inspection } from '../src/model.js';
 import { checkDeviceRoom } from '../src/output/domain-xml.js';
 import { parseNetworkMapping } from '../src/output/networks.js';
 import { emitEvent } from '../src/progress/reporter.js';
+import { need, type Context } from './context.js';
+import { describeNetworkReport } from '../src/convert/linux/network/pin-plan.js';
 
 /** Free space a conversion needs per mountpoint (as virt-v2v: / 100 MB, /boot 50 MB, others 10 MB). */
 export function minimumFreeBytes(mountpoint: string): number {

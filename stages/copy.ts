@@ -10,12 +10,12 @@ import { statSync } from 'node:fs';
 import { copiedPath } from '../src/output/reservation.js';
 import type { ListrTask } from 'listr2';
 import { convert } from '../drivers/qemu-img.js';
-import { need, type Context } from '../src/run/context.js';
 import { formatBytes } from '../src/host/disk-space.js';
 import { CommandError, CopyError } from '../src/errors.js';
 import { flushToStorage } from '../src/output/flush.js';
 import type { TargetDisk } from '../src/model.js';
 import { isLiveRenderer, reportCopyProgress } from '../src/progress/reporter.js';
+import { need, type Context } from './context.js';
 
 /** How often progress is reported when output is not a live terminal. */
 const PIPED_PROGRESS_MS = 5_000;

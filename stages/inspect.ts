@@ -5,10 +5,10 @@
 import { cpus } from 'node:os';
 import type { ListrTask } from 'listr2';
 import { Guestfs, parseLines, type DriveSpec } from '../drivers/guestfish.js';
-import { need, type Context } from '../src/run/context.js';
 import { mountFailure, refuseHibernatedNtfs, selectRoot } from '../src/convert/root/choice.js';
 import type { RootChoice } from '../src/convert/root/option.js';
 import type { GuestKernel, Inspection } from '../src/model.js';
+import { need, type Context } from './context.js';
 
 /** Launches libguestfs and fills ctx.inspection. */
 export function inspectStage(): ListrTask<Context> {

@@ -1,6 +1,6 @@
 /** Stage 9: write the target metadata (libvirt XML...), after copy and verify. */
 import type { ListrTask } from 'listr2';
-import { need, type Context } from '../src/run/context.js';
+import { need, type Context } from './context.js';
 
 /** Asks the output module to write its metadata. */
 export function outputStage(): ListrTask<Context> {

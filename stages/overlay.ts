@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import { createOverlay, imageInfo } from '../drivers/qemu-img.js';
-import { need, type Context, type Overlay } from '../src/run/context.js';
 import { CommandError, SourceError } from '../src/errors.js';
+import { need, type Context } from './context.js';
+import type { Overlay } from '../src/model.js';
 
 /** Opens the source disks read-only behind qcow2 overlays. */
 export function overlayStage(): ListrTask<Context> {

@@ -6,13 +6,13 @@
 import type { ListrTask } from 'listr2';
 import { measure } from '../drivers/qemu-img.js';
 import { probeAccelerator } from '../drivers/qemu-system.js';
-import { need, type Context } from '../src/run/context.js';
 import { locateVirtioWin } from '../src/convert/windows/virtio-win-location.js';
 import { unmatchedNetworkRules } from '../src/output/network-rules-check.js';
 import { checkFreeSpace, measureFormat, targetBytesNeeded } from '../src/host/disk-space.js';
 import { PreflightError } from '../src/errors.js';
 import { run } from '../src/host/exec.js';
-import { guestName } from '../src/output/index.js';
+import { need, type Context } from './context.js';
+import { guestName } from '../src/output/guest-name.js';
 
 /** Host temp space needed for overlays during conversion (as virt-v2v: 1 GiB). */
 const TMP_SPACE_NEEDED = 2 ** 30;

@@ -1,10 +1,10 @@
 /** Stage 1: read the source metadata into the model. */
 import { rm } from 'node:fs/promises';
 import type { ListrTask } from 'listr2';
-import type { Context } from '../src/run/context.js';
 import { checkSourceLimits } from '../src/input/limits.js';
 import { reapDeadRuns } from '../src/host/reaper.js';
 import { makeRunTempDir, tmpParent } from '../src/host/tmpdir.js';
+import type { Context } from './context.js';
 
 // Kept here too: stages and tests import it from the source stage.
 export { tmpParent } from '../src/host/tmpdir.js';

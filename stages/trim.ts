@@ -5,7 +5,7 @@
  */
 import type { ListrTask } from 'listr2';
 import { GuestfsError } from '../drivers/guestfish.js';
-import { need, type Context } from '../src/run/context.js';
+import { need, type Context } from './context.js';
 
 /** Trims and closes the appliance. */
 export function trimStage(): ListrTask<Context> {

@@ -15,17 +15,17 @@ import { copiedPath } from '../src/output/reservation.js';
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import { compareImages } from '../drivers/qemu-img.js';
-import { need, type Context } from '../src/run/context.js';
 import { BootVerifyError, CopyError } from '../src/errors.js';
 import type { TargetDisk } from '../src/model.js';
 import { bootFirmware } from '../src/output/firmware.js';
 import { emitEvent } from '../src/progress/reporter.js';
-import { corruptTargetForTest } from '../src/run/test-hook.js';
+import { corruptTargetForTest } from '../src/verify/test-corrupt.js';
 import { bootFailureReason, runBootCheck, saveConsole } from '../src/verify/boot-check.js';
 import { BOOT_TIMEOUT_MS } from '../src/verify/boot-timeouts.js';
 import { describeVerify } from '../src/verify/choice.js';
 import { describeVerifyReport, type BootReport, type ChecksumReport, type VerifyReport } from '../src/verify/report.js';
 import { tmpParent } from './source.js';
+import { need, type Context } from './context.js';
 
 /** Runs the checks `--verify` asked for. */
 export function verifyStage(): ListrTask<Context> {

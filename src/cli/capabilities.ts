@@ -4,8 +4,9 @@
  * mode lists come from the real option tables, never from a copy.
  */
 import { readFileSync } from 'node:fs';
-import { INPUT_MODES, OUTPUT_MODES } from './options.js';
 import { STAGES } from '../progress/events.js';
+import { INPUT_MODES } from '../input/options.js';
+import { OUTPUT_MODES } from '../output/options.js';
 
 /** Guest families a converter exists for (src/convert/index.ts). */
 const CONVERT_FAMILIES = ['linux', 'windows'] as const;

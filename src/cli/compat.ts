@@ -7,6 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import type { Bandwidth } from '../remote/options.js';
 
 /** virt-v2v's other names of our input modes (`-i local` is virt-v2v's old name of `-i disk`: virt-v2v(1)). */
 export const INPUT_MODE_ALIASES: Readonly<Record<string, string>> = { local: 'disk' };
@@ -67,14 +68,6 @@ export interface RawCompatOptions {
   noSpaceCheck?: boolean;
   /** --domain-type kvm|qemu. */
   domainType?: string;
-}
-
-/** Read throttling of a remote source (nbdkit's rate filter). */
-export interface Bandwidth {
-  /** Bits per second, as nbdkit's rate= takes it ("10M"). */
-  rate?: string;
-  /** A file holding the rate, re-read while running (rate-file=). */
-  rateFile?: string;
 }
 
 /** What the compatible flags mean once checked. */

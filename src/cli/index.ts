@@ -12,7 +12,7 @@
 import yargs, { type Arguments } from 'yargs';
 import { ExitCode } from '../errors.js';
 import { reportError } from '../run/report-error.js';
-import { ALLOCATIONS, INPUT_MODES, INPUT_TRANSPORTS, normalizeOptions, OUTPUT_FORMATS, OUTPUT_MODES, type RawOptions } from './options.js';
+import { normalizeOptions, type RawOptions } from './options.js';
 import { DOMAIN_TYPES, OUTPUT_OPTION_NAMES } from './compat.js';
 import { ROOT_WORDS } from '../convert/root/option.js';
 import { VERIFY_MODES } from '../verify/choice.js';
@@ -24,6 +24,8 @@ import { expandArgv, knownOptionNames, OPTIONAL_VALUE_OPTIONS, unknownOptionErro
 import { completeWords, completionTable } from './completion.js';
 import { declaredOptions, subcommandArgs, subcommandParser, type SubcommandSpec } from './subcommand.js';
 import { checkLocalSources } from '../input/source-paths.js';
+import { ALLOCATIONS, OUTPUT_FORMATS, OUTPUT_MODES } from '../output/options.js';
+import { INPUT_MODES, INPUT_TRANSPORTS } from '../input/options.js';
 
 const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o local -os /var/tmp/out

@@ -5,7 +5,10 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { OutputFormat } from '../model.js';
+import { INPUT_MODES, INPUT_TRANSPORTS, type InputOptions } from '../input/options.js';
+import { isValidGuestName } from '../output/guest-name.js';
+import { ALLOCATIONS, OUTPUT_FORMATS, OUTPUT_MODES, type OutputOptions } from '../output/options.js';
+import type { Options } from '../../stages/context.js';
 import { parseNetworkMapping, type NetworkMapping } from '../output/networks.js';
 import { normalizeRemoteOptions, type RawRemoteOptions, type RemoteOptions } from '../remote/options.js';
 import { isRemoteSource } from '../remote/url.js';
@@ -14,78 +17,10 @@ import { parseRootChoice, type RootChoice } from '../convert/root/option.js';
 import { normalizeVsphereOptions, type VsphereOptions } from '../input/vsphere/options.js';
 import { parseVerify, type VerifyChoice } from '../verify/choice.js';
 import { didYouMean } from './messages.js';
-import { checkLogFilePath, type LogFileChoice } from '../run/log.js';
+import { checkLogFilePath, type LogFileChoice } from '../progress/run-log.js';
 import {
   INPUT_MODE_ALIASES, normalizeCompat, OUTPUT_MODE_ALIASES, REFUSED_INPUT_MODES, REFUSED_OUTPUT_MODES, type RawCompatOptions,
 } from './compat.js';
-
-/** Input modes implemented. */
-export const INPUT_MODES = ['vmx', 'disk', 'libvirtxml', 'ova', 'libvirt'] as const;
-/** Output modes implemented. */
-export const OUTPUT_MODES = ['local', 'libvirt', 'qemu', 'json', 'null'] as const;
-/** Input transports (-it). */
-export const INPUT_TRANSPORTS = ['ssh'] as const;
-/** Output disk formats (-of). */
-export const OUTPUT_FORMATS = ['raw', 'qcow2'] as const;
-/** Output allocations (-oa). */
-export const ALLOCATIONS = ['sparse', 'preallocated'] as const;
-
-/** Where the source comes from. */
-export interface InputOptions {
-  mode: (typeof INPUT_MODES)[number];
-  /** The source files (absolute): one, or several disk images for -i disk. */
-  paths: string[];
-  /** Format of -i disk images (-if); probed when absent. */
-  format?: string;
-  /** Set when the source is ssh:// or https:// (paths are then URLs). */
-  remote?: RemoteOptions;
-  /** Set for -i libvirt -ic vpx://|esx:// (paths is then the VM name). */
-  vsphere?: VsphereOptions;
-}
-
-/** Where the converted guest goes. */
-export interface OutputOptions {
-  mode: (typeof OUTPUT_MODES)[number];
-  /** Output storage (-os): a directory (local, qemu, json) or a libvirt pool name; empty for null. */
-  storage: string;
-  /** libvirt connection URI (-oc), for -o libvirt. */
-  connection?: string;
-  format: OutputFormat;
-  allocation: 'sparse' | 'preallocated';
-  /** Rename the guest (-on). */
-  name?: string;
-  /** -n / -b / --mac rules. */
-  networkMapping: NetworkMapping;
-  /** qcow2 with compressed clusters (--compressed, -oo compressed). */
-  compressed?: boolean;
-  /** false with --no-space-check: the target free-space check is skipped (thin storage). */
-  spaceCheck?: boolean;
-  /** --domain-type: the domain type written; absent: kvm for files, the target's choice for -o libvirt. */
-  domainType?: 'kvm' | 'qemu';
-}
-
-/** Everything a run needs, normalized. */
-export interface Options {
-  input: InputOptions;
-  output: OutputOptions;
-  /** Print the parsed source and stop (--print-source). */
-  printSource: boolean;
-  verbose: boolean;
-  trace: boolean;
-  quiet: boolean;
-  /** Where JSON-lines progress events go (--machine-readable); absent: none. */
-  machineReadable?: MachineReadableTarget;
-  /** Which root of a multi-boot guest to convert (--root); absent: refuse multi-boot. */
-  root?: RootChoice;
-  /** virtio-win drivers for Windows guests (--virtio-win): a directory or an ISO; checked in preflight. */
-  virtioWin?: string;
-  /** Warnings of the command line itself (virt-v2v flags accepted and ignored), shown when the run starts. */
-  warnings?: string[];
-  /** Checks after the copy (--verify; default: none). */
-  verify: VerifyChoice;
-  /** The per-run log file (--log-file PATH, --no-log-file; default: next to the output, src/run/log.ts). */
-  logFile: LogFileChoice;
-}
 
 /** Raw values as the command line gave them (all optional: rules decide). */
 export interface RawOptions {
@@ -125,14 +60,6 @@ export interface RawOptions {
   logFile?: string;
   /** --no-log-file. */
   noLogFile?: boolean;
-}
-
-/** Guest names libvirt and file systems accept without surprises. */
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$/;
-
-/** True when `name` is a valid guest name: the rule of -on, applied to derived names too. */
-export function isValidGuestName(name: string): boolean {
-  return NAME_RE.test(name);
 }
 
 /** Output modes whose -os is a directory. */

@@ -7,29 +7,15 @@
  */
 import type { Arguments } from 'yargs';
 import { reportError } from '../run/report-error.js';
-import { dirname, join, resolve } from 'node:path';
-import { readFile, rm } from 'node:fs/promises';
-import { imageInfo } from '../../drivers/qemu-img.js';
+import { join,resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { probeAccelerator } from '../../drivers/qemu-system.js';
-import { makeRunTempDir, tmpParent } from '../host/tmpdir.js';
-import { BootVerifyError, CommandError, ExitCode, InterruptedError, SourceError, UsageError } from '../errors.js';
-import { parseLibvirtXml } from '../input/libvirtxml/parse.js';
-import type { DiskBus } from '../model.js';
-import { bootFailureReason, runBootCheck, saveConsole, type BootCheckInput, type CheckedDisk } from '../verify/boot-check.js';
+import { makeRunTempDir } from '../host/tmpdir.js';
+import { BootVerifyError,ExitCode,InterruptedError,UsageError } from '../errors.js';
+import { bootFailureReason,runBootCheck,saveConsole,type BootCheckInput } from '../verify/boot-check.js';
 import { BOOT_TIMEOUT_MS } from '../verify/boot-timeouts.js';
 import { CONSOLE_LINES } from '../verify/report.js';
-
-/** What the check is run on. */
-export interface Target {
-  name: string;
-  disks: CheckedDisk[];
-  firmware: 'bios' | 'uefi';
-  machine: 'q35' | 'pc';
-  memoryMiB: number;
-  vcpus: number;
-  /** Default directory of the console log. */
-  logDir: string;
-}
+import { describeTarget } from '../verify/target.js';
 
 /** Runs `v2v verify` with its parsed command line (VERIFY_COMMAND in verify-spec.ts); resolves to the exit code. */
 export async function verifyCli(parsed: Arguments): Promise<number> {
@@ -70,47 +56,4 @@ export async function verifyCli(parsed: Arguments): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-/** The guest to boot: from a domain XML (disks, firmware, machine, memory, vCPUs), or from disk images (probed). */
-export async function describeTarget(paths: string[], firmware: 'bios' | 'uefi' | undefined): Promise<Target> {
-  const first = paths[0];
-  if (first === undefined) throw new UsageError('No guest given: pass a domain XML or the disk images.');
-  if (first.endsWith('.xml')) {
-    if (paths.length > 1) throw new UsageError(`Pass one domain XML, or disk images, not both: ${paths.join(' ')}.`);
-    if (firmware !== undefined) throw new UsageError(`--firmware only applies to disks given directly: the XML ${first} says its own firmware.`);
-    const text = await readFile(first, 'utf8').catch((error: unknown) => {
-      throw new UsageError(`Cannot read ${first} (${error instanceof Error ? error.message : String(error)}): pass the domain XML of a conversion.`);
-    });
-    const source = parseLibvirtXml(text, first);
-    const disks: CheckedDisk[] = [];
-    for (const disk of source.disks) disks.push({ path: disk.path, format: disk.format ?? (await probeFormat(disk.path)), bus: bootBus(disk.bus) });
-    return {
-      name: source.name,
-      disks,
-      firmware: source.firmware,
-      machine: /<type\b[^>]*\bmachine=['"]pc(-i440fx[^'"]*)?['"]/.test(text) ? 'pc' : 'q35',
-      memoryMiB: source.memoryMiB,
-      vcpus: source.vcpus,
-      logDir: dirname(first),
-    };
-  }
-  const disks: CheckedDisk[] = [];
-  for (const path of paths) disks.push({ path, format: await probeFormat(path), bus: 'virtio' });
-  return { name: (first.split('/').at(-1) ?? 'guest').replace(/\.[^.]*$/, ''), disks, firmware: firmware ?? 'bios', machine: 'q35', memoryMiB: 1024, vcpus: 2, logDir: tmpParent() };
-}
-
-/** Probes a disk's format (it is the user's own image, read only). */
-async function probeFormat(path: string): Promise<string> {
-  try {
-    return (await imageInfo(path)).format;
-  } catch (error) {
-    if (!(error instanceof CommandError)) throw error;
-    throw new SourceError(`Cannot open the disk ${path} (${error.stderr || error.message}): pass an existing disk image.`);
-  }
-}
-
-/** The bus a boot check uses for a disk the XML put on `bus`: SATA and IDE stay emulated, the rest is virtio. */
-function bootBus(bus: DiskBus): CheckedDisk['bus'] {
-  return bus === 'sata' || bus === 'ide' ? bus : 'virtio';
 }

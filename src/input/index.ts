@@ -2,37 +2,14 @@
  * Input modules: one per `-i` mode behind one interface, chosen in
  * {@link selectInput}.
  */
-import type { Cleanups } from '../host/cleanup.js';
-import type { InputOptions } from '../cli/options.js';
-import type { Source } from '../model.js';
+import type { InputOptions } from './options.js';
+import type { Input } from './types.js';
 import { diskInput } from './disk.js';
 import { libvirtXmlInput } from './libvirtxml/input.js';
 import { ovaInput } from './ova/input.js';
 import { vmxInput } from './vmx/input.js';
 import { vsphereInput } from './vsphere/input.js';
 
-/** A source of guest metadata and disks. */
-export interface Input {
-  /** Human description for progress output, e.g. "VMX file /x/guest.vmx". */
-  describe: string;
-  /** Reads and checks the source metadata. Throws SourceError on bad input. */
-  load(run: InputRun): Promise<Source>;
-}
-
-/** What an input may use while loading: the run's temp dir, its cleanup stack and a list for warnings. */
-export interface InputRun {
-  /** Per-run temporary directory (removed at the end of the run). */
-  tmpdir: string;
-  /** Register cleanup of anything the input creates (extracted files, servers). */
-  cleanup: Cleanups;
-  /**
-   * Where the input puts each warning as soon as it finds it, so that a load
-   * that fails afterwards still has them reported (the source stage shows
-   * them before the error); the loaded Source's `warnings` is this list.
-   * Absent: the input starts a list of its own.
-   */
-  warnings?: string[];
-}
 
 /** Picks the input module for the options. */
 export function selectInput(options: InputOptions): Input {

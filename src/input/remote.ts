@@ -9,8 +9,8 @@ import { credentialWarnings, openRemoteAccess } from '../remote/access.js';
 import type { RemoteOptions } from '../remote/options.js';
 import { openRemoteDisk } from '../remote/remote-disk.js';
 import { displayLocation, locationPath, parseRemoteSource, siblingLocation, type RemoteLocation } from '../remote/url.js';
-import { diskSource } from './disk.js';
-import type { Input } from './index.js';
+import { diskSource } from './disk-source.js';
+import type { Input } from './types.js';
 import { parseVmx } from './vmx/parse.js';
 
 /** Largest .vmx we read (they are a few KiB). */

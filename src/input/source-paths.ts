@@ -6,7 +6,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
-import type { InputOptions } from '../cli/options.js';
+import type { InputOptions } from './options.js';
 
 /** Throws UsageError for the first local source path that cannot be read. */
 export async function checkLocalSources(input: InputOptions): Promise<void> {

@@ -7,11 +7,9 @@
 import { access, lstat, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import type { Overlay } from '../run/context.js';
 import { checkFreeSpace } from '../host/disk-space.js';
 import { PreflightError } from '../errors.js';
-import type { OutputFormat, TargetDisk } from '../model.js';
-import { driveLetters } from './index.js';
+import { type OutputFormat, type TargetDisk, type Overlay, driveLetters } from '../model.js';
 import type { NetworkMapping } from './networks.js';
 import type { OutputReservation } from './reservation.js';
 

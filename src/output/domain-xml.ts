@@ -9,9 +9,8 @@
  */
 import { Builder } from 'xml2js';
 import { ConversionError } from '../errors.js';
-import type { Firmware, GuestCaps, Inspection, Source, TargetDisk } from '../model.js';
+import { type Firmware, type GuestCaps, type Inspection, type Source, type TargetDisk, driveLetters } from '../model.js';
 import { bootFirmware } from './firmware.js';
-import { driveLetters } from './index.js';
 
 /** Where one converted NIC is plugged in on the target host. */
 export interface NicTarget {

@@ -28,9 +28,9 @@
  */
 import { join } from 'node:path';
 import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles, type DirectoryOutputOptions } from './directory.js';
-import type { FinishInput, Output } from './index.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
 import { OutputReservation } from './reservation.js';
+import type { FinishInput, Output } from './types.js';
 
 /** Version of the NAME.json schema above. */
 export const JSON_OUTPUT_VERSION = 1;

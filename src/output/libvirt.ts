@@ -32,12 +32,12 @@ import { run } from '../host/exec.js';
 import { CommandError, PreflightError } from '../errors.js';
 import type { OutputFormat } from '../model.js';
 import { buildDomainXml } from './domain-xml.js';
-import type { Output } from './index.js';
 import { diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from './directory.js';
 import { OutputReservation } from './reservation.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
 import { checkTargetNetworks } from './libvirt-networks.js';
 import { makeRunTempDir } from '../host/tmpdir.js';
+import type { Output } from './types.js';
 
 /** Options of the libvirt output. */
 export interface LibvirtOutputOptions {

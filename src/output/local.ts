@@ -2,12 +2,12 @@
  * `-o local -os DIR`: disks `DIR/NAME-sdX` and libvirt XML `DIR/NAME.xml`.
  */
 import { join } from 'node:path';
-import type { OutputOptions } from '../cli/options.js';
 import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from './directory.js';
 import { buildDomainXml } from './domain-xml.js';
-import type { Output } from './index.js';
 import { mapNetworks } from './networks.js';
 import { OutputReservation } from './reservation.js';
+import type { OutputOptions } from './options.js';
+import type { Output } from './types.js';
 
 /** The local-directory output module. */
 export function localOutput(options: OutputOptions): Output {

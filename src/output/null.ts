@@ -12,8 +12,8 @@
  * `/dev/null` does not work either ("Cannot grow device files") — and a
  * cleanup removing a failed target must never be pointed at it.
  */
-import type { TargetDisk } from '../model.js';
-import { driveLetters, type Output } from './index.js';
+import { type TargetDisk, driveLetters } from '../model.js';
+import type { Output } from './types.js';
 
 /** A target disk whose copy lands in the null sink: `existing` tells the copy to use `qemu-img convert -n`. */
 export interface NullTargetDisk extends TargetDisk {

@@ -21,10 +21,10 @@
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Inspection, Source, GuestCaps, TargetDisk } from '../model.js';
-import type { Output } from './index.js';
 import { bootFirmware } from './firmware.js';
 import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles, type DirectoryOutputOptions } from './directory.js';
 import { OutputReservation } from './reservation.js';
+import type { Output } from './types.js';
 
 /** OVMF files as Debian 12's ovmf package installs them (4 MiB flash layout). */
 export const OVMF = {

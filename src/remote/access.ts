@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { checkExport, startNbdkit, type NbdExport, type NbdServer } from '../../drivers/nbdkit.js';
 import { defaultKnownHosts, pinHostKey, sshReadFile, writeAskpass, type SshTarget } from '../../drivers/ssh.js';
 import { SourceError } from '../errors.js';
-import type { InputRun } from '../input/index.js';
+import type { Cleanups } from '../host/cleanup.js';
 import { httpsFetch } from './https-fetch.js';
 import type { RemoteOptions } from './options.js';
 import { displayLocation, type RemoteLocation } from './url.js';
@@ -30,8 +30,14 @@ function throttle(options: RemoteOptions): { rate?: string; rateFile?: string } 
   };
 }
 
+/** What opening remote access may use: the run's temp dir (sockets, known_hosts, askpass) and its cleanup stack. */
+export interface AccessRun {
+  tmpdir: string;
+  cleanup: Cleanups;
+}
+
 /** Prepares access to the remote source `first` (and its siblings). */
-export async function openRemoteAccess(options: RemoteOptions, first: RemoteLocation, run: InputRun): Promise<RemoteAccess> {
+export async function openRemoteAccess(options: RemoteOptions, first: RemoteLocation, run: AccessRun): Promise<RemoteAccess> {
   let served = 0;
   const nextSocket = (): string => join(run.tmpdir, `nbd${served++}.sock`);
   if (first.transport === 'ssh') {
@@ -110,7 +116,7 @@ export async function openRemoteAccess(options: RemoteOptions, first: RemoteLoca
 }
 
 /** Starts nbdkit for one file and connects once, so a bad credential fails now with nbdkit's reason. */
-async function serveChecked(socket: string, e: NbdExport, run: InputRun): Promise<NbdServer> {
+async function serveChecked(socket: string, e: NbdExport, run: AccessRun): Promise<NbdServer> {
   const server = await startNbdkit(socket, e, run.cleanup);
   await checkExport(server, e);
   return server;

@@ -4,8 +4,16 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { isRemoteSource, parseRemoteSource, redactUrl, type HttpsLocation } from './url.js';
-import type { Bandwidth } from '../cli/compat.js';
+import { isRemoteSource, parseRemoteSource, type HttpsLocation } from './url.js';
+import { redactUrl } from '../text/redact.js';
+
+/** Read throttling of a remote source (nbdkit's rate filter). */
+export interface Bandwidth {
+  /** Bits per second, as nbdkit's rate= takes it ("10M"). */
+  rate?: string;
+  /** A file holding the rate, re-read while running (rate-file=). */
+  rateFile?: string;
+}
 
 /** Raw remote flags as the command line gave them. */
 export interface RawRemoteOptions {

@@ -6,7 +6,6 @@
  */
 import { configureExec } from '../host/exec.js';
 import { ExitCode, InterruptedError, UsageError } from '../errors.js';
-import type { Options } from '../cli/options.js';
 import { chooseRenderer, runPipeline, type RendererChoice } from './pipeline.js';
 import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from '../progress/events.js';
 import { emitEvent, onEvent, setLiveRenderer } from '../progress/reporter.js';
@@ -17,9 +16,9 @@ import { formatDetails } from '../progress/verbose.js';
 import { redactUrl } from '../text/redact.js';
 import { reportError } from './report-error.js';
 import { describeVerifyReport, type VerifyReport } from '../verify/report.js';
-import type { Context } from './context.js';
-import { defaultLogDirectory, fallbackLogName, RunLog } from './log.js';
-import { guestName } from '../output/index.js';
+import { defaultLogDirectory, fallbackLogName, RunLog } from '../progress/run-log.js';
+import type { Options, Context } from '../../stages/context.js';
+import { guestName } from '../output/guest-name.js';
 
 /**
  * Files the run creates (and its children: qemu-img targets, overlays) get

@@ -14,16 +14,15 @@ import { sourceStage } from '../../stages/source.js';
 import { trimStage } from '../../stages/trim.js';
 import { verifyStage } from '../../stages/verify.js';
 import { Cleanups } from '../host/cleanup.js';
-import type { Context } from './context.js';
 import { configureExec } from '../host/exec.js';
 import { selectInput } from '../input/index.js';
-import type { Options } from '../cli/options.js';
 import { selectOutput } from '../output/index.js';
 import type { StageKey } from '../progress/events.js';
 import { emitEvent } from '../progress/reporter.js';
 import { reportStageEvents } from '../progress/stage-events.js';
 import { withTestPause } from './test-hook.js';
 import { stopRunProcesses } from '../host/reaper.js';
+import type { Context, Options } from '../../stages/context.js';
 
 /** How progress is shown, picked once at the root. */
 export type RendererChoice = 'live' | 'lines' | 'silent';

@@ -8,7 +8,7 @@ import { ExitCode, V2vError } from '../errors.js';
 import { clock } from '../progress/events.js';
 import { emitEvent } from '../progress/reporter.js';
 import { redactUrl } from '../text/redact.js';
-import type { RunLog } from './log.js';
+import type { RunLog } from '../progress/run-log.js';
 
 /**
  * Prints an error the way its kind asks for, and returns its exit code. A

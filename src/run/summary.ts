@@ -1,9 +1,9 @@
+import type { Options } from '../../stages/context.js';
 /**
  * The lines printed after a successful run: what the converter did in the
  * guest (its own messages, so the summary survives the live renderer), and
  * the next step for the output written.
  */
-import type { Options } from '../cli/options.js';
 
 /** Converter messages that are progress, not a change. */
 const NOT_CHANGES = /^(conversion of the guest finished|no VMware or other hypervisor tools installed|every initramfs already contains)/;

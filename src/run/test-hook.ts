@@ -5,13 +5,10 @@
  * interrupt (or tamper with the target) at a known point of a real run,
  * deterministically, even in stages that last a second. Not for users.
  */
-import { copiedPath } from '../output/reservation.js';
 import type { ListrTask } from 'listr2';
-import type { Context } from './context.js';
-import { run } from '../host/exec.js';
-import type { TargetDisk } from '../model.js';
-import { STAGES, type StageKey } from '../progress/events.js';
+import { STAGES,type StageKey } from '../progress/events.js';
 import { emitEvent } from '../progress/reporter.js';
+import type { Context } from '../../stages/context.js';
 
 /** The environment variable naming the stage to pause at. */
 export const PAUSE_ENV = 'V2V_TEST_PAUSE_AT';
@@ -65,20 +62,4 @@ function pause(stage: StageKey, signal?: AbortSignal): Promise<void> {
     emitEvent({ type: 'info', stage, message: `test hook: paused at ${stage}` });
     process.stderr.write(`${pauseMarker(stage)} (pid ${process.pid}): SIGUSR2 resumes, SIGINT/SIGTERM interrupts\n`);
   });
-}
-
-/** The environment variable that makes `--verify=checksum` find a corrupt copy (see {@link corruptTargetForTest}). */
-export const CORRUPT_ENV = 'V2V_TEST_CORRUPT_TARGET';
-
-/**
- * Test hook: with `V2V_TEST_CORRUPT_TARGET=1`, overwrites 64 KiB at 1 MiB of
- * the first target disk's guest-visible content (with qemu-io, so raw and
- * qcow2 alike) just before the checksum verification: the copy went wrong
- * between copy and check. Not for users.
- */
-export async function corruptTargetForTest(target: TargetDisk | undefined): Promise<void> {
-  if (process.env[CORRUPT_ENV] !== '1' || target === undefined) return;
-  const path = copiedPath(target);
-  await run({ program: 'qemu-io', args: ['-f', target.format, '-c', 'write -P 0xa5 1M 64k', path] });
-  process.stderr.write(`v2v: test hook: corrupted ${path}\n`);
 }

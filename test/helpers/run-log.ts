@@ -1,6 +1,6 @@
 /**
  * The run log in an output directory: e2e tests assert the exact set of
- * files a run leaves, so the log (NAME-v2v-YYYYMMDD-HHMMSS.log, src/run/log.ts)
+ * files a run leaves, so the log (NAME-v2v-YYYYMMDD-HHMMSS.log, src/progress/run-log.ts)
  * is split from the output files and must be there exactly once.
  */
 import { readdir } from 'node:fs/promises';

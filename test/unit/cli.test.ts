@@ -10,9 +10,10 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cli, parseCommandLine } from '../../src/cli/index.js';
 import { expandArgv } from '../../src/cli/messages.js';
 import { ExitCode, UsageError } from '../../src/errors.js';
-import { normalizeOptions, type Options } from '../../src/cli/options.js';
+import { normalizeOptions } from '../../src/cli/options.js';
 import { packageVersion } from '../../src/cli/capabilities.js';
 import { tmpParent } from '../../stages/source.js';
+import type { Options } from '../../stages/context.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../../src/cli/index.js';
 import { UsageError } from '../../src/errors.js';
-import { normalizeOptions, type Options } from '../../src/cli/options.js';
+import { normalizeOptions } from '../../src/cli/options.js';
+import type { Options } from '../../stages/context.js';
 
 const TABLE = readFileSync(new URL('../../docs/virt-v2v-compat.md', import.meta.url), 'utf8');
 

@@ -15,11 +15,12 @@ import { BATCH_COMMAND } from '../../src/cli/batch/spec.js';
 import { buildParser, cli, OPTION_VALUES, parseCommandLine } from '../../src/cli/index.js';
 import { spell } from '../../src/cli/messages.js';
 import { LIST_COMMAND } from '../../src/cli/list-spec.js';
-import { INPUT_MODES, OUTPUT_FORMATS, OUTPUT_MODES } from '../../src/cli/options.js';
 import { declaredOptions, type SubcommandSpec } from '../../src/cli/subcommand.js';
 import { VERIFY_COMMAND } from '../../src/cli/verify-spec.js';
 import { VERIFY_MODES } from '../../src/verify/choice.js';
 import { ROOT } from '../helpers/v2v.js';
+import { INPUT_MODES } from '../../src/input/options.js';
+import { OUTPUT_FORMATS, OUTPUT_MODES } from '../../src/output/options.js';
 
 /** What `v2v --get-yargs-completions v2v WORDS...` offers. */
 async function offered(...words: string[]): Promise<string[]> {

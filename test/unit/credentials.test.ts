@@ -13,8 +13,8 @@ import { SourceError, UsageError } from '../../src/errors.js';
 import { makeEvent } from '../../src/progress/events.js';
 import { credentialWarnings } from '../../src/remote/access.js';
 import { normalizeRemoteOptions } from '../../src/remote/options.js';
-import { redactUrl } from '../../src/remote/url.js';
 import { ROOT } from '../helpers/v2v.js';
+import { redactUrl } from '../../src/text/redact.js';
 
 let work: string;
 beforeAll(async () => {

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStringPromise } from 'xml2js';
-import type { GuestCaps, Inspection, Source, TargetDisk } from '../../src/model.js';
+import { type GuestCaps, type Inspection, type Source, type TargetDisk, driveLetters } from '../../src/model.js';
 import { ConversionError } from '../../src/errors.js';
 import { buildDomainXml, checkDeviceRoom, defaultNicTargets, deviceNameOnBus, osinfoId, type DomainXmlInput } from '../../src/output/domain-xml.js';
-import { driveLetters } from '../../src/output/index.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'domain-xml');
 

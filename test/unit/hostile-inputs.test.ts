@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanups } from '../../src/host/cleanup.js';
 import { SourceError } from '../../src/errors.js';
-import type { Input, InputRun } from '../../src/input/index.js';
+import type { Input, InputRun } from '../../src/input/types.js';
 import { libvirtXmlInput } from '../../src/input/libvirtxml/input.js';
 import { ovaInput } from '../../src/input/ova/input.js';
 import { vmxInput } from '../../src/input/vmx/input.js';

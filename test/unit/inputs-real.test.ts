@@ -14,7 +14,7 @@ import { createOverlay, imageInfo } from '../../drivers/qemu-img.js';
 import { Cleanups } from '../../src/host/cleanup.js';
 import { SourceError } from '../../src/errors.js';
 import { diskInput } from '../../src/input/disk.js';
-import type { Input, InputRun } from '../../src/input/index.js';
+import type { Input, InputRun } from '../../src/input/types.js';
 import { libvirtXmlInput } from '../../src/input/libvirtxml/input.js';
 import { ovaInput } from '../../src/input/ova/input.js';
 import { vmxInput } from '../../src/input/vmx/input.js';

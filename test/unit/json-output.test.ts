@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PreflightError } from '../../src/errors.js';
 import type { GuestCaps, Inspection, Source, TargetDisk } from '../../src/model.js';
-import type { FinishInput } from '../../src/output/index.js';
 import { buildJsonDocument, jsonOutput, JSON_OUTPUT_VERSION } from '../../src/output/json.js';
 import { libvirtOutput } from '../../src/output/libvirt.js';
 import { nullOutput, nullSinkPath } from '../../src/output/null.js';
+import type { FinishInput } from '../../src/output/types.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-json-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -16,14 +16,8 @@ import {
   parseNmKeyfile,
   parseUdevNetRules,
 } from '../../src/convert/linux/network/config.js';
-import {
-  linkFileContent,
-  physicalInterfaces,
-  planNetworkPins,
-  PERSISTENT_NET_RULES,
-  type PinGuest,
-} from '../../src/convert/linux/network/pin.js';
 import type { SourceNic } from '../../src/model.js';
+import { linkFileContent, physicalInterfaces, planNetworkPins, PERSISTENT_NET_RULES, type PinGuest } from '../../src/convert/linux/network/pin-plan.js';
 
 const MAC1 = '00:0c:29:3a:5b:7c';
 const MAC2 = '00:50:56:aa:bb:02';

@@ -14,12 +14,12 @@ import {
   parseNmKeyfile,
   type ConfiguredInterface,
 } from '../../src/convert/linux/network/config.js';
-import { describeNetworkReport, physicalInterfaces, planNetworkPins, tieInterfaces, type PhysicalInterface } from '../../src/convert/linux/network/pin.js';
 import { familyForNewConfig, nameForNewConfig, planStaticIps, reportStaticIps, type StaticGuest, type StaticPlan } from '../../src/convert/linux/network/static.js';
 import { connectionUuid } from '../../src/convert/linux/network/static-formats.js';
 import { cloudInitNetwork } from '../../src/convert/linux/network/cloud-init.js';
 import type { SourceNic, StaticIp } from '../../src/model.js';
 import { parseMacIp } from '../../src/output/mac-ip.js';
+import { describeNetworkReport, physicalInterfaces, planNetworkPins, tieInterfaces, type PhysicalInterface } from '../../src/convert/linux/network/pin-plan.js';
 
 const MAC1 = '00:0c:29:3a:5b:7c';
 const MAC2 = '00:50:56:aa:bb:02';

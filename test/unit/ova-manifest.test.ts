@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
-import { extractCommand, fileDigest, parseManifest, verifyManifest } from '../../src/input/ova/input.js';
+import { extractCommand } from '../../src/input/ova/archive.js';
+import { fileDigest, parseManifest, verifyManifest } from '../../src/input/ova/manifest.js';
 
 // Digests of "hello\n", computed with sha1sum / sha256sum / sha512sum.
 const HELLO_SHA1 = 'f572d396fae9206628714fb2ce00f72e94f2258f';

@@ -16,7 +16,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanups } from '../../src/host/cleanup.js';
 import { SourceError } from '../../src/errors.js';
-import type { InputRun } from '../../src/input/index.js';
+import type { InputRun } from '../../src/input/types.js';
 import { ovaInput } from '../../src/input/ova/input.js';
 
 let work: string;

@@ -13,7 +13,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanups } from '../../src/host/cleanup.js';
 import { PreflightError } from '../../src/errors.js';
-import { declaredSize, listCommand, ovaInput } from '../../src/input/ova/input.js';
+import { ovaInput } from '../../src/input/ova/input.js';
+import { declaredSize, listCommand } from '../../src/input/ova/archive.js';
 
 const MiB = 2 ** 20;
 let work: string;

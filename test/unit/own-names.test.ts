@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PreflightError } from '../../src/errors.js';
 import type { GuestCaps, Inspection, Source } from '../../src/model.js';
-import { guestName, type Output } from '../../src/output/index.js';
 import { jsonOutput } from '../../src/output/json.js';
 import { localOutput } from '../../src/output/local.js';
 import { qemuOutput } from '../../src/output/qemu.js';
 import { createExclusive, OutputReservation } from '../../src/output/reservation.js';
-import type { OutputOptions } from '../../src/cli/options.js';
+import { guestName } from '../../src/output/guest-name.js';
+import type { Output } from '../../src/output/types.js';
+import type { OutputOptions } from '../../src/output/options.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-own-names-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { INPUT_MODES, normalizeOptions, OUTPUT_MODES } from '../../src/cli/options.js';
+import { normalizeOptions } from '../../src/cli/options.js';
 import { chooseRenderer } from '../../src/run/pipeline.js';
 import { capabilities } from '../../src/cli/capabilities.js';
 import { makeEvent, parseMachineReadable, STAGES } from '../../src/progress/events.js';
@@ -11,6 +11,8 @@ import { emitEvent, onEvent, reportCopyProgress } from '../../src/progress/repor
 import { processesWithEnv, stopRunProcesses } from '../../src/host/reaper.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
 import { ROOT } from '../helpers/v2v.js';
+import { INPUT_MODES } from '../../src/input/options.js';
+import { OUTPUT_MODES } from '../../src/output/options.js';
 
 const base = { quiet: false, verbose: false, trace: false };
 

@@ -9,7 +9,8 @@ import { UsageError } from '../../src/errors.js';
 import { normalizeOptions } from '../../src/cli/options.js';
 import { normalizeRemoteOptions } from '../../src/remote/options.js';
 import { parseVmdkDescriptor } from '../../src/remote/remote-disk.js';
-import { displayLocation, isRemoteSource, parseRemoteSource, redactUrl, siblingLocation } from '../../src/remote/url.js';
+import { displayLocation, isRemoteSource, parseRemoteSource, siblingLocation } from '../../src/remote/url.js';
+import { redactUrl } from '../../src/text/redact.js';
 
 describe('parseRemoteSource', () => {
   it('parses ssh URLs with user, port and an absolute path', () => {

@@ -1,5 +1,5 @@
 /**
- * The per-run log file (src/run/log.ts): its name, where it goes, the
+ * The per-run log file (src/progress/run-log.ts): its name, where it goes, the
  * refusals of --log-file, lines kept until the path is known, appended as
  * the run goes, never an existing file, and no secret in it. The CLI cases
  * run the built v2v (npm run build) with sources that fail in the source
@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { normalizeOptions } from '../../src/cli/options.js';
-import { checkLogFilePath, defaultLogDirectory, fallbackLogName, LOG_DIR_ENV, logFileName, RunLog } from '../../src/run/log.js';
+import { checkLogFilePath, defaultLogDirectory, fallbackLogName, LOG_DIR_ENV, logFileName, RunLog } from '../../src/progress/run-log.js';
 import { runSummary } from '../../src/run/summary.js';
 import { ROOT } from '../helpers/v2v.js';
 import { splitOutputDir } from '../helpers/run-log.js';

@@ -19,10 +19,10 @@ import { makeEvent } from '../../src/progress/events.js';
 import { bootFailureReason, bootReport } from '../../src/verify/boot-check.js';
 import { describeVerify, parseVerify } from '../../src/verify/choice.js';
 import { describeVerifyReport, type VerifyReport } from '../../src/verify/report.js';
-import { describeTarget } from '../../src/cli/verify.js';
 import { verifyStage } from '../../stages/verify.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
 import { ROOT } from '../helpers/v2v.js';
+import { describeTarget } from '../../src/verify/target.js';
 
 describe('--verify parsing', () => {
   it.each<[string | undefined, { checksum: boolean; boot: boolean }]>([

@@ -12,9 +12,10 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { didYouMean } from '../messages.js';
 import { UsageError } from '../../errors.js';
-import { normalizeOptions, type Options, type RawOptions } from '../options.js';
+import { normalizeOptions, type RawOptions } from '../options.js';
 import { isRemoteSource } from '../../remote/url.js';
 import { MANIFEST_KEYS, MANIFEST_SCHEMA } from './manifest-schema.js';
+import type { Options } from '../../../stages/context.js';
 
 /** One guest as written in the manifest (see manifest-schema.ts). */
 export interface ManifestGuest {

@@ -7,8 +7,8 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import type { Options } from '../options.js';
 import { checkLocalSources } from '../../input/source-paths.js';
+import type { Options } from '../../../stages/context.js';
 
 /** The metadata file each directory output writes for guest NAME. */
 const METADATA: Readonly<Record<string, (name: string) => string>> = {

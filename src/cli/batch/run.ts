@@ -37,7 +37,7 @@ export interface GuestReport {
   argv: string[];
   /** What the guest's v2v printed (LOGDIR/NAME.log). */
   log?: string;
-  /** The guest's own run log (src/run/log.ts: the trace included), from its result event. */
+  /** The guest's own run log (src/progress/run-log.ts: the trace included), from its result event. */
   runLog?: string;
   events?: string;
   /** Files and objects the conversion wrote (from its result event). */

@@ -2,8 +2,7 @@
  * Pure text edits of Linux configuration files made during conversion:
  * device renames (sd/hd/xvd → vd), kernel arguments, initramfs module lists.
  */
-import type { SourceDisk } from '../../model.js';
-import { driveLetters } from '../../output/index.js';
+import { type SourceDisk, driveLetters } from '../../model.js';
 
 /** Old device base name (sda, hdb, xvda) → new one (vda, vdb). */
 export type DeviceMap = Map<string, string>;

@@ -23,7 +23,8 @@ import {
 } from './config.js';
 import { kernelsWithVirtio, remapGuestFile } from './common.js';
 import { extendInitramfsTools } from './initramfs/extend.js';
-import { isPinFile, pinNetworkNames } from './network/pin.js';
+import { pinNetworkNames } from './network/pin.js';
+import { isPinFile } from './network/pin-plan.js';
 
 /** Drivers a guest needs in its initramfs to find its root disk on KVM. */
 export const VIRTIO_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_net', 'virtio_console'];

@@ -15,7 +15,7 @@ import { ConversionError } from '../../errors.js';
 import type { ConvertInput, ConvertResult } from '../convert-input.js';
 import { ensureBlsOption, GUEST_PATH_PRELUDE, kernelsWithVirtio, remapGuestFile, selinuxNeedsRelabel, shellLine } from './common.js';
 import { findGrubMenuEntry } from './grub-menu.js';
-import { isPinFile, pinNetworkNames } from './network/pin.js';
+import { pinNetworkNames } from './network/pin.js';
 import { chooseBestKernel, type KernelChoice } from './kernel-choice.js';
 import { buildDeviceMap, ensureGrubCmdlineArg, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE, type DeviceMap } from './config.js';
 import {
@@ -30,6 +30,7 @@ import {
   rpmQueryArgv,
   RPM_HYPERVISOR_TOOLS,
 } from './rpm-commands.js';
+import { isPinFile } from './network/pin-plan.js';
 
 /** What differs between RPM-based families. */
 export interface RpmFamilyProfile {

@@ -7,7 +7,7 @@
  * the XML is giving those paths. They must still be regular files or block
  * devices (never a FIFO, socket or character device such as /dev/zero).
  */
-import type { Input } from '../index.js';
+import type { Input } from '../types.js';
 import { checkDisksReadable, METADATA_MAX_BYTES, readMetadataFile } from '../../host/local-files.js';
 import { parseLibvirtXml } from './parse.js';
 

@@ -5,9 +5,9 @@
  * Resource types and units: DMTF DSP0243 (OVF), CIM_ResourceAllocationSettingData.
  */
 import path from 'node:path';
-import { asNode, child, children, parseXmlTree, textOf as rawText, type XmlNode } from '../../text/xml-tree.js';
+import { asNode,child,children,parseXmlTree,textOf as rawText,type XmlNode } from '../../text/xml-tree.js';
 import { SourceError } from '../../errors.js';
-import type { DiskBus, Source, SourceDisk, SourceNic, SourceRemovable } from '../../model.js';
+import type { DiskBus,Source,SourceDisk,SourceNic,SourceRemovable } from '../../model.js';
 
 /** Memory assumed when the OVF has no memory item, in MiB (the -i disk default). */
 export const OVF_DEFAULT_MEMORY_MIB = 2048;

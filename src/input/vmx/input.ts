@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { RemoteOptions } from '../../remote/options.js';
 import { isRemoteSource } from '../../remote/url.js';
 import { checkDiskReferences } from '../disk-references.js';
-import type { Input } from '../index.js';
+import type { Input } from '../types.js';
 import { METADATA_MAX_BYTES, readMetadataFile } from '../../host/local-files.js';
 import { remoteVmxInput } from '../remote.js';
 import { parseVmx } from './parse.js';

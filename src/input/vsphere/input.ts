@@ -14,7 +14,7 @@ import { parseDatastorePath } from '../../../drivers/vsphere-vm.js';
 import { PreflightError, SourceError } from '../../errors.js';
 import type { RemoteAccess } from '../../remote/access.js';
 import { openRemoteDisk } from '../../remote/remote-disk.js';
-import type { Input } from '../index.js';
+import type { Input } from '../types.js';
 import { datastoreUrl, findDatacenter, findVm, loginWithOptions, readVm, vsphereEndpoint } from './inventory.js';
 import type { VsphereOptions } from './options.js';
 import { vsphereSource } from './source.js';

@@ -11,9 +11,8 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { redactUrl } from '../../remote/url.js';
-import type { RawRemoteOptions } from '../../remote/options.js';
-import type { Bandwidth } from '../../cli/compat.js';
+import type { RawRemoteOptions, Bandwidth } from '../../remote/options.js';
+import { redactUrl } from '../../text/redact.js';
 
 /** A parsed vpx:// or esx:// URI. */
 export interface VsphereUri {

@@ -42,10 +42,10 @@ import {
   replaceIfupdownStanzas,
   resolvConfWith,
 } from './static-formats.js';
-import type { PhysicalInterface } from './pin.js';
 import { CLOUD_INIT_V2V_CFG, cloudInitDisableNetwork, type CloudInitNetwork } from './cloud-init.js';
 import { KIND_NAMES, ownerOfConfigured, ownerOfNew, type OwnerFacts } from './owner.js';
 import { recordUnappliedStaticIps } from './static-report.js';
+import type { PhysicalInterface } from './pin-plan.js';
 
 /** What the static configuration needs to know about the guest besides its parsed config. */
 export interface StaticGuest extends OwnerFacts {

@@ -12,8 +12,8 @@ import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { UsageError } from '../errors.js';
-import type { OutputOptions } from '../cli/options.js';
 import { redactUrl } from '../text/redact.js';
+import type { OutputOptions } from '../output/options.js';
 
 /** Environment variable overriding the log directory of -o libvirt and -o null (tests, and users who want the logs elsewhere). */
 export const LOG_DIR_ENV = 'V2V_LOG_DIR';
