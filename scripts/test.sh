@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 # Types of the sources AND the tests (vitest itself does not type-check).
 npm run --silent typecheck
+# The layer rule and no import circles (.dependency-cruiser.cjs).
+npm run --silent depcruise
+# Every relative link and anchor of README.md and docs/.
+npm run --silent lint:links
 # The real Debian test guest: built once per machine, then cached.
 test/fixtures/build-debian-guest.sh >/dev/null
 report=$(mktemp /tmp/v2v-vitest-XXXXXX.json)
