@@ -3,7 +3,7 @@
  * convert and trim share a single appliance launch.
  *
  * Why every call is prefixed with `-`: the remote server exits on the first
- * failing command (measured, see LAB.md). With the prefix it survives, exits
+ * failing command (measured: docs/host-tools.md). With the prefix it survives, exits
  * 0 and prints `libguestfs: error: ...` on stderr, which we turn into a typed
  * GuestfsError carrying the guest's own message.
  */
@@ -221,7 +221,7 @@ export class Guestfs {
   /**
    * Shuts the appliance down cleanly (flushing the overlays), then makes sure
    * neither the server nor its qemu survive: a killed guestfish can leave qemu
-   * running (LAB.md), so both are stopped by PID.
+   * running (docs/host-tools.md), so both are stopped by PID.
    */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -5,7 +5,7 @@
  *
  * Why nbdkit rather than qemu's own https/ssh drivers: qemu's https driver
  * hangs at random under parallel reads, and nbdkit's ssh plugin is ~2x faster
- * than qemu's ssh driver (measured, LAB.md). Credentials never reach argv:
+ * than qemu's ssh driver (measured: docs/host-tools.md). Credentials never reach argv:
  * passwords go by file (`password=+FILE`), only key and known_hosts paths are
  * named; a session cookie likewise (`cookie=+FILE`).
  */

@@ -5,7 +5,7 @@
  */
 import { redactUrl } from './text/redact.js';
 
-/** Exit codes, documented in README and --help. */
+/** Exit codes, documented in docs/safety.md ("Exit codes") and --help. */
 export const ExitCode = {
   ok: 0,
   /** An unexpected failure: a bug in v2v. */

@@ -71,6 +71,6 @@ export function renderManPage(help: string, version: string): string {
     }
   }
   flush();
-  out.push('.fi', '.SH SEE ALSO', 'virt\\-v2v(1), virsh(1), qemu\\-img(1). README.md and docs/virt\\-v2v\\-compat.md in the v2v sources.', '');
+  out.push('.fi', '.SH SEE ALSO', 'virt\\-v2v(1), virsh(1), qemu\\-img(1). README.md, docs/options.md and docs/virt\\-v2v\\-compat.md in the v2v sources.', '');
   return out.filter((l, i, all) => !(l === '' && all[i - 1] === '')).join('\n').replace(/\n\n\.SS/g, '\n.SS');
 }

@@ -3,7 +3,7 @@
  *
  * execa stops its direct children on abort, but `guestfish --listen` forks a
  * server that is no child of ours, and that server starts the appliance's
- * qemu (a killed guestfish can leave its qemu running, LAB.md). Each run puts
+ * qemu (a killed guestfish can leave its qemu running: docs/host-tools.md). Each run puts
  * a unique V2V_RUN_ID in its own environment; every descendant inherits it,
  * daemonized or not, so /proc tells exactly which processes are ours.
  */

@@ -19,8 +19,8 @@
  *       { "mac"?: string, "model": string, "name": string, "type": "network"|"bridge" }
  *     ],
  *     "guestNetwork": [              // src/model.ts NicNetworkReport: what the guest's own network
- *       NicNetworkReport             // config uses per NIC and what was pinned (README, Networks
- *     ]                              // after conversion); [] when none was found
+ *       NicNetworkReport             // config uses per NIC and what was pinned (docs/networks.md)
+ *     ]                              // [] when none was found
  *     "verify"?: VerifyReport        // src/verify/report.ts: only when --verify ran (checksum and/or boot)
  *   }
  *

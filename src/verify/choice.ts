@@ -22,7 +22,7 @@ export const VERIFY_MODES = ['checksum', 'boot', 'all', 'none'] as const;
  * the converted overlay's unchanged blocks are read through its backing
  * file, i.e. the remote source, so comparing it with the target fetches the
  * guest's data a second time (remote copies fetch each block about once,
- * README "Remote sources"), while TLS and SSH already protect the transfer.
+ * docs/remote-sources.md), while TLS and SSH already protect the transfer.
  * Throws UsageError.
  */
 export function parseVerify(raw: string | undefined): VerifyChoice {

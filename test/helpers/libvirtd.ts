@@ -1,7 +1,7 @@
 /**
  * A real system libvirtd (qemu:///system) for end-to-end tests. There is no
  * systemd here, so virtlogd and libvirtd are started by hand with pid files
- * in a temp dir (see /work/shared/docs/LAB.md); only what this helper started
+ * in a temp dir (see docs/host-tools.md, "libvirt"); only what this helper started
  * is stopped, by PID. A daemon that was already running is used and left
  * alone.
  */

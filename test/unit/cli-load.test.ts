@@ -2,7 +2,7 @@
  * What a command line that only asks loads: each <TAB> starts a v2v process
  * (`v2v --get-yargs-completions v2v WORD...`), and --help and -V are as
  * short-lived, so they must not load what only a run needs: main.ts, the
- * pipeline and its stages, listr2, the drivers and execa (README "Shell
+ * pipeline and its stages, listr2, the drivers and execa (docs/options.md "Shell
  * completion" has the times). Runs the built CLI (npm run build) under a
  * hook that records every module loaded (test/helpers/record-modules.mjs).
  */

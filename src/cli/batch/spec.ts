@@ -13,7 +13,7 @@ const EPILOG = `Manifest (JSON or YAML), one entry per guest with the options of
         "networks": ["VM Network:default"] } ] }
 A vSphere VM: "input": { "connection": "vpx://...", "passwordFile": "pw.txt",
 "paths": ["VMNAME"] } (-ic, -ip, and "caFile" for --ca-file).
-Keys (the long flag names in camelCase; see README "Batch conversions"): name
+Keys (the long flag names in camelCase; see docs/batch.md): name
 (also the output name), input {mode, paths, format, connection, transport,
 passwordFile, sshIdentity, knownHosts, sshFingerprint, caFile, insecure,
 bandwidth, bandwidthFile}, output {mode, storage, connection, format,

@@ -1,7 +1,8 @@
 /**
  * Keeps a Linux guest's interface names on KVM. VMware names a vmxnet3 NIC in
  * PCI slot 192 `ens192`; the same NIC as virtio-net on q35 becomes `enp1s0`,
- * and every config that names ens192 then names nothing (REFERENCE.md).
+ * and every config that names ens192 then names nothing (docs/networks.md,
+ * "Why ens192 on VMware is enp1s0 on KVM").
  *
  * The plan, as pure functions: the guest's network config (read by
  * read-config.ts, parsed by config.ts) gives the names; each name it uses
@@ -140,7 +141,7 @@ type MatchedBy = NonNullable<NicNetworkReport['matchedBy']>;
 
 /** The name systemd gives a NIC in VMware PCI slot N. */
 const ENS_SLOT_RE = /^ens(\d+)$/;
-/** Kernel-namespace names: a .link file racing the kernel for them is unsafe (REFERENCE.md). */
+/** Kernel-namespace names: a .link file racing the kernel for them is unsafe (docs/networks.md, "Why kernel names (eth0) are not pinned with a .link file"). */
 const KERNEL_NAME_RE = /^eth\d+$/;
 
 /** Which config interfaces each source NIC (by index) was tied to, and the interfaces tied to none. */
