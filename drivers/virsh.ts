@@ -11,6 +11,7 @@
  * checked first ({@link libvirtUri}) so a not-found is never a connection
  * failure in disguise.
  */
+import { inspect } from 'node:util';
 import { parseString } from 'xml2js';
 import { CommandError } from '../src/errors.js';
 import { formatCommand, run, trimStderr, type Command } from '../src/host/exec.js';
@@ -261,7 +262,7 @@ function parseXml(xml: string, what: string): XmlNode {
     parsed = value;
   });
   if (failure !== null && failure !== undefined) {
-    throw new Error(`unexpected virsh ${what} output: ${failure instanceof Error ? failure.message : String(failure)}`);
+    throw new Error(`unexpected virsh ${what} output: ${failure instanceof Error ? failure.message : inspect(failure)}`);
   }
   if (typeof parsed !== 'object' || parsed === null) throw new Error(`unexpected virsh ${what} output: no XML`);
   return parsed as XmlNode;

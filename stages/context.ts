@@ -90,5 +90,5 @@ export interface Context {
 export function need<K extends keyof Context>(ctx: Context, key: K): NonNullable<Context[K]> {
   const value = ctx[key];
   if (value === undefined || value === null) throw new Error(`internal error: ${String(key)} not set by an earlier stage`);
-  return value as NonNullable<Context[K]>;
+  return value;
 }

@@ -5,21 +5,21 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { INPUT_MODES, INPUT_TRANSPORTS, type InputOptions } from '../input/options.js';
+import { INPUT_MODES,INPUT_TRANSPORTS } from '../input/options.js';
 import { isValidGuestName } from '../output/guest-name.js';
-import { ALLOCATIONS, OUTPUT_FORMATS, OUTPUT_MODES, type OutputOptions } from '../output/options.js';
+import { ALLOCATIONS,OUTPUT_FORMATS,OUTPUT_MODES } from '../output/options.js';
 import type { Options } from '../../stages/context.js';
-import { parseNetworkMapping, type NetworkMapping } from '../output/networks.js';
-import { normalizeRemoteOptions, type RawRemoteOptions, type RemoteOptions } from '../remote/options.js';
+import { parseNetworkMapping,type NetworkMapping } from '../output/networks.js';
+import { normalizeRemoteOptions,type RawRemoteOptions,type RemoteOptions } from '../remote/options.js';
 import { isRemoteSource } from '../remote/url.js';
-import { parseMachineReadable, type MachineReadableTarget } from '../progress/events.js';
-import { parseRootChoice, type RootChoice } from '../convert/root/option.js';
-import { normalizeVsphereOptions, type VsphereOptions } from '../input/vsphere/options.js';
-import { parseVerify, type VerifyChoice } from '../verify/choice.js';
+import { parseMachineReadable } from '../progress/events.js';
+import { parseRootChoice } from '../convert/root/option.js';
+import { normalizeVsphereOptions } from '../input/vsphere/options.js';
+import { parseVerify } from '../verify/choice.js';
 import { didYouMean } from './messages.js';
-import { checkLogFilePath, type LogFileChoice } from '../progress/run-log.js';
+import { checkLogFilePath,type LogFileChoice } from '../progress/run-log.js';
 import {
-  INPUT_MODE_ALIASES, normalizeCompat, OUTPUT_MODE_ALIASES, REFUSED_INPUT_MODES, REFUSED_OUTPUT_MODES, type RawCompatOptions,
+INPUT_MODE_ALIASES,normalizeCompat,OUTPUT_MODE_ALIASES,REFUSED_INPUT_MODES,REFUSED_OUTPUT_MODES,type RawCompatOptions,
 } from './compat.js';
 
 /** Raw values as the command line gave them (all optional: rules decide). */
@@ -144,13 +144,13 @@ export function normalizeOptions(raw: RawOptions): Options {
   if (vsphere && compat.bandwidth) vsphere.bandwidth = compat.bandwidth;
   return {
     input: {
-      mode: inputMode as InputOptions['mode'],
+      mode: inputMode,
       paths: vsphere ? raw.positional : raw.positional.map((p) => (isRemoteSource(p) ? p : resolve(p))),
       ...(vsphere ? { vsphere } : remote),
       ...(raw.if !== undefined ? { format: raw.if } : {}),
     },
     output: {
-      mode: outputMode as OutputOptions['mode'],
+      mode: outputMode,
       storage,
       ...(raw.oc !== undefined ? { connection: raw.oc } : {}),
       format,

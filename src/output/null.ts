@@ -45,8 +45,8 @@ export function nullOutput(): Output {
     // Nothing is stored: no name can collide and no space is needed.
     async preflight() {},
 
-    async finish() {
-      return [];
+    finish() {
+      return Promise.resolve([]);
     },
   };
 }

@@ -80,7 +80,7 @@ export interface PlannedGuest {
 const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$/;
 
 // allowUnionTypes: verify is a string or a boolean.
-const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(MANIFEST_SCHEMA);
+const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile<{ guests: ManifestGuest[] }>(MANIFEST_SCHEMA);
 
 /** Reads a manifest file (.json, or .yaml/.yml) and plans every guest. Throws UsageError when the file itself is unusable. */
 export async function loadManifest(path: string): Promise<PlannedGuest[]> {
@@ -113,7 +113,7 @@ export function planGuests(data: unknown, baseDir: string, source = 'manifest'):
   }
   const seen = new Set<string>();
   const logs = new Map<string, string>();
-  return (manifest as { guests: ManifestGuest[] }).guests.map((entry, index) => {
+  return manifest.guests.map((entry, index) => {
     const guest = planGuest(entry, index, baseDir);
     if (seen.has(guest.name)) {
       throw new UsageError(`Guest name "${guest.name}" appears twice in the manifest: give each guest a unique "name".`);

@@ -25,7 +25,7 @@ export function describeRoots(roots: FoundRoot[]): string {
  * The root to convert, or 'prompt' when the user must be asked (`--root ask`
  * on a terminal with several roots). Throws ConversionError naming the fix.
  */
-export function chooseRoot(roots: FoundRoot[], choice: RootChoice, interactive: boolean): string | 'prompt' {
+export function chooseRoot(roots: FoundRoot[], choice: RootChoice, interactive: boolean): string {
   if (roots.length === 0) {
     throw new ConversionError("No operating system was found on the source disks: check that the source names the guest's system disk.");
   }

@@ -130,7 +130,7 @@ async function openDriverSource(g: Guestfs, location: VirtioWinLocation): Promis
       copyTo: async (file, guestPath) => {
         await g.call('upload', join(location.path, file), guestPath);
       },
-      close: async () => undefined,
+      close: () => Promise.resolve(),
     };
   }
   // The inspect stage added the ISO last, read-only.

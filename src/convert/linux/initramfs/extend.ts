@@ -23,7 +23,7 @@ import { join, posix } from 'node:path';
 import { compressFile, decompressFile, isHandled } from '../../../../drivers/compressor.js';
 import type { Guestfs } from '../../../../drivers/guestfish.js';
 import { parseHash } from '../../../../drivers/guestfish.js';
-import { imageSegments, isDirectory, listArchives, newcArchiveTail, readEntry, type CpioEntry, type NewEntry } from './cpio.js';
+import { imageSegments, listArchives, newcArchiveTail, readEntry, type CpioEntry, type NewEntry } from './cpio.js';
 
 /** The file v2v adds to every image it extends: says so, and makes a second conversion notice it. */
 export const MARKER = 'conf/v2v-virtio-drivers';

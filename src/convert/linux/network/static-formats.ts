@@ -306,10 +306,10 @@ export function netplanEdit(text: string, name: string | undefined, mac: string,
   let changed = false;
   for (const pair of ethernets.items) {
     const id = String((pair.key as { value?: unknown })?.value ?? pair.key);
-    const device = pair.value;
+    const device: unknown = pair.value;
     if (!(device instanceof YAMLMap)) continue;
-    const matchMac = String(device.getIn(['match', 'macaddress']) ?? '').toLowerCase();
-    const named = device.get('set-name') ?? device.getIn(['match', 'name']) ?? (device.has('match') ? undefined : id);
+    const matchMac = scalarText(device.getIn(['match', 'macaddress'])).toLowerCase();
+    const named: unknown = device.get('set-name') ?? device.getIn(['match', 'name']) ?? (device.has('match') ? undefined : id);
     if (matchMac !== mac && (name === undefined || named !== name)) continue;
     for (const key of NETPLAN_ADDRESS_KEYS) device.delete(key);
     if (setHere) for (const [key, value] of Object.entries(netplanSettings(ips))) device.set(key, doc.createNode(value));
@@ -343,4 +343,9 @@ export function networkdNetwork(mac: string, ips: readonly StaticIp[]): string {
     ...dnsOf(ips).map((d) => `DNS=${d}`),
     '',
   ].join('\n');
+}
+
+/** A YAML scalar as text ('' for a map, a list or nothing). */
+function scalarText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
 }
