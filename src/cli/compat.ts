@@ -1,6 +1,7 @@
 /**
- * virt-v2v's spellings and options that our modes give a meaning to: mode
- * aliases (-o disk, -i local), -oo, --compressed, --no-trim/--vmtype
+ * virt-v2v's spellings and options that our modes give a meaning to (the
+ * mode aliases, -i local and -o disk, are with the modes: src/input/options.ts,
+ * src/output/options.ts): -oo, --compressed, --no-trim/--vmtype
  * (warn and ignore, as virt-v2v 2.x does), --bandwidth; and the options we
  * refuse, each with the alternative. docs/virt-v2v-compat.md is the table of
  * all of them, checked against this module by test/unit/compat-table.test.ts.
@@ -8,28 +9,6 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Bandwidth } from '../remote/options.js';
-
-/** virt-v2v's other names of our input modes (`-i local` is virt-v2v's old name of `-i disk`: virt-v2v(1)). */
-export const INPUT_MODE_ALIASES: Readonly<Record<string, string>> = { local: 'disk' };
-/** virt-v2v's other names of our output modes (`-o disk` = `-o local`: virt-v2v(1)). */
-export const OUTPUT_MODE_ALIASES: Readonly<Record<string, string>> = { disk: 'local' };
-
-/** virt-v2v input modes we do not have, and what to do instead (none since -i libvirt reads vCenter/ESXi: src/input/vsphere/input.ts). */
-export const REFUSED_INPUT_MODES: Readonly<Record<string, string>> = {};
-
-const UPLOAD = 'convert with "-o local -of qcow2 -os DIR" and import the disks and XML with that platform\'s own tools';
-/** virt-v2v output modes we do not have, and what to do instead. */
-export const REFUSED_OUTPUT_MODES: Readonly<Record<string, string>> = {
-  glance: UPLOAD,
-  openstack: UPLOAD,
-  kubevirt: UPLOAD,
-  rhv: UPLOAD,
-  rhev: UPLOAD,
-  ovirt: UPLOAD,
-  'rhv-upload': UPLOAD,
-  'ovirt-upload': UPLOAD,
-  vdsm: UPLOAD,
-};
 
 /** virt-v2v options we refuse (by yargs name), with the alternative. `vddk-*`, `vdsm-*` cover their families. */
 export const REFUSED_OPTIONS: Readonly<Record<string, string>> = {

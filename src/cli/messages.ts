@@ -4,7 +4,7 @@
  * naming the fix, with "did you mean" for near misses and virt-v2v's options
  * we do not support refused with the alternative (src/cli/compat.ts).
  */
-import { closest, distance } from 'fastest-levenshtein';
+import { didYouMean } from '../text/did-you-mean.js';
 import { UsageError } from '../errors.js';
 import { REFUSED_OPTIONS } from './compat.js';
 
@@ -56,14 +56,6 @@ export function unknownOptions(parsed: Record<string, unknown>, declared: Declar
 /** How a user types an option: -o, -os (virt-v2v's short multi-letter ones), --network. */
 export function spell(name: string): string {
   return name.length === 1 || /^(o[acfnops]|i[cfopt])$/.test(name) ? `-${name}` : `--${name}`;
-}
-
-/** The nearest candidate if it is near enough to be a typo, else undefined. */
-export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  if (candidates.length === 0) return undefined;
-  const best = closest(word, [...candidates]);
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
-  return distance(word, best) <= limit ? best : undefined;
 }
 
 /**

@@ -8,9 +8,10 @@
 import yargs, { type Arguments, type Argv, type Options, type PositionalOptions } from 'yargs';
 import { ExitCode, UsageError } from '../errors.js';
 import { reportError } from '../run/report-error.js';
-import { didYouMean, knownOptionNames, spell, type DeclaredOptions, unknownOptionError, yargsFailure } from './messages.js';
+import { knownOptionNames, spell, type DeclaredOptions, unknownOptionError, yargsFailure } from './messages.js';
 import { packageVersion } from './capabilities.js';
 import { redactUrl } from '../text/redact.js';
+import { didYouMean } from '../text/did-you-mean.js';
 
 /** One subcommand's command line: everything its parser, help, errors and completion come from. */
 export interface SubcommandSpec {

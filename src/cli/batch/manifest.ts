@@ -10,12 +10,12 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { didYouMean } from '../messages.js';
 import { UsageError } from '../../errors.js';
 import { normalizeOptions, type RawOptions } from '../options.js';
 import { isRemoteSource } from '../../remote/url.js';
 import { MANIFEST_KEYS, MANIFEST_SCHEMA } from './manifest-schema.js';
 import type { Options } from '../../../stages/context.js';
+import { didYouMean } from '../../text/did-you-mean.js';
 
 /** One guest as written in the manifest (see manifest-schema.ts). */
 export interface ManifestGuest {
