@@ -4,14 +4,14 @@
  * test/e2e/own-names.test.ts): the next run stops the processes still
  * carrying a dead run's id, removes their libguestfs socket directory and
  * the dead run's temp dir, and leaves live runs' and unmarked directories
- * alone.
+ * alone. (What needs no process: test/unit/reaper.test.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { guestfsSocketDirs, markRunDir, parseRunOwner, processStat, reapDeadRuns, RUN_ID_ENV, RUN_OWNER_FILE, runIsAlive } from '../../src/host/reaper.js';
+import { markRunDir, processStat, reapDeadRuns, RUN_ID_ENV, RUN_OWNER_FILE, runIsAlive } from '../../src/host/reaper.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-reaper-unit-'));
 const children: ChildProcess[] = [];
@@ -80,17 +80,6 @@ describe('reapDeadRuns', () => {
 });
 
 describe('run ownership', () => {
-  it('markRunDir writes id, pid and start time; the owner is alive while that very process is', async () => {
-    const dir = mkdtempSync(join(work, 'mark-'));
-    await markRunDir(dir, `${process.pid}-abc`);
-    const owner = parseRunOwner(readFileSync(join(dir, RUN_OWNER_FILE), 'utf8'));
-    expect(owner).toEqual({ id: `${process.pid}-abc`, pid: process.pid, startTime: (await processStat('self'))!.startTime });
-    expect(await runIsAlive(owner!)).toBe(true);
-    expect(await runIsAlive({ ...owner!, startTime: '1' })).toBe(false);
-    await expect(markRunDir(dir, 'again')).rejects.toMatchObject({ code: 'EEXIST' });
-    expect(parseRunOwner('garbage')).toBeUndefined();
-  });
-
   it('a killed process that is not reaped yet (a zombie) counts as dead', async () => {
     const child = spawn('sleep', ['300'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 100));
@@ -100,15 +89,5 @@ describe('run ownership', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(await runIsAlive(owner)).toBe(false);
-  });
-});
-
-describe('guestfsSocketDirs', () => {
-  it('finds the socket directory in an appliance qemu command line', () => {
-    const cmdline = ['/usr/bin/qemu-system-x86_64', '-global', 'virtio-blk-pci.scsi=off', '-chardev', 'socket,path=/tmp/libguestfs4vGZAN/guestfsd.sock,id=channel0',
-      '-device', 'virtserialport,chardev=channel0,name=org.libguestfs.channel.0', '-append', 'panic=1 console=ttyS0'].join('\0');
-    expect(guestfsSocketDirs(cmdline)).toEqual(['/tmp/libguestfs4vGZAN']);
-    expect(guestfsSocketDirs('qemu-img\0convert\0/tmp/libguestfs4vGZAN.qcow2')).toEqual([]);
-    expect(guestfsSocketDirs('x\0socket,path=/tmp/notlibguestfs/guestfsd.sock')).toEqual([]);
   });
 });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +7,6 @@ import { chooseRenderer } from '../../src/run/pipeline.js';
 import { capabilities } from '../../src/cli/capabilities.js';
 import { makeEvent, parseMachineReadable, STAGES } from '../../src/progress/events.js';
 import { emitEvent, onEvent, reportCopyProgress } from '../../src/progress/reporter.js';
-import { processesWithEnv, stopRunProcesses } from '../../src/host/reaper.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
 import { ROOT } from '../helpers/v2v.js';
 import { INPUT_MODES } from '../../src/input/options.js';
@@ -110,21 +108,6 @@ describe('the event bus', () => {
       { disk: 7, done: 100, total: 1000, percent: 10 },
       { disk: 7, done: 1000, total: 1000, percent: 100 },
     ]);
-  });
-});
-
-describe('process reaper', () => {
-  it('finds every process carrying a run id in its environment, and stops them', async () => {
-    const id = `test-${process.pid}-${Date.now()}`;
-    const child = spawn('sh', ['-c', 'sleep 60 & sleep 60; wait'], { env: { ...process.env, V2V_RUN_ID: id }, stdio: 'ignore', detached: true });
-    await new Promise((r) => setTimeout(r, 300));
-    const found = await processesWithEnv('V2V_RUN_ID', id);
-    expect(found.length).toBe(3); // sh and both sleeps, however they are parented
-    expect(found).toContain(child.pid);
-    const exited = new Promise((r) => child.once('exit', r));
-    expect((await stopRunProcesses(id, 1000)).sort()).toEqual(found);
-    await exited;
-    expect(await processesWithEnv('V2V_RUN_ID', id)).toEqual([]);
   });
 });
 
