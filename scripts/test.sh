@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (unit + end-to-end), setting up first.
+# Runs the whole test suite (unit, integration and end-to-end), setting up first.
 # Prints a closing "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -29,10 +29,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
-import { validate, type Schema } from '../helpers/json-schema.js';
+import { eventErrors } from '../helpers/machine-readable-schema.js';
 import { markedProcesses, startV2v, type LiveRun } from '../helpers/live-run.js';
 import { splitOutputDir } from '../helpers/run-log.js';
-import { ROOT, runV2v, sha256 } from '../helpers/v2v.js';
+import { runV2v, sha256 } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
 const NAME = 'v2v-fixture-debian12';
@@ -242,12 +242,11 @@ describe('a real conversion with stdout piped and --machine-readable=file:F', ()
   });
 
   it('writes JSON lines valid against docs/machine-readable.schema.json, with stages, progress and a result', async () => {
-    const schema = JSON.parse(await readFile(join(ROOT, 'docs/machine-readable.schema.json'), 'utf8')) as Schema;
     const lines = (await readFile(eventsFile, 'utf8')).trimEnd().split('\n');
     const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    for (const [i, event] of events.entries()) expect(validate(schema, event), `line ${i + 1}: ${lines[i]}`).toEqual([]);
+    for (const [i, event] of events.entries()) expect(eventErrors(event), `line ${i + 1}: ${lines[i]}`).toEqual([]);
     // The validator is not vacuous.
-    expect(validate(schema, { type: 'progress', timestamp: 'yesterday', message: 'x' }).length).toBeGreaterThan(1);
+    expect(eventErrors({ type: 'progress', timestamp: 'yesterday', message: 'x' }).length).toBeGreaterThan(1);
     const stamps = events.map((e) => Date.parse(e['timestamp'] as string));
     expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
     const starts = events.filter((e) => e['type'] === 'message' && e['phase'] === 'start').map((e) => e['stage']);

@@ -1,6 +1,7 @@
 /**
- * A guest tree on the host behind the guestfish calls the unit-tested
- * converter steps make (readStaticGuest, extendInitramfsTools): files are
+ * A guest tree on the host behind the guestfish calls the converter steps
+ * tested without an appliance make (readStaticGuest in a unit test,
+ * extendInitramfsTools in an integration test: it runs cpio): files are
  * read, listed, downloaded and uploaded under `root`; links resolve inside
  * it as relative ones. The appliance's side is exercised by the e2e tests
  * that boot the result.

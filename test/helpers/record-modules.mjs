@@ -1,7 +1,7 @@
 /**
  * Preloaded with `node --import` and V2V_MODULE_LOG=FILE: appends the URL of
  * every ES module the process loads to FILE, one a line, so a test can check
- * what a command line loads (test/unit/cli-load.test.ts).
+ * what a command line loads (test/integration/cli-load.test.ts).
  */
 import { appendFileSync } from 'node:fs';
 import module from 'node:module';

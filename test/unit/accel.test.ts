@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceleratorProbeCommand, probeAccelerator, probeFirmware, PROBE_EXIT_CODE } from '../../drivers/qemu-system.js';
+import { acceleratorProbeCommand, probeFirmware, PROBE_EXIT_CODE } from '../../drivers/qemu-system.js';
 
 describe('accelerator probe', () => {
   it('puts the exit sequence at the reset vector', () => {
@@ -11,8 +11,5 @@ describe('accelerator probe', () => {
   it('uses -cpu host only under KVM (where MSR problems show)', () => {
     expect(acceleratorProbeCommand('/f', 'kvm').args).toContain('host');
     expect(acceleratorProbeCommand('/f', 'tcg').args).not.toContain('host');
-  });
-  it('really runs the probe guest under TCG (real qemu)', async () => {
-    expect(await probeAccelerator('tcg')).toEqual({ usable: true, reason: 'tcg ran a test guest' });
   });
 });

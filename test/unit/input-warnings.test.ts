@@ -2,13 +2,12 @@
  * Warnings an input found before its load failed reach the user, before the
  * error: each input puts them in InputRun.warnings as it finds them, the
  * source stage reports them failed or not, and main shows them before the
- * error line. The CLI cases run the built v2v (npm run build) on sources
- * that fail in the source stage (no appliance, no qemu).
+ * error line. The CLI cases (test/integration/input-warnings.test.ts) run
+ * the built v2v on sources that fail in the source stage.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cleanups } from '../../src/host/cleanup.js';
 import { SourceError } from '../../src/errors.js';
@@ -16,7 +15,6 @@ import type { Input } from '../../src/input/types.js';
 import { libvirtXmlInput } from '../../src/input/libvirtxml/input.js';
 import { ovaInput } from '../../src/input/ova/input.js';
 import { vmxInput } from '../../src/input/vmx/input.js';
-import { ROOT } from '../helpers/v2v.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-input-warnings-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -81,54 +79,5 @@ describe('inputs keep the warnings found before a failed load', () => {
     const { warnings, error } = await failedLoad(ovaInput(dir));
     expect((error as Error).message).toMatch(/g-disk1\.vmdk .*is missing/);
     expect(warnings).toEqual([expect.stringMatching(/has no \.mf manifest, so its files are not checked/)]);
-  });
-});
-
-/** Runs the built v2v on the missing-disk .vmx with extra arguments and environment. */
-async function v2v(args: string[], env: Record<string, string> = {}) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'CI')) as Record<string, string>;
-  return execa('node', [join(ROOT, 'bin/v2v.js'), '-i', 'vmx', missingDiskVmx, '-o', 'null', ...args], {
-    reject: false, extendEnv: false, env: { ...base, TMPDIR: work, ...env }, timeout: 60_000,
-  });
-}
-
-describe('the CLI shows them before the error', () => {
-  it('piped (line renderer): a timestamped warning on stderr, then the error; exit 4', async () => {
-    const run = await v2v([]);
-    expect(run.exitCode).toBe(4);
-    const lines = String(run.stderr).split('\n');
-    const warning = lines.findIndex((l) => /^\[\d\d:\d\d:\d\d\] v2v: warning: line 2 of .*memSize = "lots"/.test(l));
-    const error = lines.findIndex((l) => /^v2v: error: The disk .*gone\.vmdk .*cannot be read/.test(l));
-    expect(warning, String(run.stderr)).toBeGreaterThanOrEqual(0);
-    expect(error).toBeGreaterThan(warning);
-  });
-
-  it('--machine-readable: a source-stage warning event before the error event and the result', async () => {
-    const run = await v2v(['--machine-readable']);
-    expect(run.exitCode).toBe(4);
-    const events = String(run.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; message: string; stage?: string });
-    const warning = events.findIndex((e) => e.type === 'warning' && MEMSIZE_WARNING.test(e.message));
-    const error = events.findIndex((e) => e.type === 'error');
-    expect(warning, String(run.stdout)).toBeGreaterThanOrEqual(0);
-    expect(events[warning]?.stage).toBe('source');
-    expect(error).toBeGreaterThan(warning);
-    expect(events.at(-1)?.type).toBe('result');
-  });
-
-  it('on a terminal (live renderer, under script(1)): the warning, then the error', async () => {
-    const command = [join(ROOT, 'bin/v2v.js'), '-i', 'vmx', missingDiskVmx, '-o', 'null'].map((a) => `'${a}'`).join(' ');
-    const run = await execa('script', ['-qec', `node ${command}`, '/dev/null'], {
-      reject: false, extendEnv: false,
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'CI')) as Record<string, string>, TMPDIR: work },
-      timeout: 60_000,
-    });
-    expect(run.exitCode).toBe(4);
-    const out = String(run.stdout);
-    const warning = out.search(/v2v: warning: line 2 of .*memSize = "lots"/);
-    const error = out.search(/v2v: error: The disk .*gone\.vmdk/);
-    expect(warning, out).toBeGreaterThanOrEqual(0);
-    expect(error).toBeGreaterThan(warning);
-    // Once: not again after the error.
-    expect(out.slice(error)).not.toMatch(/v2v: warning: line 2/);
   });
 });
