@@ -55,7 +55,7 @@ function fullConversion(): Promise<void> {
     eventsFile = join(work, 'events.jsonl');
     full = await startV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', `--machine-readable=file:${eventsFile}`]);
     fullExit = await full.exited;
-    console.log(`full conversion: exit ${fullExit} in ${full!.stdout().match(/^Finished converting \S+ in ([\d.]+) s/m)?.[1]} s`);
+    console.log(`full conversion: exit ${fullExit} in ${full.stdout().match(/^Finished converting \S+ in ([\d.]+) s/m)?.[1]} s`);
   })();
   return fullDone;
 }
@@ -73,7 +73,7 @@ beforeAll(async () => {
   fixture = await ensureFixture();
   sourceHash = await sha256(fixture.vmdk);
   work = await mkdtemp(join(tmpdir(), 'v2v-e2e-progress-'));
-  started(fullConversion()); // runs beside the early-stage interrupts below
+  void started(fullConversion()); // runs beside the early-stage interrupts below
 }, 40 * MINUTE);
 
 afterAll(async () => {

@@ -57,7 +57,7 @@ describe('v2v verify on the unconverted VMware disk', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^v2v: error: The guest guest did not boot: its console showed "Gave up waiting for root[^"]*" after \d+ s; the whole console is in /);
     expect(errors[0]).toContain(log);
-    expect(r.stderr).toMatch(/Last 15 console lines:\n(  \| .*\n)+/);
+    expect(r.stderr).toMatch(/Last 15 console lines:\n( {2}\| .*\n)+/);
     expect(await readFile(log, 'utf8')).toContain('Gave up waiting for root');
     expect(await sha256(fixture.vmdk)).toBe(before);
     expect(await readdir(tmp)).toEqual([]); // overlays and their directory removed

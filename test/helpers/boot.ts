@@ -169,6 +169,6 @@ async function bootWithArgs(opts: BootOptions, args: string[], timeoutMs: number
     return { outcome: 'login', seconds: Math.round((Date.now() - started) / 100) / 10, log };
   } finally {
     if (grace) clearTimeout(grace);
-    if (logStream) await new Promise<void>((r) => logStream!.end(() => r()));
+    if (logStream) await new Promise<void>((r) => logStream.end(() => r()));
   }
 }

@@ -5,19 +5,18 @@
  * a symlink at a target name is refused; a derived guest name follows the
  * -on rule; an -os that is a file is said to be one.
  */
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync,mkdtempSync,readdirSync,readFileSync,rmSync,statSync,symlinkSync,writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll,describe,expect,it } from 'vitest';
 import { PreflightError } from '../../src/errors.js';
-import type { GuestCaps, Inspection, Source } from '../../src/model.js';
+import type { GuestCaps,Inspection,Source } from '../../src/model.js';
 import { jsonOutput } from '../../src/output/json.js';
 import { localOutput } from '../../src/output/local.js';
 import { qemuOutput } from '../../src/output/qemu.js';
-import { createExclusive, OutputReservation } from '../../src/output/reservation.js';
+import { createExclusive,OutputReservation } from '../../src/output/reservation.js';
 import { guestName } from '../../src/output/guest-name.js';
 import type { Output } from '../../src/output/types.js';
-import type { OutputOptions } from '../../src/output/options.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-own-names-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -34,7 +33,7 @@ const caps: GuestCaps = { netModel: 'virtio', blockBus: 'virtio', machine: 'q35'
 const overlays = [0, 1].map((i) => ({ path: `/t/o${i}.qcow2`, virtualSize: 5, backingFormat: 'vmdk', disk: source.disks[0]! }));
 
 function local(dir: string): Output {
-  return localOutput({ mode: 'local', storage: dir, format: 'raw', allocation: 'sparse', networkMapping: { networks: [], bridges: [], macs: [] } } as OutputOptions);
+  return localOutput({ mode: 'local', storage: dir, format: 'raw', allocation: 'sparse', networkMapping: { networks: [], bridges: [], macs: [] } });
 }
 
 /** Name → inode of every file in `dir`. */

@@ -20,6 +20,7 @@ describe('vSphere SOAP requests', () => {
     const body = loginBody(SM, 'administrator@vsphere.local', 'p<&>"\'w');
     expect(body).toBe('<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>administrator@vsphere.local</userName><password>p&lt;&amp;&gt;&quot;&apos;w</password></Login>');
     // Well-formed: it parses back to the same password.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks a parsed SOAP envelope by path
     const parsed = parseXmlTree(soapEnvelope(body), { stripPrefixes: true }, (r) => new Error(r)) as Record<string, any>;
     expect(parsed['Envelope'].Body[0].Login[0].password[0]).toBe('p<&>"\'w');
   });
