@@ -31,7 +31,7 @@ TEST_PACKAGES=(
   nginx-light           # HTTPS server on loopback for remote-source tests
   openssl               # test certificates
   zip                   # OVA archives in zip form
-  virt-v2v              # bench/compare-virt-v2v.mjs and the virt-v2v option table test
+  virt-v2v              # bench/compare-virt-v2v.ts and the virt-v2v option table test
   libnbd-bin            # nbdcopy: virt-v2v's copy (only Recommended, so not pulled in)
   time                  # /usr/bin/time: peak memory in the benchmark
   rpm                   # rpmbuild/rpm: the minimal RHEL-like test guest's package database

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchArgv } from '../helpers/argv-watch.mjs';
 import { bootDisk, type BootResult } from '../helpers/boot.js';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
-import { makeSelfSignedCert, startHttpsServer } from '../helpers/https-server.mjs';
+import { makeSelfSignedCert, startHttpsServer } from '../../bench/https-server.js';
 import { startSshd } from '../helpers/sshd.mjs';
 import { splitOutputDir } from '../helpers/run-log.js';
 import { ROOT, runV2v, sha256 } from '../helpers/v2v.js';

@@ -9,8 +9,9 @@
  * throughput of v2v's exact `qemu-img convert` argv against a plain
  * `qemu-img convert -O qcow2` of the same kind of overlay (first guest).
  *
- * Plain Node ESM, no dependencies. Runs the BUILT v2v (`node bin/v2v.js`):
- * run `npm run build` first. Linux only (/proc). Everything it writes lives
+ * Compiled with v2v (`npm run build`, to dist/bench/; `npm run bench` builds
+ * and runs it), no dependencies. Runs the BUILT v2v (`node bin/v2v.js`).
+ * Linux only (/proc). Everything it writes lives
  * in one temporary directory under --workdir, removed at the end, on
  * failure and on SIGINT/SIGTERM; every process a run started (found by an
  * environment tag, daemonized or not) is stopped.
@@ -19,38 +20,45 @@
  * conversion run with `--verify`: the times its verify events report.
  * `--only-verify-cost` runs only that (no virt-v2v needed).
  *
- *   node bench/compare-virt-v2v.mjs [--guest bios|uefi|all] [--rounds N]
- *                                   [--copy-reps N] [--no-copy]
- *                                   [--no-verify-cost | --only-verify-cost]
- *                                   [--fixture DIR] [--workdir DIR]
- *                                   [--no-large | --only-large] [--large-rounds N]
+ *   node dist/bench/compare-virt-v2v.js [--guest bios|uefi|all] [--rounds N]
+ *                                       [--copy-reps N] [--no-copy]
+ *                                       [--no-verify-cost | --only-verify-cost]
+ *                                       [--fixture DIR] [--workdir DIR]
+ *                                       [--no-large | --only-large] [--large-rounds N]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { largeGuestBench } from './large-guest.mjs';
+// v2v's own copy-stage flush makes a copied target durable: every copy figure
+// is timed to the same point as v2v's copy stage.
+import { flushToStorage } from '../src/output/flush.js';
+import type { V2vEvent } from '../src/progress/events.js';
+import { largeGuestBench } from './large-guest.js';
+import { GROUPS, type Group, type Groups, type ParsedStages, type RunSpec, type Settled, type Stage, type StageStart, type StampedLine, type ToolRun, type ToolSpec, type TracedCommand } from './types.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository (this file runs as dist/bench/compare-virt-v2v.js). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * Makes a copied target durable with v2v's own copy-stage flush
- * (src/output/flush.ts, from the build main() checks for), so every copy
- * figure is timed to the same point as v2v's copy stage.
- */
-async function flushToStorage(path) {
-  const flush = await import(pathToFileURL(join(ROOT, 'dist/src/output/flush.js')).href);
-  await flush.flushToStorage(path);
-}
 const TAG_ENV = 'V2V_BENCH_TAG';
 /** How often /proc is sampled for memory (ms). */
 const SAMPLE_MS = 250;
 
+/** A guest compared: its fixture script, run with `env`; `espStub`: add an ESP grub.cfg stub for virt-v2v (withEspGrubStub). */
+interface GuestDef {
+  label: string;
+  script: string;
+  env?: Record<string, string>;
+  espStub?: boolean;
+}
+
+type GuestKey = 'bios' | 'uefi';
+
 /** The guests compared: each fixture script builds its guest once and prints its cached directory. */
-const GUESTS = {
+const GUESTS: Record<GuestKey, GuestDef> = {
   bios: { label: 'BIOS test guest (Debian 12, ext4 root)', script: 'test/fixtures/build-debian-guest.sh' },
   // Its plain-module variant: virt-v2v 2.2.0 (libguestfs 1.48) fails on the .ko.zst one uefi-lvm.test.ts converts
   // ("file_architecture: unknown architecture: .../kvm.ko.zst").
@@ -59,8 +67,30 @@ const GUESTS = {
 
 // ---------------------------------------------------------------- options
 
-function usage(code) {
-  process.stdout.write(`Usage: node bench/compare-virt-v2v.mjs [options]
+interface Options {
+  guest: string | undefined;
+  rounds: number;
+  copyReps: number;
+  copy: boolean;
+  verifyCost: boolean;
+  large: boolean;
+  largeRounds: number;
+  fixture: string | undefined;
+  workdir: string;
+  /** The guests --guest names, in order. */
+  guests: GuestKey[];
+}
+
+/** A guest's fixture: its guest.vmx and guest.vmdk. */
+interface Fixture {
+  key: GuestKey;
+  label: string;
+  vmx: string;
+  vmdk: string;
+}
+
+function usage(code: number): never {
+  process.stdout.write(`Usage: node dist/bench/compare-virt-v2v.js [options]   (npm run bench -- [options]: built first)
   --guest G       bios, uefi or all (default all): the guests compared, each
                   its own rounds and targets; the copy figure and the --verify
                   cost use the first one (bios)
@@ -71,7 +101,7 @@ function usage(code) {
   --no-verify-cost  skip the --verify cost (one more v2v conversion, with --verify)
   --only-verify-cost  only the --verify cost: no virt-v2v comparison, no copy
                   figure (= --rounds 0 --no-copy; ~4 min under TCG)
-  --large         the large-guest benchmark (bench/large-guest.mjs; the default)
+  --large         the large-guest benchmark (bench/large-guest.ts; the default)
   --no-large      skip it
   --only-large    only it (= --rounds 0 --no-copy --no-verify-cost)
   --large-rounds N  its conversions per tool (default 2; also its copy reps)
@@ -84,10 +114,10 @@ function usage(code) {
   process.exit(code);
 }
 
-function parseArgs(argv) {
-  const o = { guest: undefined, rounds: 2, copyReps: 5, copy: true, verifyCost: true, large: true, largeRounds: 2, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp' };
+function parseArgs(argv: string[]): Options {
+  const o: Options = { guest: undefined, rounds: 2, copyReps: 5, copy: true, verifyCost: true, large: true, largeRounds: 2, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp', guests: [] };
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2);
     const value = () => inline ?? argv[++i] ?? usage(2);
     switch (flag) {
       case '--guest': o.guest = value(); break;
@@ -107,13 +137,17 @@ function parseArgs(argv) {
     }
   }
   o.guest ??= o.fixture ? 'bios' : 'all';
-  if (o.guest !== 'all' && !(o.guest in GUESTS)) { process.stderr.write(`bench: --guest wants bios, uefi or all, got "${o.guest}"\n`); process.exit(2); }
+  if (o.guest !== 'all' && !isGuestKey(o.guest)) { process.stderr.write(`bench: --guest wants bios, uefi or all, got "${o.guest}"\n`); process.exit(2); }
   if (o.fixture && o.guest === 'all') { process.stderr.write('bench: --fixture replaces one guest: give --guest bios or --guest uefi with it\n'); process.exit(2); }
-  o.guests = o.guest === 'all' ? Object.keys(GUESTS) : [o.guest];
+  o.guests = o.guest === 'all' ? (Object.keys(GUESTS) as GuestKey[]) : [o.guest];
   return o;
 }
 
-function positiveInt(flag, text, min = 1) {
+function isGuestKey(guest: string): guest is GuestKey {
+  return guest in GUESTS;
+}
+
+function positiveInt(flag: string, text: string, min = 1): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min) { process.stderr.write(`bench: ${flag} wants an integer >= ${min}, got "${text}"\n`); process.exit(2); }
   return n;
@@ -121,11 +155,30 @@ function positiveInt(flag, text, min = 1) {
 
 // ---------------------------------------------------------------- cleanup
 
+/** A run's child process, with the environment tag every process of the run carries. */
+type TaggedChild = ChildProcess & { tag: string };
+
+/** One compared conversion, as measured and printed. */
+interface Result extends ToolRun {
+  guest: GuestKey;
+  guestLabel: string;
+  tool: string;
+  round: number;
+  order: string;
+  stages: Stage[];
+  groups: Groups;
+  stageSource: string;
+  steps: Array<{ text: string; seconds: number }>;
+  alloc: number;
+  firmware: string;
+  breakdown: Breakdown[];
+}
+
 /** Everything to undo, newest first; run on exit, failure and signals. */
-const cleanups = [];
-const running = new Set();
+const cleanups: Array<() => void> = [];
+const running = new Set<TaggedChild>();
 /** Conversions measured so far (printed as a summary if interrupted). */
-const results = [];
+const results: Result[] = [];
 let cleaning = false;
 
 function runCleanups() {
@@ -133,11 +186,11 @@ function runCleanups() {
   cleaning = true;
   for (const child of running) killTree(child);
   while (cleanups.length > 0) {
-    try { cleanups.pop()(); } catch (e) { process.stderr.write(`bench: cleanup: ${e.message}\n`); }
+    try { cleanups.pop()?.(); } catch (e) { process.stderr.write(`bench: cleanup: ${(e as Error).message}\n`); }
   }
 }
 
-for (const sig of ['SIGINT', 'SIGTERM']) {
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     process.stderr.write(`\nbench: ${sig}: stopping runs and removing temporary files\n`);
     runCleanups();
@@ -150,9 +203,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 /** PIDs whose environment carries our tag (daemonized descendants included). */
-function taggedPids(tag) {
+function taggedPids(tag: string): number[] {
   const needle = `\0${TAG_ENV}=${tag}\0`;
-  const pids = [];
+  const pids: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
     try { if (`\0${readFileSync(`/proc/${e}/environ`, 'latin1')}`.includes(needle)) pids.push(Number(e)); } catch { /* gone */ }
@@ -160,13 +213,13 @@ function taggedPids(tag) {
   return pids;
 }
 
-function killTree(child) {
-  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+function killTree(child: TaggedChild): void {
+  try { if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
   for (const pid of taggedPids(child.tag)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
 }
 
 /** Stops whatever a finished run left behind; returns descriptions of it. */
-async function reapLeftovers(tag) {
+async function reapLeftovers(tag: string): Promise<string[]> {
   await sleep(1000);
   const left = taggedPids(tag).map((pid) => `${pid} (${comm(pid)})`);
   for (const pid of taggedPids(tag)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
@@ -175,17 +228,26 @@ async function reapLeftovers(tag) {
   return left;
 }
 
-function comm(pid) {
+function comm(pid: number): string {
   try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return '?'; }
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- memory sampling
 
 /** Samples the RSS of every tagged process; keeps the peak sum and the v2v node process' VmHWM. */
 class MemorySampler {
-  constructor(tag, nodeMatch) {
+  needle: string;
+  nodeMatch: RegExp | undefined;
+  known: Map<number, boolean>;
+  peakTreeKiB: number;
+  peakNodeKiB: number;
+  peakByName: Map<string, number>;
+  timer: NodeJS.Timeout | undefined;
+  busy: boolean;
+
+  constructor(tag: string, nodeMatch: RegExp | undefined) {
     this.needle = `\0${TAG_ENV}=${tag}\0`;
     this.nodeMatch = nodeMatch;
     this.known = new Map(); // pid -> tagged?
@@ -196,14 +258,14 @@ class MemorySampler {
     this.busy = false;
   }
 
-  start() { this.timer = setInterval(() => { void this.sample(); }, SAMPLE_MS); }
+  start(): void { this.timer = setInterval(() => { void this.sample(); }, SAMPLE_MS); }
 
-  async stop() {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     while (this.busy) await sleep(20);
   }
 
-  async sample() {
+  async sample(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
@@ -248,28 +310,27 @@ class MemorySampler {
  * Runs one tool under /usr/bin/time (when present) in its own process group,
  * stamping each stdout line with its arrival time (s since spawn).
  */
-async function runTool({ name, argv, env, logFile, nodeMatch }) {
+async function runTool({ name, argv, env, logFile, nodeMatch }: RunSpec & { name: string }): Promise<ToolRun> {
   const tag = randomBytes(8).toString('hex');
   const timeFile = `${logFile}.time`;
   const useTime = existsSync('/usr/bin/time');
   const cmd = useTime ? ['/usr/bin/time', '-f', '%M %e', '-o', timeFile, ...argv] : argv;
   const sampler = new MemorySampler(tag, nodeMatch);
-  const load = loadavg()[0];
+  const load = loadavg()[0]!;
   const t0 = performance.now();
   const epoch = Date.now();
-  const child = spawn(cmd[0], cmd.slice(1), {
+  const child = Object.assign(spawn(cmd[0]!, cmd.slice(1), {
     cwd: ROOT,
     detached: true, // own process group: a signal to us stops the whole run
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env, [TAG_ENV]: tag, LANG: 'C', LC_ALL: 'C' },
-  });
-  child.tag = tag;
+  }), { tag });
   running.add(child);
   sampler.start();
-  const lines = [];
+  const lines: StampedLine[] = [];
   let log = '';
   let pending = '';
-  child.stdout.on('data', (buf) => {
+  child.stdout.on('data', (buf: Buffer) => {
     const t = (performance.now() - t0) / 1000;
     const text = buf.toString('utf8');
     log += text;
@@ -278,14 +339,14 @@ async function runTool({ name, argv, env, logFile, nodeMatch }) {
     pending = parts.pop() ?? '';
     for (const line of parts) if (line.trim() !== '') lines.push({ t, line });
   });
-  child.stderr.on('data', (buf) => { log += buf.toString('utf8'); });
-  const code = await new Promise((res) => child.on('close', (c, sig) => res(c ?? (sig ? 128 : 1))));
+  child.stderr.on('data', (buf: Buffer) => { log += buf.toString('utf8'); });
+  const code = await new Promise<number>((res) => child.on('close', (c, sig) => res(c ?? (sig ? 128 : 1))));
   const wall = (performance.now() - t0) / 1000;
   running.delete(child);
   await sampler.stop();
   writeFileSync(logFile, log);
   const leftovers = await reapLeftovers(tag);
-  let maxProcKiB;
+  let maxProcKiB: number | undefined;
   if (useTime && existsSync(timeFile)) maxProcKiB = Number(readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)?.split(' ')[0]);
   if (code !== 0) {
     // The log goes with the work dir: keep every error line, not just the tail.
@@ -294,14 +355,14 @@ async function runTool({ name, argv, env, logFile, nodeMatch }) {
     throw new Error(`${name} exited ${code}; error lines and the end of its output:\n${[...errors, '...', ...all.slice(-15)].join('\n')}`);
   }
   return {
-    wall, epoch, lines, load, loadEnd: loadavg()[0], leftovers,
+    wall, epoch, lines, load, loadEnd: loadavg()[0]!, leftovers,
     peakTreeKiB: sampler.peakTreeKiB, peakNodeKiB: sampler.peakNodeKiB, maxProcKiB,
     peakByName: sampler.peakByName,
   };
 }
 
 /** Allocated bytes (st_blocks * 512) of the disk images in an output dir. */
-function allocatedBytes(dir) {
+function allocatedBytes(dir: string): number {
   let total = 0;
   for (const f of readdirSync(dir)) {
     if (/\.(xml|sh|json|yaml)$/.test(f)) continue;
@@ -312,10 +373,7 @@ function allocatedBytes(dir) {
 
 // ---------------------------------------------------------------- stages
 
-/** Groups both tools' stages fall into, for a side-by-side table. */
-const GROUPS = ['setup', 'inspect', 'convert', 'trim', 'copy', 'output', 'exit'];
-
-const V2V_STAGES = [
+const V2V_STAGES: Array<[RegExp, Group]> = [
   [/^Setting up the source/, 'setup'],
   [/^Opening the source/, 'setup'],
   [/^Checking the target and the host/, 'setup'],
@@ -327,7 +385,7 @@ const V2V_STAGES = [
   [/^Creating output metadata/, 'output'],
 ];
 
-const VIRT_V2V_STAGES = [
+const VIRT_V2V_STAGES: Array<[RegExp, Group]> = [
   [/^Setting up the source/, 'setup'],
   [/^Opening the source/, 'setup'],
   [/^Inspecting the source/, 'inspect'],
@@ -347,28 +405,28 @@ const VIRT_V2V_STAGES = [
  * Stage start times from v2v's piped lines (`❯ [HH:MM:SS] title`, stamped on
  * arrival, so sub-second), or from its --machine-readable events when given.
  */
-function v2vStarts(run, eventsFile) {
+function v2vStarts(run: ToolRun, eventsFile?: string): ParsedStages {
   if (eventsFile && existsSync(eventsFile)) {
-    const events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    const at = (e) => (Date.parse(e.timestamp) - run.epoch) / 1000;
-    const stageEvents = events.filter((e) => e.type === 'message' && e.stage);
+    const events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as V2vEvent);
+    const at = (e: V2vEvent) => (Date.parse(e.timestamp) - run.epoch) / 1000;
+    const stageEvents = events.filter((e): e is V2vEvent & { stage: string } => e.type === 'message' && !!e.stage);
     const starts = stageEvents.filter((e) => e.phase === 'start').map((e) => ({ t: at(e), title: e.message, group: groupOfKey(e.stage) }));
     const infos = events.filter((e) => e.type === 'info').map((e) => ({ t: at(e), text: e.message }));
     // -x style trace events (when the build emits them): each external command, timed to the next event
     // (not a heartbeat: those come every 10 s while a command runs).
     const timeline = events.filter((e) => e.type !== 'progress' && !(e.type === 'info' && /^still working: /.test(e.message)));
-    const commands = timeline.flatMap((e, i) => (e.type === 'trace' && timeline[i + 1]
-      ? [{ stage: groupOfKey(e.stage), text: shortCommand(e.message), seconds: at(timeline[i + 1]) - at(e) }] : []));
+    const commands = timeline.flatMap((e, i): TracedCommand[] => (e.type === 'trace' && timeline[i + 1]
+      ? [{ stage: e.stage === undefined ? undefined : groupOfKey(e.stage), text: shortCommand(e.message), seconds: at(timeline[i + 1]!) - at(e) }] : []));
     const last = stageEvents.filter((e) => e.phase === 'end').at(-1);
     if (starts.length > 0) return { starts, infos, commands, end: last ? at(last) : undefined, source: '--machine-readable events' };
   }
-  const starts = [];
-  const infos = [];
-  let end;
+  const starts: StageStart[] = [];
+  const infos: ParsedStages['infos'] = [];
+  let end: number | undefined;
   for (const { t, line } of run.lines) {
     const m = /^\s*(\S)\s+\[\d\d:\d\d:\d\d\]\s+(.*)$/.exec(line);
     if (!m) continue;
-    const [, mark, title] = m;
+    const [, mark, title = ''] = m;
     if (mark === '›') { infos.push({ t, text: title }); continue; }
     if (mark === '✔') { end = t; continue; }
     if (mark !== '❯') continue;
@@ -378,18 +436,18 @@ function v2vStarts(run, eventsFile) {
   return { starts, infos, end, source: 'piped lines (stamped on arrival)' };
 }
 
-function groupOfKey(key) {
-  return { source: 'setup', overlay: 'setup', preflight: 'setup' }[key] ?? key;
+function groupOfKey(key: string): string {
+  return ({ source: 'setup', overlay: 'setup', preflight: 'setup' } as Record<string, string>)[key] ?? key;
 }
 
 /** Stage start times from virt-v2v's `[  12.3] Stage` lines (its own clock). */
-function virtV2vStarts(run) {
-  const starts = [];
+function virtV2vStarts(run: ToolRun): ParsedStages {
+  const starts: StageStart[] = [];
   for (const { line } of run.lines) {
     const m = /^\[\s*(\d+\.\d)\]\s+(.*)$/.exec(line);
     if (!m) continue;
-    const hit = VIRT_V2V_STAGES.find(([re]) => re.test(m[2]));
-    starts.push({ t: Number(m[1]), title: m[2], group: hit ? hit[1] : 'other' });
+    const hit = VIRT_V2V_STAGES.find(([re]) => re.test(m[2]!));
+    starts.push({ t: Number(m[1]), title: m[2]!, group: hit ? hit[1] : 'other' });
   }
   return { starts, infos: [], source: '[ elapsed ] lines' };
 }
@@ -398,10 +456,10 @@ function virtV2vStarts(run) {
  * Durations per stage: from its start to the next start; the last one to its
  * end when known, else to process exit. 'exit' = after the last stage ended.
  */
-function durations(starts, end, wall) {
+function durations(starts: StageStart[], end: number | undefined, wall: number): { stages: Stage[]; groups: Groups } {
   const last = end !== undefined && end >= (starts.at(-1)?.t ?? 0) ? end : wall;
   const stages = starts.map((s, i) => ({ ...s, seconds: (starts[i + 1]?.t ?? last) - s.t }));
-  const groups = Object.fromEntries(GROUPS.map((g) => [g, 0]));
+  const groups = Object.fromEntries(GROUPS.map((g) => [g, 0])) as Groups;
   for (const s of stages) groups[s.group] = (groups[s.group] ?? 0) + s.seconds;
   // Startup before the first stage line counts as setup.
   groups.setup += starts[0]?.t ?? 0;
@@ -410,16 +468,24 @@ function durations(starts, end, wall) {
 }
 
 /** A trace line made short: no guest shell prelude, no remote PID, first line only. */
-function shortCommand(text) {
-  return text.replace(/^guestfish --remote=\d+ -- -?/, 'guestfish: ').replace(/export PATH=\S+ DEBIAN_FRONTEND=\S+ LC_ALL=C; ?/, '').split('\n')[0];
+function shortCommand(text: string): string {
+  return text.replace(/^guestfish --remote=\d+ -- -?/, 'guestfish: ').replace(/export PATH=\S+ DEBIAN_FRONTEND=\S+ LC_ALL=C; ?/, '').split('\n')[0]!;
+}
+
+/** One stage's external commands: the slow ones, and how many quick ones took how long. */
+interface Breakdown {
+  stage: string;
+  slow: TracedCommand[];
+  quickCount: number;
+  quickSeconds: number;
 }
 
 /**
  * Where each stage's time goes, from trace events: the slowest commands, and
  * how many short commands there were and how long they took together.
  */
-function commandBreakdown(commands) {
-  const out = [];
+function commandBreakdown(commands: TracedCommand[]): Breakdown[] {
+  const out: Breakdown[] = [];
   for (const g of ['setup', 'inspect', 'convert', 'trim', 'copy', 'output']) {
     const mine = commands.filter((c) => c.stage === g);
     if (mine.length === 0) continue;
@@ -432,7 +498,7 @@ function commandBreakdown(commands) {
 }
 
 /** Times between consecutive info lines of v2v's convert stage: where its time goes. */
-function convertSteps(info, starts, wall) {
+function convertSteps(info: ParsedStages['infos'], starts: StageStart[], wall: number): Result['steps'] {
   const conv = starts.find((s) => s.group === 'convert');
   if (!conv) return [];
   const next = starts[starts.indexOf(conv) + 1]?.t ?? wall;
@@ -447,15 +513,15 @@ function convertSteps(info, starts, wall) {
  * `-O qcow2`, each until its target is durable (`fdatasync`ed after qemu-img
  * exits, as v2v's copy stage does: qemu-img leaves the target in the page cache).
  */
-async function copyThroughput(vmdk, dir, reps) {
+async function copyThroughput(vmdk: string, dir: string, reps: number): Promise<Array<{ label: string; times: number[]; alloc: number }>> {
   const overlay = join(dir, 'overlay.qcow2');
   // Same creation command as drivers/qemu-img.ts createOverlayCommand.
   sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'compat=1.1,lazy_refcounts=on', '-F', 'vmdk', '-b', vmdk, overlay]);
-  const variants = [
+  const variants: Array<[string, (t: string) => string[]]> = [
     ['v2v argv (-p -W -m 8, -o compat=1.1)', (t) => ['convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1', overlay, t]],
     ['plain convert -O qcow2', (t) => ['convert', '-f', 'qcow2', '-O', 'qcow2', overlay, t]],
   ];
-  const results = variants.map(([label]) => ({ label, times: [], alloc: 0 }));
+  const results = variants.map(([label]) => ({ label, times: [] as number[], alloc: 0 }));
   for (let r = 0; r < reps; r++) {
     // Alternate the order each repetition. Before each run, flush and drop the
     // page cache: every run then reads the source from disk (as a migration
@@ -466,10 +532,10 @@ async function copyThroughput(vmdk, dir, reps) {
       const target = join(dir, `copy-${i}.qcow2`);
       await settleMemory();
       const t0 = performance.now();
-      sh('qemu-img', variants[i][1](target), true);
+      sh('qemu-img', variants[i]![1](target), true);
       await flushToStorage(target);
-      results[i].times.push((performance.now() - t0) / 1000);
-      results[i].alloc = statSync(target).blocks * 512;
+      results[i]!.times.push((performance.now() - t0) / 1000);
+      results[i]!.alloc = statSync(target).blocks * 512;
       rmSync(target, { force: true });
     }
   }
@@ -478,7 +544,7 @@ async function copyThroughput(vmdk, dir, reps) {
 }
 
 /** Flushes dirty pages and drops the page cache (root only); returns whether it could. */
-function dropCaches() {
+function dropCaches(): boolean {
   spawnSync('sync');
   try {
     writeFileSync('/proc/sys/vm/drop_caches', '3');
@@ -506,28 +572,28 @@ const REPORTED_KIB = '/sys/module/page_reporting/parameters/reported_kib';
  * metal (no counter) it only drops the cache. Resolves to { dropped, waited
  * seconds, reported MiB }.
  */
-async function settleMemory() {
+async function settleMemory(): Promise<Settled> {
   const dropped = dropCaches();
-  const reported = () => { try { return Number(readFileSync(REPORTED_KIB, 'utf8')); } catch { return undefined; } };
+  const reported = (): number | undefined => { try { return Number(readFileSync(REPORTED_KIB, 'utf8')); } catch { return undefined; } };
   const start = reported();
   if (start === undefined) return { dropped, waited: 0, reportedMiB: 0 };
   const t0 = performance.now();
-  const window = [start];
+  const window: number[] = [start];
   while (performance.now() - t0 < 60_000) {
     await sleep(500);
-    window.push(reported());
+    window.push(reported() ?? NaN); // NaN: as undefined did, it compares false
     if (window.length > 9) window.shift();
-    if (window.length === 9 && window[8] - window[0] < 64 * 1024) break;
+    if (window.length === 9 && window[8]! - window[0]! < 64 * 1024) break;
   }
-  return { dropped, waited: (performance.now() - t0) / 1000, reportedMiB: Math.round((window.at(-1) - start) / 1024) };
+  return { dropped, waited: (performance.now() - t0) / 1000, reportedMiB: Math.round((window.at(-1)! - start) / 1024) };
 }
 
 /** guestfish under TCG: KVM is not usable on every host, and libguestfs does not detect a broken one. */
-function guestfish(args) {
+function guestfish(args: string[]): string {
   return sh('guestfish', args, false, { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' });
 }
 
-function sh(program, args, quiet = false, env = {}) {
+function sh(program: string, args: string[], quiet = false, env: Record<string, string> = {}): string {
   const r = spawnSync(program, args, { stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${program} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout ?? '';
@@ -535,16 +601,16 @@ function sh(program, args, quiet = false, env = {}) {
 
 // ---------------------------------------------------------------- printing
 
-const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-const kib2mib = (k) => (k ? `${(k / 1024).toFixed(0)} MiB` : 'n/a');
-const sec = (s) => `${s.toFixed(1)} s`;
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const pad = (text, n) => String(text).padEnd(n);
-const lpad = (text, n) => String(text).padStart(n);
-const verdict = (ok) => (ok ? 'met' : 'NOT met');
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const kib2mib = (k: number | undefined) => (k ? `${(k / 1024).toFixed(0)} MiB` : 'n/a');
+const sec = (s: number) => `${s.toFixed(1)} s`;
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const pad = (text: string, n: number) => String(text).padEnd(n);
+const lpad = (text: string, n: number) => String(text).padStart(n);
+const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
-function printRun(r) {
+function printRun(r: Result): void {
   console.log(`\n  ${r.guest}: ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}, stages from ${r.stageSource}`);
   for (const s of r.stages) console.log(`    ${lpad(sec(s.seconds), 8)}  ${s.title.slice(0, 90)}`);
   if (r.breakdown.length > 0) {
@@ -564,21 +630,21 @@ function printRun(r) {
 }
 
 /** Per guest: medians per tool, ratios and targets; `label` says what the medians are of. */
-function summarize(results, label) {
-  const verdicts = [];
+function summarize(results: Result[], label: string): void {
+  const verdicts: Verdict[] = [];
   for (const guest of [...new Set(results.map((r) => r.guest))]) {
     const a = results.filter((r) => r.guest === guest && r.tool === 'v2v');
     const b = results.filter((r) => r.guest === guest && r.tool === 'virt-v2v');
     if (a.length === 0) continue;
     if (b.length === 0) {
       const failed = referenceFailures.filter((f) => f.what.startsWith(`${guest} `)).length;
-      console.log(`\n=== Summary: ${a[0].guestLabel}: virt-v2v failed in all its ${failed} round(s): no ratios ===`);
+      console.log(`\n=== Summary: ${a[0]!.guestLabel}: virt-v2v failed in all its ${failed} round(s): no ratios ===`);
       console.log(`  v2v wall time ${sec(median(a.map((r) => r.wall)))} (median of ${a.length}), node peak ${kib2mib(Math.max(...a.map((r) => r.peakNodeKiB)))}`);
       continue;
     }
-    console.log(`\n=== Summary: ${a[0].guestLabel} (median of ${label}: ${a.length} v2v, ${b.length} virt-v2v) ===`);
+    console.log(`\n=== Summary: ${a[0]!.guestLabel} (median of ${label}: ${a.length} v2v, ${b.length} virt-v2v) ===`);
     console.log(`  ${pad('', 22)}${lpad('v2v', 12)}${lpad('virt-v2v', 12)}${lpad('ratio', 9)}`);
-    const row = (name, x, y, fmt) => console.log(`  ${pad(name, 22)}${lpad(fmt(x), 12)}${lpad(fmt(y), 12)}${lpad(y ? (x / y).toFixed(2) : '-', 9)}`);
+    const row = (name: string, x: number, y: number, fmt: (n: number) => string) => console.log(`  ${pad(name, 22)}${lpad(fmt(x), 12)}${lpad(fmt(y), 12)}${lpad(y ? (x / y).toFixed(2) : '-', 9)}`);
     for (const g of GROUPS) row(`stage ${g}`, median(a.map((r) => r.groups[g])), median(b.map((r) => r.groups[g])), sec);
     const wallA = median(a.map((r) => r.wall));
     const wallB = median(b.map((r) => r.wall));
@@ -589,7 +655,7 @@ function summarize(results, label) {
     const allocB = median(b.map((r) => r.alloc));
     row('output allocated', allocA, allocB, mib);
     const node = Math.max(...a.map((r) => r.peakNodeKiB));
-    const v = { guest, wall: wallA / wallB, alloc: allocA / allocB, node };
+    const v: Verdict = { guest, wall: wallA / wallB, alloc: allocA / allocB, node };
     verdicts.push(v);
     console.log(`\n  Targets (${guest}):`);
     console.log(`    wall time v2v/virt-v2v   ${v.wall.toFixed(2)} (target <= 0.35): ${verdict(wallMet(v))}`);
@@ -600,7 +666,7 @@ function summarize(results, label) {
     console.log(`\n=== Targets (issue #14), per guest ===`);
     console.log(`  ${pad('guest', 8)}${lpad('wall <= 0.35', 20)}${lpad('size <= 1.00', 20)}${lpad('node < 200 MiB', 22)}`);
     for (const v of verdicts) {
-      const cell = (text, ok, n) => lpad(`${text} ${verdict(ok)}`, n);
+      const cell = (text: string, ok: boolean, n: number) => lpad(`${text} ${verdict(ok)}`, n);
       console.log(`  ${pad(v.guest, 8)}${cell(v.wall.toFixed(2), wallMet(v), 20)}${cell(v.alloc.toFixed(2), allocMet(v), 20)}${cell(kib2mib(v.node), nodeMet(v), 22)}`);
     }
     const all = verdicts.every((v) => wallMet(v) && allocMet(v) && nodeMet(v));
@@ -609,7 +675,7 @@ function summarize(results, label) {
 }
 
 /** virt-v2v's failed runs ({ what, message }): left out of the ratios, the bench goes on. */
-const referenceFailures = [];
+const referenceFailures: Array<{ what: string; message: string }> = [];
 
 /**
  * runTool for one of the compared runs (`what`: which, for the summary).
@@ -617,30 +683,37 @@ const referenceFailures = [];
  * costs its ratios, not the rest of the bench: the failure is recorded and
  * said, and this resolves to undefined. v2v failing still stops the bench.
  */
-async function runCompared(tool, what, spec) {
+async function runCompared(tool: string, what: string, spec: RunSpec): Promise<ToolRun | undefined> {
   try {
     return await runTool({ name: tool, ...spec });
   } catch (error) {
     if (tool !== 'virt-v2v') throw error;
-    referenceFailures.push({ what, message: error.message });
-    console.log(`\n  virt-v2v FAILED (${what}); left out of the ratios, the bench goes on:\n${error.message.split('\n').map((l) => `    | ${l}`).join('\n')}`);
+    referenceFailures.push({ what, message: (error as Error).message });
+    console.log(`\n  virt-v2v FAILED (${what}); left out of the ratios, the bench goes on:\n${(error as Error).message.split('\n').map((l) => `    | ${l}`).join('\n')}`);
     return undefined;
   }
 }
 
-const wallMet = (v) => v.wall <= 0.35;
-const allocMet = (v) => v.alloc <= 1.0;
-const nodeMet = (v) => v.node > 0 && v.node < 200 * 1024;
+/** One guest's ratios v2v/virt-v2v and v2v's node peak (KiB), against the targets. */
+interface Verdict {
+  guest: string;
+  wall: number;
+  alloc: number;
+  node: number;
+}
+
+const wallMet = (v: Verdict) => v.wall <= 0.35;
+const allocMet = (v: Verdict) => v.alloc <= 1.0;
+const nodeMet = (v: Verdict) => v.node > 0 && v.node < 200 * 1024;
 
 // ---------------------------------------------------------------- main
 
-async function main() {
+async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const needed = [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['nbdcopy', 'apt-get install libnbd-bin (virt-v2v only Recommends it, and copies with it)'], ['qemu-img', 'apt-get install qemu-utils']];
+  const needed: Array<[string, string]> = [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['nbdcopy', 'apt-get install libnbd-bin (virt-v2v only Recommends it, and copies with it)'], ['qemu-img', 'apt-get install qemu-utils']];
   for (const [tool, hint] of needed.filter(([tool]) => o.rounds > 0 || (o.large && o.largeRounds > 0) || tool === 'qemu-img')) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${hint} (or scripts/setup.sh).`);
   }
-  if (!existsSync(join(ROOT, 'dist/src/cli/index.js'))) throw new Error('v2v is not built: run npm run build first.');
   // Without rounds only the first guest is used (copy figure, --verify cost).
   const guests = (o.rounds > 0 ? o.guests : o.guests.slice(0, 1)).map((key) => fixtureOf(key, o.fixture));
   const help = spawnSync('node', [join(ROOT, 'bin/v2v.js'), '--help'], { encoding: 'utf8' }).stdout ?? '';
@@ -650,7 +723,7 @@ async function main() {
   const work = mkdtempSync(join(o.workdir, 'v2v-bench-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
   for (const [i, g] of guests.entries()) if (GUESTS[g.key].espStub && o.rounds > 0) guests[i] = withEspGrubStub(g, work);
-  const { vmx, vmdk } = guests[0];
+  const { vmx, vmdk } = guests[0]!;
 
   const virtV2vVersion = o.rounds > 0 ? `${sh('virt-v2v', ['--version']).trim()} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg)` : 'no virt-v2v run';
   const qemuImgVersion = sh('qemu-img', ['--version']).split('\n')[0];
@@ -668,7 +741,7 @@ async function main() {
   if (o.rounds > 0) summarize(results, `${o.rounds} round(s)`);
 
   if (o.copy) {
-    console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the ${guests[0].key} guest, target fdatasync'ed (${o.copyReps} reps, into ${work}) ===`);
+    console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the ${guests[0]!.key} guest, target fdatasync'ed (${o.copyReps} reps, into ${work}) ===`);
     console.log(`  page cache: ${dropCaches() ? 'flushed and dropped before each run (source read from disk)' : 'NOT dropped (needs root): figures include cache effects'}`);
     console.log(`  memory: ${existsSync(REPORTED_KIB) ? 'after the drop, freed pages left to be reported to the host (as in a conversion) before each run' : 'no free page reporting (bare metal or none): nothing to settle'}`);
     console.log(`  load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -678,16 +751,16 @@ async function main() {
       console.log(`  ${pad(c.label, 40)} median ${sec(median(c.times))} (runs ${c.times.map((t) => t.toFixed(1)).join(', ')}), ` +
         `${mib(alloc / median(c.times))}/s of source data, target ${mib(c.alloc)}`);
     }
-    const ratio = median(copy[1].times) / median(copy[0].times);
+    const ratio = median(copy[1]!.times) / median(copy[0]!.times);
     console.log(`  throughput v2v argv / plain: ${ratio.toFixed(2)} (target >= 0.95): ${verdict(ratio >= 0.95)}`);
-    const v2vCopies = results.filter((r) => r.tool === 'v2v' && r.guest === guests[0].key).map((r) => r.groups.copy);
+    const v2vCopies = results.filter((r) => r.tool === 'v2v' && r.guest === guests[0]!.key).map((r) => r.groups.copy);
     if (v2vCopies.length > 0) console.log(`  v2v copy stage in the full runs: median ${sec(median(v2vCopies))} (the converted, trimmed overlay)`);
   }
   if (o.verifyCost) {
     if (!help.includes('--verify')) console.log('\n=== --verify cost: this v2v build has no --verify ===');
     else {
       // The same conversion without --verify, for the ratio: the full rounds' median when they ran.
-      const plain = results.filter((r) => r.tool === 'v2v' && r.guest === guests[0].key).map((r) => r.wall);
+      const plain = results.filter((r) => r.tool === 'v2v' && r.guest === guests[0]!.key).map((r) => r.wall);
       await verifyCost(vmx, work, plain.length > 0 ? median(plain) : undefined);
     }
   }
@@ -700,13 +773,13 @@ async function main() {
  * script prints (the script builds and caches the guest first when it is
  * missing: several minutes; its progress goes to stderr).
  */
-function fixtureOf(key, fixture) {
+function fixtureOf(key: GuestKey, fixture: string | undefined): Fixture {
   const { label, script, env = {} } = GUESTS[key];
   let dir = fixture;
   if (dir === undefined) {
     const r = spawnSync('bash', [join(ROOT, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, ...env } });
     if (r.status !== 0) throw new Error(`${script} failed (${r.status ?? r.signal}): it builds the ${key} guest; see its output above.`);
-    dir = r.stdout.trim().split('\n').at(-1);
+    dir = r.stdout.trim().split('\n').at(-1)!;
   }
   const vmx = join(dir, 'guest.vmx');
   const vmdk = join(dir, 'guest.vmdk');
@@ -724,9 +797,9 @@ function fixtureOf(key, fixture) {
  * it: /boot found by its UUID), unless its ESP already has a grub.cfg.
  * v2v's Debian converter does not read the stub.
  */
-function withEspGrubStub(guest, work) {
+function withEspGrubStub(guest: Fixture, work: string): Fixture {
   const probe = guestfish(['--ro', '-a', guest.vmdk, '-i', 'glob-expand', '/boot/efi/EFI/*/grub.cfg', ':', 'echo', '==', ':', 'mountpoints', ':', 'echo', '==', ':', 'vfs-uuid', '/dev/sda2']);
-  const [configs, mounts, uuid] = probe.split(/^==$/m).map((t) => t.trim());
+  const [configs, mounts = '', uuid] = probe.split(/^==$/m).map((t) => t.trim());
   if (configs !== '') return guest;
   if (!/^\/dev\/sda2: \/boot$/m.test(mounts)) throw new Error(`${guest.vmdk}: the ESP grub.cfg stub wants /boot on /dev/sda2; the guest mounts: ${mounts}`);
   const dir = join(work, `${guest.key}-guest`);
@@ -740,7 +813,7 @@ function withEspGrubStub(guest, work) {
 }
 
 /** One round on one guest: each tool converts it once, the first tool alternating with the round. */
-async function compareRound(guest, round, work, machineReadable) {
+async function compareRound(guest: Fixture, round: number, work: string, machineReadable: boolean): Promise<void> {
   const { vmx } = guest;
   const order = round % 2 === 1 ? ['v2v', 'virt-v2v'] : ['virt-v2v', 'v2v'];
   for (const [pos, tool] of order.entries()) {
@@ -749,7 +822,7 @@ async function compareRound(guest, round, work, machineReadable) {
     mkdirSync(out);
     const eventsFile = join(work, `${name}.events.jsonl`);
     process.stderr.write(`bench: ${guest.key} round ${round}: ${tool} → ${out} ...\n`);
-    const spec = tool === 'v2v'
+    const spec: ToolSpec = tool === 'v2v'
       ? { argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...(machineReadable ? [`--machine-readable=file:${eventsFile}`] : [])], env: {}, nodeMatch: /bin\/v2v\.js/ }
       : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
     const run = await runCompared(tool, `${guest.key} round ${round}`, { logFile: join(work, `${name}.log`), ...spec });
@@ -759,7 +832,7 @@ async function compareRound(guest, round, work, machineReadable) {
     }
     const parsed = tool === 'v2v' ? v2vStarts(run, machineReadable ? eventsFile : undefined) : virtV2vStarts(run);
     const { stages, groups } = durations(parsed.starts, parsed.end, run.wall);
-    const result = {
+    const result: Result = {
       guest: guest.key, guestLabel: guest.label, tool, round, order: pos === 0 ? 'first' : 'second', ...run, stages, groups, stageSource: parsed.source,
       steps: tool === 'v2v' ? convertSteps(parsed.infos, parsed.starts, run.wall) : [], alloc: allocatedBytes(out),
       firmware: firmwareOf(out), breakdown: commandBreakdown(parsed.commands ?? []),
@@ -771,13 +844,13 @@ async function compareRound(guest, round, work, machineReadable) {
 }
 
 /** What firmware the domain XML a run wrote asks for (`efi`, a loader, or bios). */
-function firmwareOf(dir) {
+function firmwareOf(dir: string): string {
   const xml = readdirSync(dir).find((f) => f.endsWith('.xml'));
   if (xml === undefined) return 'no XML';
   const text = readFileSync(join(dir, xml), 'utf8');
   if (/<os[^>]*\sfirmware=['"]efi['"]/.test(text)) return "<os firmware='efi'>";
   const loader = /<loader[^>]*>([^<]*)<\/loader>/.exec(text);
-  if (loader) return `loader ${loader[1].trim()}`;
+  if (loader) return `loader ${loader[1]!.trim()}`;
   return 'bios (no firmware or loader)';
 }
 
@@ -787,7 +860,7 @@ function firmwareOf(dir) {
  * the checksum (qemu-img compare of overlay and target) and the boot (qemu,
  * no network, until a login prompt), against the whole conversion.
  */
-async function verifyCost(vmx, work, plainWall) {
+async function verifyCost(vmx: string, work: string, plainWall: number | undefined): Promise<void> {
   const out = join(work, 'v2v-verify');
   mkdirSync(out);
   const eventsFile = join(work, 'v2v-verify.events.jsonl');
@@ -798,11 +871,11 @@ async function verifyCost(vmx, work, plainWall) {
     name: 'v2v', logFile: join(work, 'v2v-verify.log'), nodeMatch: /bin\/v2v\.js/, env: {},
     argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', '--verify', `--machine-readable=file:${eventsFile}`],
   });
-  const events = readFileSync(eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const events = readFileSync(eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as V2vEvent);
   const stageEnd = events.find((e) => e.type === 'message' && e.stage === 'verify' && e.phase === 'end');
   const report = events.find((e) => e.type === 'result')?.verify;
   rmSync(out, { recursive: true, force: true });
-  if (!report?.checksum || !report.boot || !stageEnd) throw new Error(`v2v --verify reported no verification in ${eventsFile}`);
+  if (!report?.checksum || !report.boot || stageEnd?.seconds === undefined) throw new Error(`v2v --verify reported no verification in ${eventsFile}`);
   const { checksum, boot } = report;
   const without = plainWall ?? run.wall - stageEnd.seconds;
   const withoutHow = plainWall !== undefined ? 'median of the v2v rounds above' : 'this run minus its verify stage';
@@ -820,6 +893,6 @@ try {
   runCleanups();
 } catch (error) {
   runCleanups();
-  process.stderr.write(`bench: error: ${error.message}\n`);
+  process.stderr.write(`bench: error: ${(error as Error).message}\n`);
   process.exit(1);
 }

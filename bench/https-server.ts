@@ -1,23 +1,63 @@
 /**
- * A small HTTPS file server on 127.0.0.1 for remote-source tests and the
- * fetch benchmark: serves files from one directory with Range support, counts
- * every body byte it sends, and can drop the next N requests (a transient
- * network fault) or be stopped and restarted on the same port.
+ * A small HTTPS file server on 127.0.0.1 for the fetch benchmark and the
+ * remote-source tests: serves files from one directory with Range support,
+ * counts every body byte it sends, and can drop the next N requests (a
+ * transient network fault) or be stopped and restarted on the same port.
  *
- * Plain JavaScript (ESM) so both vitest and the node-only benchmark import it.
+ * In bench/ (not test/helpers/) because nothing outside test/ may import
+ * test/; the tests import it from here.
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import https from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 
-/**
- * Generates a self-signed certificate for IP 127.0.0.1 (and localhost).
- * @returns {Promise<{dir: string, cert: string, key: string}>} paths of the PEM files
- */
-export async function makeSelfSignedCert() {
+/** Paths of a self-signed certificate's PEM files, in their temporary directory. */
+export interface SelfSignedCert {
+  dir: string;
+  cert: string;
+  key: string;
+}
+
+/** What startHttpsServer serves, and how. */
+export interface HttpsServerOptions {
+  /** The directory served. */
+  root: string;
+  /** PEM files (makeSelfSignedCert). */
+  cert: string;
+  key: string;
+  /** Default: any free port. */
+  port?: number;
+  /** Basic authentication wanted on every request. */
+  auth?: { user: string; password: string };
+}
+
+/** What the server counted. */
+export interface HttpsServerState {
+  bytesServed: number;
+  requests: number;
+  dropNext: number;
+  dropped: number;
+  /** Every byte range served (GET), in order. */
+  ranges: Array<{ path: string; start: number; end: number }>;
+}
+
+/** A running server. */
+export interface HttpsServer {
+  state: HttpsServerState;
+  readonly port: number;
+  url(rel: string): string;
+  drop(n: number): void;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** Generates a self-signed certificate for IP 127.0.0.1 (and localhost). */
+export async function makeSelfSignedCert(): Promise<SelfSignedCert> {
   const dir = await mkdtemp(join(tmpdir(), 'v2v-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
@@ -28,23 +68,18 @@ export async function makeSelfSignedCert() {
   return { dir, cert, key };
 }
 
-/**
- * Starts the server.
- * @param {{root: string, cert: string, key: string, port?: number, auth?: {user: string, password: string}}} options
- */
-export async function startHttpsServer(options) {
+/** Starts the server. */
+export async function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServer> {
   const tls = { cert: await readFile(options.cert), key: await readFile(options.key) };
-  const state = {
+  const state: HttpsServerState = {
     bytesServed: 0,
     requests: 0,
     dropNext: 0,
     dropped: 0,
-    /** @type {Array<{path: string, start: number, end: number}>} */
     ranges: [],
   };
-  /** @type {Set<import('node:net').Socket>} */
-  const sockets = new Set();
-  const handler = async (req, res) => {
+  const sockets = new Set<Socket>();
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     state.requests++;
     if (state.dropNext > 0) {
       state.dropNext--;
@@ -62,7 +97,7 @@ export async function startHttpsServer(options) {
     const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', 'https://x').pathname));
     const file = join(options.root, rel);
     if (!file.startsWith(options.root)) return void res.writeHead(403).end();
-    let size;
+    let size: number;
     try {
       const st = await stat(file);
       if (!st.isFile()) throw new Error('not a file');
@@ -78,7 +113,7 @@ export async function startHttpsServer(options) {
       end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
       if (start > end || start >= size) return void res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
     }
-    const headers = { 'Content-Length': String(end - start + 1), 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
+    const headers: OutgoingHttpHeaders = { 'Content-Length': String(end - start + 1), 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
     res.writeHead(range ? 206 : 200, headers);
     if (req.method === 'HEAD') return void res.end();
@@ -89,34 +124,35 @@ export async function startHttpsServer(options) {
     });
     stream.pipe(res);
   };
-  let server;
+  let server: https.Server | undefined;
   let port = options.port ?? 0;
-  const listen = () => new Promise((resolve, reject) => {
-    server = https.createServer(tls, (req, res) => {
+  const listen = (): Promise<void> => new Promise((resolve, reject) => {
+    const listening = https.createServer(tls, (req, res) => {
       handler(req, res).catch(() => res.destroy());
     });
-    server.on('connection', (s) => {
+    server = listening;
+    listening.on('connection', (s: Socket) => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      port = server.address().port;
-      resolve(undefined);
+    listening.once('error', reject);
+    listening.listen(port, '127.0.0.1', () => {
+      port = (listening.address() as AddressInfo).port;
+      resolve();
     });
   });
   await listen();
   return {
     state,
     get port() { return port; },
-    /** @param {string} rel */
-    url(rel) { return `https://127.0.0.1:${port}/${rel.replace(/^\//, '')}`; },
-    /** Drops the next n requests by closing their connections. @param {number} n */
-    drop(n) { state.dropNext = n; },
+    url(rel: string) { return `https://127.0.0.1:${port}/${rel.replace(/^\//, '')}`; },
+    /** Drops the next n requests by closing their connections. */
+    drop(n: number) { state.dropNext = n; },
     /** Stops listening and kills every open connection. */
     async stop() {
-      await new Promise((resolve) => {
-        server.close(() => resolve(undefined));
+      await new Promise<void>((resolve) => {
+        if (server === undefined) return resolve();
+        server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
     },

@@ -1,5 +1,5 @@
 /**
- * The large-guest benchmark of issue #14, run by bench/compare-virt-v2v.mjs
+ * The large-guest benchmark of issue #14, run by bench/compare-virt-v2v.ts
  * (`--large`, the default; `--no-large`; `--only-large`).
  *
  * The guest: the BIOS Debian fixture plus an 8 GiB data disk holding
@@ -29,24 +29,65 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { V2vEvent } from '../src/progress/events.js';
+import type { BenchHelpers, RunSpec, Settled, ToolRun } from './types.js';
+
+/** What largeGuestBench is told: rounds (also the reps of each copy figure, at least 1), the work dir, whether v2v has --machine-readable. */
+export interface LargeOptions {
+  rounds: number;
+  work: string;
+  machineReadable: boolean;
+}
+
+/** One disk of the large fixture. */
+interface Disk {
+  name: string;
+  path: string;
+  virtual: number;
+  allocated: number;
+}
+
+/** One conversion of the large guest. */
+interface LargeRun extends ToolRun {
+  tool: string;
+  round: number;
+  order?: string;
+  copy: number;
+  written: number;
+  perDisk: Array<{ disk: number; seconds: number }>;
+}
+
+/** The plain baseline's medians and runs. */
+interface Plain {
+  seconds: number;
+  exit: number;
+  times: number[];
+  written: number;
+}
+
+/** Medians of v2v's copy argv on the three overlays, all at once and one at a time. */
+interface Modes {
+  parallel: number;
+  sequential: number;
+}
 
 /** The disks of the large fixture, in the order of its .vmx (sda, sdb, sdc). */
 const DISKS = ['guest.vmdk', 'data1.vmdk', 'data2.vmdk'];
 
 /** v2v's copy argv for one disk (drivers/qemu-img.ts convertCommand, qcow2 target, sparse). */
-const v2vCopyArgs = (overlay, target) => ['convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1', overlay, target];
+const v2vCopyArgs = (overlay: string, target: string): string[] => ['convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1', overlay, target];
 /** The plain copy of a source disk. */
-const plainCopyArgs = (vmdk, target) => ['convert', '-f', 'vmdk', '-O', 'qcow2', vmdk, target];
+const plainCopyArgs = (vmdk: string, target: string): string[] => ['convert', '-f', 'vmdk', '-O', 'qcow2', vmdk, target];
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
-const mib = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
-const gib = (bytes) => `${(bytes / GiB).toFixed(2)} GiB`;
-const rate = (bytes, seconds) => `${(bytes / MiB / seconds).toFixed(0)} MiB/s`;
-const sec = (s) => `${s.toFixed(1)} s`;
-const kib2mib = (k) => (k ? `${(k / 1024).toFixed(0)} MiB` : 'n/a');
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const verdict = (ok) => (ok ? 'met' : 'NOT met');
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+const gib = (bytes: number) => `${(bytes / GiB).toFixed(2)} GiB`;
+const rate = (bytes: number, seconds: number) => `${(bytes / MiB / seconds).toFixed(0)} MiB/s`;
+const sec = (s: number) => `${s.toFixed(1)} s`;
+const kib2mib = (k: number | undefined) => (k ? `${(k / 1024).toFixed(0)} MiB` : 'n/a');
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 /**
@@ -54,12 +95,12 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
  * targets. `h`: compare-virt-v2v's helpers; `o`: { rounds (also the reps of
  * each copy figure, at least 1), work, machineReadable }.
  */
-export async function largeGuestBench(h, o) {
-  const fixture = h.sh(join(h.ROOT, 'test/fixtures/build-large-guest.sh'), []).trim().split('\n').at(-1);
+export async function largeGuestBench(h: BenchHelpers, o: LargeOptions): Promise<void> {
+  const fixture = h.sh(join(h.ROOT, 'test/fixtures/build-large-guest.sh'), []).trim().split('\n').at(-1)!;
   const vmx = join(fixture, 'guest.vmx');
-  const disks = DISKS.map((name) => {
+  const disks = DISKS.map((name): Disk => {
     const path = join(fixture, name);
-    const info = JSON.parse(h.sh('qemu-img', ['info', '--output=json', path]));
+    const info = JSON.parse(h.sh('qemu-img', ['info', '--output=json', path])) as { 'virtual-size': number };
     return { name, path, virtual: info['virtual-size'], allocated: statSync(path).blocks * 512 };
   });
   const sourceAlloc = disks.reduce((a, d) => a + d.allocated, 0);
@@ -70,7 +111,7 @@ export async function largeGuestBench(h, o) {
   const dropped = h.dropCaches();
   if (!dropped) console.log('  page cache: NOT dropped (needs root): figures include cache effects');
 
-  const runs = [];
+  const runs: LargeRun[] = [];
   for (let round = 1; round <= o.rounds; round++) {
     const order = round % 2 === 1 ? ['v2v', 'virt-v2v'] : ['virt-v2v', 'v2v'];
     for (const [pos, tool] of order.entries()) {
@@ -89,12 +130,12 @@ export async function largeGuestBench(h, o) {
 
 // ---------------------------------------------------------------- conversions
 
-async function convertOnce(h, o, vmx, tool, round) {
+async function convertOnce(h: BenchHelpers, o: LargeOptions, vmx: string, tool: string, round: number): Promise<LargeRun | undefined> {
   const out = join(o.work, `large-${tool}-r${round}`);
   mkdirSync(out);
   const eventsFile = join(o.work, `large-${tool}-r${round}.events.jsonl`);
   process.stderr.write(`bench: large guest, round ${round}: ${tool} → ${out} ...\n`);
-  const spec = tool === 'v2v'
+  const spec: Omit<RunSpec, 'logFile'> = tool === 'v2v'
     ? { argv: ['node', join(h.ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...(o.machineReadable ? [`--machine-readable=file:${eventsFile}`] : [])], env: {}, nodeMatch: /bin\/v2v\.js/ }
     : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
   h.dropCaches();
@@ -112,7 +153,7 @@ async function convertOnce(h, o, vmx, tool, round) {
 }
 
 /** The disk images of an output directory (not its metadata). */
-function diskFiles(dir) {
+function diskFiles(dir: string): string[] {
   return readdirSync(dir).filter((f) => !/\.(xml|sh|json|yaml)$/.test(f)).map((f) => join(dir, f));
 }
 
@@ -120,13 +161,13 @@ function diskFiles(dir) {
  * When each disk's copy reached 100 %, in seconds after the copy stage
  * started, from v2v's progress events (`progress.disk`: 1-based).
  */
-export function diskFinishTimes(eventsFile) {
+export function diskFinishTimes(eventsFile: string): Array<{ disk: number; seconds: number }> {
   if (!existsSync(eventsFile)) return [];
-  const events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as V2vEvent);
   const start = events.find((e) => e.type === 'message' && e.stage === 'copy' && e.phase === 'start');
   if (!start) return [];
   const t0 = Date.parse(start.timestamp);
-  const done = new Map();
+  const done = new Map<number, number>();
   for (const e of events) {
     const p = e.type === 'progress' ? e.progress : undefined;
     if (!p || p.percent < 100 || done.has(p.disk)) continue;
@@ -135,7 +176,7 @@ export function diskFinishTimes(eventsFile) {
   return [...done].sort((a, b) => a[0] - b[0]).map(([disk, seconds]) => ({ disk, seconds }));
 }
 
-function printRun(r) {
+function printRun(r: LargeRun): void {
   console.log(`\n  ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, copy stage ${sec(r.copy)}, ` +
     `${mib(r.written)} written (${rate(r.written, r.copy)}), load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}`);
   if (r.perDisk.length > 0) console.log(`    disks done at ${r.perDisk.map((d) => `#${d.disk} ${sec(d.seconds)}`).join(', ')} into the copy stage`);
@@ -152,26 +193,26 @@ function printRun(r) {
  * resolves to { exit, durable }: wall seconds until the last qemu-img exited
  * and until the last target was on disk.
  */
-async function qemuImgAll(h, jobs) {
+async function qemuImgAll(h: BenchHelpers, jobs: string[][]): Promise<{ exit: number; durable: number }> {
   const t0 = performance.now();
   let exit = 0;
-  await Promise.all(jobs.map((args) => new Promise((resolveJob, reject) => {
+  await Promise.all(jobs.map((args) => new Promise<void>((resolveJob, reject) => {
     const child = spawn('qemu-img', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (b) => { err += b; });
+    child.stderr.on('data', (b: Buffer) => { err += b; });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`qemu-img ${args.join(' ')} failed (${code}): ${err}`));
       exit = Math.max(exit, performance.now() - t0);
       // v2v's own flush (stages/copy.ts): it reports a disk copied only once it is durable.
-      h.flushToStorage(args.at(-1)).then(resolveJob, reject);
+      h.flushToStorage(args.at(-1)!).then(resolveJob, reject);
     });
   })));
   return { exit: exit / 1000, durable: (performance.now() - t0) / 1000 };
 }
 
 /** How long a rep waited for freed memory to be reported to the host, when it did. */
-const settledNote = (s) => (s.waited > 0 ? `; settled ${sec(s.waited)} (${s.reportedMiB} MiB reported to the host)` : '');
+const settledNote = (s: Settled) => (s.waited > 0 ? `; settled ${sec(s.waited)} (${s.reportedMiB} MiB reported to the host)` : '');
 
 /**
  * The plain sequential read+write of the same disks: `qemu-img convert -O
@@ -179,11 +220,11 @@ const settledNote = (s) => (s.waited > 0 ? `; settled ${sec(s.waited)} (${s.repo
  * its copy, the page cache dropped and memory settled before the set;
  * `o.rounds` times, median.
  */
-async function plainBaseline(h, o, disks) {
+async function plainBaseline(h: BenchHelpers, o: LargeOptions, disks: Disk[]): Promise<Plain> {
   const reps = Math.max(1, o.rounds);
   console.log(`\n  plain baseline: qemu-img convert -f vmdk -O qcow2 of each disk, one after another, each fdatasync'ed, memory settled first (${reps} rep(s)); load average ${load()}`);
-  const times = [];
-  const exits = [];
+  const times: number[] = [];
+  const exits: number[] = [];
   let written = 0;
   for (let r = 0; r < reps; r++) {
     const targets = disks.map((d) => join(o.work, `plain-${d.name}.qcow2`));
@@ -191,7 +232,7 @@ async function plainBaseline(h, o, disks) {
     let seconds = 0;
     let exit = 0;
     for (const [i, d] of disks.entries()) {
-      const t = await qemuImgAll(h, [plainCopyArgs(d.path, targets[i])]);
+      const t = await qemuImgAll(h, [plainCopyArgs(d.path, targets[i]!)]);
       seconds += t.durable;
       exit += t.exit;
     }
@@ -209,21 +250,21 @@ async function plainBaseline(h, o, disks) {
  * overlay stage makes them): all at once, and one after another; the page
  * cache dropped before each; alternating which goes first.
  */
-async function parallelVsSequential(h, o, disks) {
+async function parallelVsSequential(h: BenchHelpers, o: LargeOptions, disks: Disk[]): Promise<Modes> {
   const reps = Math.max(1, o.rounds);
   console.log(`\n  parallel vs one at a time: v2v's copy argv (-p -W -m 8) on overlays over the 3 disks, each target fdatasync'ed (${reps} rep(s)); load average ${load()}`);
   const overlays = disks.map((d) => join(o.work, `overlay-${d.name}.qcow2`));
   for (const [i, d] of disks.entries()) {
     // Same creation command as drivers/qemu-img.ts createOverlayCommand.
-    h.sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'compat=1.1,lazy_refcounts=on', '-F', 'vmdk', '-b', d.path, overlays[i]]);
+    h.sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'compat=1.1,lazy_refcounts=on', '-F', 'vmdk', '-b', d.path, overlays[i]!]);
   }
-  const modes = { parallel: [], sequential: [] };
+  const modes: Record<keyof Modes, Array<{ seconds: number; written: number }>> = { parallel: [], sequential: [] };
   try {
     for (let r = 0; r < reps; r++) {
-      const order = r % 2 === 0 ? ['parallel', 'sequential'] : ['sequential', 'parallel'];
+      const order: Array<keyof Modes> = r % 2 === 0 ? ['parallel', 'sequential'] : ['sequential', 'parallel'];
       for (const mode of order) {
         const targets = disks.map((d) => join(o.work, `${mode}-${d.name}.qcow2`));
-        const jobs = overlays.map((ov, i) => v2vCopyArgs(ov, targets[i]));
+        const jobs = overlays.map((ov, i) => v2vCopyArgs(ov, targets[i]!));
         const settled = await h.settleMemory();
         let seconds = 0;
         if (mode === 'parallel') seconds = (await qemuImgAll(h, jobs)).durable;
@@ -245,14 +286,15 @@ async function parallelVsSequential(h, o, disks) {
 
 // ---------------------------------------------------------------- summary
 
-function summarize(runs, plain, modes, sourceAlloc) {
-  const of = (tool) => runs.filter((r) => r.tool === tool);
+function summarize(runs: LargeRun[], plain: Plain, modes: Modes, sourceAlloc: number): void {
+  const of = (tool: string) => runs.filter((r) => r.tool === tool);
   const a = of('v2v');
   const b = of('virt-v2v');
   console.log(`\n=== Large guest summary (medians; ${mib(sourceAlloc)} allocated in 3 disks) ===`);
   console.log(`  ${''.padEnd(24)}${'v2v'.padStart(12)}${'virt-v2v'.padStart(12)}${'ratio'.padStart(9)}`);
-  const row = (label, x, y, fmt) => console.log(`  ${label.padEnd(24)}${fmt(x).padStart(12)}${(y === undefined ? '-' : fmt(y)).padStart(12)}${(y ? (x / y).toFixed(2) : '-').padStart(9)}`);
-  const med = (rs, f) => (rs.length > 0 ? median(rs.map(f)) : undefined);
+  // x: a v2v median, so only called when v2v ran
+  const row = (label: string, x: number | undefined, y: number | undefined, fmt: (n: number) => string) => console.log(`  ${label.padEnd(24)}${fmt(x!).padStart(12)}${(y === undefined ? '-' : fmt(y)).padStart(12)}${(y ? (x! / y).toFixed(2) : '-').padStart(9)}`);
+  const med = (rs: LargeRun[], f: (r: LargeRun) => number) => (rs.length > 0 ? median(rs.map(f)) : undefined);
   const wallA = med(a, (r) => r.wall);
   const wallB = med(b, (r) => r.wall);
   if (a.length > 0) {
@@ -266,10 +308,10 @@ function summarize(runs, plain, modes, sourceAlloc) {
     `(parallel/sequential time ${(modes.parallel / modes.sequential).toFixed(2)})`);
   console.log('\n  Targets (issue #14, large guest):');
   if (a.length > 0) {
-    const copyA = med(a, (r) => r.copy);
-    const throughput = med(a, (r) => r.written) / copyA / (plain.written / plain.seconds);
+    const copyA = med(a, (r) => r.copy)!;
+    const throughput = med(a, (r) => r.written)! / copyA / (plain.written / plain.seconds);
     console.log(`    copy throughput v2v/plain  ${throughput.toFixed(2)} (target >= 0.95; both to durable): ${verdict(throughput >= 0.95)}`);
-    if (wallB !== undefined) console.log(`    wall time v2v/virt-v2v     ${(wallA / wallB).toFixed(2)} (target <= 0.50): ${verdict(wallA / wallB <= 0.5)}`);
+    if (wallB !== undefined) console.log(`    wall time v2v/virt-v2v     ${(wallA! / wallB).toFixed(2)} (target <= 0.50): ${verdict(wallA! / wallB <= 0.5)}`);
     else console.log('    wall time v2v/virt-v2v     not judged: no virt-v2v run finished (above)');
     const node = Math.max(...a.map((r) => r.peakNodeKiB));
     console.log(`    v2v node process peak      ${kib2mib(node)} (target < 200 MiB): ${verdict(node > 0 && node < 200 * 1024)}`);
