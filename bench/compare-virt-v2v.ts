@@ -605,7 +605,6 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const kib2mib = (k: number | undefined) => (k ? `${(k / 1024).toFixed(0)} MiB` : 'n/a');
 const sec = (s: number) => `${s.toFixed(1)} s`;
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const pad = (text: string, n: number) => String(text).padEnd(n);
 const lpad = (text: string, n: number) => String(text).padStart(n);
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');

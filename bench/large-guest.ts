@@ -199,7 +199,7 @@ async function qemuImgAll(h: BenchHelpers, jobs: string[][]): Promise<{ exit: nu
   await Promise.all(jobs.map((args) => new Promise<void>((resolveJob, reject) => {
     const child = spawn('qemu-img', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (b: Buffer) => { err += b; });
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`qemu-img ${args.join(' ')} failed (${code}): ${err}`));
