@@ -38,7 +38,20 @@ import { randomBytes } from 'node:crypto';
 import { flushToStorage } from '../src/output/flush.js';
 import type { V2vEvent } from '../src/progress/events.js';
 import { largeGuestBench } from './large-guest.js';
-import { GROUPS, type Group, type Groups, type ParsedStages, type RunSpec, type Settled, type Stage, type StageStart, type StampedLine, type ToolRun, type ToolSpec, type TracedCommand } from './types.js';
+import {
+  GROUPS,
+  type Group,
+  type Groups,
+  type ParsedStages,
+  type RunSpec,
+  type Settled,
+  type Stage,
+  type StageStart,
+  type StampedLine,
+  type ToolRun,
+  type ToolSpec,
+  type TracedCommand,
+} from './types.js';
 
 /** The repository (this file runs as dist/bench/compare-virt-v2v.js). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -62,7 +75,12 @@ const GUESTS: Record<GuestKey, GuestDef> = {
   bios: { label: 'BIOS test guest (Debian 12, ext4 root)', script: 'test/fixtures/build-debian-guest.sh' },
   // Its plain-module variant: virt-v2v 2.2.0 (libguestfs 1.48) fails on the .ko.zst one uefi-lvm.test.ts converts
   // ("file_architecture: unknown architecture: .../kvm.ko.zst").
-  uefi: { label: 'UEFI+LVM guest (Debian 12, ESP, /boot, LVM root; .ko modules)', script: 'test/fixtures/build-debian-uefi-lvm-guest.sh', env: { V2V_UEFI_MODULES: 'plain' }, espStub: true },
+  uefi: {
+    label: 'UEFI+LVM guest (Debian 12, ESP, /boot, LVM root; .ko modules)',
+    script: 'test/fixtures/build-debian-uefi-lvm-guest.sh',
+    env: { V2V_UEFI_MODULES: 'plain' },
+    espStub: true,
+  },
 };
 
 // ---------------------------------------------------------------- options
@@ -115,30 +133,82 @@ function usage(code: number): never {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { guest: undefined, rounds: 2, copyReps: 5, copy: true, verifyCost: true, large: true, largeRounds: 2, fixture: undefined, workdir: process.env.TMPDIR || '/var/tmp', guests: [] };
+  const o: Options = {
+    guest: undefined,
+    rounds: 2,
+    copyReps: 5,
+    copy: true,
+    verifyCost: true,
+    large: true,
+    largeRounds: 2,
+    fixture: undefined,
+    workdir: process.env.TMPDIR || '/var/tmp',
+    guests: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2);
     const value = () => inline ?? argv[++i] ?? usage(2);
     switch (flag) {
-      case '--guest': o.guest = value(); break;
-      case '--rounds': o.rounds = positiveInt(flag, value(), 0); break;
-      case '--copy-reps': o.copyReps = positiveInt(flag, value()); break;
-      case '--no-copy': o.copy = false; break;
-      case '--no-verify-cost': o.verifyCost = false; break;
-      case '--only-verify-cost': o.rounds = 0; o.copy = false; o.verifyCost = true; o.large = false; break;
-      case '--large': o.large = true; break;
-      case '--no-large': o.large = false; break;
-      case '--only-large': o.rounds = 0; o.copy = false; o.verifyCost = false; o.large = true; break;
-      case '--large-rounds': o.largeRounds = positiveInt(flag, value(), 0); break;
-      case '--fixture': o.fixture = resolve(value()); break;
-      case '--workdir': o.workdir = resolve(value()); break;
-      case '-h': case '--help': usage(0); break;
-      default: process.stderr.write(`bench: unknown option ${argv[i]}\n`); usage(2);
+      case '--guest':
+        o.guest = value();
+        break;
+      case '--rounds':
+        o.rounds = positiveInt(flag, value(), 0);
+        break;
+      case '--copy-reps':
+        o.copyReps = positiveInt(flag, value());
+        break;
+      case '--no-copy':
+        o.copy = false;
+        break;
+      case '--no-verify-cost':
+        o.verifyCost = false;
+        break;
+      case '--only-verify-cost':
+        o.rounds = 0;
+        o.copy = false;
+        o.verifyCost = true;
+        o.large = false;
+        break;
+      case '--large':
+        o.large = true;
+        break;
+      case '--no-large':
+        o.large = false;
+        break;
+      case '--only-large':
+        o.rounds = 0;
+        o.copy = false;
+        o.verifyCost = false;
+        o.large = true;
+        break;
+      case '--large-rounds':
+        o.largeRounds = positiveInt(flag, value(), 0);
+        break;
+      case '--fixture':
+        o.fixture = resolve(value());
+        break;
+      case '--workdir':
+        o.workdir = resolve(value());
+        break;
+      case '-h':
+      case '--help':
+        usage(0);
+        break;
+      default:
+        process.stderr.write(`bench: unknown option ${argv[i]}\n`);
+        usage(2);
     }
   }
   o.guest ??= o.fixture ? 'bios' : 'all';
-  if (o.guest !== 'all' && !isGuestKey(o.guest)) { process.stderr.write(`bench: --guest wants bios, uefi or all, got "${o.guest}"\n`); process.exit(2); }
-  if (o.fixture && o.guest === 'all') { process.stderr.write('bench: --fixture replaces one guest: give --guest bios or --guest uefi with it\n'); process.exit(2); }
+  if (o.guest !== 'all' && !isGuestKey(o.guest)) {
+    process.stderr.write(`bench: --guest wants bios, uefi or all, got "${o.guest}"\n`);
+    process.exit(2);
+  }
+  if (o.fixture && o.guest === 'all') {
+    process.stderr.write('bench: --fixture replaces one guest: give --guest bios or --guest uefi with it\n');
+    process.exit(2);
+  }
   o.guests = o.guest === 'all' ? (Object.keys(GUESTS) as GuestKey[]) : [o.guest];
   return o;
 }
@@ -149,7 +219,10 @@ function isGuestKey(guest: string): guest is GuestKey {
 
 function positiveInt(flag: string, text: string, min = 1): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) { process.stderr.write(`bench: ${flag} wants an integer >= ${min}, got "${text}"\n`); process.exit(2); }
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`bench: ${flag} wants an integer >= ${min}, got "${text}"\n`);
+    process.exit(2);
+  }
   return n;
 }
 
@@ -186,7 +259,11 @@ function runCleanups() {
   cleaning = true;
   for (const child of running) killTree(child);
   while (cleanups.length > 0) {
-    try { cleanups.pop()?.(); } catch (e) { process.stderr.write(`bench: cleanup: ${(e as Error).message}\n`); }
+    try {
+      cleanups.pop()?.();
+    } catch (e) {
+      process.stderr.write(`bench: cleanup: ${(e as Error).message}\n`);
+    }
   }
 }
 
@@ -208,28 +285,58 @@ function taggedPids(tag: string): number[] {
   const pids: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try { if (`\0${readFileSync(`/proc/${e}/environ`, 'latin1')}`.includes(needle)) pids.push(Number(e)); } catch { /* gone */ }
+    try {
+      if (`\0${readFileSync(`/proc/${e}/environ`, 'latin1')}`.includes(needle)) pids.push(Number(e));
+    } catch {
+      /* gone */
+    }
   }
   return pids;
 }
 
 function killTree(child: TaggedChild): void {
-  try { if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-  for (const pid of taggedPids(child.tag)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
+  for (const pid of taggedPids(child.tag)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** Stops whatever a finished run left behind; returns descriptions of it. */
 async function reapLeftovers(tag: string): Promise<string[]> {
   await sleep(1000);
   const left = taggedPids(tag).map((pid) => `${pid} (${comm(pid)})`);
-  for (const pid of taggedPids(tag)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+  for (const pid of taggedPids(tag)) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
   await sleep(2000);
-  for (const pid of taggedPids(tag)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of taggedPids(tag)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   return left;
 }
 
 function comm(pid: number): string {
-  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return '?'; }
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -258,7 +365,11 @@ class MemorySampler {
     this.busy = false;
   }
 
-  start(): void { this.timer = setInterval(() => { void this.sample(); }, SAMPLE_MS); }
+  start(): void {
+    this.timer = setInterval(() => {
+      void this.sample();
+    }, SAMPLE_MS);
+  }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
@@ -274,29 +385,31 @@ class MemorySampler {
       const present = new Set(entries.map(Number));
       for (const pid of this.known.keys()) if (!present.has(pid)) this.known.delete(pid);
       let sum = 0;
-      await Promise.all(entries.map(async (e) => {
-        const pid = Number(e);
-        let tagged = this.known.get(pid);
-        if (tagged === undefined) {
-          const environ = await readFile(`/proc/${e}/environ`, 'latin1').catch(() => undefined);
-          if (environ === undefined) return;
-          // The environment is fixed from exec on, so the answer is cached
-          // for as long as the PID exists.
-          tagged = `\0${environ}`.includes(this.needle);
-          this.known.set(pid, tagged);
-        }
-        if (!tagged) return;
-        const status = await readFile(`/proc/${e}/status`, 'utf8').catch(() => '');
-        const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        const name = /Name:\s+(\S+)/.exec(status)?.[1] ?? '?';
-        sum += rss;
-        this.peakByName.set(name, Math.max(this.peakByName.get(name) ?? 0, hwm));
-        if (name === 'node' && this.nodeMatch) {
-          const cmdline = await readFile(`/proc/${e}/cmdline`, 'latin1').catch(() => '');
-          if (this.nodeMatch.test(cmdline)) this.peakNodeKiB = Math.max(this.peakNodeKiB, hwm);
-        }
-      }));
+      await Promise.all(
+        entries.map(async (e) => {
+          const pid = Number(e);
+          let tagged = this.known.get(pid);
+          if (tagged === undefined) {
+            const environ = await readFile(`/proc/${e}/environ`, 'latin1').catch(() => undefined);
+            if (environ === undefined) return;
+            // The environment is fixed from exec on, so the answer is cached
+            // for as long as the PID exists.
+            tagged = `\0${environ}`.includes(this.needle);
+            this.known.set(pid, tagged);
+          }
+          if (!tagged) return;
+          const status = await readFile(`/proc/${e}/status`, 'utf8').catch(() => '');
+          const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+          const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+          const name = /Name:\s+(\S+)/.exec(status)?.[1] ?? '?';
+          sum += rss;
+          this.peakByName.set(name, Math.max(this.peakByName.get(name) ?? 0, hwm));
+          if (name === 'node' && this.nodeMatch) {
+            const cmdline = await readFile(`/proc/${e}/cmdline`, 'latin1').catch(() => '');
+            if (this.nodeMatch.test(cmdline)) this.peakNodeKiB = Math.max(this.peakNodeKiB, hwm);
+          }
+        }),
+      );
       this.peakTreeKiB = Math.max(this.peakTreeKiB, sum);
     } finally {
       this.busy = false;
@@ -319,12 +432,15 @@ async function runTool({ name, argv, env, logFile, nodeMatch }: RunSpec & { name
   const load = loadavg()[0]!;
   const t0 = performance.now();
   const epoch = Date.now();
-  const child = Object.assign(spawn(cmd[0]!, cmd.slice(1), {
-    cwd: ROOT,
-    detached: true, // own process group: a signal to us stops the whole run
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env, [TAG_ENV]: tag, LANG: 'C', LC_ALL: 'C' },
-  }), { tag });
+  const child = Object.assign(
+    spawn(cmd[0]!, cmd.slice(1), {
+      cwd: ROOT,
+      detached: true, // own process group: a signal to us stops the whole run
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env, [TAG_ENV]: tag, LANG: 'C', LC_ALL: 'C' },
+    }),
+    { tag },
+  );
   running.add(child);
   sampler.start();
   const lines: StampedLine[] = [];
@@ -339,7 +455,9 @@ async function runTool({ name, argv, env, logFile, nodeMatch }: RunSpec & { name
     pending = parts.pop() ?? '';
     for (const line of parts) if (line.trim() !== '') lines.push({ t, line });
   });
-  child.stderr.on('data', (buf: Buffer) => { log += buf.toString('utf8'); });
+  child.stderr.on('data', (buf: Buffer) => {
+    log += buf.toString('utf8');
+  });
   const code = await new Promise<number>((res) => child.on('close', (c, sig) => res(c ?? (sig ? 128 : 1))));
   const wall = (performance.now() - t0) / 1000;
   running.delete(child);
@@ -355,8 +473,15 @@ async function runTool({ name, argv, env, logFile, nodeMatch }: RunSpec & { name
     throw new Error(`${name} exited ${code}; error lines and the end of its output:\n${[...errors, '...', ...all.slice(-15)].join('\n')}`);
   }
   return {
-    wall, epoch, lines, load, loadEnd: loadavg()[0]!, leftovers,
-    peakTreeKiB: sampler.peakTreeKiB, peakNodeKiB: sampler.peakNodeKiB, maxProcKiB,
+    wall,
+    epoch,
+    lines,
+    load,
+    loadEnd: loadavg()[0]!,
+    leftovers,
+    peakTreeKiB: sampler.peakTreeKiB,
+    peakNodeKiB: sampler.peakNodeKiB,
+    maxProcKiB,
     peakByName: sampler.peakByName,
   };
 }
@@ -407,7 +532,10 @@ const VIRT_V2V_STAGES: Array<[RegExp, Group]> = [
  */
 function v2vStarts(run: ToolRun, eventsFile?: string): ParsedStages {
   if (eventsFile && existsSync(eventsFile)) {
-    const events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as V2vEvent);
+    const events = readFileSync(eventsFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as V2vEvent);
     const at = (e: V2vEvent) => (Date.parse(e.timestamp) - run.epoch) / 1000;
     const stageEvents = events.filter((e): e is V2vEvent & { stage: string } => e.type === 'message' && !!e.stage);
     const starts = stageEvents.filter((e) => e.phase === 'start').map((e) => ({ t: at(e), title: e.message, group: groupOfKey(e.stage) }));
@@ -415,8 +543,17 @@ function v2vStarts(run: ToolRun, eventsFile?: string): ParsedStages {
     // -x style trace events (when the build emits them): each external command, timed to the next event
     // (not a heartbeat: those come every 10 s while a command runs).
     const timeline = events.filter((e) => e.type !== 'progress' && !(e.type === 'info' && /^still working: /.test(e.message)));
-    const commands = timeline.flatMap((e, i): TracedCommand[] => (e.type === 'trace' && timeline[i + 1]
-      ? [{ stage: e.stage === undefined ? undefined : groupOfKey(e.stage), text: shortCommand(e.message), seconds: at(timeline[i + 1]!) - at(e) }] : []));
+    const commands = timeline.flatMap((e, i): TracedCommand[] =>
+      e.type === 'trace' && timeline[i + 1]
+        ? [
+            {
+              stage: e.stage === undefined ? undefined : groupOfKey(e.stage),
+              text: shortCommand(e.message),
+              seconds: at(timeline[i + 1]!) - at(e),
+            },
+          ]
+        : [],
+    );
     const last = stageEvents.filter((e) => e.phase === 'end').at(-1);
     if (starts.length > 0) return { starts, infos, commands, end: last ? at(last) : undefined, source: '--machine-readable events' };
   }
@@ -427,8 +564,14 @@ function v2vStarts(run: ToolRun, eventsFile?: string): ParsedStages {
     const m = /^\s*(\S)\s+\[\d\d:\d\d:\d\d\]\s+(.*)$/.exec(line);
     if (!m) continue;
     const [, mark, title = ''] = m;
-    if (mark === '›') { infos.push({ t, text: title }); continue; }
-    if (mark === '✔') { end = t; continue; }
+    if (mark === '›') {
+      infos.push({ t, text: title });
+      continue;
+    }
+    if (mark === '✔') {
+      end = t;
+      continue;
+    }
     if (mark !== '❯') continue;
     const hit = V2V_STAGES.find(([re]) => re.test(title));
     if (hit) starts.push({ t, title, group: hit[1] });
@@ -469,7 +612,10 @@ function durations(starts: StageStart[], end: number | undefined, wall: number):
 
 /** A trace line made short: no guest shell prelude, no remote PID, first line only. */
 function shortCommand(text: string): string {
-  return text.replace(/^guestfish --remote=\d+ -- -?/, 'guestfish: ').replace(/export PATH=\S+ DEBIAN_FRONTEND=\S+ LC_ALL=C; ?/, '').split('\n')[0]!;
+  return text
+    .replace(/^guestfish --remote=\d+ -- -?/, 'guestfish: ')
+    .replace(/export PATH=\S+ DEBIAN_FRONTEND=\S+ LC_ALL=C; ?/, '')
+    .split('\n')[0]!;
 }
 
 /** One stage's external commands: the slow ones, and how many quick ones took how long. */
@@ -518,7 +664,10 @@ async function copyThroughput(vmdk: string, dir: string, reps: number): Promise<
   // Same creation command as drivers/qemu-img.ts createOverlayCommand.
   sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'compat=1.1,lazy_refcounts=on', '-F', 'vmdk', '-b', vmdk, overlay]);
   const variants: Array<[string, (t: string) => string[]]> = [
-    ['v2v argv (-p -W -m 8, -o compat=1.1)', (t) => ['convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1', overlay, t]],
+    [
+      'v2v argv (-p -W -m 8, -o compat=1.1)',
+      (t) => ['convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1', overlay, t],
+    ],
     ['plain convert -O qcow2', (t) => ['convert', '-f', 'qcow2', '-O', 'qcow2', overlay, t]],
   ];
   const results = variants.map(([label]) => ({ label, times: [] as number[], alloc: 0 }));
@@ -574,7 +723,13 @@ const REPORTED_KIB = '/sys/module/page_reporting/parameters/reported_kib';
  */
 async function settleMemory(): Promise<Settled> {
   const dropped = dropCaches();
-  const reported = (): number | undefined => { try { return Number(readFileSync(REPORTED_KIB, 'utf8')); } catch { return undefined; } };
+  const reported = (): number | undefined => {
+    try {
+      return Number(readFileSync(REPORTED_KIB, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
   const start = reported();
   if (start === undefined) return { dropped, waited: 0, reportedMiB: 0 };
   const t0 = performance.now();
@@ -594,7 +749,11 @@ function guestfish(args: string[]): string {
 }
 
 function sh(program: string, args: string[], quiet = false, env: Record<string, string> = {}): string {
-  const r = spawnSync(program, args, { stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(program, args, {
+    stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   if (r.status !== 0) throw new Error(`${program} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout ?? '';
 }
@@ -604,28 +763,43 @@ function sh(program: string, args: string[], quiet = false, env: Record<string, 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const kib2mib = (k: number | undefined) => (k ? `${(k / 1024).toFixed(0)} MiB` : 'n/a');
 const sec = (s: number) => `${s.toFixed(1)} s`;
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 const pad = (text: string, n: number) => String(text).padEnd(n);
 const lpad = (text: string, n: number) => String(text).padStart(n);
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
 function printRun(r: Result): void {
-  console.log(`\n  ${r.guest}: ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}, stages from ${r.stageSource}`);
+  console.log(
+    `\n  ${r.guest}: ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}, stages from ${r.stageSource}`,
+  );
   for (const s of r.stages) console.log(`    ${lpad(sec(s.seconds), 8)}  ${s.title.slice(0, 90)}`);
   if (r.breakdown.length > 0) {
     console.log('    where the time goes (external commands, from trace events):');
     for (const b of r.breakdown) {
       for (const c of b.slow) console.log(`      ${pad(b.stage, 8)} ${lpad(sec(c.seconds), 8)}  ${c.text.slice(0, 80)}`);
-      if (b.quickCount > 0) console.log(`      ${pad(b.stage, 8)} ${lpad(sec(b.quickSeconds), 8)}  ${b.quickCount} shorter command(s) (< 5 s each)`);
+      if (b.quickCount > 0)
+        console.log(`      ${pad(b.stage, 8)} ${lpad(sec(b.quickSeconds), 8)}  ${b.quickCount} shorter command(s) (< 5 s each)`);
     }
   } else if (r.steps.length > 0) {
     console.log('    convert stage, by step:');
     for (const s of r.steps) console.log(`      ${lpad(sec(s.seconds), 8)}  ${s.text.slice(0, 86)}`);
   }
-  const top = [...r.peakByName].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, k]) => `${n} ${kib2mib(k)}`).join(', ');
-  console.log(`    memory: process tree peak (sum of RSS) ${kib2mib(r.peakTreeKiB)}; largest process (time %M) ${kib2mib(r.maxProcKiB)}` +
-    `${r.tool === 'v2v' ? `; v2v node process peak ${kib2mib(r.peakNodeKiB)}` : ''}; biggest: ${top}`);
-  console.log(`    output allocated: ${mib(r.alloc)}; domain XML: ${r.firmware}${r.leftovers.length ? `; LEFTOVER processes stopped: ${r.leftovers.join(', ')}` : ''}`);
+  const top = [...r.peakByName]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([n, k]) => `${n} ${kib2mib(k)}`)
+    .join(', ');
+  console.log(
+    `    memory: process tree peak (sum of RSS) ${kib2mib(r.peakTreeKiB)}; largest process (time %M) ${kib2mib(r.maxProcKiB)}` +
+      `${r.tool === 'v2v' ? `; v2v node process peak ${kib2mib(r.peakNodeKiB)}` : ''}; biggest: ${top}`,
+  );
+  console.log(
+    `    output allocated: ${mib(r.alloc)}; domain XML: ${r.firmware}${r.leftovers.length ? `; LEFTOVER processes stopped: ${r.leftovers.join(', ')}` : ''}`,
+  );
 }
 
 /** Per guest: medians per tool, ratios and targets; `label` says what the medians are of. */
@@ -638,12 +812,15 @@ function summarize(results: Result[], label: string): void {
     if (b.length === 0) {
       const failed = referenceFailures.filter((f) => f.what.startsWith(`${guest} `)).length;
       console.log(`\n=== Summary: ${a[0]!.guestLabel}: virt-v2v failed in all its ${failed} round(s): no ratios ===`);
-      console.log(`  v2v wall time ${sec(median(a.map((r) => r.wall)))} (median of ${a.length}), node peak ${kib2mib(Math.max(...a.map((r) => r.peakNodeKiB)))}`);
+      console.log(
+        `  v2v wall time ${sec(median(a.map((r) => r.wall)))} (median of ${a.length}), node peak ${kib2mib(Math.max(...a.map((r) => r.peakNodeKiB)))}`,
+      );
       continue;
     }
     console.log(`\n=== Summary: ${a[0]!.guestLabel} (median of ${label}: ${a.length} v2v, ${b.length} virt-v2v) ===`);
     console.log(`  ${pad('', 22)}${lpad('v2v', 12)}${lpad('virt-v2v', 12)}${lpad('ratio', 9)}`);
-    const row = (name: string, x: number, y: number, fmt: (n: number) => string) => console.log(`  ${pad(name, 22)}${lpad(fmt(x), 12)}${lpad(fmt(y), 12)}${lpad(y ? (x / y).toFixed(2) : '-', 9)}`);
+    const row = (name: string, x: number, y: number, fmt: (n: number) => string) =>
+      console.log(`  ${pad(name, 22)}${lpad(fmt(x), 12)}${lpad(fmt(y), 12)}${lpad(y ? (x / y).toFixed(2) : '-', 9)}`);
     for (const g of GROUPS) row(`stage ${g}`, median(a.map((r) => r.groups[g])), median(b.map((r) => r.groups[g])), sec);
     const wallA = median(a.map((r) => r.wall));
     const wallB = median(b.map((r) => r.wall));
@@ -666,7 +843,9 @@ function summarize(results: Result[], label: string): void {
     console.log(`  ${pad('guest', 8)}${lpad('wall <= 0.35', 20)}${lpad('size <= 1.00', 20)}${lpad('node < 200 MiB', 22)}`);
     for (const v of verdicts) {
       const cell = (text: string, ok: boolean, n: number) => lpad(`${text} ${verdict(ok)}`, n);
-      console.log(`  ${pad(v.guest, 8)}${cell(v.wall.toFixed(2), wallMet(v), 20)}${cell(v.alloc.toFixed(2), allocMet(v), 20)}${cell(kib2mib(v.node), nodeMet(v), 22)}`);
+      console.log(
+        `  ${pad(v.guest, 8)}${cell(v.wall.toFixed(2), wallMet(v), 20)}${cell(v.alloc.toFixed(2), allocMet(v), 20)}${cell(kib2mib(v.node), nodeMet(v), 22)}`,
+      );
     }
     const all = verdicts.every((v) => wallMet(v) && allocMet(v) && nodeMet(v));
     console.log(`  all targets on all guests: ${verdict(all)}`);
@@ -688,7 +867,12 @@ async function runCompared(tool: string, what: string, spec: RunSpec): Promise<T
   } catch (error) {
     if (tool !== 'virt-v2v') throw error;
     referenceFailures.push({ what, message: (error as Error).message });
-    console.log(`\n  virt-v2v FAILED (${what}); left out of the ratios, the bench goes on:\n${(error as Error).message.split('\n').map((l) => `    | ${l}`).join('\n')}`);
+    console.log(
+      `\n  virt-v2v FAILED (${what}); left out of the ratios, the bench goes on:\n${(error as Error).message
+        .split('\n')
+        .map((l) => `    | ${l}`)
+        .join('\n')}`,
+    );
     return undefined;
   }
 }
@@ -709,7 +893,11 @@ const nodeMet = (v: Verdict) => v.node > 0 && v.node < 200 * 1024;
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const needed: Array<[string, string]> = [['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'], ['nbdcopy', 'apt-get install libnbd-bin (virt-v2v only Recommends it, and copies with it)'], ['qemu-img', 'apt-get install qemu-utils']];
+  const needed: Array<[string, string]> = [
+    ['virt-v2v', 'apt-get install --no-install-recommends virt-v2v'],
+    ['nbdcopy', 'apt-get install libnbd-bin (virt-v2v only Recommends it, and copies with it)'],
+    ['qemu-img', 'apt-get install qemu-utils'],
+  ];
   for (const [tool, hint] of needed.filter(([tool]) => o.rounds > 0 || (o.large && o.largeRounds > 0) || tool === 'qemu-img')) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${hint} (or scripts/setup.sh).`);
   }
@@ -724,13 +912,22 @@ async function main(): Promise<void> {
   for (const [i, g] of guests.entries()) if (GUESTS[g.key].espStub && o.rounds > 0) guests[i] = withEspGrubStub(g, work);
   const { vmx, vmdk } = guests[0]!;
 
-  const virtV2vVersion = o.rounds > 0 ? `${sh('virt-v2v', ['--version']).trim()} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg)` : 'no virt-v2v run';
+  const virtV2vVersion =
+    o.rounds > 0 ? `${sh('virt-v2v', ['--version']).trim()} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg)` : 'no virt-v2v run';
   const qemuImgVersion = sh('qemu-img', ['--version']).split('\n')[0];
   console.log(`v2v vs virt-v2v benchmark — ${new Date().toISOString()}`);
-  console.log(`  host: ${cpus().length} CPU(s), ${existsSync('/dev/kvm') ? '/dev/kvm present' : 'no /dev/kvm (TCG)'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`  tools: node bin/v2v.js (dist, stages from ${machineReadable ? '--machine-readable=file:' : 'piped lines'}), ${virtV2vVersion}, ${qemuImgVersion}`);
+  console.log(
+    `  host: ${cpus().length} CPU(s), ${existsSync('/dev/kvm') ? '/dev/kvm present' : 'no /dev/kvm (TCG)'}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `  tools: node bin/v2v.js (dist, stages from ${machineReadable ? '--machine-readable=file:' : 'piped lines'}), ${virtV2vVersion}, ${qemuImgVersion}`,
+  );
   for (const g of guests) console.log(`  guest ${g.key}: ${g.label}: ${g.vmx} (${mib(statSync(g.vmdk).blocks * 512)} allocated)`);
-  console.log(`  command: -i vmx guest.vmx -o local -os DIR -of qcow2; ${o.rounds > 0 ? `${o.rounds} round(s) per guest, alternating order` : 'no v2v/virt-v2v rounds'}`);
+  console.log(
+    `  command: -i vmx guest.vmx -o local -os DIR -of qcow2; ${o.rounds > 0 ? `${o.rounds} round(s) per guest, alternating order` : 'no v2v/virt-v2v rounds'}`,
+  );
 
   for (const guest of guests) {
     for (let round = 1; round <= o.rounds; round++) {
@@ -740,20 +937,33 @@ async function main(): Promise<void> {
   if (o.rounds > 0) summarize(results, `${o.rounds} round(s)`);
 
   if (o.copy) {
-    console.log(`\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the ${guests[0]!.key} guest, target fdatasync'ed (${o.copyReps} reps, into ${work}) ===`);
-    console.log(`  page cache: ${dropCaches() ? 'flushed and dropped before each run (source read from disk)' : 'NOT dropped (needs root): figures include cache effects'}`);
-    console.log(`  memory: ${existsSync(REPORTED_KIB) ? 'after the drop, freed pages left to be reported to the host (as in a conversion) before each run' : 'no free page reporting (bare metal or none): nothing to settle'}`);
-    console.log(`  load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `\n=== Copy throughput: qemu-img convert of a qcow2 overlay over the ${guests[0]!.key} guest, target fdatasync'ed (${o.copyReps} reps, into ${work}) ===`,
+    );
+    console.log(
+      `  page cache: ${dropCaches() ? 'flushed and dropped before each run (source read from disk)' : 'NOT dropped (needs root): figures include cache effects'}`,
+    );
+    console.log(
+      `  memory: ${existsSync(REPORTED_KIB) ? 'after the drop, freed pages left to be reported to the host (as in a conversion) before each run' : 'no free page reporting (bare metal or none): nothing to settle'}`,
+    );
+    console.log(
+      `  load average before: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     const copy = await copyThroughput(vmdk, work, o.copyReps);
     const alloc = statSync(vmdk).blocks * 512;
     for (const c of copy) {
-      console.log(`  ${pad(c.label, 40)} median ${sec(median(c.times))} (runs ${c.times.map((t) => t.toFixed(1)).join(', ')}), ` +
-        `${mib(alloc / median(c.times))}/s of source data, target ${mib(c.alloc)}`);
+      console.log(
+        `  ${pad(c.label, 40)} median ${sec(median(c.times))} (runs ${c.times.map((t) => t.toFixed(1)).join(', ')}), ` +
+          `${mib(alloc / median(c.times))}/s of source data, target ${mib(c.alloc)}`,
+      );
     }
     const ratio = median(copy[1]!.times) / median(copy[0]!.times);
     console.log(`  throughput v2v argv / plain: ${ratio.toFixed(2)} (target >= 0.95): ${verdict(ratio >= 0.95)}`);
     const v2vCopies = results.filter((r) => r.tool === 'v2v' && r.guest === guests[0]!.key).map((r) => r.groups.copy);
-    if (v2vCopies.length > 0) console.log(`  v2v copy stage in the full runs: median ${sec(median(v2vCopies))} (the converted, trimmed overlay)`);
+    if (v2vCopies.length > 0)
+      console.log(`  v2v copy stage in the full runs: median ${sec(median(v2vCopies))} (the converted, trimmed overlay)`);
   }
   if (o.verifyCost) {
     if (!help.includes('--verify')) console.log('\n=== --verify cost: this v2v build has no --verify ===');
@@ -763,8 +973,16 @@ async function main(): Promise<void> {
       await verifyCost(vmx, work, plain.length > 0 ? median(plain) : undefined);
     }
   }
-  if (o.large) await largeGuestBench({ ROOT, sh, dropCaches, settleMemory, flushToStorage, runCompared, v2vStarts, virtV2vStarts, durations }, { rounds: o.largeRounds, work, machineReadable });
-  console.log(`\n  load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (o.large)
+    await largeGuestBench(
+      { ROOT, sh, dropCaches, settleMemory, flushToStorage, runCompared, v2vStarts, virtV2vStarts, durations },
+      { rounds: o.largeRounds, work, machineReadable },
+    );
+  console.log(
+    `\n  load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 /**
@@ -776,7 +994,11 @@ function fixtureOf(key: GuestKey, fixture: string | undefined): Fixture {
   const { label, script, env = {} } = GUESTS[key];
   let dir = fixture;
   if (dir === undefined) {
-    const r = spawnSync('bash', [join(ROOT, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, ...env } });
+    const r = spawnSync('bash', [join(ROOT, script)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
     if (r.status !== 0) throw new Error(`${script} failed (${r.status ?? r.signal}): it builds the ${key} guest; see its output above.`);
     dir = r.stdout.trim().split('\n').at(-1)!;
   }
@@ -797,10 +1019,29 @@ function fixtureOf(key: GuestKey, fixture: string | undefined): Fixture {
  * v2v's Debian converter does not read the stub.
  */
 function withEspGrubStub(guest: Fixture, work: string): Fixture {
-  const probe = guestfish(['--ro', '-a', guest.vmdk, '-i', 'glob-expand', '/boot/efi/EFI/*/grub.cfg', ':', 'echo', '==', ':', 'mountpoints', ':', 'echo', '==', ':', 'vfs-uuid', '/dev/sda2']);
+  const probe = guestfish([
+    '--ro',
+    '-a',
+    guest.vmdk,
+    '-i',
+    'glob-expand',
+    '/boot/efi/EFI/*/grub.cfg',
+    ':',
+    'echo',
+    '==',
+    ':',
+    'mountpoints',
+    ':',
+    'echo',
+    '==',
+    ':',
+    'vfs-uuid',
+    '/dev/sda2',
+  ]);
   const [configs, mounts = '', uuid] = probe.split(/^==$/m).map((t) => t.trim());
   if (configs !== '') return guest;
-  if (!/^\/dev\/sda2: \/boot$/m.test(mounts)) throw new Error(`${guest.vmdk}: the ESP grub.cfg stub wants /boot on /dev/sda2; the guest mounts: ${mounts}`);
+  if (!/^\/dev\/sda2: \/boot$/m.test(mounts))
+    throw new Error(`${guest.vmdk}: the ESP grub.cfg stub wants /boot on /dev/sda2; the guest mounts: ${mounts}`);
   const dir = join(work, `${guest.key}-guest`);
   mkdirSync(dir);
   sh('cp', ['--sparse=always', guest.vmdk, join(dir, 'guest.vmdk')]);
@@ -808,7 +1049,12 @@ function withEspGrubStub(guest: Fixture, work: string): Fixture {
   const stub = join(work, 'esp-grub.cfg');
   writeFileSync(stub, `search.fs_uuid ${uuid} root hd0,gpt2\nset prefix=($root)'/grub'\nconfigfile $prefix/grub.cfg\n`);
   guestfish(['-a', join(dir, 'guest.vmdk'), '-i', 'mkdir-p', '/boot/efi/EFI/debian', ':', 'upload', stub, '/boot/efi/EFI/debian/grub.cfg']);
-  return { ...guest, label: `${guest.label}; a copy with EFI/debian/grub.cfg added for virt-v2v`, vmx: join(dir, 'guest.vmx'), vmdk: join(dir, 'guest.vmdk') };
+  return {
+    ...guest,
+    label: `${guest.label}; a copy with EFI/debian/grub.cfg added for virt-v2v`,
+    vmx: join(dir, 'guest.vmx'),
+    vmdk: join(dir, 'guest.vmdk'),
+  };
 }
 
 /** One round on one guest: each tool converts it once, the first tool alternating with the round. */
@@ -821,20 +1067,52 @@ async function compareRound(guest: Fixture, round: number, work: string, machine
     mkdirSync(out);
     const eventsFile = join(work, `${name}.events.jsonl`);
     process.stderr.write(`bench: ${guest.key} round ${round}: ${tool} → ${out} ...\n`);
-    const spec: ToolSpec = tool === 'v2v'
-      ? { argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...(machineReadable ? [`--machine-readable=file:${eventsFile}`] : [])], env: {}, nodeMatch: /bin\/v2v\.js/ }
-      : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
+    const spec: ToolSpec =
+      tool === 'v2v'
+        ? {
+            argv: [
+              'node',
+              join(ROOT, 'bin/v2v.js'),
+              '-i',
+              'vmx',
+              vmx,
+              '-o',
+              'local',
+              '-os',
+              out,
+              '-of',
+              'qcow2',
+              ...(machineReadable ? [`--machine-readable=file:${eventsFile}`] : []),
+            ],
+            env: {},
+            nodeMatch: /bin\/v2v\.js/,
+          }
+        : {
+            argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'],
+            env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' },
+          };
     const run = await runCompared(tool, `${guest.key} round ${round}`, { logFile: join(work, `${name}.log`), ...spec });
-    if (run === undefined) { // virt-v2v failed: said by runCompared, left out
+    if (run === undefined) {
+      // virt-v2v failed: said by runCompared, left out
       rmSync(out, { recursive: true, force: true });
       continue;
     }
     const parsed = tool === 'v2v' ? v2vStarts(run, machineReadable ? eventsFile : undefined) : virtV2vStarts(run);
     const { stages, groups } = durations(parsed.starts, parsed.end, run.wall);
     const result: Result = {
-      guest: guest.key, guestLabel: guest.label, tool, round, order: pos === 0 ? 'first' : 'second', ...run, stages, groups, stageSource: parsed.source,
-      steps: tool === 'v2v' ? convertSteps(parsed.infos, parsed.starts, run.wall) : [], alloc: allocatedBytes(out),
-      firmware: firmwareOf(out), breakdown: commandBreakdown(parsed.commands ?? []),
+      guest: guest.key,
+      guestLabel: guest.label,
+      tool,
+      round,
+      order: pos === 0 ? 'first' : 'second',
+      ...run,
+      stages,
+      groups,
+      stageSource: parsed.source,
+      steps: tool === 'v2v' ? convertSteps(parsed.infos, parsed.starts, run.wall) : [],
+      alloc: allocatedBytes(out),
+      firmware: firmwareOf(out),
+      breakdown: commandBreakdown(parsed.commands ?? []),
     };
     results.push(result);
     printRun(result);
@@ -864,25 +1142,58 @@ async function verifyCost(vmx: string, work: string, plainWall: number | undefin
   mkdirSync(out);
   const eventsFile = join(work, 'v2v-verify.events.jsonl');
   console.log(`\n=== --verify cost: one v2v conversion with --verify (checksum and boot) ===`);
-  console.log(`  load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `  load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   process.stderr.write(`bench: v2v --verify → ${out} ...\n`);
   const run = await runTool({
-    name: 'v2v', logFile: join(work, 'v2v-verify.log'), nodeMatch: /bin\/v2v\.js/, env: {},
-    argv: ['node', join(ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', '--verify', `--machine-readable=file:${eventsFile}`],
+    name: 'v2v',
+    logFile: join(work, 'v2v-verify.log'),
+    nodeMatch: /bin\/v2v\.js/,
+    env: {},
+    argv: [
+      'node',
+      join(ROOT, 'bin/v2v.js'),
+      '-i',
+      'vmx',
+      vmx,
+      '-o',
+      'local',
+      '-os',
+      out,
+      '-of',
+      'qcow2',
+      '--verify',
+      `--machine-readable=file:${eventsFile}`,
+    ],
   });
-  const events = readFileSync(eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as V2vEvent);
+  const events = readFileSync(eventsFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as V2vEvent);
   const stageEnd = events.find((e) => e.type === 'message' && e.stage === 'verify' && e.phase === 'end');
   const report = events.find((e) => e.type === 'result')?.verify;
   rmSync(out, { recursive: true, force: true });
-  if (!report?.checksum || !report.boot || stageEnd?.seconds === undefined) throw new Error(`v2v --verify reported no verification in ${eventsFile}`);
+  if (!report?.checksum || !report.boot || stageEnd?.seconds === undefined)
+    throw new Error(`v2v --verify reported no verification in ${eventsFile}`);
   const { checksum, boot } = report;
   const without = plainWall ?? run.wall - stageEnd.seconds;
   const withoutHow = plainWall !== undefined ? 'median of the v2v rounds above' : 'this run minus its verify stage';
-  console.log(`  conversion wall time ${sec(run.wall)} with --verify (load average at end ${run.loadEnd.toFixed(2)}); verify stage ${sec(stageEnd.seconds)} (${((100 * stageEnd.seconds) / run.wall).toFixed(0)} % of the run)`);
-  console.log(`  checksum: ${checksum.status}, ${sec(checksum.seconds)} for ${checksum.disks} disk(s) (qemu-img compare, overlay vs target)`);
-  console.log(`  boot:     ${boot.status} under ${boot.accel}, ${sec(boot.seconds)} to "${boot.decidingLine}" (plus overlay setup and qemu stop: ${sec(stageEnd.seconds - checksum.seconds - boot.seconds)})`);
-  console.log(`  without --verify: ${sec(without)} (${withoutHow}); with it: ${(run.wall / without).toFixed(2)}x ` +
-    `(checksum alone +${((100 * checksum.seconds) / without).toFixed(1)} %, boot with its overlay setup +${((100 * (stageEnd.seconds - checksum.seconds)) / without).toFixed(0)} %)`);
+  console.log(
+    `  conversion wall time ${sec(run.wall)} with --verify (load average at end ${run.loadEnd.toFixed(2)}); verify stage ${sec(stageEnd.seconds)} (${((100 * stageEnd.seconds) / run.wall).toFixed(0)} % of the run)`,
+  );
+  console.log(
+    `  checksum: ${checksum.status}, ${sec(checksum.seconds)} for ${checksum.disks} disk(s) (qemu-img compare, overlay vs target)`,
+  );
+  console.log(
+    `  boot:     ${boot.status} under ${boot.accel}, ${sec(boot.seconds)} to "${boot.decidingLine}" (plus overlay setup and qemu stop: ${sec(stageEnd.seconds - checksum.seconds - boot.seconds)})`,
+  );
+  console.log(
+    `  without --verify: ${sec(without)} (${withoutHow}); with it: ${(run.wall / without).toFixed(2)}x ` +
+      `(checksum alone +${((100 * checksum.seconds) / without).toFixed(1)} %, boot with its overlay setup +${((100 * (stageEnd.seconds - checksum.seconds)) / without).toFixed(0)} %)`,
+  );
   if (boot.accel === 'kvm') console.log(`  KVM: the figures above are under KVM`);
   else console.log('  KVM: not usable on this host (v2v fell back to TCG), so no KVM figure was measured');
 }

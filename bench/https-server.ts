@@ -61,10 +61,27 @@ export async function makeSelfSignedCert(): Promise<SelfSignedCert> {
   const dir = await mkdtemp(join(tmpdir(), 'v2v-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
   return { dir, cert, key };
 }
 
@@ -113,7 +130,11 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
       end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
       if (start > end || start >= size) return void res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
     }
-    const headers: OutgoingHttpHeaders = { 'Content-Length': String(end - start + 1), 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
+    const headers: OutgoingHttpHeaders = {
+      'Content-Length': String(end - start + 1),
+      'Accept-Ranges': 'bytes',
+      'Content-Type': 'application/octet-stream',
+    };
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
     res.writeHead(range ? 206 : 200, headers);
     if (req.method === 'HEAD') return void res.end();
@@ -126,28 +147,35 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
   };
   let server: https.Server | undefined;
   let port = options.port ?? 0;
-  const listen = (): Promise<void> => new Promise((resolve, reject) => {
-    const listening = https.createServer(tls, (req, res) => {
-      handler(req, res).catch(() => res.destroy());
+  const listen = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const listening = https.createServer(tls, (req, res) => {
+        handler(req, res).catch(() => res.destroy());
+      });
+      server = listening;
+      listening.on('connection', (s: Socket) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+      });
+      listening.once('error', reject);
+      listening.listen(port, '127.0.0.1', () => {
+        port = (listening.address() as AddressInfo).port;
+        resolve();
+      });
     });
-    server = listening;
-    listening.on('connection', (s: Socket) => {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    });
-    listening.once('error', reject);
-    listening.listen(port, '127.0.0.1', () => {
-      port = (listening.address() as AddressInfo).port;
-      resolve();
-    });
-  });
   await listen();
   return {
     state,
-    get port() { return port; },
-    url(rel: string) { return `https://127.0.0.1:${port}/${rel.replace(/^\//, '')}`; },
+    get port() {
+      return port;
+    },
+    url(rel: string) {
+      return `https://127.0.0.1:${port}/${rel.replace(/^\//, '')}`;
+    },
     /** Drops the next n requests by closing their connections. */
-    drop(n: number) { state.dropNext = n; },
+    drop(n: number) {
+      state.dropNext = n;
+    },
     /** Stops listening and kills every open connection. */
     async stop() {
       await new Promise<void>((resolve) => {
@@ -157,6 +185,8 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
       });
     },
     /** Listens again on the same port. */
-    async restart() { await listen(); },
+    async restart() {
+      await listen();
+    },
   };
 }

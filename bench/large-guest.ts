@@ -75,7 +75,21 @@ interface Modes {
 const DISKS = ['guest.vmdk', 'data1.vmdk', 'data2.vmdk'];
 
 /** v2v's copy argv for one disk (drivers/qemu-img.ts convertCommand, qcow2 target, sparse). */
-const v2vCopyArgs = (overlay: string, target: string): string[] => ['convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1', overlay, target];
+const v2vCopyArgs = (overlay: string, target: string): string[] => [
+  'convert',
+  '-p',
+  '-W',
+  '-m',
+  '8',
+  '-f',
+  'qcow2',
+  '-O',
+  'qcow2',
+  '-o',
+  'compat=1.1',
+  overlay,
+  target,
+];
 /** The plain copy of a source disk. */
 const plainCopyArgs = (vmdk: string, target: string): string[] => ['convert', '-f', 'vmdk', '-O', 'qcow2', vmdk, target];
 
@@ -86,9 +100,16 @@ const gib = (bytes: number) => `${(bytes / GiB).toFixed(2)} GiB`;
 const rate = (bytes: number, seconds: number) => `${(bytes / MiB / seconds).toFixed(0)} MiB/s`;
 const sec = (s: number) => `${s.toFixed(1)} s`;
 const kib2mib = (k: number | undefined) => (k ? `${(k / 1024).toFixed(0)} MiB` : 'n/a');
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 /**
  * Runs the large-guest benchmark; prints as it goes and a summary with the
@@ -106,8 +127,13 @@ export async function largeGuestBench(h: BenchHelpers, o: LargeOptions): Promise
   const sourceAlloc = disks.reduce((a, d) => a + d.allocated, 0);
   console.log(`\n=== Large guest: ${vmx} ===`);
   for (const d of disks) console.log(`  ${d.name.padEnd(11)} ${gib(d.virtual)} virtual, ${mib(d.allocated)} allocated`);
-  console.log(`  total ${mib(sourceAlloc)} allocated; ${o.rounds} round(s) per tool, alternating order, page cache dropped before each run`);
-  if (o.rounds > 0) console.log(`  ${h.sh('virt-v2v', ['--version']).trim()} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg, copies with nbdcopy); load average ${load()}`);
+  console.log(
+    `  total ${mib(sourceAlloc)} allocated; ${o.rounds} round(s) per tool, alternating order, page cache dropped before each run`,
+  );
+  if (o.rounds > 0)
+    console.log(
+      `  ${h.sh('virt-v2v', ['--version']).trim()} (LIBGUESTFS_BACKEND_SETTINGS=force_tcg, copies with nbdcopy); load average ${load()}`,
+    );
   const dropped = h.dropCaches();
   if (!dropped) console.log('  page cache: NOT dropped (needs root): figures include cache effects');
 
@@ -135,9 +161,30 @@ async function convertOnce(h: BenchHelpers, o: LargeOptions, vmx: string, tool: 
   mkdirSync(out);
   const eventsFile = join(o.work, `large-${tool}-r${round}.events.jsonl`);
   process.stderr.write(`bench: large guest, round ${round}: ${tool} → ${out} ...\n`);
-  const spec: Omit<RunSpec, 'logFile'> = tool === 'v2v'
-    ? { argv: ['node', join(h.ROOT, 'bin/v2v.js'), '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2', ...(o.machineReadable ? [`--machine-readable=file:${eventsFile}`] : [])], env: {}, nodeMatch: /bin\/v2v\.js/ }
-    : { argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'], env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' } };
+  const spec: Omit<RunSpec, 'logFile'> =
+    tool === 'v2v'
+      ? {
+          argv: [
+            'node',
+            join(h.ROOT, 'bin/v2v.js'),
+            '-i',
+            'vmx',
+            vmx,
+            '-o',
+            'local',
+            '-os',
+            out,
+            '-of',
+            'qcow2',
+            ...(o.machineReadable ? [`--machine-readable=file:${eventsFile}`] : []),
+          ],
+          env: {},
+          nodeMatch: /bin\/v2v\.js/,
+        }
+      : {
+          argv: ['virt-v2v', '-i', 'vmx', vmx, '-o', 'local', '-os', out, '-of', 'qcow2'],
+          env: { LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' },
+        };
   h.dropCaches();
   try {
     const run = await h.runCompared(tool, `large round ${round}`, { logFile: join(o.work, `large-${tool}-r${round}.log`), ...spec });
@@ -154,7 +201,9 @@ async function convertOnce(h: BenchHelpers, o: LargeOptions, vmx: string, tool: 
 
 /** The disk images of an output directory (not its metadata). */
 function diskFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => !/\.(xml|sh|json|yaml)$/.test(f)).map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => !/\.(xml|sh|json|yaml)$/.test(f))
+    .map((f) => join(dir, f));
 }
 
 /**
@@ -163,7 +212,10 @@ function diskFiles(dir: string): string[] {
  */
 export function diskFinishTimes(eventsFile: string): Array<{ disk: number; seconds: number }> {
   if (!existsSync(eventsFile)) return [];
-  const events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as V2vEvent);
+  const events = readFileSync(eventsFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as V2vEvent);
   const start = events.find((e) => e.type === 'message' && e.stage === 'copy' && e.phase === 'start');
   if (!start) return [];
   const t0 = Date.parse(start.timestamp);
@@ -177,12 +229,17 @@ export function diskFinishTimes(eventsFile: string): Array<{ disk: number; secon
 }
 
 function printRun(r: LargeRun): void {
-  console.log(`\n  ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, copy stage ${sec(r.copy)}, ` +
-    `${mib(r.written)} written (${rate(r.written, r.copy)}), load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}`);
-  if (r.perDisk.length > 0) console.log(`    disks done at ${r.perDisk.map((d) => `#${d.disk} ${sec(d.seconds)}`).join(', ')} into the copy stage`);
-  console.log(`    memory: process tree peak ${kib2mib(r.peakTreeKiB)}; largest process ${kib2mib(r.maxProcKiB)}` +
-    `${r.tool === 'v2v' ? `; v2v node process peak ${kib2mib(r.peakNodeKiB)}` : ''}` +
-    `${r.leftovers.length ? `; LEFTOVER processes stopped: ${r.leftovers.join(', ')}` : ''}`);
+  console.log(
+    `\n  ${r.tool} round ${r.round} (${r.order}): wall ${sec(r.wall)}, copy stage ${sec(r.copy)}, ` +
+      `${mib(r.written)} written (${rate(r.written, r.copy)}), load avg ${r.load.toFixed(2)} → ${r.loadEnd.toFixed(2)}`,
+  );
+  if (r.perDisk.length > 0)
+    console.log(`    disks done at ${r.perDisk.map((d) => `#${d.disk} ${sec(d.seconds)}`).join(', ')} into the copy stage`);
+  console.log(
+    `    memory: process tree peak ${kib2mib(r.peakTreeKiB)}; largest process ${kib2mib(r.maxProcKiB)}` +
+      `${r.tool === 'v2v' ? `; v2v node process peak ${kib2mib(r.peakNodeKiB)}` : ''}` +
+      `${r.leftovers.length ? `; LEFTOVER processes stopped: ${r.leftovers.join(', ')}` : ''}`,
+  );
 }
 
 // ---------------------------------------------------------------- copies
@@ -196,18 +253,25 @@ function printRun(r: LargeRun): void {
 async function qemuImgAll(h: BenchHelpers, jobs: string[][]): Promise<{ exit: number; durable: number }> {
   const t0 = performance.now();
   let exit = 0;
-  await Promise.all(jobs.map((args) => new Promise<void>((resolveJob, reject) => {
-    const child = spawn('qemu-img', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`qemu-img ${args.join(' ')} failed (${code}): ${err}`));
-      exit = Math.max(exit, performance.now() - t0);
-      // v2v's own flush (stages/copy.ts): it reports a disk copied only once it is durable.
-      h.flushToStorage(args.at(-1)!).then(resolveJob, reject);
-    });
-  })));
+  await Promise.all(
+    jobs.map(
+      (args) =>
+        new Promise<void>((resolveJob, reject) => {
+          const child = spawn('qemu-img', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+          let err = '';
+          child.stderr.on('data', (b: Buffer) => {
+            err += b.toString();
+          });
+          child.on('error', reject);
+          child.on('close', (code) => {
+            if (code !== 0) return reject(new Error(`qemu-img ${args.join(' ')} failed (${code}): ${err}`));
+            exit = Math.max(exit, performance.now() - t0);
+            // v2v's own flush (stages/copy.ts): it reports a disk copied only once it is durable.
+            h.flushToStorage(args.at(-1)!).then(resolveJob, reject);
+          });
+        }),
+    ),
+  );
   return { exit: exit / 1000, durable: (performance.now() - t0) / 1000 };
 }
 
@@ -222,7 +286,9 @@ const settledNote = (s: Settled) => (s.waited > 0 ? `; settled ${sec(s.waited)} 
  */
 async function plainBaseline(h: BenchHelpers, o: LargeOptions, disks: Disk[]): Promise<Plain> {
   const reps = Math.max(1, o.rounds);
-  console.log(`\n  plain baseline: qemu-img convert -f vmdk -O qcow2 of each disk, one after another, each fdatasync'ed, memory settled first (${reps} rep(s)); load average ${load()}`);
+  console.log(
+    `\n  plain baseline: qemu-img convert -f vmdk -O qcow2 of each disk, one after another, each fdatasync'ed, memory settled first (${reps} rep(s)); load average ${load()}`,
+  );
   const times: number[] = [];
   const exits: number[] = [];
   let written = 0;
@@ -240,7 +306,9 @@ async function plainBaseline(h: BenchHelpers, o: LargeOptions, disks: Disk[]): P
     for (const t of targets) rmSync(t, { force: true });
     times.push(seconds);
     exits.push(exit);
-    console.log(`    rep ${r + 1}: ${sec(seconds)} to durable (${sec(exit)} of it until qemu-img exited), ${mib(written)} written (${rate(written, seconds)} durable)${settledNote(settled)}`);
+    console.log(
+      `    rep ${r + 1}: ${sec(seconds)} to durable (${sec(exit)} of it until qemu-img exited), ${mib(written)} written (${rate(written, seconds)} durable)${settledNote(settled)}`,
+    );
   }
   return { seconds: median(times), exit: median(exits), times, written };
 }
@@ -252,7 +320,9 @@ async function plainBaseline(h: BenchHelpers, o: LargeOptions, disks: Disk[]): P
  */
 async function parallelVsSequential(h: BenchHelpers, o: LargeOptions, disks: Disk[]): Promise<Modes> {
   const reps = Math.max(1, o.rounds);
-  console.log(`\n  parallel vs one at a time: v2v's copy argv (-p -W -m 8) on overlays over the 3 disks, each target fdatasync'ed (${reps} rep(s)); load average ${load()}`);
+  console.log(
+    `\n  parallel vs one at a time: v2v's copy argv (-p -W -m 8) on overlays over the 3 disks, each target fdatasync'ed (${reps} rep(s)); load average ${load()}`,
+  );
   const overlays = disks.map((d) => join(o.work, `overlay-${d.name}.qcow2`));
   for (const [i, d] of disks.entries()) {
     // Same creation command as drivers/qemu-img.ts createOverlayCommand.
@@ -272,7 +342,9 @@ async function parallelVsSequential(h: BenchHelpers, o: LargeOptions, disks: Dis
         const written = targets.reduce((a, t) => a + statSync(t).blocks * 512, 0);
         for (const t of targets) rmSync(t, { force: true });
         modes[mode].push({ seconds, written });
-        console.log(`    rep ${r + 1} ${mode.padEnd(10)} ${sec(seconds)}, ${mib(written)} written (${rate(written, seconds)})${settledNote(settled)}`);
+        console.log(
+          `    rep ${r + 1} ${mode.padEnd(10)} ${sec(seconds)}, ${mib(written)} written (${rate(written, seconds)})${settledNote(settled)}`,
+        );
       }
     }
   } finally {
@@ -293,25 +365,50 @@ function summarize(runs: LargeRun[], plain: Plain, modes: Modes, sourceAlloc: nu
   console.log(`\n=== Large guest summary (medians; ${mib(sourceAlloc)} allocated in 3 disks) ===`);
   console.log(`  ${''.padEnd(24)}${'v2v'.padStart(12)}${'virt-v2v'.padStart(12)}${'ratio'.padStart(9)}`);
   // x: a v2v median, so only called when v2v ran
-  const row = (label: string, x: number | undefined, y: number | undefined, fmt: (n: number) => string) => console.log(`  ${label.padEnd(24)}${fmt(x!).padStart(12)}${(y === undefined ? '-' : fmt(y)).padStart(12)}${(y ? (x! / y).toFixed(2) : '-').padStart(9)}`);
+  const row = (label: string, x: number | undefined, y: number | undefined, fmt: (n: number) => string) =>
+    console.log(
+      `  ${label.padEnd(24)}${fmt(x!).padStart(12)}${(y === undefined ? '-' : fmt(y)).padStart(12)}${(y ? (x! / y).toFixed(2) : '-').padStart(9)}`,
+    );
   const med = (rs: LargeRun[], f: (r: LargeRun) => number) => (rs.length > 0 ? median(rs.map(f)) : undefined);
   const wallA = med(a, (r) => r.wall);
   const wallB = med(b, (r) => r.wall);
   if (a.length > 0) {
     row('wall time', wallA, wallB, sec);
-    row('copy stage', med(a, (r) => r.copy), med(b, (r) => r.copy), sec);
-    row('written', med(a, (r) => r.written), med(b, (r) => r.written), mib);
-    row('tree peak RSS', med(a, (r) => r.peakTreeKiB), med(b, (r) => r.peakTreeKiB), kib2mib);
+    row(
+      'copy stage',
+      med(a, (r) => r.copy),
+      med(b, (r) => r.copy),
+      sec,
+    );
+    row(
+      'written',
+      med(a, (r) => r.written),
+      med(b, (r) => r.written),
+      mib,
+    );
+    row(
+      'tree peak RSS',
+      med(a, (r) => r.peakTreeKiB),
+      med(b, (r) => r.peakTreeKiB),
+      kib2mib,
+    );
   }
-  console.log(`  plain qemu-img convert, one disk after another, each flushed: ${sec(plain.seconds)} to durable (${sec(plain.exit)} to exit), ${mib(plain.written)} written (${rate(plain.written, plain.seconds)})`);
-  console.log(`  v2v's copy argv on the 3 overlays: all at once ${sec(modes.parallel)}, one at a time ${sec(modes.sequential)} ` +
-    `(parallel/sequential time ${(modes.parallel / modes.sequential).toFixed(2)})`);
+  console.log(
+    `  plain qemu-img convert, one disk after another, each flushed: ${sec(plain.seconds)} to durable (${sec(plain.exit)} to exit), ${mib(plain.written)} written (${rate(plain.written, plain.seconds)})`,
+  );
+  console.log(
+    `  v2v's copy argv on the 3 overlays: all at once ${sec(modes.parallel)}, one at a time ${sec(modes.sequential)} ` +
+      `(parallel/sequential time ${(modes.parallel / modes.sequential).toFixed(2)})`,
+  );
   console.log('\n  Targets (issue #14, large guest):');
   if (a.length > 0) {
     const copyA = med(a, (r) => r.copy)!;
     const throughput = med(a, (r) => r.written)! / copyA / (plain.written / plain.seconds);
-    console.log(`    copy throughput v2v/plain  ${throughput.toFixed(2)} (target >= 0.95; both to durable): ${verdict(throughput >= 0.95)}`);
-    if (wallB !== undefined) console.log(`    wall time v2v/virt-v2v     ${(wallA! / wallB).toFixed(2)} (target <= 0.50): ${verdict(wallA! / wallB <= 0.5)}`);
+    console.log(
+      `    copy throughput v2v/plain  ${throughput.toFixed(2)} (target >= 0.95; both to durable): ${verdict(throughput >= 0.95)}`,
+    );
+    if (wallB !== undefined)
+      console.log(`    wall time v2v/virt-v2v     ${(wallA! / wallB).toFixed(2)} (target <= 0.50): ${verdict(wallA! / wallB <= 0.5)}`);
     else console.log('    wall time v2v/virt-v2v     not judged: no virt-v2v run finished (above)');
     const node = Math.max(...a.map((r) => r.peakNodeKiB));
     console.log(`    v2v node process peak      ${kib2mib(node)} (target < 200 MiB): ${verdict(node > 0 && node < 200 * 1024)}`);

@@ -19,17 +19,23 @@ import { makeSelfSignedCert, startHttpsServer } from './https-server.js';
 
 /** The repository (this file runs as dist/bench/remote-fetch.js). */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LIMIT = 1.10;
+const LIMIT = 1.1;
 
 /** The cached fixture directory (built the first time: several minutes). */
 function fixtureDir(): string {
-  const out = execFileSync('bash', [join(ROOT, 'test/fixtures/build-debian-guest.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [join(ROOT, 'test/fixtures/build-debian-guest.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return out.trim().split('\n').pop()!.trim();
 }
 
 /** Bytes of data in an image: qemu-img map extents with data. */
 function allocatedBytes(disk: string): number {
-  const map = JSON.parse(execFileSync('qemu-img', ['map', '--output=json', disk], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })) as Array<{ data: boolean; length: number }>;
+  const map = JSON.parse(execFileSync('qemu-img', ['map', '--output=json', disk], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })) as Array<{
+    data: boolean;
+    length: number;
+  }>;
   return map.filter((e) => e.data).reduce((n, e) => n + e.length, 0);
 }
 
@@ -43,7 +49,19 @@ const started = Date.now();
 let code: number | null;
 try {
   code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('node', [join(ROOT, 'bin/v2v.js'), '-i', 'vmx', server.url('guest.vmx'), '--ca-file', tls.cert, ...(output.length > 0 ? output : ['-o', 'null'])], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(
+      'node',
+      [
+        join(ROOT, 'bin/v2v.js'),
+        '-i',
+        'vmx',
+        server.url('guest.vmx'),
+        '--ca-file',
+        tls.cert,
+        ...(output.length > 0 ? output : ['-o', 'null']),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     child.once('error', reject);
     child.once('close', resolve);
   });

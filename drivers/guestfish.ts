@@ -158,7 +158,14 @@ export class Guestfs {
   /** Copies guest files to host files in one remote call (each call of guestfish --remote costs ~0.4 s). */
   async downloadMany(pairs: Array<[guestPath: string, hostPath: string]>): Promise<void> {
     if (pairs.length === 0) return;
-    await this.send('download', remoteBatchCommand(this.serverPid, pairs.map(([from, to]) => ['download', from, to])), 'guestfs');
+    await this.send(
+      'download',
+      remoteBatchCommand(
+        this.serverPid,
+        pairs.map(([from, to]) => ['download', from, to]),
+      ),
+      'guestfs',
+    );
     // A remote download of a guest file that cannot be read prints nothing and
     // exits 0 (measured with guestfish 1.48): the missing host file is the only sign.
     for (const [from, to] of pairs) {
@@ -243,7 +250,10 @@ async function stopPid(pid: number): Promise<void> {
       return false;
     }
   };
-  for (const [waitMs, signal] of [[10_000, 'SIGTERM'], [3_000, 'SIGKILL']] as const) {
+  for (const [waitMs, signal] of [
+    [10_000, 'SIGTERM'],
+    [3_000, 'SIGKILL'],
+  ] as const) {
     const deadline = Date.now() + waitMs;
     while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     if (!alive()) return;

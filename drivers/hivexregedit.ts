@@ -17,7 +17,10 @@ export function mergeCommand(hive: string, prefix: string, regFile: string): Com
 
 /** `hivexregedit --export --prefix PREFIX [--max-depth N] HIVE KEY`. */
 export function exportCommand(hive: string, prefix: string, key: string, maxDepth?: number): Command {
-  return { program: HIVEXREGEDIT, args: ['--export', '--prefix', prefix, ...(maxDepth === undefined ? [] : ['--max-depth', String(maxDepth)]), hive, key] };
+  return {
+    program: HIVEXREGEDIT,
+    args: ['--export', '--prefix', prefix, ...(maxDepth === undefined ? [] : ['--max-depth', String(maxDepth)]), hive, key],
+  };
 }
 
 /**
@@ -26,7 +29,13 @@ export function exportCommand(hive: string, prefix: string, key: string, maxDept
  */
 export async function hivexregeditAvailable(path = process.env['PATH'] ?? ''): Promise<boolean> {
   for (const dir of path.split(delimiter).filter((d) => d !== '')) {
-    if (await access(join(dir, HIVEXREGEDIT), constants.X_OK).then(() => true, () => false)) return true;
+    if (
+      await access(join(dir, HIVEXREGEDIT), constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }

@@ -73,27 +73,35 @@ export function nbdkitCommand(socket: string, e: NbdExport, retry: RetryPolicy =
     return {
       program: NBDKIT,
       args: [
-        ...common, 'curl', `url=${e.url}`,
+        ...common,
+        'curl',
+        `url=${e.url}`,
         ...(e.user !== undefined ? [`user=${e.user}`] : []),
         ...(e.passwordFile !== undefined ? [`password=+${e.passwordFile}`] : []),
         ...(e.cookieFile !== undefined ? [`cookie=+${e.cookieFile}`] : []),
         ...(e.caFile !== undefined ? [`cainfo=${e.caFile}`] : []),
         ...(e.insecure ? ['sslverify=false'] : []),
-        timeout, ...retryArgs, ...rateArgs,
+        timeout,
+        ...retryArgs,
+        ...rateArgs,
       ],
     };
   }
   return {
     program: NBDKIT,
     args: [
-      ...common, 'ssh', `host=${e.host}`,
+      ...common,
+      'ssh',
+      `host=${e.host}`,
       ...(e.port !== undefined ? [`port=${e.port}`] : []),
       ...(e.user !== undefined ? [`user=${e.user}`] : []),
       `path=${e.path}`,
       ...(e.identity !== undefined ? [`identity=${e.identity}`] : []),
       ...(e.knownHosts !== undefined ? [`known-hosts=${e.knownHosts}`] : []),
       ...(e.passwordFile !== undefined ? [`password=+${e.passwordFile}`] : []),
-      timeout, ...retryArgs, ...rateArgs,
+      timeout,
+      ...retryArgs,
+      ...rateArgs,
     ],
   };
 }
@@ -144,10 +152,19 @@ export async function startNbdkit(socket: string, e: NbdExport, cleanup: Cleanup
   const errors = (): string => redactUrl(trimStderr(stderr));
   for (let waited = 0; ; waited += 50) {
     if (exited || pid === undefined) {
-      throw new SourceError(`nbdkit could not serve ${describeExport(e)}${errors() ? `: ${errors()}` : ''}: check the source location and credentials.`);
+      throw new SourceError(
+        `nbdkit could not serve ${describeExport(e)}${errors() ? `: ${errors()}` : ''}: check the source location and credentials.`,
+      );
     }
-    if (await stat(socket).then(() => true, () => false)) break;
-    if (waited > 30_000) throw new SourceError(`nbdkit did not start serving ${describeExport(e)} within 30 s: ${errors() || 'no message'}.`);
+    if (
+      await stat(socket).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    if (waited > 30_000)
+      throw new SourceError(`nbdkit did not start serving ${describeExport(e)} within 30 s: ${errors() || 'no message'}.`);
     await sleep(50);
   }
   return { socket, uri: nbdUri(socket), pid, errors };
@@ -164,20 +181,30 @@ export async function checkExport(server: NbdServer, e: NbdExport): Promise<void
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
     await sleep(200); // let nbdkit's stderr arrive
-    const reason = server.errors().split('\n').filter((l) => /error/i.test(l)).map((l) => l.replace(/^nbdkit: [^:]*: error: /, '')).join('; ') || error.stderr;
+    const reason =
+      server
+        .errors()
+        .split('\n')
+        .filter((l) => /error/i.test(l))
+        .map((l) => l.replace(/^nbdkit: [^:]*: error: /, ''))
+        .join('; ') || error.stderr;
     throw new SourceError(`Cannot read ${describeExport(e)} (${reason.replace(/\s*\n\s*/g, '; ')}): ${exportHint(e, reason)}.`);
   }
 }
 
 function exportHint(e: NbdExport, reason: string): string {
   if (e.plugin === 'ssh') {
-    if (/host key|known_hosts/i.test(reason)) return 'add the host key to the known_hosts file (--known-hosts FILE) or pass --ssh-fingerprint SHA256:...';
-    if (/auth|password|denied|publickey/i.test(reason)) return 'pass the right key with --ssh-identity FILE (or a password file with -ip FILE)';
+    if (/host key|known_hosts/i.test(reason))
+      return 'add the host key to the known_hosts file (--known-hosts FILE) or pass --ssh-fingerprint SHA256:...';
+    if (/auth|password|denied|publickey/i.test(reason))
+      return 'pass the right key with --ssh-identity FILE (or a password file with -ip FILE)';
     // libssh2's words when the server runs no SFTP subsystem (measured against sshd without a Subsystem line).
-    if (/sftp/i.test(reason)) return 'the SSH server must offer the SFTP subsystem, through which the disks are read: enable it (a "Subsystem sftp" line in sshd_config; on ESXi it is there by default) and run again';
+    if (/sftp/i.test(reason))
+      return 'the SSH server must offer the SFTP subsystem, through which the disks are read: enable it (a "Subsystem sftp" line in sshd_config; on ESXi it is there by default) and run again';
     return 'check the path in the ssh:// URL, the host and the network';
   }
-  if (/certificate|SSL|TLS/i.test(reason)) return 'pass the CA that signed the server certificate with --ca-file FILE (or --insecure to skip the check)';
+  if (/certificate|SSL|TLS/i.test(reason))
+    return 'pass the CA that signed the server certificate with --ca-file FILE (or --insecure to skip the check)';
   if (/40[13]/.test(reason)) return 'check the user and the password file (-ip)';
   return 'check that the server is up and the URL is right';
 }

@@ -115,12 +115,20 @@ export function convertCommand(o: ConvertOptions): Command {
   return {
     program: QEMU_IMG,
     args: [
-      'convert', '-p', '-W', '-m', String(o.coroutines ?? 8),
+      'convert',
+      '-p',
+      '-W',
+      '-m',
+      String(o.coroutines ?? 8),
       ...(o.existing ? ['-n'] : []),
       ...(o.compressed ? ['-c'] : []),
-      '-f', o.sourceFormat, '-O', o.targetFormat,
+      '-f',
+      o.sourceFormat,
+      '-O',
+      o.targetFormat,
       ...(createOpts.length > 0 ? ['-o', createOpts.join(',')] : []),
-      o.source, o.target,
+      o.source,
+      o.target,
     ],
   };
 }
@@ -147,7 +155,9 @@ export async function convert(o: ConvertOptions, onProgress: (percent: number) =
     });
   } catch (error) {
     if (error instanceof CommandError) {
-      throw new CommandError(`Copying to ${o.target} failed: ${error.stderr || error.message}`, error.command, error.code, error.stderr, { cause: error });
+      throw new CommandError(`Copying to ${o.target} failed: ${error.stderr || error.message}`, error.command, error.code, error.stderr, {
+        cause: error,
+      });
     }
     throw error;
   }

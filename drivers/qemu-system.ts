@@ -32,10 +32,21 @@ export function acceleratorProbeCommand(firmware: string, accel: 'kvm' | 'tcg'):
   return {
     program: QEMU_SYSTEM,
     args: [
-      '-accel', accel, '-machine', 'pc', ...(accel === 'kvm' ? ['-cpu', 'host'] : []),
-      '-nodefaults', '-no-user-config', '-display', 'none', '-m', '16',
-      '-bios', firmware,
-      '-device', `isa-debug-exit,iobase=0x${EXIT_PORT.toString(16)},iosize=0x01`,
+      '-accel',
+      accel,
+      '-machine',
+      'pc',
+      ...(accel === 'kvm' ? ['-cpu', 'host'] : []),
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-m',
+      '16',
+      '-bios',
+      firmware,
+      '-device',
+      `isa-debug-exit,iobase=0x${EXIT_PORT.toString(16)},iosize=0x01`,
     ],
   };
 }
@@ -109,17 +120,36 @@ function qemuValue(text: string): string {
  */
 export function bootCheckCommand(spec: BootCheckSpec): Command {
   const args = [
-    '-accel', spec.accel, '-machine', spec.machine, ...(spec.accel === 'kvm' ? ['-cpu', 'host'] : []),
-    '-m', String(spec.memoryMiB), '-smp', String(spec.vcpus),
-    '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none',
+    '-accel',
+    spec.accel,
+    '-machine',
+    spec.machine,
+    ...(spec.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    '-m',
+    String(spec.memoryMiB),
+    '-smp',
+    String(spec.vcpus),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-nic',
+    'none',
     // SeaBIOS prints "No bootable device" on VGA only: reboot at once instead, which -no-reboot turns into qemu exiting.
-    '-boot', 'reboot-timeout=0', '-no-reboot',
-    '-chardev', 'stdio,id=serial0,signal=off', '-serial', 'chardev:serial0',
+    '-boot',
+    'reboot-timeout=0',
+    '-no-reboot',
+    '-chardev',
+    'stdio,id=serial0,signal=off',
+    '-serial',
+    'chardev:serial0',
   ];
   if (spec.uefi) {
     args.push(
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuValue(spec.uefi.code)}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${qemuValue(spec.uefi.vars)}`,
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${qemuValue(spec.uefi.code)}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${qemuValue(spec.uefi.vars)}`,
     );
   }
   if (spec.disks.some((disk) => (disk.bus ?? 'virtio') !== 'virtio')) args.push('-device', 'ahci,id=ahci0');
@@ -188,7 +218,11 @@ export function plainConsole(text: string): string {
 
 /** The last `count` non-empty lines of console text, plain. */
 export function lastConsoleLines(text: string, count: number): string[] {
-  return plainConsole(text).split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '').slice(-count);
+  return plainConsole(text)
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '')
+    .slice(-count);
 }
 
 /**
@@ -250,7 +284,12 @@ export async function watchBoot(cmd: Command, options: WatchBootOptions): Promis
       child.once('exit', (code, signal) => {
         // qemu went away by itself: bad arguments, or the guest reset under -no-reboot.
         log += `\n[qemu exited: code ${code ?? '-'}, signal ${signal ?? '-'}]\n${stderr}`;
-        const why = code === 0 ? ': the guest reset or powered off (no bootable disk, a reboot, a triple fault)' : stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : '';
+        const why =
+          code === 0
+            ? ': the guest reset or powered off (no bootable disk, a reboot, a triple fault)'
+            : stderr.trim()
+              ? `: ${stderr.trim().split('\n').at(-1)}`
+              : '';
         finish('failed', `qemu exited by itself (code ${code ?? '-'}${signal ? `, signal ${signal}` : ''})${why}`);
       });
       timer = setTimeout(() => finish('timeout'), options.timeoutMs);

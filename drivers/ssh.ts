@@ -36,18 +36,27 @@ export function remoteShellQuote(word: string): string {
 /** Builds `ssh ... -- COMMAND` with verification on and no prompts. */
 export function sshCommand(t: SshTarget, remoteCommand: string): Command {
   const args = [
-    '-o', `BatchMode=${t.askpass ? 'no' : 'yes'}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${t.knownHosts ?? defaultKnownHosts()}`,
-    '-o', 'ConnectTimeout=30',
-    '-o', 'LogLevel=ERROR',
+    '-o',
+    `BatchMode=${t.askpass ? 'no' : 'yes'}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${t.knownHosts ?? defaultKnownHosts()}`,
+    '-o',
+    'ConnectTimeout=30',
+    '-o',
+    'LogLevel=ERROR',
     ...(t.askpass ? ['-o', 'NumberOfPasswordPrompts=1'] : ['-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no']),
     ...(t.identity !== undefined ? ['-i', t.identity, '-o', 'IdentitiesOnly=yes'] : []),
     ...(t.port !== undefined ? ['-p', String(t.port)] : []),
     ...(t.user !== undefined ? ['-l', t.user] : []),
-    '--', t.host, remoteCommand,
+    '--',
+    t.host,
+    remoteCommand,
   ];
-  const env: Record<string, string> | undefined = t.askpass ? { SSH_ASKPASS: t.askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } : undefined;
+  const env: Record<string, string> | undefined = t.askpass
+    ? { SSH_ASKPASS: t.askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }
+    : undefined;
   return { program: 'ssh', args, ...(env ? { env } : {}) };
 }
 
@@ -77,7 +86,8 @@ export function sshHint(stderr: string): string {
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
     return 'the host key is not trusted: add it to the known_hosts file (--known-hosts FILE) or pass --ssh-fingerprint SHA256:... as printed by "ssh-keygen -lf" on the server';
   }
-  if (/Permission denied/i.test(stderr)) return 'authentication failed: pass the right key with --ssh-identity FILE (or a password file with -ip FILE)';
+  if (/Permission denied/i.test(stderr))
+    return 'authentication failed: pass the right key with --ssh-identity FILE (or a password file with -ip FILE)';
   if (/No such file|cannot open/i.test(stderr)) return 'check the path in the ssh:// URL';
   return 'check the host, port and network';
 }
@@ -104,9 +114,14 @@ export async function pinHostKey(host: string, port: number | undefined, fingerp
     const blob = l.trim().split(/\s+/)[2];
     return blob !== undefined && keyFingerprint(blob) === fingerprint;
   });
-  if (lines.length === 0) throw new SourceError(`Cannot fetch the host key of ${host}${port !== undefined ? ` port ${port}` : ''}: check the host, port and network.`);
+  if (lines.length === 0)
+    throw new SourceError(
+      `Cannot fetch the host key of ${host}${port !== undefined ? ` port ${port}` : ''}: check the host, port and network.`,
+    );
   if (matching.length === 0) {
-    throw new SourceError(`The host key of ${host} does not match --ssh-fingerprint ${fingerprint} (the server offered ${lines.map((l) => keyFingerprint(l.trim().split(/\s+/)[2] ?? '')).join(', ')}): check the fingerprint on the server with "ssh-keygen -lf".`);
+    throw new SourceError(
+      `The host key of ${host} does not match --ssh-fingerprint ${fingerprint} (the server offered ${lines.map((l) => keyFingerprint(l.trim().split(/\s+/)[2] ?? '')).join(', ')}): check the fingerprint on the server with "ssh-keygen -lf".`,
+    );
   }
   await writeFile(knownHostsPath, `${matching.join('\n')}\n`, { mode: 0o600 });
 }

@@ -128,7 +128,8 @@ export const poolDumpXmlCommand = (uri: string, pool: string): Command => virsh(
 export const poolRefreshCommand = (uri: string, pool: string): Command => virsh(uri, ['pool-refresh', pool]);
 
 /** Builds `virsh vol-info --bytes --pool POOL VOLUME`. */
-export const volInfoCommand = (uri: string, pool: string, volume: string): Command => virsh(uri, ['vol-info', '--bytes', '--pool', pool, volume]);
+export const volInfoCommand = (uri: string, pool: string, volume: string): Command =>
+  virsh(uri, ['vol-info', '--bytes', '--pool', pool, volume]);
 
 /** Builds `virsh vol-list POOL`. */
 export const volListCommand = (uri: string, pool: string): Command => virsh(uri, ['vol-list', pool]);
@@ -374,7 +375,12 @@ async function lookup(cmd: Command, notFound: (stderr: string) => boolean): Prom
   if (result.exitCode === 0) return result.stdout;
   if (notFound(result.stderr)) return undefined;
   const detail = trimStderr(result.stderr);
-  throw new CommandError(`${cmd.program} failed (exit code ${result.exitCode})${detail ? `: ${detail}` : ''}`, formatCommand(cmd), result.exitCode, detail);
+  throw new CommandError(
+    `${cmd.program} failed (exit code ${result.exitCode})${detail ? `: ${detail}` : ''}`,
+    formatCommand(cmd),
+    result.exitCode,
+    detail,
+  );
 }
 
 /** Connects to `uri` and returns libvirt's canonical URI; throws CommandError when libvirt is unreachable. */

@@ -71,12 +71,27 @@ export interface VsphereVm {
 
 /** The controller kinds v2v maps (vim25 type names). */
 const CONTROLLER_TYPES = new Set([
-  'ParaVirtualSCSIController', 'VirtualLsiLogicController', 'VirtualLsiLogicSASController', 'VirtualBusLogicController',
-  'VirtualAHCIController', 'VirtualIDEController', 'VirtualNVMEController', 'VirtualSIOController',
+  'ParaVirtualSCSIController',
+  'VirtualLsiLogicController',
+  'VirtualLsiLogicSASController',
+  'VirtualBusLogicController',
+  'VirtualAHCIController',
+  'VirtualIDEController',
+  'VirtualNVMEController',
+  'VirtualSIOController',
 ]);
 
 /** NIC types (VirtualEthernetCard subclasses). */
-const NIC_TYPES = new Set(['VirtualVmxnet3', 'VirtualVmxnet3Vrdma', 'VirtualVmxnet2', 'VirtualVmxnet', 'VirtualE1000', 'VirtualE1000e', 'VirtualPCNet32', 'VirtualSriovEthernetCard']);
+const NIC_TYPES = new Set([
+  'VirtualVmxnet3',
+  'VirtualVmxnet3Vrdma',
+  'VirtualVmxnet2',
+  'VirtualVmxnet',
+  'VirtualE1000',
+  'VirtualE1000e',
+  'VirtualPCNet32',
+  'VirtualSriovEthernetCard',
+]);
 
 const num = (value: string | undefined): number => (value === undefined ? 0 : Number(value));
 
@@ -109,7 +124,11 @@ export function parseDevices(devices: XmlNode[]): Pick<VsphereVm, 'controllers' 
       const network = text(backing, 'deviceName') ?? portgroupKey;
       nics.push({ type, ...(mac ? { mac } : {}), ...(network ? { network } : {}), ...(portgroupKey ? { portgroupKey } : {}) });
     } else if (type === 'VirtualCdrom' || type === 'VirtualFloppy') {
-      removables.push({ kind: type === 'VirtualCdrom' ? 'cdrom' : 'floppy', controllerKey: num(text(d, 'controllerKey')), unitNumber: num(text(d, 'unitNumber')) });
+      removables.push({
+        kind: type === 'VirtualCdrom' ? 'cdrom' : 'floppy',
+        controllerKey: num(text(d, 'controllerKey')),
+        unitNumber: num(text(d, 'unitNumber')),
+      });
     }
   }
   return { controllers, disks, nics, removables };

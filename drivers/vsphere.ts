@@ -11,9 +11,24 @@ import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { SourceError } from '../src/errors.js';
 import {
-  continueRetrievePropertiesExBody, createContainerViewBody, destroyViewBody, findByInventoryPathBody, loginBody, logoutBody,
-  parseReturnedMoRef, parseRetrieveResult, parseServiceContent, parseSoapReply, retrievePropertiesExBody, retrieveServiceContentBody,
-  soapEnvelope, SoapFault, type MoRef, type ObjectContent, type PropertyTarget, type ServiceContent,
+  continueRetrievePropertiesExBody,
+  createContainerViewBody,
+  destroyViewBody,
+  findByInventoryPathBody,
+  loginBody,
+  logoutBody,
+  parseReturnedMoRef,
+  parseRetrieveResult,
+  parseServiceContent,
+  parseSoapReply,
+  retrievePropertiesExBody,
+  retrieveServiceContentBody,
+  soapEnvelope,
+  SoapFault,
+  type MoRef,
+  type ObjectContent,
+  type PropertyTarget,
+  type ServiceContent,
 } from './vsphere-soap.js';
 import type { XmlNode } from '../src/text/xml-tree.js';
 
@@ -62,12 +77,17 @@ export class VsphereSession {
       const content = parseServiceContent(first.reply);
       const login = await soapCall(endpoint, agent, undefined, loginBody(content.sessionManager, user, password), 'Login');
       const cookie = sessionCookie(login.setCookie);
-      if (cookie === undefined) throw new SourceError(`vSphere at ${endpointName(endpoint)} accepted the login but set no session cookie: check that -ic names a vCenter or ESXi host.`);
+      if (cookie === undefined)
+        throw new SourceError(
+          `vSphere at ${endpointName(endpoint)} accepted the login but set no session cookie: check that -ic names a vCenter or ESXi host.`,
+        );
       return new VsphereSession(endpoint, agent, cookie, content);
     } catch (error) {
       agent.destroy();
       if (error instanceof SoapFault && /InvalidLogin|NoPermission/.test(error.type ?? '')) {
-        throw new SourceError(`vSphere at ${endpointName(endpoint)} refused the login of "${user}" (${error.type}): check the user in the -ic URI and the password in the -ip file.`);
+        throw new SourceError(
+          `vSphere at ${endpointName(endpoint)} refused the login of "${user}" (${error.type}): check the user in the -ic URI and the password in the -ip file.`,
+        );
       }
       throw asSourceError(endpoint, 'Login', error);
     }
@@ -92,8 +112,11 @@ export class VsphereSession {
     let view: MoRef | undefined;
     let spec: PropertyTarget;
     if ('container' in target) {
-      view = parseReturnedMoRef(await this.call('CreateContainerView', createContainerViewBody(this.content.viewManager, target.container, [type], true)));
-      if (view === undefined) throw new SourceError(`vSphere at ${endpointName(this.endpoint)} created no container view: check the server.`);
+      view = parseReturnedMoRef(
+        await this.call('CreateContainerView', createContainerViewBody(this.content.viewManager, target.container, [type], true)),
+      );
+      if (view === undefined)
+        throw new SourceError(`vSphere at ${endpointName(this.endpoint)} created no container view: check the server.`);
       spec = { view };
     } else {
       spec = target;
@@ -119,7 +142,12 @@ export class VsphereSession {
     try {
       const { status, body } = await request(url, { method: 'GET', headers, agent: this.agent }, undefined, maxBytes);
       if (status !== 200 && status !== 206) {
-        const hint = status === 404 ? 'the VM names a disk file that is not on the datastore: check the VM in vSphere' : status === 401 || status === 403 ? 'the session may have expired or lacks the Datastore.Browse privilege: check the user\'s role' : 'check the datastore and the server';
+        const hint =
+          status === 404
+            ? 'the VM names a disk file that is not on the datastore: check the VM in vSphere'
+            : status === 401 || status === 403
+              ? "the session may have expired or lacks the Datastore.Browse privilege: check the user's role"
+              : 'check the datastore and the server';
         throw new SourceError(`The datastore file ${url} returned HTTP ${status}: ${hint}.`);
       }
       return maxBytes !== undefined ? body.subarray(0, maxBytes) : body;
@@ -158,7 +186,9 @@ async function readCa(file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (error) {
-    throw new SourceError(`Cannot read the CA file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the --ca-file path.`);
+    throw new SourceError(
+      `Cannot read the CA file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the --ca-file path.`,
+    );
   }
 }
 
@@ -167,7 +197,14 @@ interface SoapResult {
   setCookie?: string[];
 }
 
-async function soapCall(endpoint: VsphereEndpoint, agent: https.Agent, cookie: string | undefined, body: string, method: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<SoapResult> {
+async function soapCall(
+  endpoint: VsphereEndpoint,
+  agent: https.Agent,
+  cookie: string | undefined,
+  body: string,
+  method: string,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<SoapResult> {
   const url = `https://${endpointName(endpoint)}/sdk`;
   const headers: Record<string, string> = { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: SOAP_ACTION };
   if (cookie !== undefined) headers['Cookie'] = cookie;
@@ -185,12 +222,23 @@ interface HttpResult {
   setCookie?: string[];
 }
 
-function request(url: string, options: https.RequestOptions, body: string | undefined, maxBytes: number | undefined, timeoutMs = REQUEST_TIMEOUT_MS): Promise<HttpResult> {
+function request(
+  url: string,
+  options: https.RequestOptions,
+  body: string | undefined,
+  maxBytes: number | undefined,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<HttpResult> {
   return new Promise<HttpResult>((resolvePromise, reject) => {
     const req = https.request(url, { ...options, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       let length = 0;
-      const done = (): void => resolvePromise({ status: response.statusCode ?? 0, body: Buffer.concat(chunks), ...(response.headers['set-cookie'] ? { setCookie: response.headers['set-cookie'] } : {}) });
+      const done = (): void =>
+        resolvePromise({
+          status: response.statusCode ?? 0,
+          body: Buffer.concat(chunks),
+          ...(response.headers['set-cookie'] ? { setCookie: response.headers['set-cookie'] } : {}),
+        });
       response.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         length += chunk.length;
@@ -214,14 +262,20 @@ function asSourceError(endpoint: VsphereEndpoint, what: string, error: unknown):
   if (error instanceof SourceError) return error;
   const host = endpointName(endpoint);
   if (error instanceof SoapFault) {
-    return new SourceError(`vSphere at ${host} failed ${what}${error.type ? ` (${error.type})` : ''}: ${error.faultString.replace(/\.$/, '')}; check the -ic URI and the user's permissions.`);
+    return new SourceError(
+      `vSphere at ${host} failed ${what}${error.type ? ` (${error.type})` : ''}: ${error.faultString.replace(/\.$/, '')}; check the -ic URI and the user's permissions.`,
+    );
   }
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(code)) {
-    return new SourceError(`The TLS certificate of ${host} cannot be verified (${code}): pass the CA that signed it with --ca-file FILE, or add "?no_verify=1" to the -ic URI to skip the check.`);
+    return new SourceError(
+      `The TLS certificate of ${host} cannot be verified (${code}): pass the CA that signed it with --ca-file FILE, or add "?no_verify=1" to the -ic URI to skip the check.`,
+    );
   }
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN/.test(code)) {
-    return new SourceError(`Cannot reach vSphere at ${host} (${code}) while ${what === 'Login' ? 'logging in' : what}: check the host and port in the -ic URI and the network.`);
+    return new SourceError(
+      `Cannot reach vSphere at ${host} (${code}) while ${what === 'Login' ? 'logging in' : what}: check the host and port in the -ic URI and the network.`,
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }

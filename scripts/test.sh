@@ -8,6 +8,8 @@ scripts/setup.sh --test
 npm run --silent typecheck
 # The layer rule and no import circles (.dependency-cruiser.cjs).
 npm run --silent depcruise
+# eslint (typescript-eslint, type-aware) and prettier's formatting.
+npm run --silent lint
 # Every relative link and anchor of README.md and docs/.
 npm run --silent lint:links
 # The real Debian test guest: built once per machine, then cached.

@@ -52,7 +52,8 @@ export function convertStage(): ListrTask<Context> {
       // Every converter applies --mac MAC:ip:... itself, or reports and warns why not (static.ts, network.ts).
       ctx.network = network ?? [];
       // One structured event per NIC for --machine-readable consumers.
-      for (const report of ctx.network) emitEvent({ type: 'info', stage: 'convert', message: describeNetworkReport(report), network: report });
+      for (const report of ctx.network)
+        emitEvent({ type: 'info', stage: 'convert', message: describeNetworkReport(report), network: report });
     },
   };
 }

@@ -109,7 +109,10 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
         await flushToStorage(copiedPath(target));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? String(error);
-        throw new CopyError(`Disk ${index + 1} could not be written to storage (${code} on ${copiedPath(target)}): check the target storage, then run again.`, { cause: error });
+        throw new CopyError(
+          `Disk ${index + 1} could not be written to storage (${code} on ${copiedPath(target)}): check the target storage, then run again.`,
+          { cause: error },
+        );
       }
       task.title = `Copied disk ${index + 1}/${count} to ${target.path} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
     },

@@ -19,7 +19,13 @@ export function inspectStage(): ListrTask<Context> {
       task.output = `starting the libguestfs appliance${accel.tcg ? ' (TCG)' : ''}`;
       // copyOnRead for remote disks: every block the appliance reads lands in the
       // overlay, so the final copy does not fetch it over the network again.
-      const drives: DriveSpec[] = need(ctx, 'overlays').map((o) => ({ path: o.path, format: 'qcow2', discard: true, cachemode: 'unsafe' as const, copyOnRead: o.disk.backing !== undefined }));
+      const drives: DriveSpec[] = need(ctx, 'overlays').map((o) => ({
+        path: o.path,
+        format: 'qcow2',
+        discard: true,
+        cachemode: 'unsafe' as const,
+        copyOnRead: o.disk.backing !== undefined,
+      }));
       // A virtio-win ISO is read inside this same appliance (no second launch, no
       // loop mount on the host): read-only, and last, so the guest's disks keep
       // their names and the Windows converter finds it as the last device.
@@ -98,7 +104,8 @@ async function listKernels(g: Guestfs): Promise<GuestKernel[]> {
     const dir = `/lib/modules/${version}`;
     if (!(await g.exists(`${dir}/modules.dep`))) continue; // leftovers of removed kernels
     const module = parseLines(await g.call('glob-expand', `${dir}/kernel/drivers/block/virtio_blk.ko*`));
-    const builtin = (await g.exists(`${dir}/modules.builtin`)) && parseLines(await g.call('grep', 'virtio_blk', `${dir}/modules.builtin`)).length > 0;
+    const builtin =
+      (await g.exists(`${dir}/modules.builtin`)) && parseLines(await g.call('grep', 'virtio_blk', `${dir}/modules.builtin`)).length > 0;
     kernels.push({ version, hasVirtio: module.length > 0 || builtin });
   }
   return kernels.sort((a, b) => b.version.localeCompare(a.version, 'en', { numeric: true }));

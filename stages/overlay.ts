@@ -26,9 +26,11 @@ export function overlayStage(): ListrTask<Context> {
           info = await imageInfo(backing, disk.backing?.format ?? disk.format);
         } catch (error) {
           if (!(error instanceof CommandError)) throw error;
-          throw new SourceError(disk.backing
-            ? `${disk.path} cannot be read over the network (${error.stderr || error.message}): check the server, the credentials and the URL.`
-            : `${disk.path} is not a disk image qemu can read (${error.stderr || error.message}): check the source disk.`);
+          throw new SourceError(
+            disk.backing
+              ? `${disk.path} cannot be read over the network (${error.stderr || error.message}): check the server, the credentials and the URL.`
+              : `${disk.path} is not a disk image qemu can read (${error.stderr || error.message}): check the source disk.`,
+          );
         }
         const path = join(tmpdir, `overlay-sd${index}.qcow2`);
         await createOverlay(path, backing, info.format);

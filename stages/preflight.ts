@@ -36,7 +36,10 @@ export function preflightStage(): ListrTask<Context> {
       const source = need(ctx, 'source');
       const tools = ctx.options.output.mode === 'libvirt' ? [...REQUIRED_TOOLS, LIBVIRT_TOOL] : REQUIRED_TOOLS;
       for (const [program, args, pkg] of tools) {
-        const ok = await run({ program, args }, { allowFailure: true }).then((r) => r.exitCode === 0, () => false);
+        const ok = await run({ program, args }, { allowFailure: true }).then(
+          (r) => r.exitCode === 0,
+          () => false,
+        );
         if (!ok) throw new PreflightError(`${program} is missing or broken: install the ${pkg} package (scripts/setup.sh does).`);
       }
 
@@ -50,7 +53,12 @@ export function preflightStage(): ListrTask<Context> {
       // Only Windows guests use it, but inspection comes later: a bad path is refused now, cheaply.
       ctx.virtioWin = await locateVirtioWin(ctx.options.virtioWin);
 
-      await checkFreeSpace(need(ctx, 'tmpdir'), TMP_SPACE_NEEDED, 'temporary overlays', 'free space there or set VIRT_V2V_TMPDIR to a larger directory');
+      await checkFreeSpace(
+        need(ctx, 'tmpdir'),
+        TMP_SPACE_NEEDED,
+        'temporary overlays',
+        'free space there or set VIRT_V2V_TMPDIR to a larger directory',
+      );
 
       ctx.warnings.push(...unmatchedNetworkRules(source.nics, ctx.options.output.networkMapping));
 

@@ -19,7 +19,9 @@ export function sourceStage(): ListrTask<Context> {
     title: 'Setting up the source',
     task: async (ctx, task) => {
       for (const { dir, pids } of await reapDeadRuns(tmpParent())) {
-        ctx.warnings.push(`cleaned up after a v2v run that was killed: removed ${dir}${pids.length > 0 ? ` and stopped its processes ${pids.join(', ')}` : ''}`);
+        ctx.warnings.push(
+          `cleaned up after a v2v run that was killed: removed ${dir}${pids.length > 0 ? ` and stopped its processes ${pids.join(', ')}` : ''}`,
+        );
       }
       const tmpdir = await makeRunTempDir('v2v-');
       ctx.tmpdir = tmpdir;

@@ -42,7 +42,8 @@ export function verifyStage(): ListrTask<Context> {
         if (ctx.options.verify.checksum) {
           task.output = 'comparing every target disk with the converted image';
           report.checksum = await verifyChecksums(need(ctx, 'targets'));
-          if (report.checksum.status === 'failed') throw new CopyError(report.checksum.reason ?? 'a target differs from the converted image');
+          if (report.checksum.status === 'failed')
+            throw new CopyError(report.checksum.reason ?? 'a target differs from the converted image');
           task.output = `checksum: ${report.checksum.status} (${report.checksum.disks} disk(s) identical to the converted images, ${report.checksum.seconds.toFixed(1)} s)`;
         }
         if (ctx.options.verify.boot) {

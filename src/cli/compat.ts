@@ -71,7 +71,8 @@ export function normalizeCompat(raw: RawCompatOptions, ctx: { outputMode: string
     const [name, value] = option.split('=', 2) as [string, string | undefined];
     if (name === 'compressed' && (value === undefined || value === 'true')) compressed = true;
     else if (name === 'qemu-boot' && (value === undefined || value === 'true')) qemuBoot = true;
-    else throw new UsageError(`Unknown output option "-oo ${option}": v2v knows ${OUTPUT_OPTION_NAMES.map((n) => `-oo ${n}`).join(' and ')}.`);
+    else
+      throw new UsageError(`Unknown output option "-oo ${option}": v2v knows ${OUTPUT_OPTION_NAMES.map((n) => `-oo ${n}`).join(' and ')}.`);
   }
   if (compressed && ctx.format !== 'qcow2') {
     throw new UsageError(`Compressed output (--compressed, -oo compressed) needs qcow2: add "-of qcow2".`);
@@ -79,9 +80,12 @@ export function normalizeCompat(raw: RawCompatOptions, ctx: { outputMode: string
   if (qemuBoot) {
     // virt-v2v runs the guest in the foreground after converting; here the script is
     // the record of how to run it, and a converted guest is started by its owner.
-    throw new UsageError(`--qemu-boot (-oo qemu-boot) is not supported: convert with "-o qemu -os DIR", then run the script DIR/NAME.sh it writes.`);
+    throw new UsageError(
+      `--qemu-boot (-oo qemu-boot) is not supported: convert with "-o qemu -os DIR", then run the script DIR/NAME.sh it writes.`,
+    );
   }
-  if (raw.noTrim !== undefined) warnings.push('--no-trim is ignored, as in virt-v2v 2.x: unused blocks are always trimmed before the copy.');
+  if (raw.noTrim !== undefined)
+    warnings.push('--no-trim is ignored, as in virt-v2v 2.x: unused blocks are always trimmed before the copy.');
   if (raw.vmtype !== undefined) warnings.push('--vmtype is ignored, as in virt-v2v 2.x.');
   if (raw.bandwidth !== undefined && !RATE_RE.test(raw.bandwidth)) {
     throw new UsageError(`Invalid "--bandwidth ${raw.bandwidth}": give bits per second, e.g. 10M (10 megabits/s), 500k or 1G.`);
@@ -99,7 +103,9 @@ export function normalizeCompat(raw: RawCompatOptions, ctx: { outputMode: string
   }
   const domainType = DOMAIN_TYPES.find((type) => type === raw.domainType);
   if (raw.domainType !== undefined && domainType === undefined) {
-    throw new UsageError(`Unknown "--domain-type ${raw.domainType}": use kvm (hardware virtualization) or qemu (emulation, for hosts without KVM).`);
+    throw new UsageError(
+      `Unknown "--domain-type ${raw.domainType}": use kvm (hardware virtualization) or qemu (emulation, for hosts without KVM).`,
+    );
   }
   if (raw.domainType !== undefined && ctx.outputMode === 'null') warnings.push('--domain-type does nothing with -o null: ignored.');
   return {

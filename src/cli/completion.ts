@@ -46,7 +46,13 @@ export interface CompletionSource {
 /** The completion table of one command, from its parser's declared options. */
 export function completionTable(source: CompletionSource): CompletionTable {
   const { declared } = source;
-  const table: CompletionTable = { keyOf: new Map(), options: new Map(), offered: new Map(), commands: source.commands ?? [], takesFiles: source.takesFiles };
+  const table: CompletionTable = {
+    keyOf: new Map(),
+    options: new Map(),
+    offered: new Map(),
+    commands: source.commands ?? [],
+    takesFiles: source.takesFiles,
+  };
   for (const key of Object.keys(declared.key)) {
     if (table.keyOf.has(key)) continue; // an alias of an option already seen (yargs lists aliases as keys too)
     const aliases = declared.alias[key] ?? [];
@@ -78,7 +84,8 @@ export function completeWords(table: CompletionTable, words: readonly string[]):
   const current = words.at(-1) ?? '';
   const before = words.slice(0, -1);
   if (before.includes('--')) return []; // only positional arguments after "--"
-  const matching = (candidates: readonly string[], prefix = ''): string[] => candidates.filter((c) => c.startsWith(current)).map((c) => prefix + c);
+  const matching = (candidates: readonly string[], prefix = ''): string[] =>
+    candidates.filter((c) => c.startsWith(current)).map((c) => prefix + c);
   // bash splits "--verify=bo" into "--verify", "=", "bo"; zsh keeps it one word.
   if (before.at(-1) === '=') return matching(table.options.get(optionKey(table, before.at(-2) ?? '') ?? '')?.values ?? []);
   const joined = /^(--?[^=]+=)(.*)$/.exec(current);

@@ -84,7 +84,8 @@ export const OPTION_VALUES: Readonly<Record<string, readonly string[]>> = {
 
 /** The yargs parser of a single run (declarations only: the checks are ours). */
 export function buildParser(argv: string[]) {
-  return yargs(argv)
+  return (
+    yargs(argv)
       .scriptName('v2v')
       .usage(
         'Usage: v2v -i vmx GUEST.vmx | -i disk IMG... | -i libvirtxml FILE | -i ova OVA|DIR\n' +
@@ -97,46 +98,181 @@ export function buildParser(argv: string[]) {
       .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false, 'boolean-negation': false })
       .version(false) // ours prints "v2v X.Y.Z", as virt-v2v does
       .completion('completion', false) // "v2v completion >> ~/.bashrc": yargs' bash/zsh completion
-      .option('i', { type: 'string', requiresArg: true, describe: `Input mode: ${INPUT_MODES.join(', ')} (default vmx, or libvirt with -ic; "local" = disk, as in virt-v2v)`, group: 'Input:' })
-      .option('ic', { type: 'string', requiresArg: true, describe: "vCenter/ESXi URI for -i libvirt: 'vpx://USER@VCENTER/DC/[CLUSTER/]HOST[?no_verify=1]' or 'esx://USER@ESXI'; the source is then a VM name", group: 'Input:' })
+      .option('i', {
+        type: 'string',
+        requiresArg: true,
+        describe: `Input mode: ${INPUT_MODES.join(', ')} (default vmx, or libvirt with -ic; "local" = disk, as in virt-v2v)`,
+        group: 'Input:',
+      })
+      .option('ic', {
+        type: 'string',
+        requiresArg: true,
+        describe:
+          "vCenter/ESXi URI for -i libvirt: 'vpx://USER@VCENTER/DC/[CLUSTER/]HOST[?no_verify=1]' or 'esx://USER@ESXI'; the source is then a VM name",
+        group: 'Input:',
+      })
       .option('if', { type: 'string', describe: 'Format of the -i disk images (default: probed)', group: 'Input:' })
       .option('print-source', { type: 'boolean', describe: 'Print the parsed source (JSON) and stop', group: 'Input:' })
-      .option('it', { type: 'string', requiresArg: true, describe: 'Input transport: ssh for an ssh://user@host[:port]/path/guest.vmx source', group: 'Remote source:' })
-      .option('ip', { alias: 'password-file', type: 'string', requiresArg: true, describe: 'File holding the vSphere (-ic), SSH or HTTPS password (never put it on the command line)', group: 'Remote source:' })
-      .option('bandwidth', { type: 'string', requiresArg: true, describe: 'Limit reads of a remote source to this many bits/s (e.g. 10M)', group: 'Remote source:' })
-      .option('bandwidth-file', { type: 'string', requiresArg: true, describe: 'Limit remote reads to the bits/s written in this file, re-read while running', group: 'Remote source:' })
+      .option('it', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'Input transport: ssh for an ssh://user@host[:port]/path/guest.vmx source',
+        group: 'Remote source:',
+      })
+      .option('ip', {
+        alias: 'password-file',
+        type: 'string',
+        requiresArg: true,
+        describe: 'File holding the vSphere (-ic), SSH or HTTPS password (never put it on the command line)',
+        group: 'Remote source:',
+      })
+      .option('bandwidth', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'Limit reads of a remote source to this many bits/s (e.g. 10M)',
+        group: 'Remote source:',
+      })
+      .option('bandwidth-file', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'Limit remote reads to the bits/s written in this file, re-read while running',
+        group: 'Remote source:',
+      })
       .option('ssh-identity', { type: 'string', describe: 'SSH private key file (default: your default keys)', group: 'Remote source:' })
-      .option('known-hosts', { type: 'string', describe: 'known_hosts file verifying the SSH host key (default ~/.ssh/known_hosts)', group: 'Remote source:' })
-      .option('ssh-fingerprint', { type: 'string', describe: 'Trust the SSH host key with this fingerprint (SHA256:..., from "ssh-keygen -lf")', group: 'Remote source:' })
-      .option('ca-file', { type: 'string', describe: 'CA certificate(s) verifying an https:// or vSphere (-ic) source', group: 'Remote source:' })
-      .option('insecure', { type: 'boolean', describe: 'Do not verify the https:// certificate (unsafe: explicit opt-out)', group: 'Remote source:' })
-      .option('o', { type: 'string', requiresArg: true, describe: `Output mode: ${OUTPUT_MODES.join(', ')} ("disk" = local, as in virt-v2v)`, group: 'Output:' })
+      .option('known-hosts', {
+        type: 'string',
+        describe: 'known_hosts file verifying the SSH host key (default ~/.ssh/known_hosts)',
+        group: 'Remote source:',
+      })
+      .option('ssh-fingerprint', {
+        type: 'string',
+        describe: 'Trust the SSH host key with this fingerprint (SHA256:..., from "ssh-keygen -lf")',
+        group: 'Remote source:',
+      })
+      .option('ca-file', {
+        type: 'string',
+        describe: 'CA certificate(s) verifying an https:// or vSphere (-ic) source',
+        group: 'Remote source:',
+      })
+      .option('insecure', {
+        type: 'boolean',
+        describe: 'Do not verify the https:// certificate (unsafe: explicit opt-out)',
+        group: 'Remote source:',
+      })
+      .option('o', {
+        type: 'string',
+        requiresArg: true,
+        describe: `Output mode: ${OUTPUT_MODES.join(', ')} ("disk" = local, as in virt-v2v)`,
+        group: 'Output:',
+      })
       .option('oc', { type: 'string', describe: 'libvirt URI for -o libvirt (default qemu:///system)', group: 'Output:' })
-      .option('os', { type: 'string', describe: 'Output storage: a directory (local, qemu, json) or a libvirt pool (default "default")', group: 'Output:' })
+      .option('os', {
+        type: 'string',
+        describe: 'Output storage: a directory (local, qemu, json) or a libvirt pool (default "default")',
+        group: 'Output:',
+      })
       .option('of', { type: 'string', requiresArg: true, describe: 'Output disk format: raw or qcow2 (default raw)', group: 'Output:' })
-      .option('oa', { type: 'string', requiresArg: true, describe: 'Output allocation: sparse or preallocated (default sparse)', group: 'Output:' })
-      .option('oo', { type: 'string', array: true, nargs: 1, describe: 'Output option: compressed (-of qcow2), qemu-boot (refused: run the written script); repeatable', group: 'Output:' })
+      .option('oa', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'Output allocation: sparse or preallocated (default sparse)',
+        group: 'Output:',
+      })
+      .option('oo', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'Output option: compressed (-of qcow2), qemu-boot (refused: run the written script); repeatable',
+        group: 'Output:',
+      })
       .option('compressed', { type: 'boolean', describe: 'Compressed qcow2 output (= -oo compressed; needs -of qcow2)', group: 'Output:' })
-      .option('qemu-boot', { type: 'boolean', describe: '(= -oo qemu-boot) refused: run the -o qemu script DIR/NAME.sh yourself', group: 'Output:' })
-      .option('domain-type', { type: 'string', requiresArg: true, describe: 'Domain type written: kvm (default for -o local, qemu, json) or qemu (emulated); -o libvirt: by the target host', group: 'Output:' })
-      .option('no-space-check', { type: 'boolean', describe: 'Skip the target free-space check (thin-provisioned storage)', group: 'Output:' })
+      .option('qemu-boot', {
+        type: 'boolean',
+        describe: '(= -oo qemu-boot) refused: run the -o qemu script DIR/NAME.sh yourself',
+        group: 'Output:',
+      })
+      .option('domain-type', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'Domain type written: kvm (default for -o local, qemu, json) or qemu (emulated); -o libvirt: by the target host',
+        group: 'Output:',
+      })
+      .option('no-space-check', {
+        type: 'boolean',
+        describe: 'Skip the target free-space check (thin-provisioned storage)',
+        group: 'Output:',
+      })
       .option('on', { type: 'string', describe: 'Rename the guest on output', group: 'Output:' })
-      .option('network', { alias: 'n', type: 'string', array: true, nargs: 1, describe: 'Map source network IN to libvirt network OUT ("IN:OUT", or "OUT" for all); repeatable', group: 'Networks:' })
-      .option('bridge', { alias: 'b', type: 'string', array: true, nargs: 1, describe: 'Map source network IN to host bridge OUT ("IN:OUT" or "OUT"); repeatable', group: 'Networks:' })
-      .option('mac', { type: 'string', array: true, nargs: 1, describe: 'Map one NIC by MAC: "MAC:network:OUT" or "MAC:bridge:OUT"; or give it a static IP: "MAC:ip:ADDR[,GW[,PREFIX[,DNS...]]]"; repeatable', group: 'Networks:' })
-      .option('root', { type: 'string', describe: 'Multi-boot guests: which root to convert: single (default: refuse multi-boot), first, ask, or a device such as /dev/sda2', group: 'Conversion:' })
-      .option('virtio-win', { type: 'string', describe: 'Windows guests: virtio-win drivers, a directory laid out like the virtio-win ISO or the ISO itself (default: $VIRTIO_WIN, else /usr/share/virtio-win)', group: 'Conversion:' })
-      .option('key', { type: 'string', array: true, nargs: 1, describe: 'LUKS key for an encrypted volume (not supported yet: refused)', group: 'Conversion:' })
-      .option('verify', { type: 'string', describe: 'After the copy: checksum (compare each target with the converted image), boot (boot it with no network), both when bare; default none', group: 'Conversion:' })
+      .option('network', {
+        alias: 'n',
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'Map source network IN to libvirt network OUT ("IN:OUT", or "OUT" for all); repeatable',
+        group: 'Networks:',
+      })
+      .option('bridge', {
+        alias: 'b',
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'Map source network IN to host bridge OUT ("IN:OUT" or "OUT"); repeatable',
+        group: 'Networks:',
+      })
+      .option('mac', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe:
+          'Map one NIC by MAC: "MAC:network:OUT" or "MAC:bridge:OUT"; or give it a static IP: "MAC:ip:ADDR[,GW[,PREFIX[,DNS...]]]"; repeatable',
+        group: 'Networks:',
+      })
+      .option('root', {
+        type: 'string',
+        describe:
+          'Multi-boot guests: which root to convert: single (default: refuse multi-boot), first, ask, or a device such as /dev/sda2',
+        group: 'Conversion:',
+      })
+      .option('virtio-win', {
+        type: 'string',
+        describe:
+          'Windows guests: virtio-win drivers, a directory laid out like the virtio-win ISO or the ISO itself (default: $VIRTIO_WIN, else /usr/share/virtio-win)',
+        group: 'Conversion:',
+      })
+      .option('key', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'LUKS key for an encrypted volume (not supported yet: refused)',
+        group: 'Conversion:',
+      })
+      .option('verify', {
+        type: 'string',
+        describe:
+          'After the copy: checksum (compare each target with the converted image), boot (boot it with no network), both when bare; default none',
+        group: 'Conversion:',
+      })
       .option('no-trim', { type: 'string', requiresArg: true, describe: 'Ignored, with a warning (as virt-v2v)', group: 'Conversion:' })
       .option('vmtype', { type: 'string', requiresArg: true, describe: 'Ignored, with a warning (as virt-v2v)', group: 'Conversion:' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print nothing but errors and warnings' })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'Verbose messages' })
       .option('trace', { alias: 'x', type: 'boolean', describe: 'Trace every external command with its argv (stderr)' })
-      .option('log-file', { type: 'string', requiresArg: true, describe: 'Write the run\'s log (the piped output plus every command and what it printed) to this new file; default: NAME-v2v-DATE-TIME.log in the output directory (-o libvirt, null: /var/log/v2v, or ~/.local/state/v2v when not root)' })
+      .option('log-file', {
+        type: 'string',
+        requiresArg: true,
+        describe:
+          "Write the run's log (the piped output plus every command and what it printed) to this new file; default: NAME-v2v-DATE-TIME.log in the output directory (-o libvirt, null: /var/log/v2v, or ~/.local/state/v2v when not root)",
+      })
       .option('no-log-file', { type: 'boolean', describe: 'Write no log file' })
-      .option('machine-readable', { type: 'string', describe: 'JSON-lines progress events on stdout, or =file:FILE or =fd:N; alone, list capabilities' })
-      .option('colors', { alias: ['color', 'colour', 'colours'], type: 'boolean', describe: 'Accepted for virt-v2v compatibility; does nothing' })
+      .option('machine-readable', {
+        type: 'string',
+        describe: 'JSON-lines progress events on stdout, or =file:FILE or =fd:N; alone, list capabilities',
+      })
+      .option('colors', {
+        alias: ['color', 'colour', 'colours'],
+        type: 'boolean',
+        describe: 'Accepted for virt-v2v compatibility; does nothing',
+      })
       .option('wrap', { type: 'boolean', describe: 'Accepted for virt-v2v compatibility; does nothing' })
       .option('version', { alias: 'V', type: 'boolean', describe: 'Print "v2v VERSION" and exit' })
       .help(false)
@@ -146,11 +282,13 @@ export function buildParser(argv: string[]) {
       .exitProcess(false)
       .fail((message, error) => {
         throw error ?? new Error(message);
-      });
+      })
+  );
 }
 
 /** What the command line asks for: print a text and stop, or run with raw options. */
-export type CommandLine = { kind: 'print'; text: string } | { kind: 'complete'; words: string[] } | { kind: 'done' } | { kind: 'run'; raw: RawOptions };
+export type CommandLine =
+  { kind: 'print'; text: string } | { kind: 'complete'; words: string[] } | { kind: 'done' } | { kind: 'run'; raw: RawOptions };
 
 /**
  * The words the shell offers for the last of `words` (the command line after
@@ -161,15 +299,21 @@ export function completeCommandLine(words: readonly string[]): string[] {
   const subcommand = subcommandNamed(words[0]);
   if (subcommand !== undefined && words.length > 1) {
     const { spec } = subcommand;
-    return completeWords(completionTable({ declared: declaredOptions(subcommandParser(spec, [])), takesFiles: spec.positional !== undefined }), words.slice(1));
+    return completeWords(
+      completionTable({ declared: declaredOptions(subcommandParser(spec, [])), takesFiles: spec.positional !== undefined }),
+      words.slice(1),
+    );
   }
-  return completeWords(completionTable({
-    declared: declaredOptions(buildParser([])),
-    values: OPTION_VALUES,
-    equalsOnly: OPTIONAL_VALUE_OPTIONS,
-    commands: [...Object.keys(SUBCOMMANDS), 'completion'],
-    takesFiles: true,
-  }), words);
+  return completeWords(
+    completionTable({
+      declared: declaredOptions(buildParser([])),
+      values: OPTION_VALUES,
+      equalsOnly: OPTIONAL_VALUE_OPTIONS,
+      commands: [...Object.keys(SUBCOMMANDS), 'completion'],
+      takesFiles: true,
+    }),
+    words,
+  );
 }
 
 /**

@@ -8,7 +8,8 @@ import type { SubcommandSpec } from './subcommand.js';
 /** The command line of `v2v list`. */
 export const LIST_COMMAND: SubcommandSpec = {
   name: 'list',
-  usage: "Usage: v2v list -ic 'vpx://USER@VCENTER/DATACENTER/HOST[?no_verify=1]' -ip PASSWORD_FILE [--json]\n\nList the VMs a vCenter datacenter or an ESXi host (esx://USER@ESXI) holds.",
+  usage:
+    "Usage: v2v list -ic 'vpx://USER@VCENTER/DATACENTER/HOST[?no_verify=1]' -ip PASSWORD_FILE [--json]\n\nList the VMs a vCenter datacenter or an ESXi host (esx://USER@ESXI) holds.",
   options: {
     ic: { type: 'string', describe: 'vpx:// or esx:// URI, as for a conversion' },
     ip: { type: 'string', describe: 'File whose first line is the password' },

@@ -19,10 +19,15 @@ export async function listCli(parsed: Arguments): Promise<number> {
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    const options = normalizeVsphereOptions(parsed['ic'] as string | undefined, {
-      ip: parsed['ip'] as string | undefined,
-      caFile: parsed['ca-file'] as string | undefined,
-    }, parsed._.map(String), true);
+    const options = normalizeVsphereOptions(
+      parsed['ic'] as string | undefined,
+      {
+        ip: parsed['ip'] as string | undefined,
+        caFile: parsed['ca-file'] as string | undefined,
+      },
+      parsed._.map(String),
+      true,
+    );
     if (parsed._.length > 0) process.stderr.write(`v2v: warning: v2v list takes no VM name; ignored: ${parsed._.join(' ')}\n`);
     const session = await loginWithOptions(options);
     logout = () => session.logout().catch(() => undefined);
@@ -47,12 +52,15 @@ function size(bytes: number): string {
 
 /** The VMs as an aligned text table, one VM per line. */
 export function formatVmTable(vms: VsphereVmSummary[]): string {
-  const rows = [['NAME', 'POWER', 'GUEST OS', 'DISKS'], ...vms.map((vm) => [
-    vm.name,
-    vm.powerState,
-    vm.guestFullName ?? vm.guestId ?? '-',
-    vm.disks.length === 0 ? '-' : vm.disks.map((d) => size(d.capacityBytes)).join(', '),
-  ])];
+  const rows = [
+    ['NAME', 'POWER', 'GUEST OS', 'DISKS'],
+    ...vms.map((vm) => [
+      vm.name,
+      vm.powerState,
+      vm.guestFullName ?? vm.guestId ?? '-',
+      vm.disks.length === 0 ? '-' : vm.disks.map((d) => size(d.capacityBytes)).join(', '),
+    ]),
+  ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n') + '\n';
 }

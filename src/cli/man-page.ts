@@ -7,7 +7,10 @@
 
 /** roff-escapes text: backslashes, leading dots/quotes, hyphens of options. */
 function roff(text: string): string {
-  return text.replace(/\\/g, '\\e').replace(/^([.'])/, '\\&$1').replace(/-/g, '\\-');
+  return text
+    .replace(/\\/g, '\\e')
+    .replace(/^([.'])/, '\\&$1')
+    .replace(/-/g, '\\-');
 }
 
 /** Renders the man page from v2v's --help text. */
@@ -71,6 +74,14 @@ export function renderManPage(help: string, version: string): string {
     }
   }
   flush();
-  out.push('.fi', '.SH SEE ALSO', 'virt\\-v2v(1), virsh(1), qemu\\-img(1). README.md, docs/options.md and docs/virt\\-v2v\\-compat.md in the v2v sources.', '');
-  return out.filter((l, i, all) => !(l === '' && all[i - 1] === '')).join('\n').replace(/\n\n\.SS/g, '\n.SS');
+  out.push(
+    '.fi',
+    '.SH SEE ALSO',
+    'virt\\-v2v(1), virsh(1), qemu\\-img(1). README.md, docs/options.md and docs/virt\\-v2v\\-compat.md in the v2v sources.',
+    '',
+  );
+  return out
+    .filter((l, i, all) => !(l === '' && all[i - 1] === ''))
+    .join('\n')
+    .replace(/\n\n\.SS/g, '\n.SS');
 }

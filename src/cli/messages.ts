@@ -64,10 +64,16 @@ export function spell(name: string): string {
  * "v2v", or a subcommand such as "v2v batch".
  */
 export function unknownOptionError(name: string, known: readonly string[], command = 'v2v'): UsageError {
-  const refused = command !== 'v2v' ? undefined
-    : REFUSED_OPTIONS[name] ?? (name.startsWith('vddk-') ? REFUSED_OPTIONS['vddk-*'] : name.startsWith('vdsm-') ? REFUSED_OPTIONS['vdsm-*'] : undefined);
+  const refused =
+    command !== 'v2v'
+      ? undefined
+      : (REFUSED_OPTIONS[name] ??
+        (name.startsWith('vddk-') ? REFUSED_OPTIONS['vddk-*'] : name.startsWith('vdsm-') ? REFUSED_OPTIONS['vdsm-*'] : undefined));
   if (refused !== undefined) return new UsageError(`${spell(name)} is not supported: ${refused}.`);
-  const near = didYouMean(name, known.filter((k) => k.length > 1 || name.length <= 2));
+  const near = didYouMean(
+    name,
+    known.filter((k) => k.length > 1 || name.length <= 2),
+  );
   if (near !== undefined) return new UsageError(`Unknown option ${spell(name)}: did you mean ${spell(near)}? (see "${command} --help")`);
   return new UsageError(`Unknown option ${spell(name)}: remove it (see "${command} --help" for the options).`);
 }

@@ -50,7 +50,9 @@ export function normalizeOptions(raw: RawOptions): Options {
   const { mode: inputMode, vsphere } = normalizeInputMode(raw);
   const target = normalizeOutputTarget(raw);
   if (raw.key !== undefined && raw.key.length > 0) {
-    throw new UsageError(`--key is not supported yet (v2v cannot unlock LUKS volumes): remove the encryption in the source VM and retry without --key.`);
+    throw new UsageError(
+      `--key is not supported yet (v2v cannot unlock LUKS volumes): remove the encryption in the source VM and retry without --key.`,
+    );
   }
   const root = parseRootChoice(raw.root);
   if (raw.virtioWin === '') {
@@ -68,8 +70,12 @@ export function normalizeOptions(raw: RawOptions): Options {
   checkTransport(raw.remote?.it);
   const logFile = logFileChoice(raw);
   const remote = vsphere ? undefined : normalizeRemoteOptions(raw.remote ?? {}, inputMode, raw.positional);
-  const compat = normalizeCompat(raw.compat ?? {}, { outputMode: target.mode, format: target.format, remoteSource: remote !== undefined || vsphere !== undefined });
-  if (target.mode === 'null' && (networkMapping.networks.length + networkMapping.bridges.length + networkMapping.macs.length) > 0) {
+  const compat = normalizeCompat(raw.compat ?? {}, {
+    outputMode: target.mode,
+    format: target.format,
+    remoteSource: remote !== undefined || vsphere !== undefined,
+  });
+  if (target.mode === 'null' && networkMapping.networks.length + networkMapping.bridges.length + networkMapping.macs.length > 0) {
     // virt-v2v accepts them with -o null too: a command line tried with -o null first must not fail for them.
     compat.warnings.push('-n, -b and --mac do nothing with -o null (nothing is defined): ignored.');
   }

@@ -45,7 +45,8 @@ export function subcommandParser(spec: SubcommandSpec, argv: readonly string[]):
     .version(false) // ours prints "v2v X.Y.Z"
     .help(false);
   const positional = spec.positional;
-  if (positional) parser = parser.command(positional.command, positional.describe, (y) => y.positional(positional.name, positional.options));
+  if (positional)
+    parser = parser.command(positional.command, positional.describe, (y) => y.positional(positional.name, positional.options));
   return parser
     .options(spec.options)
     .option('version', { alias: 'V', type: 'boolean', describe: 'Print "v2v VERSION" and exit' })
@@ -106,7 +107,9 @@ function subcommandFailure(message: string, spec: SubcommandSpec): UsageError {
   const extra = /^Unknown arguments?: (.+)$/.exec(message);
   if (extra) {
     const words = extra[1]!.split(', ').map((word) => `"${redactUrl(word)}"`);
-    return new UsageError(`Unexpected argument${words.length > 1 ? 's' : ''} ${words.join(', ')}: remove ${words.length > 1 ? 'them' : 'it'} (see "${command} --help").`);
+    return new UsageError(
+      `Unexpected argument${words.length > 1 ? 's' : ''} ${words.join(', ')}: remove ${words.length > 1 ? 'them' : 'it'} (see "${command} --help").`,
+    );
   }
   if (/^Not enough non-option arguments/.test(message) && spec.positional) return new UsageError(spec.positional.missing);
   const choice = /Argument: (\S+), Given: "(.*)", Choices:/.exec(message);

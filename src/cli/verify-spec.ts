@@ -20,7 +20,8 @@ Exit codes: 0 booted; 2 usage error; 4 unreadable XML or disk; 7 did not boot
 /** The command line of `v2v verify`. */
 export const VERIFY_COMMAND: SubcommandSpec = {
   name: 'verify',
-  usage: 'Usage: v2v verify DOMAIN.xml | DISK... [--firmware bios|uefi] [--timeout SECONDS] [--console-log FILE]\n\nBoot a converted guest read-only and check it reaches userspace.',
+  usage:
+    'Usage: v2v verify DOMAIN.xml | DISK... [--firmware bios|uefi] [--timeout SECONDS] [--console-log FILE]\n\nBoot a converted guest read-only and check it reaches userspace.',
   positional: {
     command: '$0 <paths..>',
     describe: 'Boot-check the guest of DOMAIN.xml, or these disks (first one boots)',
@@ -29,9 +30,16 @@ export const VERIFY_COMMAND: SubcommandSpec = {
     missing: 'No guest given: pass a domain XML or the disk images, e.g. "v2v verify /var/tmp/out/guest.xml".',
   },
   options: {
-    firmware: { type: 'string', choices: ['bios', 'uefi'], describe: 'Firmware for disks given directly (default bios; an XML says its own)' },
+    firmware: {
+      type: 'string',
+      choices: ['bios', 'uefi'],
+      describe: 'Firmware for disks given directly (default bios; an XML says its own)',
+    },
     timeout: { type: 'number', describe: 'Seconds to wait for the guest to reach userspace (default by accelerator)' },
-    'console-log': { type: 'string', describe: 'Where a failed boot\'s console is saved (default: NAME.verify-console.log next to the XML, else in $TMPDIR or /var/tmp)' },
+    'console-log': {
+      type: 'string',
+      describe: "Where a failed boot's console is saved (default: NAME.verify-console.log next to the XML, else in $TMPDIR or /var/tmp)",
+    },
   },
   epilog: EPILOG,
   shortOptionGroups: true,

@@ -7,12 +7,12 @@
  */
 import type { Arguments } from 'yargs';
 import { reportError } from '../run/report-error.js';
-import { join,resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { probeAccelerator } from '../../drivers/qemu-system.js';
 import { makeRunTempDir } from '../host/tmpdir.js';
-import { BootVerifyError,ExitCode,InterruptedError,UsageError } from '../errors.js';
-import { bootFailureReason,runBootCheck,saveConsole,type BootCheckInput } from '../verify/boot-check.js';
+import { BootVerifyError, ExitCode, InterruptedError, UsageError } from '../errors.js';
+import { bootFailureReason, runBootCheck, saveConsole, type BootCheckInput } from '../verify/boot-check.js';
 import { BOOT_TIMEOUT_MS } from '../verify/boot-timeouts.js';
 import { CONSOLE_LINES } from '../verify/report.js';
 import { describeTarget } from '../verify/target.js';
@@ -31,7 +31,9 @@ export async function verifyCli(parsed: Arguments): Promise<number> {
     const kvm = await probeAccelerator('kvm');
     const accel = kvm.usable ? 'kvm' : 'tcg';
     const timeoutMs = timeout !== undefined ? timeout * 1000 : BOOT_TIMEOUT_MS[accel];
-    process.stdout.write(`Booting ${target.name} (${target.disks.length} disk(s), ${target.firmware}) under ${accel}${kvm.usable ? '' : ` (KVM not usable: ${kvm.reason})`} with no network device, timeout ${Math.round(timeoutMs / 1000)} s\n`);
+    process.stdout.write(
+      `Booting ${target.name} (${target.disks.length} disk(s), ${target.firmware}) under ${accel}${kvm.usable ? '' : ` (KVM not usable: ${kvm.reason})`} with no network device, timeout ${Math.round(timeoutMs / 1000)} s\n`,
+    );
     const workdir = await makeRunTempDir('v2v-verify-');
     let result;
     try {
@@ -48,7 +50,9 @@ export async function verifyCli(parsed: Arguments): Promise<number> {
     const logPath = resolve((parsed['console-log'] as string | undefined) ?? join(target.logDir, `${target.name}.verify-console.log`));
     await saveConsole(logPath, result.console);
     process.stderr.write(`Last ${CONSOLE_LINES} console lines:\n${(report.consoleLines ?? []).map((l) => `  | ${l}`).join('\n')}\n`);
-    throw new BootVerifyError(`The guest ${target.name} did not boot: ${bootFailureReason(report, timeoutMs)}; the whole console is in ${logPath}: fix the guest's boot (root device, initramfs drivers) and run "v2v verify" again.`);
+    throw new BootVerifyError(
+      `The guest ${target.name} did not boot: ${bootFailureReason(report, timeoutMs)}; the whole console is in ${logPath}: fix the guest's boot (root device, initramfs drivers) and run "v2v verify" again.`,
+    );
   } catch (error) {
     const failure = abort.signal.aborted ? new InterruptedError('interrupted; the guest was stopped and its overlays removed.') : error;
     return reportError(failure);

@@ -27,12 +27,15 @@ const SUPPORTED = 'Debian, Ubuntu, RHEL, CentOS, AlmaLinux, Rocky Linux, Fedora,
 
 /** Returns the converter for the guest, or throws ConversionError naming what is unsupported. */
 export function selectConverter(inspection: Inspection): Converter {
-  const name = inspection.productName && inspection.productName !== 'unknown' ? inspection.productName : `${inspection.type}/${inspection.distro}`;
+  const name =
+    inspection.productName && inspection.productName !== 'unknown' ? inspection.productName : `${inspection.type}/${inspection.distro}`;
   if (inspection.type === 'linux') {
     if (DEBIAN_FAMILY.has(inspection.distro)) return convertDebian;
     if (RHEL_FAMILY.has(inspection.distro)) return convertRhel;
     if (SUSE_FAMILY.has(inspection.distro)) return convertSuse;
-    throw new ConversionError(`Converting ${name} (distribution "${inspection.distro}") is not supported: v2v converts ${SUPPORTED} Linux guests; convert this guest by hand or with virt-v2v.`);
+    throw new ConversionError(
+      `Converting ${name} (distribution "${inspection.distro}") is not supported: v2v converts ${SUPPORTED} Linux guests; convert this guest by hand or with virt-v2v.`,
+    );
   }
   if (inspection.type === 'windows') return convertWindows;
   throw new ConversionError(`Converting ${name} is not supported: v2v converts ${SUPPORTED} Linux guests, and Windows.`);

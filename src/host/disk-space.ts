@@ -45,8 +45,6 @@ export function targetBytesNeeded(m: { required: number; fullyAllocated: number 
 export async function checkFreeSpace(dir: string, needed: number, what: string, fix: string): Promise<void> {
   const free = await freeBytes(dir);
   if (free < needed) {
-    throw new PreflightError(
-      `Not enough space for ${what} in ${dir}: ${formatBytes(needed)} needed, ${formatBytes(free)} free; ${fix}.`,
-    );
+    throw new PreflightError(`Not enough space for ${what} in ${dir}: ${formatBytes(needed)} needed, ${formatBytes(free)} free; ${fix}.`);
   }
 }

@@ -98,7 +98,10 @@ export function traceCommand(cmd: Command): void {
 
 /** Keeps the last lines of a tool's stderr: the useful part of a long log. */
 export function trimStderr(stderr: string, maxLines = 8): string {
-  const lines = stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '');
   return lines.slice(-maxLines).join('\n');
 }
 
@@ -130,7 +133,11 @@ export async function run(cmd: Command, options: RunOptions = {}): Promise<RunRe
     ...(timeout > 0 ? { timeout } : {}),
     reject: false,
     stripFinalNewline: false,
-    ...(options.input !== undefined ? { input: options.input } : options.stdinFile !== undefined ? { stdin: { file: options.stdinFile } } : { stdin: 'ignore' }),
+    ...(options.input !== undefined
+      ? { input: options.input }
+      : options.stdinFile !== undefined
+        ? { stdin: { file: options.stdinFile } }
+        : { stdin: 'ignore' }),
     // buffer: execa would otherwise also keep all of stdout in memory (measured: a 120 MB decompression took the node process to 620 MiB).
     ...(options.stdoutFile !== undefined ? { stdout: { file: options.stdoutFile }, buffer: { stdout: false } } : {}),
     ...(options.discardStderr ? { stderr: 'ignore' as const } : {}),
@@ -160,12 +167,7 @@ export async function run(cmd: Command, options: RunOptions = {}): Promise<RunRe
   }
   if (exitCode !== 0 && !options.allowFailure) {
     const detail = trimStderr(stderr) || trimStderr(stdout);
-    throw new CommandError(
-      `${cmd.program} failed (exit code ${exitCode})${detail ? `: ${detail}` : ''}`,
-      text,
-      exitCode,
-      detail,
-    );
+    throw new CommandError(`${cmd.program} failed (exit code ${exitCode})${detail ? `: ${detail}` : ''}`, text, exitCode, detail);
   }
   return { stdout, stderr, exitCode };
 }

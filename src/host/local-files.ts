@@ -53,7 +53,10 @@ export class WrongFileKind extends Error {
  * fstat that it is a regular file (or a block device when `allowBlock`).
  * Throws the fs error (ENOENT, ELOOP...) or {@link WrongFileKind}.
  */
-export async function openChecked(file: string, options: { allowBlock?: boolean; noFollow?: boolean } = {}): Promise<{ handle: FileHandle; stats: Stats }> {
+export async function openChecked(
+  file: string,
+  options: { allowBlock?: boolean; noFollow?: boolean } = {},
+): Promise<{ handle: FileHandle; stats: Stats }> {
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0);
   const handle = await open(file, flags);
   try {
@@ -71,13 +74,20 @@ export async function openChecked(file: string, options: { allowBlock?: boolean;
  * `what` names it in messages ("the VMX file"); `fix` is what the user should
  * do when it cannot be opened.
  */
-export async function readMetadataFile(file: string, what: string, maxBytes: number, fix = 'check the path and permissions'): Promise<string> {
+export async function readMetadataFile(
+  file: string,
+  what: string,
+  maxBytes: number,
+  fix = 'check the path and permissions',
+): Promise<string> {
   let opened: Awaited<ReturnType<typeof openChecked>>;
   try {
     opened = await openChecked(file);
   } catch (error) {
     if (error instanceof WrongFileKind) {
-      throw new SourceError(`${capitalize(what)} ${file} ${error.message}, not a regular file: pass the file itself (v2v reads no FIFOs, sockets or devices as metadata).`);
+      throw new SourceError(
+        `${capitalize(what)} ${file} ${error.message}, not a regular file: pass the file itself (v2v reads no FIFOs, sockets or devices as metadata).`,
+      );
     }
     throw new SourceError(`Cannot read ${what} ${file} (${errnoCode(error)}): ${fix}.`);
   }
@@ -95,7 +105,10 @@ export async function readMetadataFile(file: string, what: string, maxBytes: num
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
-      if (length > maxBytes) throw new SourceError(`${capitalize(what)} ${file} grew past ${maxBytes / 2 ** 20} MiB while being read: pass a file that is not being written.`);
+      if (length > maxBytes)
+        throw new SourceError(
+          `${capitalize(what)} ${file} grew past ${maxBytes / 2 ** 20} MiB while being read: pass a file that is not being written.`,
+        );
       if (length === buffer.length) break;
     }
     return buffer.subarray(0, length).toString('utf8');
@@ -131,7 +144,9 @@ export async function checkDisksReadable(
       const { handle } = await openChecked(disk.path, options);
       await handle.close();
     } catch (error) {
-      throw new SourceError(message(disk, error instanceof WrongFileKind ? `is ${error.kind}, not a disk image` : `cannot be read (${errnoCode(error)})`));
+      throw new SourceError(
+        message(disk, error instanceof WrongFileKind ? `is ${error.kind}, not a disk image` : `cannot be read (${errnoCode(error)})`),
+      );
     }
   }
 }
@@ -150,7 +165,11 @@ export const WALK_MAX_ENTRIES = 10_000;
  * loop makes it walk the host or run out of memory.) Throws SourceError past
  * {@link WALK_MAX_ENTRIES} entries, naming `what` and `fix`.
  */
-export async function walkTree(dir: string, what: string, fix = 'check that the path names an exported VM'): Promise<Array<{ name: string; isDirectory: boolean }>> {
+export async function walkTree(
+  dir: string,
+  what: string,
+  fix = 'check that the path names an exported VM',
+): Promise<Array<{ name: string; isDirectory: boolean }>> {
   const found: Array<{ name: string; isDirectory: boolean }> = [];
   const pending = [''];
   while (pending.length > 0) {

@@ -27,11 +27,13 @@ export async function processesWithEnv(name: string, value: string): Promise<num
   const entries = await readdir('/proc').catch(() => [] as string[]);
   const pids: number[] = [];
   await Promise.all(
-    entries.filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).map(async (entry) => {
-      // Processes come and go while we scan: unreadable ones are skipped.
-      const environ = await readFile(`/proc/${entry}/environ`, 'latin1').catch(() => '');
-      if (`\0${environ}`.includes(needle)) pids.push(Number(entry));
-    }),
+    entries
+      .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+      .map(async (entry) => {
+        // Processes come and go while we scan: unreadable ones are skipped.
+        const environ = await readFile(`/proc/${entry}/environ`, 'latin1').catch(() => '');
+        if (`\0${environ}`.includes(needle)) pids.push(Number(entry));
+      }),
   );
   return pids.sort((a, b) => a - b);
 }
@@ -53,7 +55,9 @@ function alive(pid: number): boolean {
 export async function stopRunProcesses(id: string, graceMs = 3_000): Promise<number[]> {
   const pids = await processesWithEnv(RUN_ID_ENV, id);
   // Read before the kill: a killed appliance leaves its socket directory behind.
-  const socketDirs = (await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')))).flatMap(guestfsSocketDirs);
+  const socketDirs = (await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')))).flatMap(
+    guestfsSocketDirs,
+  );
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGTERM');
@@ -98,7 +102,10 @@ export async function processStat(pid: number | 'self'): Promise<{ state: string
  * it was at exec, without the run id main set afterwards.)
  */
 export async function markRunDir(tmpdir: string, id: string): Promise<void> {
-  await writeFile(join(tmpdir, RUN_OWNER_FILE), `${id} ${process.pid} ${(await processStat('self'))?.startTime}\n`, { flag: 'wx', mode: 0o600 });
+  await writeFile(join(tmpdir, RUN_OWNER_FILE), `${id} ${process.pid} ${(await processStat('self'))?.startTime}\n`, {
+    flag: 'wx',
+    mode: 0o600,
+  });
 }
 
 /** The owner of a run dir, as markRunDir wrote it. */
@@ -158,6 +165,8 @@ export async function reapDeadRuns(parent: string): Promise<ReapedRun[]> {
  * when closed properly, not when its process is killed. Pure.
  */
 export function guestfsSocketDirs(cmdline: string): string[] {
-  const dirs = [...cmdline.matchAll(/(?:^|[\s,=\0])path=(\/[^,\0\s]*\/libguestfs[A-Za-z0-9]{6})\/[A-Za-z]+\.sock(?=[,\0\s]|$)/g)].map((m) => m[1]!);
+  const dirs = [...cmdline.matchAll(/(?:^|[\s,=\0])path=(\/[^,\0\s]*\/libguestfs[A-Za-z0-9]{6})\/[A-Za-z]+\.sock(?=[,\0\s]|$)/g)].map(
+    (m) => m[1]!,
+  );
   return [...new Set(dirs)];
 }

@@ -28,7 +28,8 @@ export function tmpParent(env: NodeJS.ProcessEnv = process.env): string {
  * once this process is gone all the same. The caller still removes it.
  */
 export async function makeRunTempDir(prefix: string, parent: string = tmpParent()): Promise<string> {
-  if (!prefix.startsWith(RUN_TMPDIR_PREFIX)) throw new Error(`internal: run temp dir prefix "${prefix}" does not start with "${RUN_TMPDIR_PREFIX}"`);
+  if (!prefix.startsWith(RUN_TMPDIR_PREFIX))
+    throw new Error(`internal: run temp dir prefix "${prefix}" does not start with "${RUN_TMPDIR_PREFIX}"`);
   const dir = await mkdtemp(join(parent, prefix));
   try {
     await markRunDir(dir, process.env[RUN_ID_ENV] || `${process.pid}-${randomBytes(6).toString('hex')}`);

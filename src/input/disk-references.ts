@@ -38,7 +38,9 @@ export async function checkDiskReferences(file: string, check: DiskCheck): Promi
 async function checkOne(file: string, check: DiskCheck, label: string, seen: Set<string>, depth: number): Promise<'vmdk' | undefined> {
   const real = await contained(file, check, label);
   if (seen.has(real) || depth > MAX_CHAIN) {
-    throw new SourceError(`${check.label} has a chain of parent disks that loops or is more than ${MAX_CHAIN} deep: consolidate the VM's snapshots, then convert again.`);
+    throw new SourceError(
+      `${check.label} has a chain of parent disks that loops or is more than ${MAX_CHAIN} deep: consolidate the VM's snapshots, then convert again.`,
+    );
   }
   seen.add(real);
   const head = await readHead(real, label);
@@ -61,13 +63,19 @@ async function checkOne(file: string, check: DiskCheck, label: string, seen: Set
     return 'vmdk';
   }
   if (check.vmdkOnly) {
-    throw new SourceError(`${label} is not a VMDK (no sparse header, no descriptor): -i vmx converts VMware disks only; for a raw or qcow2 image use "-i disk IMAGE".`);
+    throw new SourceError(
+      `${label} is not a VMDK (no sparse header, no descriptor): -i vmx converts VMware disks only; for a raw or qcow2 image use "-i disk IMAGE".`,
+    );
   }
   if (magic === 'QFI\xfb' && head.length >= 20 && head.readBigUInt64BE(8) !== 0n) {
-    throw new SourceError(`${label} is a qcow2 image with a backing file: merge it first (qemu-img convert -O qcow2 it into one standalone image) and convert that.`);
+    throw new SourceError(
+      `${label} is a qcow2 image with a backing file: merge it first (qemu-img convert -O qcow2 it into one standalone image) and convert that.`,
+    );
   }
   if (magic === 'QED\0' && head.length >= 24 && (head.readBigUInt64LE(16) & 1n) !== 0n) {
-    throw new SourceError(`${label} is a QED image with a backing file: merge it first (qemu-img convert -O qcow2 it into one standalone image) and convert that.`);
+    throw new SourceError(
+      `${label} is a QED image with a backing file: merge it first (qemu-img convert -O qcow2 it into one standalone image) and convert that.`,
+    );
   }
   return undefined;
 }
@@ -85,7 +93,9 @@ async function checkParent(file: string, text: string, check: DiskCheck, seen: S
 function referencedPath(file: string, name: string, label: string, what: string): string {
   // qemu treats a ':' before the first '/' as a protocol prefix and opens it as such.
   if (/^[^/]*:/.test(name)) {
-    throw new SourceError(`${label} names the ${what} "${name}", which qemu would open as a network or special source: only local files next to the disk are read; fix the descriptor.`);
+    throw new SourceError(
+      `${label} names the ${what} "${name}", which qemu would open as a network or special source: only local files next to the disk are read; fix the descriptor.`,
+    );
   }
   return path.resolve(path.dirname(file), name);
 }
@@ -99,7 +109,9 @@ async function contained(file: string, check: DiskCheck, label: string): Promise
     throw new SourceError(`${label} cannot be read (${errnoCode(error)}): check the path and permissions.`);
   }
   if (!found.inside) {
-    throw new SourceError(`${label} resolves to ${found.real}, outside ${check.root}: v2v reads only files inside the source's directory; ${check.outsideFix}.`);
+    throw new SourceError(
+      `${label} resolves to ${found.real}, outside ${check.root}: v2v reads only files inside the source's directory; ${check.outsideFix}.`,
+    );
   }
   return found.real;
 }
@@ -110,7 +122,8 @@ async function readHead(file: string, label: string): Promise<Buffer> {
   try {
     opened = await openChecked(file, { noFollow: true });
   } catch (error) {
-    if (error instanceof WrongFileKind) throw new SourceError(`${label} is ${error.kind}, not a disk image file: point it at the disk file itself.`);
+    if (error instanceof WrongFileKind)
+      throw new SourceError(`${label} is ${error.kind}, not a disk image file: point it at the disk file itself.`);
     throw new SourceError(`${label} cannot be read (${errnoCode(error)}): check the path and permissions.`);
   }
   try {

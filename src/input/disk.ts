@@ -18,7 +18,9 @@ export function diskInput(paths: string[], format?: string, remote?: RemoteOptio
     describe: absolute.length === 1 ? `disk image ${absolute[0]}` : `${absolute.length} disk images`,
     async load(run) {
       const source = diskSource(absolute, format, run.warnings);
-      await checkDisksReadable(source.disks, (disk, problem) => `The disk image ${disk.path} ${problem}: check the path and permissions.`, { allowBlock: true });
+      await checkDisksReadable(source.disks, (disk, problem) => `The disk image ${disk.path} ${problem}: check the path and permissions.`, {
+        allowBlock: true,
+      });
       return source;
     },
   };

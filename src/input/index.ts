@@ -10,7 +10,6 @@ import { ovaInput } from './ova/input.js';
 import { vmxInput } from './vmx/input.js';
 import { vsphereInput } from './vsphere/input.js';
 
-
 /** Picks the input module for the options. */
 export function selectInput(options: InputOptions): Input {
   const [first] = options.paths as [string];

@@ -22,7 +22,12 @@ export function checkSourceLimits(source: Source, describe: string): void {
   const over = (what: string, count: number, limit: number, fix: string): SourceError =>
     new SourceError(`${describe} has ${count} ${what}, more than the ${limit} v2v can give a KVM guest: ${fix}.`);
   if (source.disks.length > SOURCE_LIMITS.disks) {
-    throw over('disks', source.disks.length, SOURCE_LIMITS.disks, 'convert the disks in groups (remove some from the source), or check the source is not corrupt');
+    throw over(
+      'disks',
+      source.disks.length,
+      SOURCE_LIMITS.disks,
+      'convert the disks in groups (remove some from the source), or check the source is not corrupt',
+    );
   }
   if (source.nics.length > SOURCE_LIMITS.nics) {
     throw over('network adapters', source.nics.length, SOURCE_LIMITS.nics, 'remove adapters from the source, or check it is not corrupt');
@@ -31,12 +36,19 @@ export function checkSourceLimits(source: Source, describe: string): void {
     throw over('vCPUs', source.vcpus, SOURCE_LIMITS.vcpus, 'lower the vCPU count of the source (numvcpus), or check it is not corrupt');
   }
   if (source.memoryMiB > SOURCE_LIMITS.memoryMiB) {
-    throw over('MiB of memory', source.memoryMiB, SOURCE_LIMITS.memoryMiB, 'lower the memory size of the source (memSize, in MiB), or check it is not corrupt');
+    throw over(
+      'MiB of memory',
+      source.memoryMiB,
+      SOURCE_LIMITS.memoryMiB,
+      'lower the memory size of the source (memSize, in MiB), or check it is not corrupt',
+    );
   }
   const cdroms = source.removables.filter((r) => r.kind === 'cdrom');
   if (cdroms.length > SOURCE_LIMITS.cdroms) {
     const dropped = new Set(cdroms.slice(SOURCE_LIMITS.cdroms));
     source.removables = source.removables.filter((r) => !dropped.has(r));
-    source.warnings.push(`${describe} has ${cdroms.length} CD-ROM drives; the converted guest gets the first ${SOURCE_LIMITS.cdroms} (empty, as every converted CD-ROM), the others are not created`);
+    source.warnings.push(
+      `${describe} has ${cdroms.length} CD-ROM drives; the converted guest gets the first ${SOURCE_LIMITS.cdroms} (empty, as every converted CD-ROM), the others are not created`,
+    );
   }
 }

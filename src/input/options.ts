@@ -53,7 +53,9 @@ export function normalizeInputMode(raw: RawInputOptions): { mode: InputOptions['
   }
   const vsphere = mode === 'libvirt' ? normalizeVsphereOptions(raw.ic, raw.remote ?? {}, raw.positional) : undefined;
   if (raw.positional.length === 0) {
-    throw new UsageError(`No source given: pass the ${mode === 'disk' ? 'disk image(s)' : `${mode} source`}, e.g. "v2v -i vmx guest.vmx -o local -os DIR".`);
+    throw new UsageError(
+      `No source given: pass the ${mode === 'disk' ? 'disk image(s)' : `${mode} source`}, e.g. "v2v -i vmx guest.vmx -o local -os DIR".`,
+    );
   }
   if (mode !== 'disk' && raw.positional.length > 1) {
     throw new UsageError(`-i ${mode} takes one source, but ${raw.positional.length} were given: ${raw.positional.join(' ')}.`);
@@ -67,12 +69,18 @@ export function normalizeInputMode(raw: RawInputOptions): { mode: InputOptions['
 /** -it: the one transport v2v reads a source over (an https:// URL needs none). */
 export function checkTransport(it: string | undefined): void {
   if (it !== undefined && !isOneOf(INPUT_TRANSPORTS, it)) {
-    throw new UsageError(`-it ${it} is not supported: read the guest over SSH ("-it ssh ssh://root@esxi/vmfs/volumes/DS/guest/guest.vmx") or HTTPS (an https:// URL).`);
+    throw new UsageError(
+      `-it ${it} is not supported: read the guest over SSH ("-it ssh ssh://root@esxi/vmfs/volumes/DS/guest/guest.vmx") or HTTPS (an https:// URL).`,
+    );
   }
 }
 
 /** The input's options: local paths made absolute, URLs and a vSphere VM name kept as given. */
-export function inputOptions(raw: RawInputOptions, mode: InputOptions['mode'], access: { vsphere?: VsphereOptions; remote?: RemoteOptions }): InputOptions {
+export function inputOptions(
+  raw: RawInputOptions,
+  mode: InputOptions['mode'],
+  access: { vsphere?: VsphereOptions; remote?: RemoteOptions },
+): InputOptions {
   return {
     mode,
     paths: access.vsphere ? raw.positional : raw.positional.map((p) => (isRemoteSource(p) ? p : resolve(p))),

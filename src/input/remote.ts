@@ -52,7 +52,11 @@ export function remoteDiskInput(urls: string[], options: RemoteOptions, format?:
       const warnings = run.warnings ?? [];
       warnings.push(...passwordWarning(locs), ...(await credentialWarnings(options)));
       const access = await openRemoteAccess(options, first, run);
-      const source = diskSource(locs.map((l) => locationPath(l)), format, warnings);
+      const source = diskSource(
+        locs.map((l) => locationPath(l)),
+        format,
+        warnings,
+      );
       for (const [index, disk] of source.disks.entries()) {
         const { backing } = await openRemoteDisk(access, locs[index]!, format);
         disk.path = backing.display;
@@ -67,6 +71,8 @@ export function remoteDiskInput(urls: string[], options: RemoteOptions, format?:
 /** A password given in a URL was visible in v2v's own argv: say so, and how to avoid it. */
 function passwordWarning(locs: RemoteLocation[]): string[] {
   return locs.some((l) => l.transport === 'https' && l.password !== undefined)
-    ? ['the source URL carries a password, which other local users can see in "ps": write it to a file readable only by you and pass "-ip FILE" instead']
+    ? [
+        'the source URL carries a password, which other local users can see in "ps": write it to a file readable only by you and pass "-ip FILE" instead',
+      ]
     : [];
 }

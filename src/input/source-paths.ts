@@ -16,9 +16,11 @@ export async function checkLocalSources(input: InputOptions): Promise<void> {
       await access(path, constants.R_OK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(code === 'ENOENT'
-        ? `The source ${path} does not exist: check the path given to -i ${input.mode}.`
-        : `The source ${path} cannot be read (${code ?? String(error)}): check its permissions, or run v2v as a user who can read it.`);
+      throw new UsageError(
+        code === 'ENOENT'
+          ? `The source ${path} does not exist: check the path given to -i ${input.mode}.`
+          : `The source ${path} cannot be read (${code ?? String(error)}): check its permissions, or run v2v as a user who can read it.`,
+      );
     }
   }
 }

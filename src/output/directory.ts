@@ -79,7 +79,9 @@ export async function checkOutputDirectory(dir: string, paths: string[], bytesNe
   for (const path of ordered) {
     const existing = await lstat(path).catch(() => undefined);
     if (existing?.isSymbolicLink()) {
-      throw new PreflightError(`${path} is a symbolic link, and v2v never writes through one: remove it, or choose another guest name with "-on NAME".`);
+      throw new PreflightError(
+        `${path} is a symbolic link, and v2v never writes through one: remove it, or choose another guest name with "-on NAME".`,
+      );
     }
     if (existing) throw new PreflightError(nameTaken(path));
   }

@@ -160,9 +160,7 @@ function checkCaps(source: Source, caps: GuestCaps): void {
   }
   const topo = source.cpuTopology;
   if (topo !== undefined && topo.sockets * topo.cores * topo.threads !== source.vcpus) {
-    throw new Error(
-      `internal: CPU topology ${topo.sockets}×${topo.cores}×${topo.threads} does not match ${source.vcpus} vCPUs`,
-    );
+    throw new Error(`internal: CPU topology ${topo.sockets}×${topo.cores}×${topo.threads} does not match ${source.vcpus} vCPUs`);
   }
 }
 
@@ -189,9 +187,7 @@ function featuresElement(source: Source): XmlElement {
 function cpuElement(source: Source, caps: GuestCaps): XmlElement | undefined {
   const topo = source.cpuTopology;
   const topology =
-    topo === undefined
-      ? undefined
-      : { $: { sockets: String(topo.sockets), cores: String(topo.cores), threads: String(topo.threads) } };
+    topo === undefined ? undefined : { $: { sockets: String(topo.sockets), cores: String(topo.cores), threads: String(topo.threads) } };
   // host-model needs a host CPU to copy from, which only KVM provides; under
   // TCG we leave the model to QEMU's default and only describe the topology.
   if (caps.domainType === 'kvm') {

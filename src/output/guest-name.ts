@@ -23,7 +23,9 @@ export function guestName(override: string | undefined, sourceName: string): str
   const name = sourceName.replace(/[^A-Za-z0-9_.+-]/g, '_');
   if (!isValidGuestName(name)) {
     const shown = name.length > 40 ? `${name.slice(0, 40)}... (${name.length} characters)` : `"${name}"`;
-    throw new PreflightError(`The source's name gives the guest name ${shown}, which is not valid (at most 100 letters, digits, '.', '_', '+' or '-', starting with a letter or digit): choose one with "-on NAME".`);
+    throw new PreflightError(
+      `The source's name gives the guest name ${shown}, which is not valid (at most 100 letters, digits, '.', '_', '+' or '-', starting with a letter or digit): choose one with "-on NAME".`,
+    );
   }
   return name;
 }

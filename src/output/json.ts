@@ -27,7 +27,14 @@
  * TargetDisk.overlay is left out: it names a temporary file deleted at the end of the run.
  */
 import { join } from 'node:path';
-import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles, type DirectoryOutputOptions } from './directory.js';
+import {
+  checkOutputDirectory,
+  diskPaths,
+  finishDisks,
+  planDirectoryDisks,
+  reserveOutputFiles,
+  type DirectoryOutputOptions,
+} from './directory.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
 import { OutputReservation } from './reservation.js';
 import type { FinishInput, Output } from './types.js';

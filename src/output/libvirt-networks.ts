@@ -34,21 +34,30 @@ export async function checkTargetNetworks(uri: string, mapping: NetworkMapping, 
       active = await networkActive(uri, network);
     } catch (error) {
       if (!(error instanceof CommandError)) throw error;
-      throw new PreflightError(`Could not look up libvirt network "${network}" at ${uri} (${error.stderr || error.message}): check libvirtd, or pass another "-oc URI".`, { cause: error });
+      throw new PreflightError(
+        `Could not look up libvirt network "${network}" at ${uri} (${error.stderr || error.message}): check libvirtd, or pass another "-oc URI".`,
+        { cause: error },
+      );
     }
     if (active === undefined) {
-      throw new PreflightError(`The libvirt network "${network}" does not exist at ${uri}: create it ("virsh net-define"), or map the NICs to an existing one ("virsh net-list --all" lists them).`);
+      throw new PreflightError(
+        `The libvirt network "${network}" does not exist at ${uri}: create it ("virsh net-define"), or map the NICs to an existing one ("virsh net-list --all" lists them).`,
+      );
     }
     if (!active) {
-      throw new PreflightError(`The libvirt network "${network}" at ${uri} is not active: start it with "virsh -c ${uri} net-start ${network}", or map the NICs to an active one.`);
+      throw new PreflightError(
+        `The libvirt network "${network}" at ${uri} is not active: start it with "virsh -c ${uri} net-start ${network}", or map the NICs to an active one.`,
+      );
     }
   }
   for (const bridge of bridges) {
     if (!(await stat(`${sysClassNet}/${bridge}/bridge`).catch(() => undefined))?.isDirectory()) {
       const exists = await stat(`${sysClassNet}/${bridge}`).catch(() => undefined);
-      throw new PreflightError(exists
-        ? `The host interface "${bridge}" is not a bridge: map the NICs to a bridge (-b IN:BRIDGE), or to a libvirt network with -n.`
-        : `The bridge "${bridge}" does not exist on this host: create it, or map the NICs to an existing bridge or a libvirt network (-n).`);
+      throw new PreflightError(
+        exists
+          ? `The host interface "${bridge}" is not a bridge: map the NICs to a bridge (-b IN:BRIDGE), or to a libvirt network with -n.`
+          : `The bridge "${bridge}" does not exist on this host: create it, or map the NICs to an existing bridge or a libvirt network (-n).`,
+      );
     }
   }
 }

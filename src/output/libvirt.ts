@@ -58,7 +58,11 @@ export interface LibvirtOutput extends Output {
 
 /** The last line of a virsh error without its "error: " prefix: the specific part. */
 function reason(error: CommandError): string {
-  const last = error.stderr.split('\n').at(-1)?.replace(/^error:\s*/, '').trim();
+  const last = error.stderr
+    .split('\n')
+    .at(-1)
+    ?.replace(/^error:\s*/, '')
+    .trim();
   return last || error.message;
 }
 
@@ -71,7 +75,10 @@ async function query<T>(what: string, uri: string, fn: () => Promise<T>): Promis
     return await fn();
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
-    throw new PreflightError(`Could not ${what} at ${uri} (${reason(error)}): check libvirtd's log and fix libvirt, or pass another "-oc URI".`, { cause: error });
+    throw new PreflightError(
+      `Could not ${what} at ${uri} (${reason(error)}): check libvirtd's log and fix libvirt, or pass another "-oc URI".`,
+      { cause: error },
+    );
   }
 }
 
@@ -84,7 +91,9 @@ async function resolvePoolDirectory(uri: string, pool: string): Promise<string> 
     if (error.code === undefined && /is not installed/.test(error.message)) {
       throw new PreflightError('virsh is not installed: install the libvirt-clients package (scripts/setup.sh does).', { cause: error });
     }
-    throw new PreflightError(`libvirt is not reachable at ${uri} (${reason(error)}): start libvirtd or pass another "-oc URI".`, { cause: error });
+    throw new PreflightError(`libvirt is not reachable at ${uri} (${reason(error)}): start libvirtd or pass another "-oc URI".`, {
+      cause: error,
+    });
   }
   const info = await query(`read storage pool "${pool}"`, uri, () => poolInfo(uri, pool));
   const definition = await query(`read storage pool "${pool}"`, uri, () => poolDefinition(uri, pool));
@@ -94,7 +103,9 @@ async function resolvePoolDirectory(uri: string, pool: string): Promise<string> 
     );
   }
   if (definition.type !== 'dir') {
-    throw new PreflightError(`Storage pool "${pool}" is of type ${definition.type}, but -o libvirt writes disk files and needs a directory pool: pass a pool of type dir with "-os POOL".`);
+    throw new PreflightError(
+      `Storage pool "${pool}" is of type ${definition.type}, but -o libvirt writes disk files and needs a directory pool: pass a pool of type dir with "-os POOL".`,
+    );
   }
   if (info.state !== 'running') {
     throw new PreflightError(`Storage pool "${pool}" is ${info.state}, not active: start it with "virsh -c ${uri} pool-start ${pool}".`);
@@ -102,12 +113,16 @@ async function resolvePoolDirectory(uri: string, pool: string): Promise<string> 
   const dir = definition.targetPath;
   const dirInfo = dir === undefined ? undefined : await stat(dir).catch(() => undefined);
   if (dir === undefined || !dirInfo?.isDirectory()) {
-    throw new PreflightError(`The directory ${dir ?? '(none)'} of storage pool "${pool}" is not on this host, and -o libvirt copies disks into it directly: use a libvirt on this host ("-oc URI") or another "-os POOL".`);
+    throw new PreflightError(
+      `The directory ${dir ?? '(none)'} of storage pool "${pool}" is not on this host, and -o libvirt copies disks into it directly: use a libvirt on this host ("-oc URI") or another "-os POOL".`,
+    );
   }
   try {
     await access(dir, constants.W_OK);
   } catch {
-    throw new PreflightError(`The directory ${dir} of storage pool "${pool}" is not writable: fix its permissions or pass another "-os POOL".`);
+    throw new PreflightError(
+      `The directory ${dir} of storage pool "${pool}" is not writable: fix its permissions or pass another "-os POOL".`,
+    );
   }
   return dir;
 }
@@ -165,7 +180,9 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
       await prepare();
       const state = await query(`look up domain "${name}"`, uri, () => domainState(uri, name));
       if (state !== undefined) {
-        throw new PreflightError(`A libvirt domain named "${name}" already exists at ${uri} (${state}): remove it ("virsh undefine ${name}") or choose another guest name with "-on NAME".`);
+        throw new PreflightError(
+          `A libvirt domain named "${name}" already exists at ${uri} (${state}): remove it ("virsh undefine ${name}") or choose another guest name with "-on NAME".`,
+        );
       }
       await checkTargetNetworks(uri, options.networkMapping ?? NO_NETWORK_MAPPING);
       // A refresh makes libvirt see every file in the directory and updates the free space.
@@ -175,16 +192,22 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
         const known = await query(`look up volume "${volume}"`, uri, () => volumeInfo(uri, pool, volume));
         const file = await lstat(path).catch(() => undefined);
         if (file?.isSymbolicLink()) {
-          throw new PreflightError(`${path} in storage pool "${pool}" is a symbolic link, and v2v never writes through one: remove it or choose another guest name with "-on NAME".`);
+          throw new PreflightError(
+            `${path} in storage pool "${pool}" is a symbolic link, and v2v never writes through one: remove it or choose another guest name with "-on NAME".`,
+          );
         }
         if (known !== undefined || file) {
-          throw new PreflightError(`Volume "${volume}" already exists in storage pool "${pool}": delete it ("virsh vol-delete --pool ${pool} ${volume}") or choose another guest name with "-on NAME".`);
+          throw new PreflightError(
+            `Volume "${volume}" already exists in storage pool "${pool}": delete it ("virsh vol-delete --pool ${pool} ${volume}") or choose another guest name with "-on NAME".`,
+          );
         }
       }
       const definition = await query(`read storage pool "${pool}"`, uri, () => poolDefinition(uri, pool));
       const available = definition?.available ?? 0;
       if (available < bytesNeeded) {
-        throw new PreflightError(`Not enough space in storage pool "${pool}" (${poolDirectory}): ${formatBytes(bytesNeeded)} needed, ${formatBytes(available)} available; free some space or pass another "-os POOL".`);
+        throw new PreflightError(
+          `Not enough space in storage pool "${pool}" (${poolDirectory}): ${formatBytes(bytesNeeded)} needed, ${formatBytes(available)} available; free some space or pass another "-os POOL".`,
+        );
       }
       // Last: a run racing for the same volume names fails here, before touching ours.
       await reserveOutputFiles(reservation, targets, []);

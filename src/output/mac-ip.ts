@@ -28,7 +28,11 @@ export function parseMacIp(spec: string, fields: string): StaticIp {
   const family = isIP(address);
   if (family === 0) throw bad(`"${address}" is not an IPv4 or IPv6 address`);
   if (gateway !== '' && isIP(gateway) !== family) {
-    throw bad(isIP(gateway) === 0 ? `the gateway "${gateway}" is not an IP address` : `the gateway "${gateway}" is not an IPv${family} address like ${address}`);
+    throw bad(
+      isIP(gateway) === 0
+        ? `the gateway "${gateway}" is not an IP address`
+        : `the gateway "${gateway}" is not an IPv${family} address like ${address}`,
+    );
   }
   const maxPrefix = family === 4 ? 32 : 128;
   if (prefix !== '' && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix)) {

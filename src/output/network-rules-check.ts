@@ -10,7 +10,8 @@ import type { NetworkMapping } from './networks.js';
 export function unmatchedNetworkRules(nics: readonly SourceNic[], mapping: NetworkMapping): string[] {
   const networks = [...new Set(nics.map((nic) => nic.network).filter((n): n is string => n !== undefined))];
   const macs = new Set(nics.map((nic) => nic.mac?.toLowerCase()).filter((m): m is string => m !== undefined));
-  const have = networks.length > 0 ? `the source's networks are ${networks.map((n) => `"${n}"`).join(', ')}` : 'the source names no network';
+  const have =
+    networks.length > 0 ? `the source's networks are ${networks.map((n) => `"${n}"`).join(', ')}` : 'the source names no network';
   const warnings: string[] = [];
   const inOut = (flag: string, spec: string): void => {
     const colon = spec.indexOf(':');
@@ -23,7 +24,9 @@ export function unmatchedNetworkRules(nics: readonly SourceNic[], mapping: Netwo
   for (const spec of mapping.macs) {
     const mac = /^([0-9a-f]{2}(?::[0-9a-f]{2}){5}):/i.exec(spec)?.[1]?.toLowerCase();
     if (mac !== undefined && !macs.has(mac)) {
-      warnings.push(`"--mac ${spec}" matches no NIC (the source's MACs are ${macs.size > 0 ? [...macs].join(', ') : 'not fixed'}): check the address.`);
+      warnings.push(
+        `"--mac ${spec}" matches no NIC (the source's MACs are ${macs.size > 0 ? [...macs].join(', ') : 'not fixed'}): check the address.`,
+      );
     }
   }
   return warnings;

@@ -69,16 +69,21 @@ export function parseNetworkMapping(mapping: NetworkMapping): NetworkRules {
     const output = colon < 0 ? spec : spec.slice(colon + 1);
     const kind = type === 'network' ? 'network' : 'bridge';
     if (output === '' || input === '') {
-      throw new UsageError(`Invalid "${flag} ${spec}": write "${flag} IN:OUT" (source network IN to ${kind} OUT) or "${flag} OUT" (every other NIC to ${kind} OUT).`);
+      throw new UsageError(
+        `Invalid "${flag} ${spec}": write "${flag} IN:OUT" (source network IN to ${kind} OUT) or "${flag} OUT" (every other NIC to ${kind} OUT).`,
+      );
     }
     const destination = { type, name: output };
     if (input === undefined) {
       if (fallback !== undefined) {
-        throw new UsageError(`"${fallback.flag}" and "${flag} ${spec}" both set where unmapped NICs go: keep only one "-n OUT" or "-b OUT".`);
+        throw new UsageError(
+          `"${fallback.flag}" and "${flag} ${spec}" both set where unmapped NICs go: keep only one "-n OUT" or "-b OUT".`,
+        );
       }
       fallback = { destination, flag: `${flag} ${spec}` };
     } else {
-      if (byName.has(input)) throw new UsageError(`Source network "${input}" is mapped twice by -n/-b: keep only one "IN:OUT" rule for it.`);
+      if (byName.has(input))
+        throw new UsageError(`Source network "${input}" is mapped twice by -n/-b: keep only one "IN:OUT" rule for it.`);
       byName.set(input, destination);
     }
   };
@@ -89,18 +94,23 @@ export function parseNetworkMapping(mapping: NetworkMapping): NetworkRules {
     const match = MAC_RULE.exec(spec);
     const [, mac, kind, name] = match ?? [];
     if (mac === undefined || kind === undefined || name === undefined) {
-      throw new UsageError(`Invalid "--mac ${spec}": write "--mac 52:54:00:12:34:56:network:NAME", "--mac 52:54:00:12:34:56:bridge:NAME" or "--mac 52:54:00:12:34:56:ip:192.0.2.10[,GATEWAY[,PREFIX[,DNS...]]]".`);
+      throw new UsageError(
+        `Invalid "--mac ${spec}": write "--mac 52:54:00:12:34:56:network:NAME", "--mac 52:54:00:12:34:56:bridge:NAME" or "--mac 52:54:00:12:34:56:ip:192.0.2.10[,GATEWAY[,PREFIX[,DNS...]]]".`,
+      );
     }
     const key = mac.toLowerCase();
     if (kind === 'ip') {
       const ip = parseMacIp(spec, name);
       const list = staticIps.get(key) ?? [];
-      if (list.some((other) => other.address === ip.address)) throw new UsageError(`Address ${ip.address} is given twice for MAC ${key} by --mac: keep only one "ip:" rule for it.`);
+      if (list.some((other) => other.address === ip.address))
+        throw new UsageError(`Address ${ip.address} is given twice for MAC ${key} by --mac: keep only one "ip:" rule for it.`);
       staticIps.set(key, [...list, ip]);
       continue;
     }
     if (kind !== 'network' && kind !== 'bridge') {
-      throw new UsageError(`Unsupported "--mac ${spec}": write "MAC:network:NAME", "MAC:bridge:NAME" or "MAC:ip:ADDRESS[,GATEWAY[,PREFIX[,DNS...]]]".`);
+      throw new UsageError(
+        `Unsupported "--mac ${spec}": write "MAC:network:NAME", "MAC:bridge:NAME" or "MAC:ip:ADDRESS[,GATEWAY[,PREFIX[,DNS...]]]".`,
+      );
     }
     if (name === '') throw new UsageError(`Invalid "--mac ${spec}": the ${kind} name after "${kind}:" is missing.`);
     if (byMac.has(key)) throw new UsageError(`MAC ${key} is mapped twice by --mac: keep only one rule for it.`);

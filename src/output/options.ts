@@ -96,11 +96,15 @@ export function normalizeOutputTarget(raw: RawOutputOptions): OutputTarget {
   }
   const format = raw.of ?? 'raw';
   if (!isOneOf(OUTPUT_FORMATS, format)) {
-    throw new UsageError(`Unsupported output format "-of ${format}": ${suggestion(format, OUTPUT_FORMATS, '-of')}use raw or qcow2 (convert the result with qemu-img for other formats).`);
+    throw new UsageError(
+      `Unsupported output format "-of ${format}": ${suggestion(format, OUTPUT_FORMATS, '-of')}use raw or qcow2 (convert the result with qemu-img for other formats).`,
+    );
   }
   const allocation = raw.oa ?? 'sparse';
   if (!isOneOf(ALLOCATIONS, allocation)) {
-    throw new UsageError(`Unknown allocation "-oa ${allocation}": ${suggestion(allocation, ALLOCATIONS, '-oa')}use sparse or preallocated.`);
+    throw new UsageError(
+      `Unknown allocation "-oa ${allocation}": ${suggestion(allocation, ALLOCATIONS, '-oa')}use sparse or preallocated.`,
+    );
   }
   if (raw.on !== undefined && !isValidGuestName(raw.on)) {
     throw new UsageError(`Invalid guest name "-on ${raw.on}": use letters, digits, '.', '_', '+' or '-', starting with a letter or digit.`);

@@ -22,7 +22,14 @@ import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Inspection, Source, GuestCaps, TargetDisk } from '../model.js';
 import { bootFirmware } from './firmware.js';
-import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles, type DirectoryOutputOptions } from './directory.js';
+import {
+  checkOutputDirectory,
+  diskPaths,
+  finishDisks,
+  planDirectoryDisks,
+  reserveOutputFiles,
+  type DirectoryOutputOptions,
+} from './directory.js';
 import { OutputReservation } from './reservation.js';
 import type { Output } from './types.js';
 

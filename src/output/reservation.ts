@@ -64,7 +64,9 @@ export class OutputReservation {
         await this.discard();
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST' || code === 'ELOOP') throw new PreflightError(explain(path), { cause: error });
-        throw new PreflightError(`Cannot create ${path} (${(error as Error).message}): fix the output directory or pass another "-os".`, { cause: error });
+        throw new PreflightError(`Cannot create ${path} (${(error as Error).message}): fix the output directory or pass another "-os".`, {
+          cause: error,
+        });
       }
     }
   }
@@ -84,7 +86,9 @@ export class OutputReservation {
     const fromId = this.owned.get(from)!;
     for (const path of [from, to]) {
       if (!(await this.owns(path))) {
-        throw new CopyError(`${path} is no longer the file this run reserved (another program replaced or removed it): v2v left it alone and removed its own files; make sure nothing else writes there, then run again.`);
+        throw new CopyError(
+          `${path} is no longer the file this run reserved (another program replaced or removed it): v2v left it alone and removed its own files; make sure nothing else writes there, then run again.`,
+        );
       }
     }
     await rename(from, to);

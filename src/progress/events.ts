@@ -65,7 +65,9 @@ export function parseMachineReadable(spec: string): MachineReadableTarget {
   if (spec.startsWith('file:') && spec.length > 5) return { kind: 'file', path: spec.slice(5) };
   const fd = /^fd:(\d+)$/.exec(spec);
   if (fd?.[1]) return { kind: 'fd', fd: Number(fd[1]) };
-  throw new UsageError(`Invalid "--machine-readable=${spec}": use --machine-readable, --machine-readable=file:FILE or --machine-readable=fd:N.`);
+  throw new UsageError(
+    `Invalid "--machine-readable=${spec}": use --machine-readable, --machine-readable=file:FILE or --machine-readable=fd:N.`,
+  );
 }
 
 /** Something that receives events. */

@@ -17,16 +17,20 @@ export function startHeartbeat(print: ((line: string) => void) | undefined, inte
   const off = onEvent((event) => {
     if (event.type === 'trace') return; // commands are not news for a reader waiting on a stage
     lastActivity = Date.now();
-    if (event.type === 'message' && event.phase === 'start' && event.stage !== undefined) stage = { key: event.stage, title: event.message, started: Date.now() };
+    if (event.type === 'message' && event.phase === 'start' && event.stage !== undefined)
+      stage = { key: event.stage, title: event.message, started: Date.now() };
     else if (event.type === 'message' && event.phase !== undefined && event.phase !== 'start') stage = undefined;
   });
-  const timer = setInterval(() => {
-    const now = Date.now();
-    if (stage === undefined || now - lastActivity < intervalMs) return;
-    const message = `still working: ${stage.title} (${Math.round((now - stage.started) / 1000)} s)`;
-    emitEvent({ type: 'info', message }); // sets lastActivity through the listener above
-    print?.(`… [${clock()}] ${message}`);
-  }, Math.min(1_000, intervalMs));
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      if (stage === undefined || now - lastActivity < intervalMs) return;
+      const message = `still working: ${stage.title} (${Math.round((now - stage.started) / 1000)} s)`;
+      emitEvent({ type: 'info', message }); // sets lastActivity through the listener above
+      print?.(`… [${clock()}] ${message}`);
+    },
+    Math.min(1_000, intervalMs),
+  );
   timer.unref();
   return () => {
     clearInterval(timer);

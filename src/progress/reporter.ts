@@ -20,7 +20,9 @@ export function emitEvent(fields: Omit<V2vEvent, 'timestamp'>): void {
   if (fields.type === 'message' && fields.phase === 'start') currentStage = fields.stage;
   if (listeners.size === 0) return;
   // Warnings and traces belong to the stage running when they happen.
-  const event = makeEvent(fields.stage === undefined && currentStage !== undefined && fields.type !== 'result' ? { ...fields, stage: currentStage } : fields);
+  const event = makeEvent(
+    fields.stage === undefined && currentStage !== undefined && fields.type !== 'result' ? { ...fields, stage: currentStage } : fields,
+  );
   for (const listener of listeners) {
     try {
       listener(event);

@@ -34,7 +34,12 @@ export function logFileName(name: string, started: Date, attempt = 1): string {
  * would list the log as a volume) and -o null, $V2V_LOG_DIR, else
  * /var/log/v2v for root, else $XDG_STATE_HOME/v2v or ~/.local/state/v2v.
  */
-export function defaultLogDirectory(output: Pick<OutputOptions, 'mode' | 'storage'>, env: NodeJS.ProcessEnv, uid: number, home = homedir()): { dir: string; create: boolean } {
+export function defaultLogDirectory(
+  output: Pick<OutputOptions, 'mode' | 'storage'>,
+  env: NodeJS.ProcessEnv,
+  uid: number,
+  home = homedir(),
+): { dir: string; create: boolean } {
   if (output.mode === 'local' || output.mode === 'qemu' || output.mode === 'json') return { dir: output.storage, create: false };
   const override = env[LOG_DIR_ENV];
   if (override) return { dir: resolve(override), create: true };
@@ -50,7 +55,12 @@ export function defaultLogDirectory(output: Pick<OutputOptions, 'mode' | 'storag
 export function fallbackLogName(outputName: string | undefined, sourcePaths: readonly string[]): string {
   if (outputName !== undefined) return outputName;
   const first = sourcePaths[0];
-  const stem = first !== undefined ? basename(first, extname(first)).replace(/[^A-Za-z0-9_.+-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') : '';
+  const stem =
+    first !== undefined
+      ? basename(first, extname(first))
+          .replace(/[^A-Za-z0-9_.+-]/g, '_')
+          .replace(/^[^A-Za-z0-9]+/, '')
+      : '';
   return stem !== '' ? stem.slice(0, 100) : 'v2v';
 }
 
@@ -73,7 +83,9 @@ export function checkLogFilePath(path: string): string {
     // reported below
   }
   if (!isDirectory) {
-    throw new UsageError(`The directory of --log-file ${path} does not exist: create ${dirname(absolute)} first, or name a file in an existing directory.`);
+    throw new UsageError(
+      `The directory of --log-file ${path} does not exist: create ${dirname(absolute)} first, or name a file in an existing directory.`,
+    );
   }
   return absolute;
 }
@@ -161,7 +173,9 @@ export class RunLog {
         this.close();
         return undefined;
       }
-      this.fail(`no log file written: cannot create one in ${dir} (${describe(error)}); the run goes on without it (choose a place with --log-file PATH)`);
+      this.fail(
+        `no log file written: cannot create one in ${dir} (${describe(error)}); the run goes on without it (choose a place with --log-file PATH)`,
+      );
       return undefined;
     }
     const kept = this.pending.join('');

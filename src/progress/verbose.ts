@@ -10,7 +10,10 @@ export const DETAIL_LINES = 20;
 /** The detail lines for one command's output (empty when it printed nothing). */
 export function formatDetails(argv: string, stdout: string, stderr: string, exitCode: number, time: string): string[] {
   const keep = (text: string): string[] => {
-    const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+    const lines = text
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter((l) => l !== '');
     return lines.length > DETAIL_LINES ? [`(${lines.length - DETAIL_LINES} earlier lines cut)`, ...lines.slice(-DETAIL_LINES)] : lines;
   };
   const out = [...keep(stdout), ...keep(stderr)];

@@ -68,7 +68,9 @@ export async function openRemoteAccess(options: RemoteOptions, first: RemoteLoca
       async serve(loc) {
         if (loc.transport !== 'ssh') throw new Error('internal error: mixed transports');
         const e: NbdExport = {
-          plugin: 'ssh', host: loc.host, path: loc.path,
+          plugin: 'ssh',
+          host: loc.host,
+          path: loc.path,
           ...(loc.port !== undefined ? { port: loc.port } : {}),
           ...(loc.user !== undefined ? { user: loc.user } : {}),
           ...(options.identity !== undefined ? { identity: options.identity } : {}),
@@ -94,16 +96,21 @@ export async function openRemoteAccess(options: RemoteOptions, first: RemoteLoca
   return {
     async read(loc, maxBytes) {
       if (loc.transport !== 'https') throw new Error('internal error: mixed transports');
-      return httpsFetch(loc, {
-        ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
-        insecure: options.insecure,
-        ...(password !== undefined ? { password } : {}),
-      }, maxBytes);
+      return httpsFetch(
+        loc,
+        {
+          ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
+          insecure: options.insecure,
+          ...(password !== undefined ? { password } : {}),
+        },
+        maxBytes,
+      );
     },
     async serve(loc) {
       if (loc.transport !== 'https') throw new Error('internal error: mixed transports');
       const e: NbdExport = {
-        plugin: 'curl', url: loc.url,
+        plugin: 'curl',
+        url: loc.url,
         ...(loc.user !== undefined ? { user: loc.user } : {}),
         ...(passwordFile !== undefined ? { passwordFile } : {}),
         ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
@@ -126,7 +133,9 @@ async function checkReadable(file: string): Promise<void> {
   try {
     await readFile(file);
   } catch (error) {
-    throw new SourceError(`Cannot read the password file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the -ip path and its permissions.`);
+    throw new SourceError(
+      `Cannot read the password file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the -ip path and its permissions.`,
+    );
   }
 }
 
@@ -138,13 +147,20 @@ async function checkReadable(file: string): Promise<void> {
 export async function credentialWarnings(options: RemoteOptions): Promise<string[]> {
   const warnings: string[] = [];
   if (options.passwordFile !== undefined) {
-    const mode = await stat(options.passwordFile).then((s) => s.mode & 0o777, () => undefined);
+    const mode = await stat(options.passwordFile).then(
+      (s) => s.mode & 0o777,
+      () => undefined,
+    );
     if (mode !== undefined && (mode & 0o077) !== 0) {
-      warnings.push(`the password file ${options.passwordFile} can be read by ${mode & 0o007 ? 'every local user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}): make it readable only by you with "chmod 600 ${options.passwordFile}"`);
+      warnings.push(
+        `the password file ${options.passwordFile} can be read by ${mode & 0o007 ? 'every local user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}): make it readable only by you with "chmod 600 ${options.passwordFile}"`,
+      );
     }
   }
   if (options.insecure) {
-    warnings.push('--insecure: the HTTPS server\'s certificate is not checked, so anyone on the network path can pose as the server, read the credentials and serve other disks: pass its CA with --ca-file instead');
+    warnings.push(
+      "--insecure: the HTTPS server's certificate is not checked, so anyone on the network path can pose as the server, read the credentials and serve other disks: pass its CA with --ca-file instead",
+    );
   }
   return warnings;
 }

@@ -31,31 +31,37 @@ export async function httpsFetch(loc: HttpsLocation, settings: FetchSettings, ma
   }
   const client = url.protocol === 'http:' ? http : https;
   return new Promise<Buffer>((resolvePromise, reject) => {
-    const request = client.get(url, {
-      headers,
-      timeout: settings.timeoutMs ?? 30_000,
-      ...(url.protocol === 'https:' ? { rejectUnauthorized: !settings.insecure, ...(ca ? { ca } : {}) } : {}),
-    }, (response) => {
-      const status = response.statusCode ?? 0;
-      if (status !== 200 && status !== 206) {
-        response.resume();
-        reject(new SourceError(`${loc.url} returned HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd() + `: ${httpHint(status)}.`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let length = 0;
-      response.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        length += chunk.length;
-        // A server that ignores Range sends the whole file: stop reading once we have enough.
-        if (maxBytes !== undefined && length >= maxBytes) {
-          response.destroy();
-          resolvePromise(Buffer.concat(chunks).subarray(0, maxBytes));
+    const request = client.get(
+      url,
+      {
+        headers,
+        timeout: settings.timeoutMs ?? 30_000,
+        ...(url.protocol === 'https:' ? { rejectUnauthorized: !settings.insecure, ...(ca ? { ca } : {}) } : {}),
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        if (status !== 200 && status !== 206) {
+          response.resume();
+          reject(
+            new SourceError(`${loc.url} returned HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd() + `: ${httpHint(status)}.`),
+          );
+          return;
         }
-      });
-      response.on('end', () => resolvePromise(Buffer.concat(chunks)));
-      response.on('error', (error) => reject(fetchError(loc, error)));
-    });
+        const chunks: Buffer[] = [];
+        let length = 0;
+        response.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          length += chunk.length;
+          // A server that ignores Range sends the whole file: stop reading once we have enough.
+          if (maxBytes !== undefined && length >= maxBytes) {
+            response.destroy();
+            resolvePromise(Buffer.concat(chunks).subarray(0, maxBytes));
+          }
+        });
+        response.on('end', () => resolvePromise(Buffer.concat(chunks)));
+        response.on('error', (error) => reject(fetchError(loc, error)));
+      },
+    );
     request.on('timeout', () => request.destroy(new Error('no answer within the timeout')));
     request.on('error', (error) => reject(fetchError(loc, error)));
   });
@@ -70,7 +76,9 @@ function httpHint(status: number): string {
 function fetchError(loc: HttpsLocation, error: Error): SourceError {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(code)) {
-    return new SourceError(`The TLS certificate of ${loc.url} cannot be verified (${code}): pass the CA that signed it with --ca-file FILE (or --insecure to skip the check).`);
+    return new SourceError(
+      `The TLS certificate of ${loc.url} cannot be verified (${code}): pass the CA that signed it with --ca-file FILE (or --insecure to skip the check).`,
+    );
   }
   return new SourceError(`Cannot fetch ${loc.url} (${code || error.message}): check that the server is up and the URL is right.`);
 }

@@ -64,10 +64,18 @@ const FLAG_NAMES: Record<string, string> = {
  */
 export function normalizeRemoteOptions(raw: RawRemoteOptions, inputMode: string, sources: string[]): RemoteOptions | undefined {
   const remote = sources.filter(isRemoteSource);
-  const given = (names: readonly string[]): string[] => names.filter((n) => raw[n as keyof RawRemoteOptions] !== undefined && raw[n as keyof RawRemoteOptions] !== false);
+  const given = (names: readonly string[]): string[] =>
+    names.filter((n) => raw[n as keyof RawRemoteOptions] !== undefined && raw[n as keyof RawRemoteOptions] !== false);
   if (remote.length === 0) {
-    const stray = [...(raw.it !== undefined ? ['-it'] : []), ...(raw.ip !== undefined ? ['-ip'] : []), ...given([...SSH_FLAGS, ...HTTPS_FLAGS]).map((n) => FLAG_NAMES[n])];
-    if (stray.length > 0) throw new UsageError(`${stray.join(', ')} only apply to a remote source (ssh:// or https://): remove ${stray.length > 1 ? 'them' : 'it'} or give a remote source.`);
+    const stray = [
+      ...(raw.it !== undefined ? ['-it'] : []),
+      ...(raw.ip !== undefined ? ['-ip'] : []),
+      ...given([...SSH_FLAGS, ...HTTPS_FLAGS]).map((n) => FLAG_NAMES[n]),
+    ];
+    if (stray.length > 0)
+      throw new UsageError(
+        `${stray.join(', ')} only apply to a remote source (ssh:// or https://): remove ${stray.length > 1 ? 'them' : 'it'} or give a remote source.`,
+      );
     return undefined;
   }
   if (remote.length !== sources.length) {
@@ -84,25 +92,34 @@ export function normalizeRemoteOptions(raw: RawRemoteOptions, inputMode: string,
     }
     if (inputMode !== 'vmx') throw new UsageError(`-it ssh only applies to -i vmx: use -i vmx with an ssh://.../guest.vmx source.`);
     const wrong = given(HTTPS_FLAGS);
-    if (wrong.length > 0) throw new UsageError(`${wrong.map((n) => FLAG_NAMES[n]).join(', ')} only apply to https:// sources: remove them.`);
+    if (wrong.length > 0)
+      throw new UsageError(`${wrong.map((n) => FLAG_NAMES[n]).join(', ')} only apply to https:// sources: remove them.`);
     if (raw.sshFingerprint !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(raw.sshFingerprint)) {
-      throw new UsageError(`Invalid --ssh-fingerprint "${raw.sshFingerprint}": give it as printed by "ssh-keygen -lf KEY", e.g. SHA256:abc...(43 characters).`);
+      throw new UsageError(
+        `Invalid --ssh-fingerprint "${raw.sshFingerprint}": give it as printed by "ssh-keygen -lf KEY", e.g. SHA256:abc...(43 characters).`,
+      );
     }
     if (raw.sshFingerprint !== undefined && raw.knownHosts !== undefined) {
       throw new UsageError(`--ssh-fingerprint and --known-hosts both say how to trust the host key: give only one.`);
     }
   } else {
     if (raw.it !== undefined) throw new UsageError(`-it ${raw.it} does not apply to an https:// source: remove it.`);
-    if (inputMode !== 'vmx' && inputMode !== 'disk') throw new UsageError(`https:// sources apply to -i vmx and -i disk only: use one of them.`);
+    if (inputMode !== 'vmx' && inputMode !== 'disk')
+      throw new UsageError(`https:// sources apply to -i vmx and -i disk only: use one of them.`);
     const wrong = given(SSH_FLAGS);
     if (wrong.length > 0) throw new UsageError(`${wrong.map((n) => FLAG_NAMES[n]).join(', ')} only apply to -it ssh sources: remove them.`);
-    if (raw.insecure && raw.caFile !== undefined) throw new UsageError(`--insecure turns off the certificate check that --ca-file configures: give only one.`);
+    if (raw.insecure && raw.caFile !== undefined)
+      throw new UsageError(`--insecure turns off the certificate check that --ca-file configures: give only one.`);
     if (locations.some((l) => l.transport === 'https' && l.password !== undefined) && raw.ip !== undefined) {
       throw new UsageError(`The password is given twice (in the URL and with -ip): keep -ip and remove it from the URL.`);
     }
-    const clear = remote.find((arg, i) => /^http:/i.test(arg) && (raw.ip !== undefined || (locations[i] as HttpsLocation).user !== undefined));
+    const clear = remote.find(
+      (arg, i) => /^http:/i.test(arg) && (raw.ip !== undefined || (locations[i] as HttpsLocation).user !== undefined),
+    );
     if (clear !== undefined) {
-      throw new UsageError(`${redactUrl(clear)} would send the user and password in clear text over http://: use https:// (with --ca-file for a private CA).`);
+      throw new UsageError(
+        `${redactUrl(clear)} would send the user and password in clear text over http://: use https:// (with --ca-file for a private CA).`,
+      );
     }
   }
   return {

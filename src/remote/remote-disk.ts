@@ -83,5 +83,7 @@ export async function openRemoteDisk(access: RemoteAccess, loc: RemoteLocation, 
 }
 
 function snapshotError(shown: string): SourceError {
-  return new SourceError(`The remote VMDK ${shown} is a snapshot (it has a parent disk): delete or consolidate the VM's snapshots, then convert again.`);
+  return new SourceError(
+    `The remote VMDK ${shown} is a snapshot (it has a parent disk): delete or consolidate the VM's snapshots, then convert again.`,
+  );
 }

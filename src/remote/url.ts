@@ -47,11 +47,14 @@ export function parseRemoteSource(arg: string): RemoteLocation {
   const password = url.password ? decodeURIComponent(url.password) : undefined;
   if (url.protocol === 'ssh:') {
     if (password !== undefined) {
-      throw new UsageError(`Do not put the SSH password in the URL ${redactUrl(arg)}: write it to a file readable only by you and pass "-ip FILE".`);
+      throw new UsageError(
+        `Do not put the SSH password in the URL ${redactUrl(arg)}: write it to a file readable only by you and pass "-ip FILE".`,
+      );
     }
     if (!url.hostname) throw new UsageError(`The SSH URL ${redactUrl(arg)} names no host: use ssh://user@host[:port]/path/guest.vmx.`);
     const path = decodeURIComponent(url.pathname);
-    if (path === '' || path === '/') throw new UsageError(`The SSH URL ${redactUrl(arg)} names no file: use ssh://user@host[:port]/path/guest.vmx.`);
+    if (path === '' || path === '/')
+      throw new UsageError(`The SSH URL ${redactUrl(arg)} names no file: use ssh://user@host[:port]/path/guest.vmx.`);
     return {
       transport: 'ssh',
       ...(user !== undefined ? { user } : {}),
@@ -63,7 +66,12 @@ export function parseRemoteSource(arg: string): RemoteLocation {
   if (url.protocol === 'https:' || url.protocol === 'http:') {
     url.username = '';
     url.password = '';
-    return { transport: 'https', url: url.toString(), ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) };
+    return {
+      transport: 'https',
+      url: url.toString(),
+      ...(user !== undefined ? { user } : {}),
+      ...(password !== undefined ? { password } : {}),
+    };
   }
   throw new UsageError(`Unsupported URL scheme "${url.protocol}" in ${redactUrl(arg)}: use ssh:// or https://.`);
 }

@@ -52,7 +52,8 @@ export async function main(options: Options): Promise<number> {
     void stopRunProcesses(runId);
   };
   const started = new Date();
-  const log = options.printSource || options.logFile.kind === 'none' ? undefined : new RunLog((message) => emitEvent({ type: 'warning', message }));
+  const log =
+    options.printSource || options.logFile.kind === 'none' ? undefined : new RunLog((message) => emitEvent({ type: 'warning', message }));
   const runId = markRun();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -71,7 +72,10 @@ export async function main(options: Options): Promise<number> {
     printWarnings(warnings);
   };
   const unsubscribe: Array<() => void> = [];
-  let result: { exitCode: number; name?: string; files: string[]; verify?: VerifyReport; log?: string } = { exitCode: ExitCode.internal, files: [] };
+  let result: { exitCode: number; name?: string; files: string[]; verify?: VerifyReport; log?: string } = {
+    exitCode: ExitCode.internal,
+    files: [],
+  };
   let context: Context | undefined;
   /** Opens the default log once the guest's name is known (or, at the end, with a fallback name); returns its path. */
   const openLog = (sourceName?: string): string | undefined => {
@@ -93,17 +97,21 @@ export async function main(options: Options): Promise<number> {
     }
     unsubscribe.push(onEvent(humanSideChannel(renderer)));
     if (log) unsubscribe.push(onEvent(logSideChannel(log, () => openLog(context?.source?.name))));
-    unsubscribe.push(onEvent((event) => {
-      if (event.type === 'warning' && !event.message.startsWith('cleanup: ')) warnings.push(event.message);
-    }));
+    unsubscribe.push(
+      onEvent((event) => {
+        if (event.type === 'warning' && !event.message.startsWith('cleanup: ')) warnings.push(event.message);
+      }),
+    );
     // --log-file is known now: lines go to it from the start.
     if (options.logFile.kind === 'file') openLog();
     for (const warning of options.warnings ?? []) emitEvent({ type: 'warning', message: warning });
     if ((renderer !== 'live' || log) && !options.printSource) {
-      unsubscribe.push(startHeartbeat((line) => {
-        if (renderer === 'lines') process.stdout.write(`${line}\n`);
-        log?.write(line);
-      }));
+      unsubscribe.push(
+        startHeartbeat((line) => {
+          if (renderer === 'lines') process.stdout.write(`${line}\n`);
+          log?.write(line);
+        }),
+      );
     }
     configureExec({
       signal: abort.signal,
@@ -149,8 +157,16 @@ export async function main(options: Options): Promise<number> {
     const text = `${[summary, ...details].join('\n')}\n`;
     if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(text);
     // The log gets the line renderer's summary (the changes are in it already, as detail lines).
-    log?.write(renderer === 'live' ? [summary, ...runSummary(options, ctx.name ?? '', files, [], false, clock(), logPath)].join('\n') : text);
-    result = { exitCode: ExitCode.ok, ...(ctx.name ? { name: ctx.name } : {}), files, ...(ctx.verification ? { verify: ctx.verification } : {}), ...(logPath ? { log: logPath } : {}) };
+    log?.write(
+      renderer === 'live' ? [summary, ...runSummary(options, ctx.name ?? '', files, [], false, clock(), logPath)].join('\n') : text,
+    );
+    result = {
+      exitCode: ExitCode.ok,
+      ...(ctx.name ? { name: ctx.name } : {}),
+      files,
+      ...(ctx.verification ? { verify: ctx.verification } : {}),
+      ...(logPath ? { log: logPath } : {}),
+    };
     return ExitCode.ok;
   } catch (error) {
     // A failed run keeps its log: it is the record of the failure.
@@ -223,7 +239,9 @@ function openSink(target: MachineReadableTarget): JsonLinesSink {
     return JsonLinesSink.open(target);
   } catch (error) {
     const where = target.kind === 'file' ? `file:${target.path}` : target.kind === 'fd' ? `fd:${target.fd}` : 'stdout';
-    throw new UsageError(`Cannot open --machine-readable=${where} (${error instanceof Error ? error.message : String(error)}): pass a writable file or an open descriptor.`);
+    throw new UsageError(
+      `Cannot open --machine-readable=${where} (${error instanceof Error ? error.message : String(error)}): pass a writable file or an open descriptor.`,
+    );
   }
 }
 

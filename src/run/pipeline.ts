@@ -64,17 +64,19 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
     output: selectOutput(options.output),
   };
   hooks.onContext?.(ctx);
-  const stages: Array<[StageKey, ListrTask<Context>]> = options.printSource ? [['source', sourceStage()]] : [
-    ['source', sourceStage()],
-    ['overlay', overlayStage()],
-    ['preflight', preflightStage()],
-    ['inspect', inspectStage()],
-    ['convert', convertStage()],
-    ['trim', trimStage()],
-    ['copy', copyStage()],
-    ['verify', verifyStage()],
-    ['output', outputStage()],
-  ];
+  const stages: Array<[StageKey, ListrTask<Context>]> = options.printSource
+    ? [['source', sourceStage()]]
+    : [
+        ['source', sourceStage()],
+        ['overlay', overlayStage()],
+        ['preflight', preflightStage()],
+        ['inspect', inspectStage()],
+        ['convert', convertStage()],
+        ['trim', trimStage()],
+        ['copy', copyStage()],
+        ['verify', verifyStage()],
+        ['output', outputStage()],
+      ];
   const list = new Listr<Context, 'default' | 'simple' | 'silent'>(
     stages.map(([key, stage]) => withTestPause(key, withGuestfsTmpdir(stage), hooks.signal)),
     {
@@ -85,7 +87,10 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
       ...rendererOptions(renderer),
     },
   );
-  reportStageEvents(list.tasks, stages.map(([key]) => key));
+  reportStageEvents(
+    list.tasks,
+    stages.map(([key]) => key),
+  );
   if (hooks.log) logRenderer(list.tasks, hooks.log).render();
   let failed = true;
   try {

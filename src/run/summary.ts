@@ -15,9 +15,18 @@ const NOT_CHANGES = /^(conversion of the guest finished|no VMware or other hyper
  * the next step is added, as a timestamped detail line like the rest of it.
  * Last, the run's log file, when one was written.
  */
-export function runSummary(options: Options, name: string, files: readonly string[], changes: readonly string[], live: boolean, time: string, log?: string): string[] {
+export function runSummary(
+  options: Options,
+  name: string,
+  files: readonly string[],
+  changes: readonly string[],
+  live: boolean,
+  time: string,
+  log?: string,
+): string[] {
   const next = nextStep(options, name, files);
-  if (!live) return [...(next !== undefined ? [`› [${time}] next: ${next}`] : []), ...(log !== undefined ? [`› [${time}] log: ${log}`] : [])];
+  if (!live)
+    return [...(next !== undefined ? [`› [${time}] next: ${next}`] : []), ...(log !== undefined ? [`› [${time}] log: ${log}`] : [])];
   const last = log !== undefined ? [`Log: ${log}`] : [];
   const done = changes.filter((c) => !NOT_CHANGES.test(c));
   const lines = done.length > 0 ? ['Changed in the guest:', ...done.map((c) => `  - ${c}`)] : [];

@@ -6,7 +6,7 @@
  * deterministically, even in stages that last a second. Not for users.
  */
 import type { ListrTask } from 'listr2';
-import { STAGES,type StageKey } from '../progress/events.js';
+import { STAGES, type StageKey } from '../progress/events.js';
 import { emitEvent } from '../progress/reporter.js';
 import type { Context } from '../../stages/context.js';
 

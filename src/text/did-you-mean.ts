@@ -29,7 +29,13 @@ export function isOneOf<T extends string>(list: readonly T[], value: string): va
  * Checks a mode against ours, the ones we refuse (each with its alternative)
  * and near misses; throws UsageError naming the fix.
  */
-export function checkMode<M extends string>(kind: string, flag: string, mode: string, modes: readonly M[], refused: Readonly<Record<string, string>>): M {
+export function checkMode<M extends string>(
+  kind: string,
+  flag: string,
+  mode: string,
+  modes: readonly M[],
+  refused: Readonly<Record<string, string>>,
+): M {
   if (isOneOf(modes, mode)) return mode;
   const why = refused[mode];
   if (why !== undefined) throw new UsageError(`${flag} ${mode} is not supported by v2v: ${why}.`);

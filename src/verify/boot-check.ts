@@ -97,7 +97,8 @@ export async function saveConsole(path: string, consoleText: string): Promise<st
 
 /** The one-sentence reason a boot check did not pass, for errors. */
 export function bootFailureReason(report: BootReport, timeoutMs: number): string {
-  if (report.status === 'timeout' && report.decidingLine !== undefined) return `${report.decidingLine} (the bootloader did not start a kernel using the serial console)`;
+  if (report.status === 'timeout' && report.decidingLine !== undefined)
+    return `${report.decidingLine} (the bootloader did not start a kernel using the serial console)`;
   if (report.status === 'timeout') {
     return `it did not reach a login prompt or the multi-user target within ${Math.round(timeoutMs / 1000)} s (last console line: "${report.consoleLines?.at(-1) ?? 'none'}")`;
   }

@@ -47,13 +47,19 @@ export function describeVerifyReport(report: VerifyReport): string {
   const parts: string[] = [];
   if (report.checksum) {
     const c = report.checksum;
-    parts.push(c.status === 'skipped' ? `checksum skipped (${c.reason ?? ''})` : `checksum ${c.status} (${c.disks} disk(s), ${c.seconds.toFixed(1)} s)`);
+    parts.push(
+      c.status === 'skipped'
+        ? `checksum skipped (${c.reason ?? ''})`
+        : `checksum ${c.status} (${c.disks} disk(s), ${c.seconds.toFixed(1)} s)`,
+    );
   }
   if (report.boot) {
     const b = report.boot;
-    parts.push(b.status === 'skipped'
-      ? `boot skipped (${b.reason ?? ''})`
-      : `boot ${b.status} (${b.status === 'passed' ? `userspace reached in ${b.seconds.toFixed(1)} s` : `after ${b.seconds.toFixed(1)} s`}${b.accel ? `, ${b.accel}` : ''})`);
+    parts.push(
+      b.status === 'skipped'
+        ? `boot skipped (${b.reason ?? ''})`
+        : `boot ${b.status} (${b.status === 'passed' ? `userspace reached in ${b.seconds.toFixed(1)} s` : `after ${b.seconds.toFixed(1)} s`}${b.accel ? `, ${b.accel}` : ''})`,
+    );
   }
   return parts.join(', ');
 }

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { imageInfo } from '../../drivers/qemu-img.js';
 import { tmpParent } from '../host/tmpdir.js';
-import { CommandError,SourceError,UsageError } from '../errors.js';
+import { CommandError, SourceError, UsageError } from '../errors.js';
 import { parseLibvirtXml } from '../input/libvirtxml/parse.js';
 import type { DiskBus } from '../model.js';
 import type { CheckedDisk } from './boot-check.js';
@@ -29,13 +29,17 @@ export async function describeTarget(paths: string[], firmware: 'bios' | 'uefi' 
   if (first === undefined) throw new UsageError('No guest given: pass a domain XML or the disk images.');
   if (first.endsWith('.xml')) {
     if (paths.length > 1) throw new UsageError(`Pass one domain XML, or disk images, not both: ${paths.join(' ')}.`);
-    if (firmware !== undefined) throw new UsageError(`--firmware only applies to disks given directly: the XML ${first} says its own firmware.`);
+    if (firmware !== undefined)
+      throw new UsageError(`--firmware only applies to disks given directly: the XML ${first} says its own firmware.`);
     const text = await readFile(first, 'utf8').catch((error: unknown) => {
-      throw new UsageError(`Cannot read ${first} (${error instanceof Error ? error.message : String(error)}): pass the domain XML of a conversion.`);
+      throw new UsageError(
+        `Cannot read ${first} (${error instanceof Error ? error.message : String(error)}): pass the domain XML of a conversion.`,
+      );
     });
     const source = parseLibvirtXml(text, first);
     const disks: CheckedDisk[] = [];
-    for (const disk of source.disks) disks.push({ path: disk.path, format: disk.format ?? (await probeFormat(disk.path)), bus: bootBus(disk.bus) });
+    for (const disk of source.disks)
+      disks.push({ path: disk.path, format: disk.format ?? (await probeFormat(disk.path)), bus: bootBus(disk.bus) });
     return {
       name: source.name,
       disks,
@@ -48,7 +52,15 @@ export async function describeTarget(paths: string[], firmware: 'bios' | 'uefi' 
   }
   const disks: CheckedDisk[] = [];
   for (const path of paths) disks.push({ path, format: await probeFormat(path), bus: 'virtio' });
-  return { name: (first.split('/').at(-1) ?? 'guest').replace(/\.[^.]*$/, ''), disks, firmware: firmware ?? 'bios', machine: 'q35', memoryMiB: 1024, vcpus: 2, logDir: tmpParent() };
+  return {
+    name: (first.split('/').at(-1) ?? 'guest').replace(/\.[^.]*$/, ''),
+    disks,
+    firmware: firmware ?? 'bios',
+    machine: 'q35',
+    memoryMiB: 1024,
+    vcpus: 2,
+    logDir: tmpParent(),
+  };
 }
 
 /** Probes a disk's format (it is the user's own image, read only). */

@@ -21,7 +21,19 @@ const MINUTE = 60_000;
 interface Report {
   exitCode: number;
   jobs: number;
-  guests: Array<{ name: string; status: string; exitCode?: number; error?: string; log?: string; runLog?: string; events?: string; files: string[]; startedAt?: string; finishedAt?: string; seconds?: number }>;
+  guests: Array<{
+    name: string;
+    status: string;
+    exitCode?: number;
+    error?: string;
+    log?: string;
+    runLog?: string;
+    events?: string;
+    files: string[];
+    startedAt?: string;
+    finishedAt?: string;
+    seconds?: number;
+  }>;
 }
 
 let fixture: Fixture;
@@ -36,48 +48,65 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'v2v-e2e-batch-'));
   await mkdir(join(work, 'out-a'));
   await mkdir(join(work, 'out-b'));
-  await writeFile(join(work, 'missing.vmx'), 'displayName = "broken"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "nowhere.vmdk"\n');
-  await writeFile(join(work, 'guests.json'), JSON.stringify({
-    guests: [
-      { name: 'good-a', input: { mode: 'vmx', paths: [fixture.vmx] }, output: { mode: 'local', storage: 'out-a' } },
-      { name: 'bad', input: { mode: 'vmx', paths: ['missing.vmx'] }, output: { mode: 'local', storage: 'out-a' } },
-      { name: 'good-b', input: { mode: 'vmx', paths: [fixture.vmx] }, output: { mode: 'local', storage: 'out-b', format: 'qcow2', name: 'good-b' } },
-      { name: 'absent', input: { mode: 'vmx', paths: ['absent.vmx'] }, output: { mode: 'local', storage: 'out-b' } },
-    ],
-  }, null, 2));
+  await writeFile(
+    join(work, 'missing.vmx'),
+    'displayName = "broken"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "nowhere.vmdk"\n',
+  );
+  await writeFile(
+    join(work, 'guests.json'),
+    JSON.stringify(
+      {
+        guests: [
+          { name: 'good-a', input: { mode: 'vmx', paths: [fixture.vmx] }, output: { mode: 'local', storage: 'out-a' } },
+          { name: 'bad', input: { mode: 'vmx', paths: ['missing.vmx'] }, output: { mode: 'local', storage: 'out-a' } },
+          {
+            name: 'good-b',
+            input: { mode: 'vmx', paths: [fixture.vmx] },
+            output: { mode: 'local', storage: 'out-b', format: 'qcow2', name: 'good-b' },
+          },
+          { name: 'absent', input: { mode: 'vmx', paths: ['absent.vmx'] }, output: { mode: 'local', storage: 'out-b' } },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
   // The same manifest as YAML, for the rerun: same guests, same options.
-  await writeFile(join(work, 'guests.yaml'), [
-    '# v2v batch manifest',
-    'guests:',
-    '  - name: good-a',
-    '    input:',
-    '      mode: vmx',
-    `      paths: ["${fixture.vmx}"]`,
-    '    output:',
-    '      mode: local',
-    '      storage: out-a',
-    '  - name: bad',
-    '    input:',
-    '      mode: vmx',
-    '      paths:',
-    '        - missing.vmx',
-    '    output:',
-    '      mode: local',
-    "      storage: 'out-a'",
-    '  - name: good-b',
-    '    input:',
-    '      mode: vmx',
-    `      paths: [${fixture.vmx}]`,
-    '    output:',
-    '      mode: local',
-    '      storage: out-b   # relative to the manifest',
-    '      format: qcow2',
-    '      name: good-b',
-    '  - name: absent',
-    '    input: { mode: vmx, paths: [absent.vmx] }',
-    '    output: { mode: local, storage: out-b }',
-    '',
-  ].join('\n'));
+  await writeFile(
+    join(work, 'guests.yaml'),
+    [
+      '# v2v batch manifest',
+      'guests:',
+      '  - name: good-a',
+      '    input:',
+      '      mode: vmx',
+      `      paths: ["${fixture.vmx}"]`,
+      '    output:',
+      '      mode: local',
+      '      storage: out-a',
+      '  - name: bad',
+      '    input:',
+      '      mode: vmx',
+      '      paths:',
+      '        - missing.vmx',
+      '    output:',
+      '      mode: local',
+      "      storage: 'out-a'",
+      '  - name: good-b',
+      '    input:',
+      '      mode: vmx',
+      `      paths: [${fixture.vmx}]`,
+      '    output:',
+      '      mode: local',
+      '      storage: out-b   # relative to the manifest',
+      '      format: qcow2',
+      '      name: good-b',
+      '  - name: absent',
+      '    input: { mode: vmx, paths: [absent.vmx] }',
+      '    output: { mode: local, storage: out-b }',
+      '',
+    ].join('\n'),
+  );
   // FORCE_COLOR set on purpose: a guest's log is a file and must stay free of colours anyway.
   first = await runV2v(['batch', join(work, 'guests.json'), '--jobs', '2'], { FORCE_COLOR: '1' });
   report = JSON.parse(await readFile(join(work, 'guests.v2v-batch', 'report.json'), 'utf8')) as Report;
@@ -103,7 +132,7 @@ describe('v2v batch with two good guests and a bad one, --jobs 2', () => {
     expect(report.guests[3]!.error).toBe(`The source ${join(work, 'absent.vmx')} does not exist: check the path given to -i vmx.`);
   });
 
-  it('refused the missing source before the first guest started, and showed each guest\'s stages', () => {
+  it("refused the missing source before the first guest started, and showed each guest's stages", () => {
     const lines = first.stdout.split('\n');
     const refused = lines.findIndex((l) => /absent: invalid: The source .*absent\.vmx does not exist/.test(l));
     const firstStart = lines.findIndex((l) => /: started \(log /.test(l));
@@ -146,16 +175,23 @@ describe('v2v batch with two good guests and a bad one, --jobs 2', () => {
       expect(text).toMatch(new RegExp(`^Finished converting ${guest.name} in `, 'm'));
       expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] \+ qemu-img convert /m);
       // The summary table lists it.
-      expect(first.stdout).toMatch(new RegExp(`^${guest.name}\\s+converted\\s+0\\s+[\\d.]+ s\\s+${guest.runLog!.replace(/[.+]/g, '\\$&')}$`, 'm'));
+      expect(first.stdout).toMatch(
+        new RegExp(`^${guest.name}\\s+converted\\s+0\\s+[\\d.]+ s\\s+${guest.runLog!.replace(/[.+]/g, '\\$&')}$`, 'm'),
+      );
     }
     expect(await readFile(bad!.runLog!, 'utf8')).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: .*nowhere\.vmdk/m);
-    expect(first.stdout).toMatch(new RegExp(`^bad\\s+failed\\s+4\\s.*nowhere\\.vmdk.* \\(${bad!.runLog!.replace(/[.+]/g, '\\$&')}\\)$`, 'm'));
+    expect(first.stdout).toMatch(
+      new RegExp(`^bad\\s+failed\\s+4\\s.*nowhere\\.vmdk.* \\(${bad!.runLog!.replace(/[.+]/g, '\\$&')}\\)$`, 'm'),
+    );
     expect(report.guests[0]!.files).toEqual([join(work, 'out-a', 'good-a.xml'), join(work, 'out-a', 'good-a-sda')]);
     for (const guest of report.guests.filter((g) => g.status !== 'invalid')) {
       const log = await readFile(guest.log!, 'utf8');
       expect(log).not.toMatch(/\u001b|\r/);
       expect(log).toMatch(/^(❯|✔|✖) \[\d\d:\d\d:\d\d\] Setting up the source/m);
-      const events = (await readFile(guest.events!, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const events = (await readFile(guest.events!, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(events.at(-1)).toMatchObject({ type: 'result', exitCode: guest.exitCode });
     }
     expect(await readFile(report.guests[0]!.log!, 'utf8')).toMatch(/^Finished converting good-a in /m);
@@ -167,7 +203,12 @@ describe('v2v batch with two good guests and a bad one, --jobs 2', () => {
     expect(again.exitCode, `${again.stdout}\n${again.stderr}`).toBe(6);
     expect(again.seconds).toBeLessThan(60);
     const second = JSON.parse(await readFile(join(work, 'guests.v2v-batch', 'report.json'), 'utf8')) as Report;
-    expect(second.guests.map((g) => [g.name, g.status])).toEqual([['good-a', 'skipped'], ['bad', 'failed'], ['good-b', 'skipped'], ['absent', 'invalid']]);
+    expect(second.guests.map((g) => [g.name, g.status])).toEqual([
+      ['good-a', 'skipped'],
+      ['bad', 'failed'],
+      ['good-b', 'skipped'],
+      ['absent', 'invalid'],
+    ]);
     expect(again.stdout).toContain('2 skipped (already converted), 2 failed.');
     // And a third run still skips them: "skipped" counts as converted.
     const third = await runV2v(['batch', join(work, 'guests.json')]);

@@ -36,7 +36,22 @@ beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'v2v-e2e-'));
   // virt-v2v's spellings and option order (-n before the source, -o disk = -o local):
   // a virt-v2v command line runs unchanged (docs/virt-v2v-compat.md).
-  run = await runV2v(['-i', 'vmx', '-n', 'default', fixture.vmx, '-o', 'disk', '-os', out, '-of', 'qcow2', '--no-trim', 'all', ...VERIFY_ARGS]);
+  run = await runV2v([
+    '-i',
+    'vmx',
+    '-n',
+    'default',
+    fixture.vmx,
+    '-o',
+    'disk',
+    '-os',
+    out,
+    '-of',
+    'qcow2',
+    '--no-trim',
+    'all',
+    ...VERIFY_ARGS,
+  ]);
 }, 40 * MINUTE);
 
 afterAll(async () => {
@@ -47,7 +62,16 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
   it('exits 0 and logs each stage as plain timestamped lines', () => {
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.exitCode).toBe(0);
-    for (const stage of ['Setting up the source', 'Opening the source', 'Checking the target', 'Inspecting the source', 'Converting', 'Mapping filesystem data', 'Copying disk 1/1', 'Creating output metadata']) {
+    for (const stage of [
+      'Setting up the source',
+      'Opening the source',
+      'Checking the target',
+      'Inspecting the source',
+      'Converting',
+      'Mapping filesystem data',
+      'Copying disk 1/1',
+      'Creating output metadata',
+    ]) {
       expect(run.stdout).toContain(stage);
     }
     // Piped output: no ANSI escapes, no carriage returns.
@@ -81,8 +105,13 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
     expect(text).not.toMatch(/\u001b\[|\r/);
     const logged = new Set(unstamped(text).split('\n'));
     // Every line of the piped output, the heartbeat, copy progress and converter changes included.
-    const printed = unstamped(run.stdout).split('\n').filter((l) => l !== '');
-    expect(printed.filter((l) => !logged.has(l)), text).toEqual([]);
+    const printed = unstamped(run.stdout)
+      .split('\n')
+      .filter((l) => l !== '');
+    expect(
+      printed.filter((l) => !logged.has(l)),
+      text,
+    ).toEqual([]);
     expect(text).toMatch(/^… \[\d\d:\d\d:\d\d\] still working: /m);
     expect(text).toMatch(/^› \[\d\d:\d\d:\d\d\] next: virsh define \S+\.xml && virsh start v2v-fixture-debian12$/m);
     expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: warning: --no-trim is ignored, as in virt-v2v 2\.x/m);
@@ -118,27 +147,42 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
     expect(validate.exitCode, validate.stderr).toBe(0);
   });
 
-  it('converted the guest: vd names in fstab, virtio in the initramfs, open-vm-tools gone', async () => {
-    // guestfish: single-quoted strings take no escapes; the guest's shell sees the rest.
-    const output = await guestfishRead(join(out, `${NAME}-sda`), 'qcow2', [
-      'echo ==fstab==', 'cat /etc/fstab',
-      'echo ==grub==', 'cat /etc/default/grub',
-      'echo ==initrd==', `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -oE "virtio[a-z_]*[.]ko" | sort -u'`,
-      'echo ==vmtools==', `sh 'dpkg-query -W -f="\\\${Status}" open-vm-tools 2>&1 || true'`,
-      'echo ==end==', '',
-    ].join('\n'));
-    const s = sections(output);
-    expect(s['fstab']).toMatch(/^\/dev\/vda1\s+\/\s+ext4/m);
-    expect(s['fstab']).toMatch(/^\/dev\/vda2\s+\/srv\s+ext4/m);
-    expect(s['fstab']).not.toMatch(/\/dev\/sd/);
-    expect(s['grub']).toMatch(/console=ttyS0/);
-    expect(s['initrd']).toContain('virtio_blk.ko');
-    expect(s['initrd']).toContain('virtio_pci.ko');
-    // The fast path: the image extended on the host with the modules and the NIC pin, no update-initramfs run.
-    expect(run.stdout).toMatch(/initrd\.img-\S+: added .*virtio_blk.*10-v2v-ens192\.link to the image directly \(initramfs extended on the host, update-initramfs not run\)/);
-    expect(run.stdout).not.toMatch(/with update-initramfs instead/);
-    expect(s['vmtools']).not.toMatch(/install ok installed/);
-  }, 10 * MINUTE);
+  it(
+    'converted the guest: vd names in fstab, virtio in the initramfs, open-vm-tools gone',
+    async () => {
+      // guestfish: single-quoted strings take no escapes; the guest's shell sees the rest.
+      const output = await guestfishRead(
+        join(out, `${NAME}-sda`),
+        'qcow2',
+        [
+          'echo ==fstab==',
+          'cat /etc/fstab',
+          'echo ==grub==',
+          'cat /etc/default/grub',
+          'echo ==initrd==',
+          `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -oE "virtio[a-z_]*[.]ko" | sort -u'`,
+          'echo ==vmtools==',
+          `sh 'dpkg-query -W -f="\\\${Status}" open-vm-tools 2>&1 || true'`,
+          'echo ==end==',
+          '',
+        ].join('\n'),
+      );
+      const s = sections(output);
+      expect(s['fstab']).toMatch(/^\/dev\/vda1\s+\/\s+ext4/m);
+      expect(s['fstab']).toMatch(/^\/dev\/vda2\s+\/srv\s+ext4/m);
+      expect(s['fstab']).not.toMatch(/\/dev\/sd/);
+      expect(s['grub']).toMatch(/console=ttyS0/);
+      expect(s['initrd']).toContain('virtio_blk.ko');
+      expect(s['initrd']).toContain('virtio_pci.ko');
+      // The fast path: the image extended on the host with the modules and the NIC pin, no update-initramfs run.
+      expect(run.stdout).toMatch(
+        /initrd\.img-\S+: added .*virtio_blk.*10-v2v-ens192\.link to the image directly \(initramfs extended on the host, update-initramfs not run\)/,
+      );
+      expect(run.stdout).not.toMatch(/with update-initramfs instead/);
+      expect(s['vmtools']).not.toMatch(/install ok installed/);
+    },
+    10 * MINUTE,
+  );
 
   // The converted disk is booted twice below, not here: by --verify (no
   // network device, '--verify on the same conversion') and by the test itself
@@ -147,20 +191,31 @@ describe('v2v -i vmx -o local on the Debian 12 VMware guest', () => {
   // That the unconverted disk does NOT boot on virtio-blk ("Gave up waiting
   // for root") is shown by test/e2e/verify.test.ts, which hands the same
   // VMDK to `v2v verify` (virtio-blk): one such boot in the suite, not two.
-  it('control: the unconverted disk boots on IDE, and on KVM its NIC loses its name and address', async () => {
-    // The same virtio-net NIC (source MAC, isolated hub) as the #12 boot below:
-    // unpinned, the guest names it after its KVM slot, so the static config
-    // for ens192 names nothing and 192.0.2.10 never comes up.
-    const ide = await bootDisk({ disk: fixture.vmdk, format: 'vmdk', bus: 'ide', nic: { mac: MAC }, waitFor: LINK_LINE, timeoutMs: 8 * MINUTE });
-    expect(ide.outcome, ide.log.slice(-3000)).toBe('login');
-    const name = LINK_LINE.exec(ide.log)?.[1];
-    console.log(`unconverted guest with a NIC: the NIC is ${name ?? 'not listed'}`);
-    expect(name, ide.log.slice(-3000)).toMatch(/^en/);
-    expect(name).not.toBe('ens192');
-    expect(ide.log).not.toMatch(/v2v-net-up: ens192/);
-    expect(ide.log).not.toContain('192.0.2.10/');
-    console.log(`unconverted guest on IDE: ${ide.outcome} (${ide.seconds.toFixed(0)} s)`);
-  }, 10 * MINUTE);
+  it(
+    'control: the unconverted disk boots on IDE, and on KVM its NIC loses its name and address',
+    async () => {
+      // The same virtio-net NIC (source MAC, isolated hub) as the #12 boot below:
+      // unpinned, the guest names it after its KVM slot, so the static config
+      // for ens192 names nothing and 192.0.2.10 never comes up.
+      const ide = await bootDisk({
+        disk: fixture.vmdk,
+        format: 'vmdk',
+        bus: 'ide',
+        nic: { mac: MAC },
+        waitFor: LINK_LINE,
+        timeoutMs: 8 * MINUTE,
+      });
+      expect(ide.outcome, ide.log.slice(-3000)).toBe('login');
+      const name = LINK_LINE.exec(ide.log)?.[1];
+      console.log(`unconverted guest with a NIC: the NIC is ${name ?? 'not listed'}`);
+      expect(name, ide.log.slice(-3000)).toMatch(/^en/);
+      expect(name).not.toBe('ens192');
+      expect(ide.log).not.toMatch(/v2v-net-up: ens192/);
+      expect(ide.log).not.toContain('192.0.2.10/');
+      console.log(`unconverted guest on IDE: ${ide.outcome} (${ide.seconds.toFixed(0)} s)`);
+    },
+    10 * MINUTE,
+  );
 
   it('left the source disk byte-identical', async () => {
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
@@ -173,7 +228,10 @@ const VERIFY_ARGS = ['--verify'];
 
 describe('--verify on the same conversion: the copy checked and the target booted before output', () => {
   it('compares the target with the converted image, boots it to userspace, and says so in the summary', () => {
-    const verified = /Verified the converted guest: checksum passed \(1 disk\(s\), ([\d.]+) s\), boot passed \(userspace reached in ([\d.]+) s, (tcg|kvm)\)/.exec(run.stdout);
+    const verified =
+      /Verified the converted guest: checksum passed \(1 disk\(s\), ([\d.]+) s\), boot passed \(userspace reached in ([\d.]+) s, (tcg|kvm)\)/.exec(
+        run.stdout,
+      );
     expect(verified, run.stdout).not.toBeNull();
     console.log(`--verify: checksum ${verified?.[1]} s, boot ${verified?.[2]} s (${verified?.[3]})`);
     expect(run.stdout).toMatch(/booting the target disks under (tcg|kvm) with no network device/);
@@ -216,27 +274,31 @@ describe('failing runs leave nothing behind and the source untouched', () => {
     expect(r.stderr).not.toMatch(/no log file written/);
   });
 
-  it('fails a disk with no operating system after inspection, exit 4, nothing written', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'v2v-e2e-noos-'));
-    try {
-      const disk = join(dir, 'blank.vmdk');
-      await execa('qemu-img', ['create', '-q', '-f', 'vmdk', disk, '64M']);
-      const blankHash = await sha256(disk);
-      const vmx = join(dir, 'blank.vmx');
-      await writeFile(vmx, 'displayName = "blank"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "blank.vmdk"\n');
-      const target = join(dir, 'out');
-      await execa('mkdir', [target]);
-      const r = await runV2v(['-i', 'vmx', vmx, '-o', 'local', '-os', target]);
-      expect(r.exitCode).toBe(4);
-      expect(r.stderr).toContain('No operating system was found on the source disks');
-      const { files, log } = await splitOutputDir(target, 'blank');
-      expect(files).toEqual([]);
-      expect(await readFile(log, 'utf8')).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: No operating system was found on the source disks/m);
-      expect(await sha256(disk)).toBe(blankHash);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, 5 * MINUTE);
+  it(
+    'fails a disk with no operating system after inspection, exit 4, nothing written',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'v2v-e2e-noos-'));
+      try {
+        const disk = join(dir, 'blank.vmdk');
+        await execa('qemu-img', ['create', '-q', '-f', 'vmdk', disk, '64M']);
+        const blankHash = await sha256(disk);
+        const vmx = join(dir, 'blank.vmx');
+        await writeFile(vmx, 'displayName = "blank"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "blank.vmdk"\n');
+        const target = join(dir, 'out');
+        await execa('mkdir', [target]);
+        const r = await runV2v(['-i', 'vmx', vmx, '-o', 'local', '-os', target]);
+        expect(r.exitCode).toBe(4);
+        expect(r.stderr).toContain('No operating system was found on the source disks');
+        const { files, log } = await splitOutputDir(target, 'blank');
+        expect(files).toEqual([]);
+        expect(await readFile(log, 'utf8')).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: No operating system was found on the source disks/m);
+        expect(await sha256(disk)).toBe(blankHash);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    5 * MINUTE,
+  );
 });
 
 /**
@@ -255,28 +317,53 @@ describe('the guest keeps its network on KVM: ens192 with its static address (#1
   const UP = /v2v-net-up: ens192 192\.0\.2\.10\/24/;
   const converted = (): string => join(out, `${NAME}-sda`);
 
-  it('pinned ens192 to the source MAC with a .link file (also in the initramfs) and left the network config alone', async () => {
-    expect(run.stdout).toContain(`network: pinned ens192 to ${MAC} with ${LINK}`);
-    expect(run.stdout).toMatch(/network: NIC 00:0c:29:3a:5b:7c: ens192 \(matched by pci-slot\) \[192\.0\.2\.10\/24\]: pinned ens192/);
-    const output = await guestfishRead(converted(), 'qcow2', [
-      'echo ==link==', `cat ${LINK}`,
-      'echo ==interfaces==', 'cat /etc/network/interfaces',
-      'echo ==initrd==', `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep "10-v2v-ens192[.]link" || true'`,
-      'echo ==end==', '',
-    ].join('\n'));
-    const s = sections(output);
-    expect(s['link']).toContain(`[Match]\nMACAddress=${MAC}\n\n[Link]\nName=ens192\n`);
-    expect(s['interfaces']).toMatch(/^allow-hotplug ens192$/m);
-    expect(s['interfaces']).toMatch(/^\s+address 192\.0\.2\.10\/24$/m);
-    // initramfs-tools' udev hook copies /etc/systemd/network/*.link into the rebuilt initramfs.
-    expect(s['initrd']?.trim().split('\n')[0] ?? '').toMatch(/^(usr\/)?lib\/systemd\/network\/10-v2v-ens192\.link$/);
-  }, 10 * MINUTE);
+  it(
+    'pinned ens192 to the source MAC with a .link file (also in the initramfs) and left the network config alone',
+    async () => {
+      expect(run.stdout).toContain(`network: pinned ens192 to ${MAC} with ${LINK}`);
+      expect(run.stdout).toMatch(/network: NIC 00:0c:29:3a:5b:7c: ens192 \(matched by pci-slot\) \[192\.0\.2\.10\/24\]: pinned ens192/);
+      const output = await guestfishRead(
+        converted(),
+        'qcow2',
+        [
+          'echo ==link==',
+          `cat ${LINK}`,
+          'echo ==interfaces==',
+          'cat /etc/network/interfaces',
+          'echo ==initrd==',
+          `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep "10-v2v-ens192[.]link" || true'`,
+          'echo ==end==',
+          '',
+        ].join('\n'),
+      );
+      const s = sections(output);
+      expect(s['link']).toContain(`[Match]\nMACAddress=${MAC}\n\n[Link]\nName=ens192\n`);
+      expect(s['interfaces']).toMatch(/^allow-hotplug ens192$/m);
+      expect(s['interfaces']).toMatch(/^\s+address 192\.0\.2\.10\/24$/m);
+      // initramfs-tools' udev hook copies /etc/systemd/network/*.link into the rebuilt initramfs.
+      expect(s['initrd']?.trim().split('\n')[0] ?? '').toMatch(/^(usr\/)?lib\/systemd\/network\/10-v2v-ens192\.link$/);
+    },
+    10 * MINUTE,
+  );
 
-  it('boots with one virtio-net NIC carrying the source MAC (isolated hub): the NIC is ens192 and 192.0.2.10/24 comes up', async () => {
-    const boot = await bootDisk({ disk: converted(), format: 'qcow2', bus: 'virtio', nic: { mac: MAC }, waitFor: [UP, LINK_LINE], timeoutMs: 8 * MINUTE });
-    console.log(`converted guest with a NIC: ${boot.outcome} after ${boot.seconds.toFixed(0)} s; ${LINK_LINE.exec(boot.log)?.[0] ?? 'no link line'}`);
-    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
-    expect(LINK_LINE.exec(boot.log)?.[1], boot.log.slice(-3000)).toBe('ens192');
-    expect(boot.log).toMatch(UP);
-  }, 10 * MINUTE);
+  it(
+    'boots with one virtio-net NIC carrying the source MAC (isolated hub): the NIC is ens192 and 192.0.2.10/24 comes up',
+    async () => {
+      const boot = await bootDisk({
+        disk: converted(),
+        format: 'qcow2',
+        bus: 'virtio',
+        nic: { mac: MAC },
+        waitFor: [UP, LINK_LINE],
+        timeoutMs: 8 * MINUTE,
+      });
+      console.log(
+        `converted guest with a NIC: ${boot.outcome} after ${boot.seconds.toFixed(0)} s; ${LINK_LINE.exec(boot.log)?.[0] ?? 'no link line'}`,
+      );
+      expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+      expect(LINK_LINE.exec(boot.log)?.[1], boot.log.slice(-3000)).toBe('ens192');
+      expect(boot.log).toMatch(UP);
+    },
+    10 * MINUTE,
+  );
 });

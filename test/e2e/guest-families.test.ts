@@ -54,7 +54,22 @@ async function outDir(): Promise<string> {
 /** Runs v2v -i disk on one minimal guest into a fresh directory. */
 async function convert(image: string, extra: string[] = []): Promise<{ run: V2vRun; out: string }> {
   const out = await outDir();
-  const run = await runV2v(['-i', 'disk', join(guests, image), '-if', 'raw', '-o', 'local', '-os', out, '-of', 'qcow2', '-on', 'guest', ...extra]);
+  const run = await runV2v([
+    '-i',
+    'disk',
+    join(guests, image),
+    '-if',
+    'raw',
+    '-o',
+    'local',
+    '-os',
+    out,
+    '-of',
+    'qcow2',
+    '-on',
+    'guest',
+    ...extra,
+  ]);
   return { run, out };
 }
 
@@ -74,7 +89,11 @@ describe('refusals before copying: exit 4, one sentence with the fix, nothing wr
   let hashes: Record<string, string>;
 
   beforeAll(async () => {
-    hashes = { multiboot: await sha256(join(guests, 'multiboot.img')), luks: await sha256(join(guests, 'luks.img')), full: await sha256(join(guests, 'rhel-full.img')) };
+    hashes = {
+      multiboot: await sha256(join(guests, 'multiboot.img')),
+      luks: await sha256(join(guests, 'luks.img')),
+      full: await sha256(join(guests, 'rhel-full.img')),
+    };
     // Independent runs, one appliance each: concurrently to save wall time.
     const [multiboot, ask, chosen, luks, full] = await Promise.all([
       convert('multiboot.img'),
@@ -102,23 +121,38 @@ describe('refusals before copying: exit 4, one sentence with the fix, nothing wr
   };
 
   it('multi-boot without --root: names both roots and the --root fix', async () => {
-    await expectRefused('multiboot', /^v2v: error: The source disks hold 2 operating systems \(\/dev\/sda1 \(.+\), \/dev\/sda2 \(.+\)\): choose the one to convert with "--root \/dev\/X" \(or "--root first", or "--root ask" on a terminal\)\.$/);
+    await expectRefused(
+      'multiboot',
+      /^v2v: error: The source disks hold 2 operating systems \(\/dev\/sda1 \(.+\), \/dev\/sda2 \(.+\)\): choose the one to convert with "--root \/dev\/X" \(or "--root first", or "--root ask" on a terminal\)\.$/,
+    );
   });
 
   it('--root ask with stdin not a terminal: refuses and names the non-interactive fix', async () => {
-    await expectRefused('ask', /and "--root ask" cannot ask without a terminal on stdin: pass "--root \/dev\/X" naming one of them, or "--root first"\.$/);
+    await expectRefused(
+      'ask',
+      /and "--root ask" cannot ask without a terminal on stdin: pass "--root \/dev\/X" naming one of them, or "--root first"\.$/,
+    );
   });
 
   it('--root /dev/sda2 picks that root, then its distribution (Arch Linux) is refused as unsupported', async () => {
-    await expectRefused('chosen', /^v2v: error: Converting .*Arch.* \(distribution "archlinux"\) is not supported: v2v converts Debian, Ubuntu, RHEL, .* Linux guests; convert this guest by hand or with virt-v2v\.$/);
+    await expectRefused(
+      'chosen',
+      /^v2v: error: Converting .*Arch.* \(distribution "archlinux"\) is not supported: v2v converts Debian, Ubuntu, RHEL, .* Linux guests; convert this guest by hand or with virt-v2v\.$/,
+    );
   });
 
   it('a LUKS-encrypted disk: refused as encrypted, not as "no operating system"', async () => {
-    await expectRefused('luks', 'The source disks hold LUKS-encrypted volume (/dev/sda), which v2v cannot unlock yet (there is no --key support): remove the encryption in the source VM (e.g. "cryptsetup reencrypt --decrypt") and retry.');
+    await expectRefused(
+      'luks',
+      'The source disks hold LUKS-encrypted volume (/dev/sda), which v2v cannot unlock yet (there is no --key support): remove the encryption in the source VM (e.g. "cryptsetup reencrypt --decrypt") and retry.',
+    );
   });
 
   it('too little free space in the guest (/ under 100 MiB free): refused before any change', async () => {
-    await expectRefused('full', /^v2v: error: The guest's \/ filesystem has \d+\.\d MiB free, 100\.0 MiB is needed for conversion: free some space in the source VM and retry\.$/);
+    await expectRefused(
+      'full',
+      /^v2v: error: The guest's \/ filesystem has \d+\.\d MiB free, 100\.0 MiB is needed for conversion: free some space in the source VM and retry\.$/,
+    );
   });
 
   it('left every source image byte-identical', async () => {
@@ -130,10 +164,11 @@ describe('refusals before copying: exit 4, one sentence with the fix, nothing wr
   it('--key is refused on the command line as not supported yet (exit 2, no launch)', async () => {
     const r = await runV2v(['-i', 'disk', join(guests, 'luks.img'), '-o', 'null', '--key', '/dev/sda:key:secret']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('v2v: error: --key is not supported yet (v2v cannot unlock LUKS volumes): remove the encryption in the source VM and retry without --key.');
+    expect(r.stderr).toContain(
+      'v2v: error: --key is not supported yet (v2v cannot unlock LUKS volumes): remove the encryption in the source VM and retry without --key.',
+    );
   });
 });
-
 
 /** A conversion of one minimal guest, and the files read back from its output disk. */
 interface Converted {
@@ -152,42 +187,68 @@ const READ_BACK: Record<string, { mounts: string[]; script: string[] }> = {
   rhel: {
     mounts: ['/dev/sda2 /', '/dev/sda1 /boot'],
     script: [
-      'echo ==fstab==', 'cat /etc/fstab',
-      'echo ==crypttab==', 'cat /etc/crypttab',
-      'echo ==grub==', 'cat /etc/default/grub',
-      'echo ==bls==', `cat /boot/loader/entries/0123456789abcdef-${KVER}.conf`,
-      'echo ==blsdebug==', `cat /boot/loader/entries/0123456789abcdef-${KVER_DEBUG}.conf`,
-      'echo ==blsold==', `cat /boot/loader/entries/0123456789abcdef-${KVER_OLD}.conf`,
-      'echo ==rpmpackages==', 'cat /var/lib/v2v-standin-rpm-packages',
-      'echo ==standins==', 'cat /var/log/v2v-standins.log',
-      'echo ==autorelabel==', 'exists /.autorelabel',
+      'echo ==fstab==',
+      'cat /etc/fstab',
+      'echo ==crypttab==',
+      'cat /etc/crypttab',
+      'echo ==grub==',
+      'cat /etc/default/grub',
+      'echo ==bls==',
+      `cat /boot/loader/entries/0123456789abcdef-${KVER}.conf`,
+      'echo ==blsdebug==',
+      `cat /boot/loader/entries/0123456789abcdef-${KVER_DEBUG}.conf`,
+      'echo ==blsold==',
+      `cat /boot/loader/entries/0123456789abcdef-${KVER_OLD}.conf`,
+      'echo ==rpmpackages==',
+      'cat /var/lib/v2v-standin-rpm-packages',
+      'echo ==standins==',
+      'cat /var/log/v2v-standins.log',
+      'echo ==autorelabel==',
+      'exists /.autorelabel',
     ],
   },
   suse: {
     mounts: ['/dev/sda1 /'],
     script: [
-      'echo ==fstab==', 'cat /etc/fstab',
-      'echo ==grub==', 'cat /etc/default/grub',
-      'echo ==grubcfg==', 'cat /boot/grub2/grub.cfg',
-      'echo ==sysconfigkernel==', 'cat /etc/sysconfig/kernel',
-      'echo ==rpmpackages==', 'cat /var/lib/v2v-standin-rpm-packages',
-      'echo ==standins==', 'cat /var/log/v2v-standins.log',
-      'echo ==autorelabel==', 'exists /.autorelabel',
-      'echo ==bls==', 'exists /boot/loader/entries',
+      'echo ==fstab==',
+      'cat /etc/fstab',
+      'echo ==grub==',
+      'cat /etc/default/grub',
+      'echo ==grubcfg==',
+      'cat /boot/grub2/grub.cfg',
+      'echo ==sysconfigkernel==',
+      'cat /etc/sysconfig/kernel',
+      'echo ==rpmpackages==',
+      'cat /var/lib/v2v-standin-rpm-packages',
+      'echo ==standins==',
+      'cat /var/log/v2v-standins.log',
+      'echo ==autorelabel==',
+      'exists /.autorelabel',
+      'echo ==bls==',
+      'exists /boot/loader/entries',
     ],
   },
   ubuntu: {
     mounts: ['/dev/sda1 /'],
     script: [
-      'echo ==fstab==', 'cat /etc/fstab',
-      'echo ==resume==', 'cat /etc/initramfs-tools/conf.d/resume',
-      'echo ==grub==', 'cat /etc/default/grub',
-      'echo ==grubcfg==', 'cat /boot/grub/grub.cfg',
-      'echo ==modules==', 'cat /etc/initramfs-tools/modules',
-      'echo ==initramfsconf==', 'cat /etc/initramfs-tools/initramfs.conf',
-      'echo ==initrd==', `cat /boot/initrd.img-${UBUNTU_KVER}`,
-      'echo ==dpkgstatus==', 'cat /var/lib/dpkg/status',
-      'echo ==standins==', 'cat /var/log/v2v-standins.log',
+      'echo ==fstab==',
+      'cat /etc/fstab',
+      'echo ==resume==',
+      'cat /etc/initramfs-tools/conf.d/resume',
+      'echo ==grub==',
+      'cat /etc/default/grub',
+      'echo ==grubcfg==',
+      'cat /boot/grub/grub.cfg',
+      'echo ==modules==',
+      'cat /etc/initramfs-tools/modules',
+      'echo ==initramfsconf==',
+      'cat /etc/initramfs-tools/initramfs.conf',
+      'echo ==initrd==',
+      `cat /boot/initrd.img-${UBUNTU_KVER}`,
+      'echo ==dpkgstatus==',
+      'cat /var/lib/dpkg/status',
+      'echo ==standins==',
+      'cat /var/log/v2v-standins.log',
     ],
   },
 };
@@ -217,7 +278,9 @@ async function readBackAll(disks: Array<{ name: string; path: string }>): Promis
   });
   if (result.exitCode !== 0) throw new Error(`guestfish failed (${result.exitCode}): ${result.stderr}`);
   const byGuest: Record<string, Record<string, string>> = {};
-  for (const chunk of String(result.stdout).split(/^==guest_(?=\w+==$)/m).slice(1)) {
+  for (const chunk of String(result.stdout)
+    .split(/^==guest_(?=\w+==$)/m)
+    .slice(1)) {
     const name = chunk.slice(0, chunk.indexOf('=='));
     byGuest[name] = sections(chunk.slice(chunk.indexOf('\n') + 1));
   }
@@ -276,7 +339,9 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
         'grub2-mkconfig -o /boot/grub2/grub.cfg',
         `grubby --set-default /boot/vmlinuz-${KVER}`,
       ]);
-      expect(get('rhel').run.stdout).toContain(`default kernel: ${KVER} (newest non-debug kernel with virtio of 3 (skipped 1 without virtio, 1 debug))`);
+      expect(get('rhel').run.stdout).toContain(
+        `default kernel: ${KVER} (newest non-debug kernel with virtio of 3 (skipped 1 without virtio, 1 debug))`,
+      );
     });
 
     it('erased open-vm-tools (the stand-in rpm package list keeps the rest)', () => {
@@ -285,11 +350,19 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
 
     it('renamed sdX to vdX in fstab, crypttab, /etc/default/grub and every BLS entry, and added a serial console', () => {
       const { s } = get('rhel');
-      expect(fileLines(s['fstab'])).toEqual(['/dev/vda2 / ext4 defaults 1 1', '/dev/vda1 /boot ext4 defaults 1 2', '/dev/vda3 none swap defaults 0 0']);
+      expect(fileLines(s['fstab'])).toEqual([
+        '/dev/vda2 / ext4 defaults 1 1',
+        '/dev/vda1 /boot ext4 defaults 1 2',
+        '/dev/vda3 none swap defaults 0 0',
+      ]);
       expect(fileLines(s['crypttab'])).toEqual(['luks-data /dev/vda4 none']);
-      expect(s['grub']).toContain('GRUB_CMDLINE_LINUX="crashkernel=1G-4G:192M resume=/dev/vda3 rhgb quiet console=tty0 console=ttyS0,115200"\n');
+      expect(s['grub']).toContain(
+        'GRUB_CMDLINE_LINUX="crashkernel=1G-4G:192M resume=/dev/vda3 rhgb quiet console=tty0 console=ttyS0,115200"\n',
+      );
       for (const entry of ['bls', 'blsdebug', 'blsold']) {
-        expect(s[entry]).toContain('options root=/dev/vda2 ro crashkernel=1G-4G:192M resume=/dev/vda3 rhgb quiet console=tty0 console=ttyS0,115200\n');
+        expect(s[entry]).toContain(
+          'options root=/dev/vda2 ro crashkernel=1G-4G:192M resume=/dev/vda3 rhgb quiet console=tty0 console=ttyS0,115200\n',
+        );
         expect(s[entry]).not.toMatch(/\/dev\/sd/);
       }
     });
@@ -363,7 +436,9 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
       // changed): the grub test below checks the result, not the command.
       const { s, run } = get('ubuntu');
       // The stand-in "initramfs" is a text file: the host-side fast path must refuse it and say so.
-      expect(run.stdout).toContain(`/boot/initrd.img-${UBUNTU_KVER}: neither a cpio archive nor a known compression at byte 0: rebuilding it with update-initramfs instead`);
+      expect(run.stdout).toContain(
+        `/boot/initrd.img-${UBUNTU_KVER}: neither a cpio archive nor a known compression at byte 0: rebuilding it with update-initramfs instead`,
+      );
       expect(fileLines(s['standins']).filter((l) => /^(dpkg|update-initramfs) /.test(l))).toEqual([
         'dpkg --purge open-vm-tools',
         `update-initramfs -u -k ${UBUNTU_KVER}`,
@@ -375,7 +450,10 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
     it('listed the virtio drivers in /etc/initramfs-tools/modules; the rebuilt initramfs has virtio_scsi (the others are built in)', () => {
       const { s } = get('ubuntu');
       const modules = fileLines(s['modules']);
-      expect(modules.slice(0, 2)).toEqual(['# List of modules that you want to include in your initramfs.', '# They will be loaded at boot time in the order below.']);
+      expect(modules.slice(0, 2)).toEqual([
+        '# List of modules that you want to include in your initramfs.',
+        '# They will be loaded at boot time in the order below.',
+      ]);
       for (const m of ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_net', 'virtio_console']) expect(modules).toContain(m);
       expect(fileLines(s['initrd'])).toContain(`usr/lib/modules/${UBUNTU_KVER}/kernel/drivers/scsi/virtio_scsi.ko`);
       expect(fileLines(s['initramfsconf'])).toEqual(['MODULES=most', 'BUSYBOX=auto', 'COMPRESS=zstd']);
@@ -389,7 +467,9 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
       expect(s['grub']).toContain('GRUB_CMDLINE_LINUX_DEFAULT="quiet splash"\n');
       const linux = fileLines(s['grubcfg']).filter((l) => /^\s*linux\s/.test(l));
       expect(linux).toHaveLength(1);
-      expect(linux[0]).toMatch(new RegExp(`^\\s*linux\\s+/boot/vmlinuz-${UBUNTU_KVER.replace(/\./g, '\\.')} root=/dev/vda1 ro .*console=ttyS0,115200`));
+      expect(linux[0]).toMatch(
+        new RegExp(`^\\s*linux\\s+/boot/vmlinuz-${UBUNTU_KVER.replace(/\./g, '\\.')} root=/dev/vda1 ro .*console=ttyS0,115200`),
+      );
       expect(s['grubcfg']).not.toMatch(/\/dev\/sd/);
     });
 
@@ -399,8 +479,13 @@ describe('RPM and Ubuntu conversions (minimal guests, stand-in commands)', () =>
 
     it('--mac MAC:ip:... for a MAC the VM has no NIC for: converted, and one warning says it was not applied and why', () => {
       const { run } = get('ubuntu');
-      const warnings = run.stderr.split('\n').filter((l) => l.includes('--mac ...:ip:')).map((l) => l.slice(l.indexOf('v2v: warning: ')));
-      expect(warnings).toEqual(['v2v: warning: --mac ...:ip: for 52:54:00:00:0c:01 is not applied: the VM has no NIC with that MAC (none of its NICs has a fixed MAC)']);
+      const warnings = run.stderr
+        .split('\n')
+        .filter((l) => l.includes('--mac ...:ip:'))
+        .map((l) => l.slice(l.indexOf('v2v: warning: ')));
+      expect(warnings).toEqual([
+        'v2v: warning: --mac ...:ip: for 52:54:00:00:0c:01 is not applied: the VM has no NIC with that MAC (none of its NICs has a fixed MAC)',
+      ]);
     });
   });
 });

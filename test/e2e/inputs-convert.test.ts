@@ -121,18 +121,22 @@ afterAll(async () => {
 }, 30 * MINUTE);
 
 describe('the fixture guest via -i ova', () => {
-  it('converts from a vSphere-style OVA (manifest checked) and boots on virtio-blk', async () => {
-    const { run: r, files, xml: text, boot, ova, ovaHash } = await ovaChain;
-    console.log(`-i ova: converted in ${r.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
-    expect(r.stderr).not.toMatch(/error/i);
-    expect(r.exitCode).toBe(0);
-    expect(files).toEqual(['v2v-ova-guest-sda', 'v2v-ova-guest.xml']);
-    const xml = await parseStringPromise(text);
-    expect(xml.domain.vcpu[0]).toBe('2');
-    expect(xml.domain.devices[0].interface[0].mac[0].$.address).toBe('00:50:56:aa:bb:cc');
-    expect(await sha256(ova)).toBe(ovaHash);
-    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
-  }, 30 * MINUTE);
+  it(
+    'converts from a vSphere-style OVA (manifest checked) and boots on virtio-blk',
+    async () => {
+      const { run: r, files, xml: text, boot, ova, ovaHash } = await ovaChain;
+      console.log(`-i ova: converted in ${r.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
+      expect(r.stderr).not.toMatch(/error/i);
+      expect(r.exitCode).toBe(0);
+      expect(files).toEqual(['v2v-ova-guest-sda', 'v2v-ova-guest.xml']);
+      const xml = await parseStringPromise(text);
+      expect(xml.domain.vcpu[0]).toBe('2');
+      expect(xml.domain.devices[0].interface[0].mac[0].$.address).toBe('00:50:56:aa:bb:cc');
+      expect(await sha256(ova)).toBe(ovaHash);
+      expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+    },
+    30 * MINUTE,
+  );
 
   it('refuses an OVA whose manifest does not match, before conversion', async () => {
     const dir = join(work, 'ova');
@@ -145,13 +149,17 @@ describe('the fixture guest via -i ova', () => {
 });
 
 describe('the fixture guest via -i disk', () => {
-  it('converts a bare disk and boots on virtio-blk', async () => {
-    const { run: r, files, boot } = await diskChain;
-    console.log(`-i disk: converted in ${r.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
-    expect(r.stderr).not.toMatch(/error/i);
-    expect(r.exitCode).toBe(0);
-    expect(files).toEqual(['v2v-disk-guest-sda', 'v2v-disk-guest.xml']);
-    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
-    expect(await sha256(fixture.vmdk)).toBe(sourceHash);
-  }, 30 * MINUTE);
+  it(
+    'converts a bare disk and boots on virtio-blk',
+    async () => {
+      const { run: r, files, boot } = await diskChain;
+      console.log(`-i disk: converted in ${r.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
+      expect(r.stderr).not.toMatch(/error/i);
+      expect(r.exitCode).toBe(0);
+      expect(files).toEqual(['v2v-disk-guest-sda', 'v2v-disk-guest.xml']);
+      expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+      expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+    },
+    30 * MINUTE,
+  );
 });

@@ -90,27 +90,31 @@ describe('v2v -i vmx -o libvirt on a real libvirtd', () => {
     expect(r.seconds).toBeLessThan(30);
   });
 
-  it('starts the defined guest and sees it reach a login prompt, then undefines it', async () => {
-    // The only changes made to v2v's domain for this boot: the NIC is removed
-    // (a guest must never reach outside this machine, and network "default"
-    // has no bridge here) and the serial console is also logged to a file.
-    const log = join(poolDir, 'serial.log');
-    const xml = await parseStringPromise(await virshOk(libvirtd.uri, 'dumpxml', '--inactive', NAME));
-    delete xml.domain.devices[0].interface;
-    xml.domain.devices[0].serial[0].log = [{ $: { file: log, append: 'off' } }];
-    const bootXml = join(poolDir, 'boot.xml');
-    await writeFile(bootXml, new Builder().buildObject(xml));
-    await virshOk(libvirtd.uri, 'define', bootXml);
-    await virshOk(libvirtd.uri, 'start', NAME);
-    let console = '';
-    const deadline = Date.now() + 12 * MINUTE;
-    while (Date.now() < deadline && !/login:|Gave up waiting for root|\(initramfs\)/.test(console)) {
-      await new Promise((r) => setTimeout(r, 2000));
-      console = await readFile(log, 'utf8').catch(() => '');
-    }
-    expect(console.slice(-2000)).toMatch(/login:/);
-    expect((await virsh(libvirtd.uri, 'destroy', NAME)).exitCode).toBe(0);
-    expect((await virsh(libvirtd.uri, 'undefine', '--nvram', NAME)).exitCode).toBe(0);
-    expect((await virsh(libvirtd.uri, 'dominfo', NAME)).exitCode).not.toBe(0);
-  }, 15 * MINUTE);
+  it(
+    'starts the defined guest and sees it reach a login prompt, then undefines it',
+    async () => {
+      // The only changes made to v2v's domain for this boot: the NIC is removed
+      // (a guest must never reach outside this machine, and network "default"
+      // has no bridge here) and the serial console is also logged to a file.
+      const log = join(poolDir, 'serial.log');
+      const xml = await parseStringPromise(await virshOk(libvirtd.uri, 'dumpxml', '--inactive', NAME));
+      delete xml.domain.devices[0].interface;
+      xml.domain.devices[0].serial[0].log = [{ $: { file: log, append: 'off' } }];
+      const bootXml = join(poolDir, 'boot.xml');
+      await writeFile(bootXml, new Builder().buildObject(xml));
+      await virshOk(libvirtd.uri, 'define', bootXml);
+      await virshOk(libvirtd.uri, 'start', NAME);
+      let console = '';
+      const deadline = Date.now() + 12 * MINUTE;
+      while (Date.now() < deadline && !/login:|Gave up waiting for root|\(initramfs\)/.test(console)) {
+        await new Promise((r) => setTimeout(r, 2000));
+        console = await readFile(log, 'utf8').catch(() => '');
+      }
+      expect(console.slice(-2000)).toMatch(/login:/);
+      expect((await virsh(libvirtd.uri, 'destroy', NAME)).exitCode).toBe(0);
+      expect((await virsh(libvirtd.uri, 'undefine', '--nvram', NAME)).exitCode).toBe(0);
+      expect((await virsh(libvirtd.uri, 'dominfo', NAME)).exitCode).not.toBe(0);
+    },
+    15 * MINUTE,
+  );
 });

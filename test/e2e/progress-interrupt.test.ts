@@ -105,14 +105,22 @@ async function startPaused(stage: string, input: string[], target?: string): Pro
 }
 
 /** Interrupts a run paused at `stage` (started now unless given) with SIGINT and checks it left nothing. */
-async function interruptAt(stage: string, input: string[], sourceDisk: string, hash: string, options: { resumeUntil?: (target: string) => Promise<boolean>; paused?: Promise<Paused> } = {}): Promise<void> {
+async function interruptAt(
+  stage: string,
+  input: string[],
+  sourceDisk: string,
+  hash: string,
+  options: { resumeUntil?: (target: string) => Promise<boolean>; paused?: Promise<Paused> } = {},
+): Promise<void> {
   const { run, target } = await (options.paused ?? startPaused(stage, input));
   try {
     await run.waitFor(new RegExp(`v2v: test hook: paused at ${stage} `), 20 * MINUTE);
     const expected = EXPECT_RUNNING[stage];
     if (expected) expect((await markedProcesses(run.mark)).map((p) => p.cmd).join('\n')).toMatch(expected);
     // The appliance's socket dir (libguestfs puts it in /tmp for root, whatever TMPDIR says): gone after the interrupt too.
-    const socketDirs = (await markedProcesses(run.mark)).flatMap((p) => [...p.cmd.matchAll(/path=(\/\S*\/libguestfs\w{6})\//g)].map((m) => m[1]!));
+    const socketDirs = (await markedProcesses(run.mark)).flatMap((p) =>
+      [...p.cmd.matchAll(/path=(\/\S*\/libguestfs\w{6})\//g)].map((m) => m[1]!),
+    );
     if (expected) expect(socketDirs.length).toBeGreaterThan(0);
     if (options.resumeUntil) {
       run.child.kill('SIGUSR2');
@@ -134,8 +142,16 @@ async function interruptAt(stage: string, input: string[], sourceDisk: string, h
     expect(files).toEqual([]);
     const text = await readFile(log, 'utf8');
     expect(text).toContain('v2v: SIGINT received: stopping and cleaning up');
-    expect(text.trimEnd().split('\n').at(-1)).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: error: interrupted; temporary files and partial targets were removed\.$/);
-    for (const dir of socketDirs) expect(await stat(dir).then(() => `${dir} left behind`, () => 'gone')).toBe('gone');
+    expect(text.trimEnd().split('\n').at(-1)).toMatch(
+      /^\[\d\d:\d\d:\d\d\] v2v: error: interrupted; temporary files and partial targets were removed\.$/,
+    );
+    for (const dir of socketDirs)
+      expect(
+        await stat(dir).then(
+          () => `${dir} left behind`,
+          () => 'gone',
+        ),
+      ).toBe('gone');
     expect(await sha256(sourceDisk)).toBe(hash);
   } finally {
     run.child.kill('SIGKILL'); // no-op once it exited; never leave a run behind a failed assertion
@@ -146,9 +162,13 @@ async function interruptAt(stage: string, input: string[], sourceDisk: string, h
 
 describe('SIGINT in each stage stops children, removes temp files and partial targets', () => {
   for (const stage of ['source', 'overlay', 'preflight', 'inspect', 'convert']) {
-    it(`at ${stage}`, async () => {
-      await interruptAt(stage, ['-i', 'vmx', fixture.vmx], fixture.vmdk, sourceHash);
-    }, 25 * MINUTE);
+    it(
+      `at ${stage}`,
+      async () => {
+        await interruptAt(stage, ['-i', 'vmx', fixture.vmx], fixture.vmdk, sourceHash);
+      },
+      25 * MINUTE,
+    );
   }
 
   describe('after conversion (source: the guest converted above)', () => {
@@ -172,35 +192,47 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
       copyFailRun = started(startPaused('copy', input, join(copyFailParent, 'out')));
     }, 40 * MINUTE);
 
-    it('at copy, with a partial target being written', async () => {
-      await interruptAt('copy', input, disk, hash, {
-        paused: copyRun,
-        // Resume the copy, and interrupt once the target has data in it (under its copy name until the output stage).
-        resumeUntil: async (target) => (await stat(join(target, `${NAME}-sda.v2v-partial`)).then((s) => s.size, () => 0)) > 0,
-      });
-    }, 25 * MINUTE);
+    it(
+      'at copy, with a partial target being written',
+      async () => {
+        await interruptAt('copy', input, disk, hash, {
+          paused: copyRun,
+          // Resume the copy, and interrupt once the target has data in it (under its copy name until the output stage).
+          resumeUntil: async (target) =>
+            (await stat(join(target, `${NAME}-sda.v2v-partial`)).then(
+              (s) => s.size,
+              () => 0,
+            )) > 0,
+        });
+      },
+      25 * MINUTE,
+    );
 
-    it('a copy that fails exits 5 and removes the partial target', async () => {
-      const parent = copyFailParent;
-      const { run, target } = await copyFailRun;
-      try {
-        await run.waitFor(/v2v: test hook: paused at copy /, 20 * MINUTE);
-        // The target directory disappears between preflight and the copy.
-        await rm(target, { recursive: true });
-        run.child.kill('SIGUSR2');
-        const code = await run.exited;
-        expect(code, run.stderr()).toBe(5);
-        expect(run.stderr()).toMatch(/v2v: error: Copying to .* failed: qemu-img: /);
-        expect(await markedProcesses(run.mark)).toEqual([]);
-        expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-'))).toEqual([]);
-        expect(await readdir(parent)).toEqual([]);
-        expect(await sha256(disk)).toBe(hash);
-      } finally {
-        run.child.kill('SIGKILL');
-        await rm(parent, { recursive: true, force: true });
-        await rm(run.tmp, { recursive: true, force: true });
-      }
-    }, 25 * MINUTE);
+    it(
+      'a copy that fails exits 5 and removes the partial target',
+      async () => {
+        const parent = copyFailParent;
+        const { run, target } = await copyFailRun;
+        try {
+          await run.waitFor(/v2v: test hook: paused at copy /, 20 * MINUTE);
+          // The target directory disappears between preflight and the copy.
+          await rm(target, { recursive: true });
+          run.child.kill('SIGUSR2');
+          const code = await run.exited;
+          expect(code, run.stderr()).toBe(5);
+          expect(run.stderr()).toMatch(/v2v: error: Copying to .* failed: qemu-img: /);
+          expect(await markedProcesses(run.mark)).toEqual([]);
+          expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-'))).toEqual([]);
+          expect(await readdir(parent)).toEqual([]);
+          expect(await sha256(disk)).toBe(hash);
+        } finally {
+          run.child.kill('SIGKILL');
+          await rm(parent, { recursive: true, force: true });
+          await rm(run.tmp, { recursive: true, force: true });
+        }
+      },
+      25 * MINUTE,
+    );
   });
 });
 
@@ -217,8 +249,17 @@ describe('a real conversion with stdout piped and --machine-readable=file:F', ()
     // One start and one finish line per stage, in order.
     const starts = lines.filter((l) => l.startsWith('❯ ')).map((l) => l.slice(13));
     let at = -1;
-    for (const title of ['Setting up the source', 'Opening the source', 'Checking the target and the host', 'Inspecting the source',
-      'Converting ', 'Mapping filesystem data', 'Copying ', 'Copying disk 1/1', 'Creating output metadata']) {
+    for (const title of [
+      'Setting up the source',
+      'Opening the source',
+      'Checking the target and the host',
+      'Inspecting the source',
+      'Converting ',
+      'Mapping filesystem data',
+      'Copying ',
+      'Copying disk 1/1',
+      'Creating output metadata',
+    ]) {
       const next = starts.findIndex((t, i) => i > at && t.startsWith(title));
       expect(next, `start line for "${title}" in order, in:\n${starts.join('\n')}`).toBeGreaterThan(at);
       at = next;
@@ -233,10 +274,16 @@ describe('a real conversion with stdout piped and --machine-readable=file:F', ()
   });
 
   it('prints warnings as timestamped lines when they happen, not only at the end', () => {
-    const warning = full!.stderr().split('\n').find((l) => l.includes('v2v: warning: KVM is not usable'));
+    const warning = full!
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('v2v: warning: KVM is not usable'));
     expect(warning).toMatch(/^\[\d\d:\d\d:\d\d\] v2v: warning: /);
     // Printed during preflight: before the inspection started.
-    const inspectStart = full!.stdout().split('\n').find((l) => l.startsWith('❯') && l.includes('Inspecting the source'));
+    const inspectStart = full!
+      .stdout()
+      .split('\n')
+      .find((l) => l.startsWith('❯') && l.includes('Inspecting the source'));
     expect(warning!.slice(1, 9) <= inspectStart!.slice(3, 11)).toBe(true);
     expect(full!.stderr().match(/KVM is not usable/g)).toHaveLength(1);
   });
@@ -254,19 +301,36 @@ describe('a real conversion with stdout piped and --machine-readable=file:F', ()
     expect(starts).toEqual(STAGE_ORDER);
     expect(ends).toEqual(STAGE_ORDER);
     expect(events.some((e) => e['type'] === 'warning' && e['stage'] === 'preflight')).toBe(true);
-    const progress = events.filter((e) => e['type'] === 'progress').map((e) => e['progress'] as { done: number; total: number; percent: number });
+    const progress = events
+      .filter((e) => e['type'] === 'progress')
+      .map((e) => e['progress'] as { done: number; total: number; percent: number });
     expect(progress.length).toBeGreaterThan(1);
     expect(progress.every((p) => p.total === 2 * 2 ** 30)).toBe(true);
     expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
     expect(progress.at(-1)).toMatchObject({ percent: 100, done: 2 * 2 ** 30 });
-    expect(events.at(-1)).toMatchObject({ type: 'result', exitCode: 0, name: NAME, files: [join(out, `${NAME}.xml`), join(out, `${NAME}-sda`)] });
+    expect(events.at(-1)).toMatchObject({
+      type: 'result',
+      exitCode: 0,
+      name: NAME,
+      files: [join(out, `${NAME}.xml`), join(out, `${NAME}-sda`)],
+    });
   });
 
   it('bare --machine-readable lists capabilities from the real mode tables', async () => {
     const r = await runV2v(['--machine-readable']);
     expect(r.exitCode).toBe(0);
     const caps = r.stdout.trim().split('\n');
-    for (const cap of ['input:vmx', 'input:disk', 'input:ova', 'input:libvirtxml', 'output:local', 'output:libvirt', 'output:null', 'convert:linux', 'batch']) {
+    for (const cap of [
+      'input:vmx',
+      'input:disk',
+      'input:ova',
+      'input:libvirtxml',
+      'output:local',
+      'output:libvirt',
+      'output:null',
+      'convert:linux',
+      'batch',
+    ]) {
       expect(caps).toContain(cap);
     }
   });
@@ -291,7 +355,10 @@ describe('exit codes are really produced', () => {
     const events = join(work, 'missing.jsonl');
     const r = await runV2v(['-i', 'vmx', vmx, '-o', 'null', `--machine-readable=file:${events}`]);
     expect(r.exitCode).toBe(4);
-    const last = (await readFile(events, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const last = (await readFile(events, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(last.at(-2)).toMatchObject({ type: 'error', stage: 'source' });
     expect(last.at(-1)).toMatchObject({ type: 'result', exitCode: 4, files: [] });
   });

@@ -68,12 +68,20 @@ const SERVED_BY = {
 };
 
 /** The v2v temp dirs left in `tmp`, and nbdkit processes serving the given servers (default: all of this suite's). */
-async function leftovers(tmp = runTmp, servers: Array<keyof typeof SERVED_BY> = ['https', 'ssh', 'converted']): Promise<{ dirs: string[]; nbdkit: string[] }> {
+async function leftovers(
+  tmp = runTmp,
+  servers: Array<keyof typeof SERVED_BY> = ['https', 'ssh', 'converted'],
+): Promise<{ dirs: string[]; nbdkit: string[] }> {
   const dirs = (await readdir(tmp)).filter((d) => d.startsWith('v2v-'));
   const ps = await execa('ps', ['-eo', 'args'], { reject: false });
   const names = servers.map((server) => SERVED_BY[server]()).filter((n): n is string => n !== undefined);
   const ours = (l: string) => names.some((n) => l.includes(n));
-  return { dirs, nbdkit: String(ps.stdout).split('\n').filter((l) => l.startsWith('nbdkit ') && ours(l)) };
+  return {
+    dirs,
+    nbdkit: String(ps.stdout)
+      .split('\n')
+      .filter((l) => l.startsWith('nbdkit ') && ours(l)),
+  };
 }
 
 /** Runs v2v (TMPDIR private to this suite), calling `onLine` for each stdout line as it arrives. */
@@ -138,11 +146,35 @@ interface HttpsConversion extends Conversion {
 async function convertOverSsh(): Promise<SshConversion> {
   const out = join(work, 'ssh');
   await execa('mkdir', ['-p', out]);
-  const run = await runV2v(['-i', 'vmx', '-it', 'ssh', `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmx}`,
-    '--ssh-identity', sshd.identity, '--ssh-fingerprint', sshd.fingerprint, '-o', 'local', '-os', out, '-of', 'qcow2'], runEnv(sshTmp));
+  const run = await runV2v(
+    [
+      '-i',
+      'vmx',
+      '-it',
+      'ssh',
+      `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmx}`,
+      '--ssh-identity',
+      sshd.identity,
+      '--ssh-fingerprint',
+      sshd.fingerprint,
+      '-o',
+      'local',
+      '-os',
+      out,
+      '-of',
+      'qcow2',
+    ],
+    runEnv(sshTmp),
+  );
   const { files } = await splitOutputDir(out, NAME);
   const left = await leftovers(sshTmp, ['ssh']);
-  const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'qcow2', bus: 'virtio', logFile: join(work, 'boot-ssh.log'), timeoutMs: 15 * MINUTE });
+  const boot = await bootDisk({
+    disk: join(out, `${NAME}-sda`),
+    format: 'qcow2',
+    bus: 'virtio',
+    logFile: join(work, 'boot-ssh.log'),
+    timeoutMs: 15 * MINUTE,
+  });
   await rm(out, { recursive: true, force: true });
   return { run, out, files, left, boot };
 }
@@ -158,13 +190,29 @@ async function convertOverHttps(): Promise<HttpsConversion> {
   const argv = watchArgv();
   const t0 = Date.now();
   // -x traces every command with its argv: the password must not be in it either.
-  const result = await runV2vStreaming(['-x', '-i', 'vmx', `https://${USER}@127.0.0.1:${https.port}/guest.vmx`, '-ip', passwordFile, '--ca-file', tls.cert, '-o', 'local', '-os', out], (line) => {
-    // A transient fault in the middle of the copy: the next 4 requests lose their connection.
-    if (!armed && /Copying disk/.test(line)) {
-      armed = true;
-      setTimeout(() => https.drop(4), 3000);
-    }
-  });
+  const result = await runV2vStreaming(
+    [
+      '-x',
+      '-i',
+      'vmx',
+      `https://${USER}@127.0.0.1:${https.port}/guest.vmx`,
+      '-ip',
+      passwordFile,
+      '--ca-file',
+      tls.cert,
+      '-o',
+      'local',
+      '-os',
+      out,
+    ],
+    (line) => {
+      // A transient fault in the middle of the copy: the next 4 requests lose their connection.
+      if (!armed && /Copying disk/.test(line)) {
+        armed = true;
+        setTimeout(() => https.drop(4), 3000);
+      }
+    },
+  );
   const run = { ...result, seconds: (Date.now() - t0) / 1000 };
   const seen = await argv.stop();
   const vmdkRanges = https.state.ranges.filter((r) => r.path === '/guest.vmdk').sort((a, b) => a.start - b.start);
@@ -176,20 +224,60 @@ async function convertOverHttps(): Promise<HttpsConversion> {
   }
   const { files } = await splitOutputDir(out, NAME);
   const left = await leftovers(runTmp, ['https']);
-  const boot = await bootDisk({ disk: join(out, `${NAME}-sda`), format: 'raw', bus: 'virtio', logFile: join(work, 'boot-https.log'), timeoutMs: 15 * MINUTE });
-  return { run, out, armed, dropped: https.state.dropped, seen, served: https.state.bytesServed, refetched, ranges: vmdkRanges.length, files, left, boot };
+  const boot = await bootDisk({
+    disk: join(out, `${NAME}-sda`),
+    format: 'raw',
+    bus: 'virtio',
+    logFile: join(work, 'boot-https.log'),
+    timeoutMs: 15 * MINUTE,
+  });
+  return {
+    run,
+    out,
+    armed,
+    dropped: https.state.dropped,
+    seen,
+    served: https.state.bytesServed,
+    refetched,
+    ranges: vmdkRanges.length,
+    files,
+    left,
+    boot,
+  };
 }
 
 describe('remote sources (real sshd and HTTPS server on loopback)', () => {
-  it('refuses an untrusted host key and an unverifiable certificate before anything starts', async () => {
-    const ssh = await runV2v(['-i', 'vmx', '-it', 'ssh', `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmx}`, '--ssh-identity', sshd.identity, '--known-hosts', '/dev/null', '-o', 'null'], runEnv());
-    expect(ssh.exitCode).toBe(4);
-    expect(ssh.stderr).toMatch(/^v2v: error: .*host key is not trusted.*--ssh-fingerprint/m);
-    const web = await runV2v(['-i', 'vmx', `https://${USER}@127.0.0.1:${https.port}/guest.vmx`, '-ip', passwordFile, '-o', 'null'], runEnv());
-    expect(web.exitCode).toBe(4);
-    expect(web.stderr).toMatch(/certificate .* cannot be verified .*--ca-file FILE/);
-    expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
-  }, 2 * MINUTE);
+  it(
+    'refuses an untrusted host key and an unverifiable certificate before anything starts',
+    async () => {
+      const ssh = await runV2v(
+        [
+          '-i',
+          'vmx',
+          '-it',
+          'ssh',
+          `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmx}`,
+          '--ssh-identity',
+          sshd.identity,
+          '--known-hosts',
+          '/dev/null',
+          '-o',
+          'null',
+        ],
+        runEnv(),
+      );
+      expect(ssh.exitCode).toBe(4);
+      expect(ssh.stderr).toMatch(/^v2v: error: .*host key is not trusted.*--ssh-fingerprint/m);
+      const web = await runV2v(
+        ['-i', 'vmx', `https://${USER}@127.0.0.1:${https.port}/guest.vmx`, '-ip', passwordFile, '-o', 'null'],
+        runEnv(),
+      );
+      expect(web.exitCode).toBe(4);
+      expect(web.stderr).toMatch(/certificate .* cannot be verified .*--ca-file FILE/);
+      expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
+    },
+    2 * MINUTE,
+  );
 
   describe('the guest converted over SSH and over HTTPS, both at once', () => {
     beforeAll(() => {
@@ -197,67 +285,100 @@ describe('remote sources (real sshd and HTTPS server on loopback)', () => {
       httpsChain = started(convertOverHttps());
     });
 
-    it('converts the guest over SSH (host key pinned by fingerprint), and it boots on virtio', async () => {
-      const { run, files, left, boot } = await sshChain!;
-      console.log(`SSH: converted in ${run.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
-      expect(run.exitCode, run.stderr).toBe(0);
-      expect(run.stdout).toContain(`ssh://${sshd.user}@127.0.0.1:${sshd.port}`);
-      expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
-      expect(left).toEqual({ dirs: [], nbdkit: [] });
-      expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
-      expect(await sha256(fixture.vmdk)).toBe(sourceHash);
-    }, 45 * MINUTE);
+    it(
+      'converts the guest over SSH (host key pinned by fingerprint), and it boots on virtio',
+      async () => {
+        const { run, files, left, boot } = await sshChain!;
+        console.log(`SSH: converted in ${run.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect(run.stdout).toContain(`ssh://${sshd.user}@127.0.0.1:${sshd.port}`);
+        expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+        expect(left).toEqual({ dirs: [], nbdkit: [] });
+        expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
+        expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+      },
+      45 * MINUTE,
+    );
 
-    it('converts over HTTPS with a password through dropped connections, fetching each block about once, and boots', async () => {
-      const { run, out, armed, dropped, seen, served, refetched, ranges, files, left, boot } = await httpsChain!;
-      console.log(`HTTPS: converted in ${run.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
-      expect(run.exitCode, run.stderr).toBe(0);
-      expect(armed).toBe(true);
-      expect(dropped).toBe(4);
-      expect(seen.some((a) => a.startsWith('nbdkit ') && a.includes('password=+'))).toBe(true);
-      for (const text of [...seen, run.stdout, run.stderr]) expect(text).not.toContain(PASSWORD);
-      // Copy-on-read: what inspection and conversion read is kept in the overlay, so
-      // the copy does not fetch it again. Bytes served stay close to the guest's data.
-      console.log(`HTTPS: served ${served} bytes for ${allocated} allocated (ratio ${(served / allocated).toFixed(4)}), ${refetched} bytes fetched more than once, ${ranges} range requests, ${dropped} dropped`);
-      expect(served / allocated).toBeLessThanOrEqual(1.10);
-      expect(refetched).toBeLessThan(allocated * 0.02);
-      expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
-      expect(left).toEqual({ dirs: [], nbdkit: [] });
-      expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
-      expect(await sha256(fixture.vmdk)).toBe(sourceHash);
-      httpsOut = out; // the next test's source
-    }, 45 * MINUTE);
+    it(
+      'converts over HTTPS with a password through dropped connections, fetching each block about once, and boots',
+      async () => {
+        const { run, out, armed, dropped, seen, served, refetched, ranges, files, left, boot } = await httpsChain!;
+        console.log(`HTTPS: converted in ${run.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect(armed).toBe(true);
+        expect(dropped).toBe(4);
+        expect(seen.some((a) => a.startsWith('nbdkit ') && a.includes('password=+'))).toBe(true);
+        for (const text of [...seen, run.stdout, run.stderr]) expect(text).not.toContain(PASSWORD);
+        // Copy-on-read: what inspection and conversion read is kept in the overlay, so
+        // the copy does not fetch it again. Bytes served stay close to the guest's data.
+        console.log(
+          `HTTPS: served ${served} bytes for ${allocated} allocated (ratio ${(served / allocated).toFixed(4)}), ${refetched} bytes fetched more than once, ${ranges} range requests, ${dropped} dropped`,
+        );
+        expect(served / allocated).toBeLessThanOrEqual(1.1);
+        expect(refetched).toBeLessThan(allocated * 0.02);
+        expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+        expect(left).toEqual({ dirs: [], nbdkit: [] });
+        expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
+        expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+        httpsOut = out; // the next test's source
+      },
+      45 * MINUTE,
+    );
   });
 
-  it('fails clearly when the server goes away for good: non-zero exit, no target, no temp files, source untouched', async () => {
-    // Any remote disk shows this; the guest converted above (raw) gets to the copy
-    // quickly, as it needs no conversion work (the VMware guest spends ~1.5 min on it).
-    expect(httpsOut, 'the HTTPS conversion above must have succeeded').toBeDefined();
-    const disk = join(httpsOut!, `${NAME}-sda`);
-    const diskHash = await sha256(disk);
-    converted = await startHttpsServer({ root: httpsOut!, cert: tls.cert, key: tls.key, auth: { user: USER, password: PASSWORD } });
-    const out = join(work, 'gone');
-    await execa('mkdir', ['-p', out]);
-    let stopped: Promise<void> | undefined;
-    const run = await runV2vStreaming(['-i', 'disk', `https://${USER}@127.0.0.1:${converted.port}/${NAME}-sda`, '-if', 'raw', '-ip', passwordFile, '--ca-file', tls.cert, '-o', 'local', '-os', out], (line) => {
-      if (!stopped && /Copying disk/.test(line)) stopped = converted!.stop();
-    });
-    await stopped;
-    expect(stopped).toBeDefined();
-    expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
-    expect(run.exitCode, run.stderr).toBe(5);
-    const errors = run.stderr.split('\n').filter((l) => l.startsWith('v2v: error:'));
-    expect(errors).toHaveLength(1);
-    console.log(errors[0]);
-    expect(errors[0]).toMatch(/Reading the remote source https:\/\/(\S+@)?127\.0\.0\.1:\d+\/\S+ failed after retries .*: check the server and the network, then run again\./);
-    expect(run.stderr).not.toContain(PASSWORD);
-    // Only the run's log is left: it names the failure, and the password never reached it.
-    const { files, log } = await splitOutputDir(out);
-    expect(files).toEqual([]);
-    const text = await readFile(log, 'utf8');
-    expect(text).toContain('Reading the remote source');
-    expect(text).not.toContain(PASSWORD);
-    expect(await sha256(disk)).toBe(diskHash);
-    expect(await sha256(fixture.vmdk)).toBe(sourceHash);
-  }, 45 * MINUTE);
+  it(
+    'fails clearly when the server goes away for good: non-zero exit, no target, no temp files, source untouched',
+    async () => {
+      // Any remote disk shows this; the guest converted above (raw) gets to the copy
+      // quickly, as it needs no conversion work (the VMware guest spends ~1.5 min on it).
+      expect(httpsOut, 'the HTTPS conversion above must have succeeded').toBeDefined();
+      const disk = join(httpsOut!, `${NAME}-sda`);
+      const diskHash = await sha256(disk);
+      converted = await startHttpsServer({ root: httpsOut!, cert: tls.cert, key: tls.key, auth: { user: USER, password: PASSWORD } });
+      const out = join(work, 'gone');
+      await execa('mkdir', ['-p', out]);
+      let stopped: Promise<void> | undefined;
+      const run = await runV2vStreaming(
+        [
+          '-i',
+          'disk',
+          `https://${USER}@127.0.0.1:${converted.port}/${NAME}-sda`,
+          '-if',
+          'raw',
+          '-ip',
+          passwordFile,
+          '--ca-file',
+          tls.cert,
+          '-o',
+          'local',
+          '-os',
+          out,
+        ],
+        (line) => {
+          if (!stopped && /Copying disk/.test(line)) stopped = converted!.stop();
+        },
+      );
+      await stopped;
+      expect(stopped).toBeDefined();
+      expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
+      expect(run.exitCode, run.stderr).toBe(5);
+      const errors = run.stderr.split('\n').filter((l) => l.startsWith('v2v: error:'));
+      expect(errors).toHaveLength(1);
+      console.log(errors[0]);
+      expect(errors[0]).toMatch(
+        /Reading the remote source https:\/\/(\S+@)?127\.0\.0\.1:\d+\/\S+ failed after retries .*: check the server and the network, then run again\./,
+      );
+      expect(run.stderr).not.toContain(PASSWORD);
+      // Only the run's log is left: it names the failure, and the password never reached it.
+      const { files, log } = await splitOutputDir(out);
+      expect(files).toEqual([]);
+      const text = await readFile(log, 'utf8');
+      expect(text).toContain('Reading the remote source');
+      expect(text).not.toContain(PASSWORD);
+      expect(await sha256(disk)).toBe(diskHash);
+      expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+    },
+    45 * MINUTE,
+  );
 });

@@ -69,22 +69,39 @@ async function probeFile(): Promise<string> {
 async function guestReport(disk: string, format: string, probe = false): Promise<Record<string, string>> {
   const probePath = probe ? await probeFile() : undefined;
   // guestfish: single-quoted strings take no escapes; the guest's shell sees the rest.
-  const output = await guestfishRead(disk, format, [
-    'echo ==fstab==', `sh 'grep -v "^#" /etc/fstab'`,
-    'echo ==linux==', `sh 'grep -E "^[[:space:]]*(linux|search)[[:space:]]" /boot/grub/grub.cfg'`,
-    'echo ==sdnames==', `sh 'grep -c "/dev/sd" /boot/grub/grub.cfg /etc/fstab /etc/default/grub || true'`,
-    'echo ==bootuuid==', 'vfs-uuid /dev/sda2',
-    'echo ==esp==', 'ls /boot/efi/EFI/BOOT',
-    'echo ==initrd==', `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -oE "(virtio[a-z_]*|dm-mod)[.]ko([.]zst)?$|sbin/lvm$" | sort -u'`,
-    // Per kernel: its modules.dep's .ko.zst and plain .ko entries, and the image's plain .ko files.
-    'echo ==moddep==', `sh 'for d in /lib/modules/*; do v=$(basename $d); echo "$v $(grep -c "[.]ko[.]zst:" $d/modules.dep) $(grep -c "[.]ko:" $d/modules.dep) $(lsinitramfs /boot/initrd.img-$v | grep -c "[.]ko$")"; done'`,
-    'echo ==packages==', `sh 'dpkg-query -W -f="\\\${Package} \\\${Status}\\n" open-vm-tools grub-efi-amd64 lvm2 2>&1 || true'`,
-    'echo ==network==', `sh 'cat /etc/network/interfaces ${IFACE_FILE} ${LINK} 2>/dev/null || true'`,
-    'echo ==resolv==', 'cat /etc/resolv.conf',
-    'echo ==end==',
-    ...(probePath !== undefined ? [`upload ${probePath} /etc/network/if-up.d/zz-v2v-test-probe`, 'chmod 0755 /etc/network/if-up.d/zz-v2v-test-probe'] : []),
-    '',
-  ].join('\n'), { writable: probe });
+  const output = await guestfishRead(
+    disk,
+    format,
+    [
+      'echo ==fstab==',
+      `sh 'grep -v "^#" /etc/fstab'`,
+      'echo ==linux==',
+      `sh 'grep -E "^[[:space:]]*(linux|search)[[:space:]]" /boot/grub/grub.cfg'`,
+      'echo ==sdnames==',
+      `sh 'grep -c "/dev/sd" /boot/grub/grub.cfg /etc/fstab /etc/default/grub || true'`,
+      'echo ==bootuuid==',
+      'vfs-uuid /dev/sda2',
+      'echo ==esp==',
+      'ls /boot/efi/EFI/BOOT',
+      'echo ==initrd==',
+      `sh 'for f in /boot/initrd.img-*; do lsinitramfs $f; done | grep -oE "(virtio[a-z_]*|dm-mod)[.]ko([.]zst)?$|sbin/lvm$" | sort -u'`,
+      // Per kernel: its modules.dep's .ko.zst and plain .ko entries, and the image's plain .ko files.
+      'echo ==moddep==',
+      `sh 'for d in /lib/modules/*; do v=$(basename $d); echo "$v $(grep -c "[.]ko[.]zst:" $d/modules.dep) $(grep -c "[.]ko:" $d/modules.dep) $(lsinitramfs /boot/initrd.img-$v | grep -c "[.]ko$")"; done'`,
+      'echo ==packages==',
+      `sh 'dpkg-query -W -f="\\\${Package} \\\${Status}\\n" open-vm-tools grub-efi-amd64 lvm2 2>&1 || true'`,
+      'echo ==network==',
+      `sh 'cat /etc/network/interfaces ${IFACE_FILE} ${LINK} 2>/dev/null || true'`,
+      'echo ==resolv==',
+      'cat /etc/resolv.conf',
+      'echo ==end==',
+      ...(probePath !== undefined
+        ? [`upload ${probePath} /etc/network/if-up.d/zz-v2v-test-probe`, 'chmod 0755 /etc/network/if-up.d/zz-v2v-test-probe']
+        : []),
+      '',
+    ].join('\n'),
+    { writable: probe },
+  );
   if (probePath !== undefined) await rm(dirname(probePath), { recursive: true, force: true });
   return sections(output);
 }
@@ -108,7 +125,20 @@ beforeAll(async () => {
   before = await guestReport(fixture.vmdk, 'vmdk');
   out = await mkdtemp(join(tmpdir(), 'v2v-e2e-uefi-'));
   events = join(await mkdtemp(join(tmpdir(), 'v2v-e2e-uefi-events-')), 'events.jsonl');
-  run = await runV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', '--mac', `${MAC}:ip:192.0.2.20,192.0.2.1,24,192.0.2.53`, `--machine-readable=file:${events}`]);
+  run = await runV2v([
+    '-i',
+    'vmx',
+    fixture.vmx,
+    '-o',
+    'local',
+    '-os',
+    out,
+    '-of',
+    'qcow2',
+    '--mac',
+    `${MAC}:ip:192.0.2.20,192.0.2.1,24,192.0.2.53`,
+    `--machine-readable=file:${events}`,
+  ]);
   console.log(`conversion took ${run.seconds.toFixed(1)} s`);
 }, 30 * MINUTE);
 
@@ -136,7 +166,12 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect([plain, imagePlain]).toEqual([0, 0]);
     expect(before['packages']).toMatch(/^open-vm-tools install ok installed$/m);
     // No config for the NIC: only lo, interfaces.d sourced; resolv.conf a plain file.
-    expect(lines(before['network'])).toEqual(['# Loopback only: nothing waits for DHCP at boot.', 'source /etc/network/interfaces.d/*', 'auto lo', 'iface lo inet loopback']);
+    expect(lines(before['network'])).toEqual([
+      '# Loopback only: nothing waits for DHCP at boot.',
+      'source /etc/network/interfaces.d/*',
+      'auto lo',
+      'iface lo inet loopback',
+    ]);
     expect(before['resolv']).toMatch(/^nameserver /m);
   });
 
@@ -167,44 +202,51 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
   });
 
   let after: Record<string, string>;
-  it('converted the guest: vdX in fstab, LVM root kept, grub.cfg still sane, virtio + LVM in the initramfs', async () => {
-    after = await guestReport(join(out, `${NAME}-sda`), 'qcow2', true);
-    // Exact fstab: only the sdX names changed, columns and options as they were.
-    expect(lines(after['fstab'])).toEqual(lines(before['fstab']).map((l) => l.replace(/^\/dev\/sda(\d) /, '/dev/vda$1 ')));
-    expect(after['fstab']).toMatch(/^\/dev\/mapper\/vg0-root\s+\/\s+ext4\s+errors=remount-ro\s+0\s+1$/m);
-    expect(after['fstab']).toMatch(/^\/dev\/vda2\s+\/boot\s+ext4\s+defaults\s+0\s+2$/m);
-    expect(after['fstab']).toMatch(/^\/dev\/vda1\s+\/boot\/efi\s+vfat\s+umask=0077\s+0\s+1$/m);
-    expect(after['sdnames']).toMatch(/^\/boot\/grub\/grub.cfg:0$/m);
-    expect(after['sdnames']).toMatch(/^\/etc\/fstab:0$/m);
-    expect(after['sdnames']).toMatch(/^\/etc\/default\/grub:0$/m);
-    // grub.cfg (edited in place by the Debian converter; regenerated only when
-    // it has no kernel line) still names the LV, not an appliance device, keeps
-    // the serial console and finds /boot by its UUID.
-    const linux = after['linux']?.split('\n').filter((l) => /^\s*linux\s/.test(l)) ?? [];
-    expect(linux.length).toBeGreaterThan(0);
-    for (const line of linux) {
-      expect(line).toMatch(/\sroot=\/dev\/mapper\/vg0-root\s/);
-      expect(line).toMatch(/\sconsole=ttyS0,115200(\s|$)/);
-    }
-    const uuid = before['bootuuid']?.trim();
-    expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
-    expect(after['bootuuid']?.trim()).toBe(uuid);
-    expect(after['linux']).toMatch(new RegExp(`search --no-floppy --fs-uuid --set=root ${uuid}$`, 'm'));
-    // The removable-path bootloader on the ESP is still there (no NVRAM entry is needed).
-    expect(after['esp']?.trim()).toBe('BOOTX64.EFI');
-    // The guest's own .ko.zst virtio modules, added by the fast path; nothing uncompressed.
-    for (const m of ['virtio_blk', 'virtio_pci', 'virtio_scsi', 'virtio_net', 'virtio_console', 'dm-mod']) expect(lines(after['initrd'])).toContain(`${m}.ko.zst`);
-    expect(lines(after['initrd']).filter((l) => l.endsWith('.ko'))).toEqual([]);
-    expect(lines(after['moddep'])).toEqual(lines(before['moddep']));
-    expect(run.stdout).toMatch(/: added .*virtio_blk.* to the image directly \(initramfs extended on the host, update-initramfs not run\)/);
-    expect(run.stdout).not.toMatch(/rebuilding it with update-initramfs/);
-    expect(after['initrd']).toMatch(/sbin\/lvm$/m);
-    expect(after['packages']).not.toMatch(/^open-vm-tools install ok installed$/m);
-    expect(after['packages']).toMatch(/^grub-efi-amd64 install ok installed$/m);
-    expect(after['packages']).toMatch(/^lvm2 install ok installed$/m);
-  }, 10 * MINUTE);
+  it(
+    'converted the guest: vdX in fstab, LVM root kept, grub.cfg still sane, virtio + LVM in the initramfs',
+    async () => {
+      after = await guestReport(join(out, `${NAME}-sda`), 'qcow2', true);
+      // Exact fstab: only the sdX names changed, columns and options as they were.
+      expect(lines(after['fstab'])).toEqual(lines(before['fstab']).map((l) => l.replace(/^\/dev\/sda(\d) /, '/dev/vda$1 ')));
+      expect(after['fstab']).toMatch(/^\/dev\/mapper\/vg0-root\s+\/\s+ext4\s+errors=remount-ro\s+0\s+1$/m);
+      expect(after['fstab']).toMatch(/^\/dev\/vda2\s+\/boot\s+ext4\s+defaults\s+0\s+2$/m);
+      expect(after['fstab']).toMatch(/^\/dev\/vda1\s+\/boot\/efi\s+vfat\s+umask=0077\s+0\s+1$/m);
+      expect(after['sdnames']).toMatch(/^\/boot\/grub\/grub.cfg:0$/m);
+      expect(after['sdnames']).toMatch(/^\/etc\/fstab:0$/m);
+      expect(after['sdnames']).toMatch(/^\/etc\/default\/grub:0$/m);
+      // grub.cfg (edited in place by the Debian converter; regenerated only when
+      // it has no kernel line) still names the LV, not an appliance device, keeps
+      // the serial console and finds /boot by its UUID.
+      const linux = after['linux']?.split('\n').filter((l) => /^\s*linux\s/.test(l)) ?? [];
+      expect(linux.length).toBeGreaterThan(0);
+      for (const line of linux) {
+        expect(line).toMatch(/\sroot=\/dev\/mapper\/vg0-root\s/);
+        expect(line).toMatch(/\sconsole=ttyS0,115200(\s|$)/);
+      }
+      const uuid = before['bootuuid']?.trim();
+      expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(after['bootuuid']?.trim()).toBe(uuid);
+      expect(after['linux']).toMatch(new RegExp(`search --no-floppy --fs-uuid --set=root ${uuid}$`, 'm'));
+      // The removable-path bootloader on the ESP is still there (no NVRAM entry is needed).
+      expect(after['esp']?.trim()).toBe('BOOTX64.EFI');
+      // The guest's own .ko.zst virtio modules, added by the fast path; nothing uncompressed.
+      for (const m of ['virtio_blk', 'virtio_pci', 'virtio_scsi', 'virtio_net', 'virtio_console', 'dm-mod'])
+        expect(lines(after['initrd'])).toContain(`${m}.ko.zst`);
+      expect(lines(after['initrd']).filter((l) => l.endsWith('.ko'))).toEqual([]);
+      expect(lines(after['moddep'])).toEqual(lines(before['moddep']));
+      expect(run.stdout).toMatch(
+        /: added .*virtio_blk.* to the image directly \(initramfs extended on the host, update-initramfs not run\)/,
+      );
+      expect(run.stdout).not.toMatch(/rebuilding it with update-initramfs/);
+      expect(after['initrd']).toMatch(/sbin\/lvm$/m);
+      expect(after['packages']).not.toMatch(/^open-vm-tools install ok installed$/m);
+      expect(after['packages']).toMatch(/^grub-efi-amd64 install ok installed$/m);
+      expect(after['packages']).toMatch(/^lvm2 install ok installed$/m);
+    },
+    10 * MINUTE,
+  );
 
-  it('applied --mac MAC:ip: in the guest\'s own ifupdown: a new interfaces.d file for the NIC, its name pinned, resolv.conf written, reported', () => {
+  it("applied --mac MAC:ip: in the guest's own ifupdown: a new interfaces.d file for the NIC, its name pinned, resolv.conf written, reported", () => {
     // /etc/network/interfaces unchanged, then the new file, then the pin, as `cat` prints them one after the other.
     const added = [
       `# Written by v2v: --mac ${MAC}:ip:192.0.2.20,192.0.2.1,24,192.0.2.53 (the NIC with MAC ${MAC}, named ${IFACE}).`,
@@ -218,13 +260,22 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect(after['network']).toContain(`${before['network']?.replace(/\n+$/, '\n')}${added}`);
     expect(after['network']).toContain(`[Match]\nMACAddress=${MAC}\n\n[Link]\nName=${IFACE}\n`);
     const oldServers = lines(before['resolv']).filter((l) => l.startsWith('nameserver '));
-    expect(lines(after['resolv'])).toEqual([...oldServers.map((l) => `# ${l}  (before v2v)`), '# Written by v2v (--mac ...:ip:...):', 'nameserver 192.0.2.53']);
-    expect(run.stdout).toContain(`network: NIC ${MAC}: ${IFACE} (matched by option) [192.0.2.20/24 from --mac]: pinned ${IFACE} by ${LINK}; static config written to ${IFACE_FILE}, /etc/resolv.conf`);
+    expect(lines(after['resolv'])).toEqual([
+      ...oldServers.map((l) => `# ${l}  (before v2v)`),
+      '# Written by v2v (--mac ...:ip:...):',
+      'nameserver 192.0.2.53',
+    ]);
+    expect(run.stdout).toContain(
+      `network: NIC ${MAC}: ${IFACE} (matched by option) [192.0.2.20/24 from --mac]: pinned ${IFACE} by ${LINK}; static config written to ${IFACE_FILE}, /etc/resolv.conf`,
+    );
     expect(run.stderr).not.toMatch(/--mac/);
   });
 
   it('reports the NIC in --machine-readable: one convert info event whose network report says the address came from --mac', async () => {
-    const parsed = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; stage?: string; network?: Record<string, unknown> });
+    const parsed = (await readFile(events, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; stage?: string; network?: Record<string, unknown> });
     const network = parsed.filter((e) => e.type === 'info' && e.stage === 'convert' && e.network !== undefined).map((e) => e.network);
     expect(network).toEqual([
       {
@@ -239,23 +290,27 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     ]);
   });
 
-  it('boots the converted disk with OVMF on virtio-blk to a login prompt, and the NIC comes up as enx000c293a5b7d with 192.0.2.20/24 (TCG, isolated hub)', async () => {
-    const boot = await bootDisk({
-      disk: join(out, `${NAME}-sda`),
-      format: 'qcow2',
-      bus: 'virtio',
-      firmware: 'uefi',
-      nic: { mac: MAC },
-      waitFor: UP,
-      timeoutMs: 8 * MINUTE,
-      logFile: join(tmpdir(), 'v2v-e2e-uefi-lvm-boot.log'),
-    });
-    console.log(`converted UEFI/LVM guest on virtio: ${boot.outcome} after ${boot.seconds.toFixed(0)} s`);
-    expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
-    // Really UEFI: grub's EFI build ran (BIOS grub cannot read an ESP-only boot path).
-    expect(boot.log).toMatch(/BdsDxe: (loading|starting) Boot/);
-    expect(boot.log).toMatch(UP);
-  }, 10 * MINUTE);
+  it(
+    'boots the converted disk with OVMF on virtio-blk to a login prompt, and the NIC comes up as enx000c293a5b7d with 192.0.2.20/24 (TCG, isolated hub)',
+    async () => {
+      const boot = await bootDisk({
+        disk: join(out, `${NAME}-sda`),
+        format: 'qcow2',
+        bus: 'virtio',
+        firmware: 'uefi',
+        nic: { mac: MAC },
+        waitFor: UP,
+        timeoutMs: 8 * MINUTE,
+        logFile: join(tmpdir(), 'v2v-e2e-uefi-lvm-boot.log'),
+      });
+      console.log(`converted UEFI/LVM guest on virtio: ${boot.outcome} after ${boot.seconds.toFixed(0)} s`);
+      expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
+      // Really UEFI: grub's EFI build ran (BIOS grub cannot read an ESP-only boot path).
+      expect(boot.log).toMatch(/BdsDxe: (loading|starting) Boot/);
+      expect(boot.log).toMatch(UP);
+    },
+    10 * MINUTE,
+  );
 
   it('left the source disk byte-identical', async () => {
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);

@@ -40,29 +40,37 @@ afterAll(async () => {
 /** qemu processes whose command line mentions `text`. */
 async function qemusMentioning(text: string): Promise<string[]> {
   const ps = await execa('ps', ['-eo', 'pid=,args='], { reject: false });
-  return String(ps.stdout).split('\n').filter((l) => l.includes('qemu-system') && l.includes(text));
+  return String(ps.stdout)
+    .split('\n')
+    .filter((l) => l.includes('qemu-system') && l.includes(text));
 }
 
 describe('v2v verify on the unconverted VMware disk', () => {
-  it('fails with exit 7 and the console line that decided, leaving the disk and the host as they were', async () => {
-    const fixture = await ensureFixture();
-    const before = await sha256(fixture.vmdk);
-    const tmp = await mkdtemp(join(work, 'tmp-'));
-    const log = join(work, 'unconverted.verify-console.log');
-    const r = await runV2v(['verify', fixture.vmdk, '--console-log', log], { TMPDIR: tmp });
-    console.log(`v2v verify (unconverted disk): exit ${r.exitCode} in ${r.seconds.toFixed(1)} s`);
-    expect(r.exitCode, r.stderr).toBe(7);
-    expect(r.stdout).toMatch(/Booting guest \(1 disk\(s\), bios\) under (tcg|kvm).* with no network device/);
-    const errors = r.stderr.split('\n').filter((l) => l.startsWith('v2v: error:'));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^v2v: error: The guest guest did not boot: its console showed "Gave up waiting for root[^"]*" after \d+ s; the whole console is in /);
-    expect(errors[0]).toContain(log);
-    expect(r.stderr).toMatch(/Last 15 console lines:\n( {2}\| .*\n)+/);
-    expect(await readFile(log, 'utf8')).toContain('Gave up waiting for root');
-    expect(await sha256(fixture.vmdk)).toBe(before);
-    expect(await readdir(tmp)).toEqual([]); // overlays and their directory removed
-    expect(await qemusMentioning(tmp)).toEqual([]);
-  }, 12 * MINUTE);
+  it(
+    'fails with exit 7 and the console line that decided, leaving the disk and the host as they were',
+    async () => {
+      const fixture = await ensureFixture();
+      const before = await sha256(fixture.vmdk);
+      const tmp = await mkdtemp(join(work, 'tmp-'));
+      const log = join(work, 'unconverted.verify-console.log');
+      const r = await runV2v(['verify', fixture.vmdk, '--console-log', log], { TMPDIR: tmp });
+      console.log(`v2v verify (unconverted disk): exit ${r.exitCode} in ${r.seconds.toFixed(1)} s`);
+      expect(r.exitCode, r.stderr).toBe(7);
+      expect(r.stdout).toMatch(/Booting guest \(1 disk\(s\), bios\) under (tcg|kvm).* with no network device/);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('v2v: error:'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(
+        /^v2v: error: The guest guest did not boot: its console showed "Gave up waiting for root[^"]*" after \d+ s; the whole console is in /,
+      );
+      expect(errors[0]).toContain(log);
+      expect(r.stderr).toMatch(/Last 15 console lines:\n( {2}\| .*\n)+/);
+      expect(await readFile(log, 'utf8')).toContain('Gave up waiting for root');
+      expect(await sha256(fixture.vmdk)).toBe(before);
+      expect(await readdir(tmp)).toEqual([]); // overlays and their directory removed
+      expect(await qemusMentioning(tmp)).toEqual([]);
+    },
+    12 * MINUTE,
+  );
 
   it('refuses what it cannot check: a missing disk (exit 4), --firmware with an XML (exit 2)', async () => {
     const missing = await runV2v(['verify', join(work, 'nope.qcow2')]);
@@ -75,30 +83,64 @@ describe('v2v verify on the unconverted VMware disk', () => {
 });
 
 describe('--verify=checksum on a target corrupted between copy and check (V2V_TEST_CORRUPT_TARGET)', () => {
-  it('fails the copy with exit 5 and removes the target', async () => {
-    const guests = await runCachedBuild(MINIMAL_GUESTS);
-    const disk = join(guests, 'ubuntu.img');
-    const before = await sha256(disk);
-    const out = await mkdtemp(join(work, 'out-'));
-    const events = join(work, 'corrupt.events.jsonl');
-    const r = await runV2v(['-i', 'disk', disk, '-if', 'raw', '-o', 'local', '-os', out, '-of', 'qcow2', '-on', 'guest', '--verify=checksum', `--machine-readable=file:${events}`], { V2V_TEST_CORRUPT_TARGET: '1' });
-    console.log(`corrupted target: exit ${r.exitCode} in ${r.seconds.toFixed(1)} s`);
-    expect(r.exitCode, r.stderr).toBe(5);
-    expect(r.stderr).toContain(`v2v: test hook: corrupted ${join(out, 'guest-sda.v2v-partial')}`);
-    expect(r.stderr).toMatch(new RegExp(`v2v: error: Disk 1 copied to ${join(out, 'guest-sda')} differs from the converted image \\(qemu-img compare: Content mismatch at offset 1048576!\\), so the copy is corrupt and was removed: check the target storage`));
-    // The stage ran after the copy, and the output stage never started.
-    expect(r.stdout).toMatch(/✔ \[[\d:]+\] Copied disk 1\/1[^]*❯ \[[\d:]+\] Verifying the converted guest\n› \[[\d:]+\] comparing every target disk with the converted image/);
-    expect(r.stdout).not.toContain('Creating output metadata');
-    const { files, log } = await splitOutputDir(out, 'guest');
-    expect(files).toEqual([]); // the corrupt copy removed; only the run's log is kept
-    expect(await readFile(log, 'utf8')).toContain('so the copy is corrupt and was removed');
-    expect(await sha256(disk)).toBe(before);
-    // The events say so too: the verify stage failed, and the result carries the failed checksum.
-    const lines = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    for (const line of lines) expect(eventErrors(line), JSON.stringify(line)).toEqual([]);
-    // The validator is not vacuous: the same result with a status the schema does not know is refused.
-    expect(eventErrors({ ...lines.at(-1), verify: { checksum: { status: 'corrupt', seconds: 1, disks: 1 } } })).toEqual(['/verify/checksum/status must be equal to one of the allowed values']);
-    expect(lines).toContainEqual(expect.objectContaining({ type: 'message', stage: 'verify', phase: 'failed' }));
-    expect(lines.at(-1)).toMatchObject({ type: 'result', exitCode: 5, files: [], verify: { checksum: { status: 'failed', disks: 1 } } });
-  }, 10 * MINUTE);
+  it(
+    'fails the copy with exit 5 and removes the target',
+    async () => {
+      const guests = await runCachedBuild(MINIMAL_GUESTS);
+      const disk = join(guests, 'ubuntu.img');
+      const before = await sha256(disk);
+      const out = await mkdtemp(join(work, 'out-'));
+      const events = join(work, 'corrupt.events.jsonl');
+      const r = await runV2v(
+        [
+          '-i',
+          'disk',
+          disk,
+          '-if',
+          'raw',
+          '-o',
+          'local',
+          '-os',
+          out,
+          '-of',
+          'qcow2',
+          '-on',
+          'guest',
+          '--verify=checksum',
+          `--machine-readable=file:${events}`,
+        ],
+        { V2V_TEST_CORRUPT_TARGET: '1' },
+      );
+      console.log(`corrupted target: exit ${r.exitCode} in ${r.seconds.toFixed(1)} s`);
+      expect(r.exitCode, r.stderr).toBe(5);
+      expect(r.stderr).toContain(`v2v: test hook: corrupted ${join(out, 'guest-sda.v2v-partial')}`);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `v2v: error: Disk 1 copied to ${join(out, 'guest-sda')} differs from the converted image \\(qemu-img compare: Content mismatch at offset 1048576!\\), so the copy is corrupt and was removed: check the target storage`,
+        ),
+      );
+      // The stage ran after the copy, and the output stage never started.
+      expect(r.stdout).toMatch(
+        /✔ \[[\d:]+\] Copied disk 1\/1[^]*❯ \[[\d:]+\] Verifying the converted guest\n› \[[\d:]+\] comparing every target disk with the converted image/,
+      );
+      expect(r.stdout).not.toContain('Creating output metadata');
+      const { files, log } = await splitOutputDir(out, 'guest');
+      expect(files).toEqual([]); // the corrupt copy removed; only the run's log is kept
+      expect(await readFile(log, 'utf8')).toContain('so the copy is corrupt and was removed');
+      expect(await sha256(disk)).toBe(before);
+      // The events say so too: the verify stage failed, and the result carries the failed checksum.
+      const lines = (await readFile(events, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      for (const line of lines) expect(eventErrors(line), JSON.stringify(line)).toEqual([]);
+      // The validator is not vacuous: the same result with a status the schema does not know is refused.
+      expect(eventErrors({ ...lines.at(-1), verify: { checksum: { status: 'corrupt', seconds: 1, disks: 1 } } })).toEqual([
+        '/verify/checksum/status must be equal to one of the allowed values',
+      ]);
+      expect(lines).toContainEqual(expect.objectContaining({ type: 'message', stage: 'verify', phase: 'failed' }));
+      expect(lines.at(-1)).toMatchObject({ type: 'result', exitCode: 5, files: [], verify: { checksum: { status: 'failed', disks: 1 } } });
+    },
+    10 * MINUTE,
+  );
 });

@@ -48,11 +48,19 @@ const DHCP_GUID = '{9A8B7C6D-5E4F-4321-A0B1-C2D3E4F5A6B7}';
 const STATIC_MAC = '00:50:56:aa:0b:01';
 const DHCP_MAC = '00:50:56:aa:0b:02';
 /** --mac overrides given to the ISO run: another IPv4 setting for the static NIC, an IPv6 one for the DHCP NIC. */
-const MAC_OVERRIDES = [`${STATIC_MAC}:ip:198.51.100.20,198.51.100.1,25,198.51.100.53`, `${DHCP_MAC}:ip:2001:db8::20,2001:db8::1,64,2001:db8::53`];
+const MAC_OVERRIDES = [
+  `${STATIC_MAC}:ip:198.51.100.20,198.51.100.1,25,198.51.100.53`,
+  `${DHCP_MAC}:ip:2001:db8::20,2001:db8::1,64,2001:db8::53`,
+];
 
 /** The stand-in virtio-win tree: path → content (the content names the build, so we can tell which was copied). */
 const VIRTIO_TREE: Record<string, string> = {};
-for (const [driver, file] of [['viostor', 'viostor'], ['vioscsi', 'vioscsi'], ['NetKVM', 'netkvm'], ['Balloon', 'balloon']] as const) {
+for (const [driver, file] of [
+  ['viostor', 'viostor'],
+  ['vioscsi', 'vioscsi'],
+  ['NetKVM', 'netkvm'],
+  ['Balloon', 'balloon'],
+] as const) {
   for (const ext of ['sys', 'inf', 'cat']) VIRTIO_TREE[`${driver}/2k19/amd64/${file}.${ext}`] = `stand-in ${driver} 2k19 amd64 ${ext}\n`;
 }
 VIRTIO_TREE['viostor/2k19/amd64/viostor.pdb'] = 'debug symbols: never copied\n';
@@ -63,14 +71,21 @@ VIRTIO_TREE['guest-agent/qemu-ga-x86_64.msi'] = 'stand-in qemu-ga msi\n';
 VIRTIO_TREE['guest-agent/qemu-ga-i386.msi'] = 'stand-in qemu-ga i386 msi: wrong arch\n';
 
 /** Every file v2v must copy into C:\Windows\Drivers\VirtIO, sorted. */
-const EXPECTED_DRIVER_FILES = ['balloon', 'netkvm', 'vioscsi', 'viostor'].flatMap((f) => ['cat', 'inf', 'sys'].map((e) => `${f}.${e}`)).sort();
+const EXPECTED_DRIVER_FILES = ['balloon', 'netkvm', 'vioscsi', 'viostor']
+  .flatMap((f) => ['cat', 'inf', 'sys'].map((e) => `${f}.${e}`))
+  .sort();
 
 let guest: string;
 let work: string;
 const started = Date.now();
 
 /** Runs v2v on a source (`-i disk IMAGE -if raw`, or other input arguments) into a fresh directory. */
-async function convert(image: string | string[], name: string, extra: string[], env: Record<string, string>): Promise<{ run: V2vRun; out: string }> {
+async function convert(
+  image: string | string[],
+  name: string,
+  extra: string[],
+  env: Record<string, string>,
+): Promise<{ run: V2vRun; out: string }> {
   const out = join(work, `out-${name}`);
   await mkdir(out);
   const input = typeof image === 'string' ? ['-i', 'disk', join(guest, image), '-if', 'raw'] : image;
@@ -156,16 +171,26 @@ beforeAll(async () => {
     const hives = join(work, `hives-${name}`);
     script.push(
       `mount-ro ${dev} /`,
-      `echo ==${name}_root==`, 'ls /',
-      `echo ==${name}_virtio==`, '-ls /Windows/Drivers/VirtIO',
-      `echo ==${name}_sysdrivers==`, 'ls /Windows/System32/drivers',
-      `echo ==${name}_viostor==`, '-cat /Windows/System32/drivers/viostor.sys',
-      `echo ==${name}_vioscsi==`, '-cat /Windows/System32/drivers/vioscsi.sys',
-      `echo ==${name}_copied==`, '-cat /Windows/Drivers/VirtIO/viostor.sys',
-      `echo ==${name}_firstbootdir==`, '-ls "/Program Files/v2v/Firstboot"',
-      `echo ==${name}_script==`, '-cat "/Program Files/v2v/Firstboot/firstboot.bat"',
-      `echo ==${name}_network==`, '-cat "/Program Files/v2v/Firstboot/network.ps1"',
-      `echo ==${name}_msi==`, '-cat "/Program Files/v2v/Firstboot/qemu-ga-x86_64.msi"',
+      `echo ==${name}_root==`,
+      'ls /',
+      `echo ==${name}_virtio==`,
+      '-ls /Windows/Drivers/VirtIO',
+      `echo ==${name}_sysdrivers==`,
+      'ls /Windows/System32/drivers',
+      `echo ==${name}_viostor==`,
+      '-cat /Windows/System32/drivers/viostor.sys',
+      `echo ==${name}_vioscsi==`,
+      '-cat /Windows/System32/drivers/vioscsi.sys',
+      `echo ==${name}_copied==`,
+      '-cat /Windows/Drivers/VirtIO/viostor.sys',
+      `echo ==${name}_firstbootdir==`,
+      '-ls "/Program Files/v2v/Firstboot"',
+      `echo ==${name}_script==`,
+      '-cat "/Program Files/v2v/Firstboot/firstboot.bat"',
+      `echo ==${name}_network==`,
+      '-cat "/Program Files/v2v/Firstboot/network.ps1"',
+      `echo ==${name}_msi==`,
+      '-cat "/Program Files/v2v/Firstboot/qemu-ga-x86_64.msi"',
       `!mkdir -p ${hives}`,
       `download /Windows/System32/config/SYSTEM ${hives}/SYSTEM`,
       `download /Windows/System32/config/SOFTWARE ${hives}/SOFTWARE`,
@@ -174,7 +199,11 @@ beforeAll(async () => {
   });
   script.push('echo ==end==', '');
   const args = ['--ro', '--format=qcow2', ...converted.flatMap((n) => ['-a', join(work, `out-${n}`, `${n}-sda`)])];
-  const fish = await execa('guestfish', args, { input: `run\n${script.join('\n')}`, env: { LANG: 'C', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }, reject: false });
+  const fish = await execa('guestfish', args, {
+    input: `run\n${script.join('\n')}`,
+    env: { LANG: 'C', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' },
+    reject: false,
+  });
   if (fish.exitCode !== 0) throw new Error(`read-back guestfish failed: ${fish.stderr}`);
   const s = sections(String(fish.stdout));
   for (const name of converted) {
@@ -198,7 +227,11 @@ afterAll(async () => {
 });
 
 /** Lines of a guestfish section (its own trailing blank lines dropped). */
-const lines = (text: string | undefined): string[] => (text ?? '').trimEnd().split('\n').filter((l) => l !== '');
+const lines = (text: string | undefined): string[] =>
+  (text ?? '')
+    .trimEnd()
+    .split('\n')
+    .filter((l) => l !== '');
 
 describe('drivers from a virtio-win directory, rhsrvany available: first-boot service', () => {
   it('converts (exit 0), names the guest, and writes the disk and the XML', async () => {
@@ -240,7 +273,10 @@ describe('drivers from a virtio-win directory, rhsrvany available: first-boot se
 
   it('added CriticalDeviceDatabase entries for the virtio-blk and virtio-scsi PCI ids, and nothing else there', () => {
     const { system } = back['dir']!;
-    const cdd = [...system.keys()].filter((k) => k.startsWith('controlset001\\control\\criticaldevicedatabase\\')).map((k) => k.split('\\').pop()).sort();
+    const cdd = [...system.keys()]
+      .filter((k) => k.startsWith('controlset001\\control\\criticaldevicedatabase\\'))
+      .map((k) => k.split('\\').pop())
+      .sort();
     expect(cdd).toEqual([
       'pci#ven_1af4&dev_1001&subsys_00000000',
       'pci#ven_1af4&dev_1001&subsys_00020000',
@@ -256,11 +292,16 @@ describe('drivers from a virtio-win directory, rhsrvany available: first-boot se
     const key = 'ControlSet001\\Control\\CriticalDeviceDatabase\\pci#ven_1af4&dev_1001&subsys_00021af4&rev_00';
     expect(value(system, key, 'Service')).toEqual({ type: 1, text: 'viostor' });
     expect(value(system, key, 'ClassGUID')).toEqual({ type: 1, text: CDD_CLASS });
-    expect(value(system, 'ControlSet001\\Control\\CriticalDeviceDatabase\\pci#ven_1af4&dev_1048&subsys_11001af4&rev_01', 'Service')).toEqual({ type: 1, text: 'vioscsi' });
+    expect(
+      value(system, 'ControlSet001\\Control\\CriticalDeviceDatabase\\pci#ven_1af4&dev_1048&subsys_11001af4&rev_01', 'Service'),
+    ).toEqual({ type: 1, text: 'vioscsi' });
   });
 
   it('appended %SystemRoot%\\Drivers\\VirtIO to DevicePath (REG_EXPAND_SZ), keeping the old entry', () => {
-    expect(value(back['dir']!.software, 'Microsoft\\Windows\\CurrentVersion', 'DevicePath')).toEqual({ type: 2, text: '%SystemRoot%\\inf;%SystemRoot%\\Drivers\\VirtIO' });
+    expect(value(back['dir']!.software, 'Microsoft\\Windows\\CurrentVersion', 'DevicePath')).toEqual({
+      type: 2,
+      text: '%SystemRoot%\\inf;%SystemRoot%\\Drivers\\VirtIO',
+    });
   });
 
   it('installed the v2vfirstboot service running rhsrvany, and no RunOnce entry', () => {
@@ -270,7 +311,10 @@ describe('drivers from a virtio-win directory, rhsrvany available: first-boot se
     expect(value(system, key, 'Start')).toEqual({ type: 4, dword: 2 });
     expect(value(system, key, 'ImagePath')).toEqual({ type: 2, text: 'C:\\Program Files\\v2v\\Firstboot\\rhsrvany.exe' });
     expect(value(system, key, 'ObjectName')).toEqual({ type: 1, text: 'LocalSystem' });
-    expect(value(system, `${key}\\Parameters`, 'CommandLine')).toEqual({ type: 1, text: 'cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"' });
+    expect(value(system, `${key}\\Parameters`, 'CommandLine')).toEqual({
+      type: 1,
+      text: 'cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"',
+    });
     expect(value(system, `${key}\\Parameters`, 'PWD')).toEqual({ type: 1, text: 'C:\\Program Files\\v2v\\Firstboot' });
     expect(software.get('microsoft\\windows\\currentversion\\runonce')).toBeUndefined();
     expect(lines(s['firstbootdir']).sort()).toEqual(['firstboot.bat', 'network.ps1', 'pnp_wait.exe', 'qemu-ga-x86_64.msi', 'rhsrvany.exe']);
@@ -315,17 +359,27 @@ describe('drivers from a virtio-win directory, rhsrvany available: first-boot se
 
 /** The lines of a network.ps1 that act on adapters: which MAC is waited for, and what is set on it. */
 function networkActions(script: string | undefined): string[] {
-  return lines(script?.replace(/\r/g, '')).map((l) => l.trim()).filter((l) => /^\$adapter = Wait-V2vAdapter|^(Set-NetIPInterface|Remove-NetIPAddress|Remove-NetRoute|New-NetIPAddress|Set-DnsClientServerAddress) /.test(l));
+  return lines(script?.replace(/\r/g, ''))
+    .map((l) => l.trim())
+    .filter((l) =>
+      /^\$adapter = Wait-V2vAdapter|^(Set-NetIPInterface|Remove-NetIPAddress|Remove-NetRoute|New-NetIPAddress|Set-DnsClientServerAddress) /.test(
+        l,
+      ),
+    );
 }
 
 describe('networks: static TCP/IP settings re-applied at first boot on the adapter with the same MAC', () => {
   it('read both adapters, tied the static vmxnet3 one to the only vmxnet3 NIC and the DHCP one by its registry MAC, and said so', () => {
     const out = runs['dir']!.run.stdout;
-    expect(out).toContain(`network: ${STATIC_MAC} = ${STATIC_GUID} vmxnet3 Ethernet Adapter (by only-nic): static 192.0.2.20/24: re-applied at first boot`);
-    expect(out).toContain(`network: ${DHCP_MAC} = ${DHCP_GUID} Intel(R) 82574L Gigabit Network Connection (by registry): DHCP: nothing to do`);
+    expect(out).toContain(
+      `network: ${STATIC_MAC} = ${STATIC_GUID} vmxnet3 Ethernet Adapter (by only-nic): static 192.0.2.20/24: re-applied at first boot`,
+    );
+    expect(out).toContain(
+      `network: ${DHCP_MAC} = ${DHCP_GUID} Intel(R) 82574L Gigabit Network Connection (by registry): DHCP: nothing to do`,
+    );
   });
 
-  it('network.ps1 waits for the static NIC\'s MAC and sets exactly its address, prefix, gateway and DNS; nothing for the DHCP NIC', () => {
+  it("network.ps1 waits for the static NIC's MAC and sets exactly its address, prefix, gateway and DNS; nothing for the DHCP NIC", () => {
     const script = back['dir']!.s['network'];
     expect(networkActions(script)).toEqual([
       "$adapter = Wait-V2vAdapter '00-50-56-AA-0B-01'",
@@ -346,8 +400,12 @@ describe('networks: static TCP/IP settings re-applied at first boot on the adapt
 
   it('--mac MAC:ip: overrides what was read: another IPv4 setting on the static NIC, an IPv6 address on the DHCP NIC', () => {
     const r = runs['iso']!;
-    expect(r.run.stdout).toContain(`network: ${STATIC_MAC} = ${STATIC_GUID} vmxnet3 Ethernet Adapter (by only-nic): static 198.51.100.20/25 (from --mac): re-applied at first boot`);
-    expect(r.run.stdout).toContain(`network: ${DHCP_MAC} = ${DHCP_GUID} Intel(R) 82574L Gigabit Network Connection (by registry): static 2001:db8::20/64 (from --mac): re-applied at first boot`);
+    expect(r.run.stdout).toContain(
+      `network: ${STATIC_MAC} = ${STATIC_GUID} vmxnet3 Ethernet Adapter (by only-nic): static 198.51.100.20/25 (from --mac): re-applied at first boot`,
+    );
+    expect(r.run.stdout).toContain(
+      `network: ${DHCP_MAC} = ${DHCP_GUID} Intel(R) 82574L Gigabit Network Connection (by registry): static 2001:db8::20/64 (from --mac): re-applied at first boot`,
+    );
     expect(networkActions(back['iso']!.s['network'])).toEqual([
       "$adapter = Wait-V2vAdapter '00-50-56-AA-0B-01'",
       'Set-NetIPInterface -InterfaceIndex $i -AddressFamily IPv4 -Dhcp Disabled',
@@ -364,7 +422,9 @@ describe('networks: static TCP/IP settings re-applied at first boot on the adapt
   });
 
   it('a bare disk source (one NIC, no MAC): the static adapter is not guessed onto it; a warning names it and the fix', () => {
-    const warnings = runs['none']!.run.stderr.split('\n').filter((l) => l.includes('v2v: warning: Windows adapter')).map((l) => l.slice(l.indexOf('v2v: warning: ')));
+    const warnings = runs['none']!.run.stderr.split('\n')
+      .filter((l) => l.includes('v2v: warning: Windows adapter'))
+      .map((l) => l.slice(l.indexOf('v2v: warning: ')));
     expect(warnings).toEqual([
       `v2v: warning: Windows adapter ${STATIC_GUID} (vmxnet3 Ethernet Adapter) has the static address 192.0.2.20/24, but the registry has no MAC for it, the source has no vmxnet3 NIC, and the guest has 2 adapter(s) with settings for 1 source NIC(s) (no MAC): set it on the new adapter after the first boot, or convert again with --mac MAC:ip:192.0.2.20,...`,
     ]);
@@ -386,16 +446,23 @@ describe('drivers from a virtio-win ISO, no rhsrvany: RunOnce and a warning', ()
 
   it('put the first-boot script in RunOnce, installed no service, and warned how to get one', () => {
     const { system, software, s } = back['iso']!;
-    expect(value(software, 'Microsoft\\Windows\\CurrentVersion\\RunOnce', 'v2vfirstboot')).toEqual({ type: 1, text: 'cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"' });
+    expect(value(software, 'Microsoft\\Windows\\CurrentVersion\\RunOnce', 'v2vfirstboot')).toEqual({
+      type: 1,
+      text: 'cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"',
+    });
     expect(system.get('controlset001\\services\\v2vfirstboot')).toBeUndefined();
     expect(s['script']).not.toContain('pnp_wait');
     expect(s['script']).not.toContain('sc config');
     expect(s['script']).toContain(`msiexec /x ${VMWARE_GUID} /qn /norestart`);
     // The static IP settings wait for that logon too: the warning says so.
-    expect(runs['iso']!.run.stderr).toContain('the first-boot script (driver install, static IP settings, qemu-ga, VMware Tools removal) runs from RunOnce');
+    expect(runs['iso']!.run.stderr).toContain(
+      'the first-boot script (driver install, static IP settings, qemu-ga, VMware Tools removal) runs from RunOnce',
+    );
     const warning = runs['iso']!.run.stderr.split('\n').filter((l) => /v2v: warning: no rhsrvany\.exe/.test(l));
     expect(warning).toHaveLength(1);
-    expect(warning[0]).toMatch(/no rhsrvany\.exe in .*no-virt-tools: the first-boot script .* runs from RunOnce at the first administrator logon, not at boot; to run it at boot, put rhsrvany\.exe and pnp_wait\.exe .* set VIRT_TOOLS_DATA_DIR, and convert again$/);
+    expect(warning[0]).toMatch(
+      /no rhsrvany\.exe in .*no-virt-tools: the first-boot script .* runs from RunOnce at the first administrator logon, not at boot; to run it at boot, put rhsrvany\.exe and pnp_wait\.exe .* set VIRT_TOOLS_DATA_DIR, and convert again$/,
+    );
   });
 
   it('domain XML: virtio disk and NIC', async () => {
@@ -411,7 +478,9 @@ describe('no virtio-win drivers: emulated devices and a clear warning', () => {
     expect(r.run.exitCode, r.run.stderr).toBe(0);
     const warning = r.run.stderr.split('\n').filter((l) => /v2v: warning: no virtio-win drivers/.test(l));
     expect(warning).toHaveLength(1);
-    expect(warning[0]).toMatch(/v2v: warning: no virtio-win drivers found for Windows Server 2019 Standard \(no --virtio-win, VIRTIO_WIN or \/usr\/share\/virtio-win\): the guest will use slower emulated SATA\/e1000 devices; install virtio-win or pass --virtio-win PATH and convert again$/);
+    expect(warning[0]).toMatch(
+      /v2v: warning: no virtio-win drivers found for Windows Server 2019 Standard \(no --virtio-win, VIRTIO_WIN or \/usr\/share\/virtio-win\): the guest will use slower emulated SATA\/e1000 devices; install virtio-win or pass --virtio-win PATH and convert again$/,
+    );
   });
 
   it('domain XML: SATA disk, e1000 NIC, q35, localtime clock', async () => {
@@ -430,7 +499,9 @@ describe('no virtio-win drivers: emulated devices and a clear warning', () => {
     expect(system.get('controlset001\\services\\viostor')).toBeUndefined();
     expect([...system.keys()].some((k) => k.includes('criticaldevicedatabase'))).toBe(false);
     expect(value(software, 'Microsoft\\Windows\\CurrentVersion', 'DevicePath')).toEqual({ type: 2, text: '%SystemRoot%\\inf' });
-    expect(value(software, 'Microsoft\\Windows\\CurrentVersion\\RunOnce', 'v2vfirstboot')?.text).toBe('cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"');
+    expect(value(software, 'Microsoft\\Windows\\CurrentVersion\\RunOnce', 'v2vfirstboot')?.text).toBe(
+      'cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"',
+    );
     expect(s['script']).not.toContain('pnputil');
     expect(s['script']).not.toContain('qemu-ga');
     expect(s['script']).toContain(`msiexec /x ${VMWARE_GUID} /qn /norestart`);
@@ -453,14 +524,30 @@ describe('refusals', () => {
   it('--virtio-win naming a missing path or a plain file: exit 3 before the appliance starts, nothing written', async () => {
     const out = join(work, 'out-bad');
     await mkdir(out);
-    const missing = await runV2v(['-i', 'disk', join(guest, 'windows.img'), '-if', 'raw', '-o', 'local', '-os', out, '--virtio-win', '/nonexistent/virtio-win']);
+    const missing = await runV2v([
+      '-i',
+      'disk',
+      join(guest, 'windows.img'),
+      '-if',
+      'raw',
+      '-o',
+      'local',
+      '-os',
+      out,
+      '--virtio-win',
+      '/nonexistent/virtio-win',
+    ]);
     expect(missing.exitCode).toBe(3);
-    expect(missing.stderr).toContain('v2v: error: --virtio-win /nonexistent/virtio-win does not exist: pass the virtio-win directory or ISO');
+    expect(missing.stderr).toContain(
+      'v2v: error: --virtio-win /nonexistent/virtio-win does not exist: pass the virtio-win directory or ISO',
+    );
     const file = join(work, 'not-an-iso.txt');
     await writeFile(file, 'x');
     const plain = await runV2v(['-i', 'disk', join(guest, 'windows.img'), '-if', 'raw', '-o', 'local', '-os', out, '--virtio-win', file]);
     expect(plain.exitCode).toBe(3);
-    expect(plain.stderr).toContain(`v2v: error: --virtio-win ${file} is neither a directory nor an .iso file: pass the virtio-win directory or the virtio-win ISO.`);
+    expect(plain.stderr).toContain(
+      `v2v: error: --virtio-win ${file} is neither a directory nor an .iso file: pass the virtio-win directory or the virtio-win ISO.`,
+    );
     expect(plain.stdout).not.toContain('Inspecting the source');
     expect(await outputEntries(out)).toEqual([]);
     const logs = await runLogs(out);

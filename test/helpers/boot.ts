@@ -58,33 +58,43 @@ export const FAILURE_PATTERN =
   /Gave up waiting for root|\(initramfs\)|emergency mode|Kernel panic|Dropping to a shell|No bootable device|Boot failed/;
 
 /** Build the qemu-system-x86_64 argument list for a boot (exported for tests). */
-export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB' | 'firmware' | 'nic'> & Partial<UefiVars>): string[] {
+export function qemuArgs(
+  opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB' | 'firmware' | 'nic'> & Partial<UefiVars>,
+): string[] {
   const mem = String(opts.memoryMiB ?? 1024);
   // -snapshot + snapshot=on: all guest writes go to a temporary overlay.
-  const drive = (extra: string) =>
-    `file=${opts.disk.replace(/,/g, ',,')},format=${opts.format},snapshot=on,${extra}`;
+  const drive = (extra: string) => `file=${opts.disk.replace(/,/g, ',,')},format=${opts.format},snapshot=on,${extra}`;
   const args = [
-    '-accel', 'tcg',
-    '-machine', opts.bus === 'sata' ? 'q35' : 'pc',
-    '-m', mem,
-    '-smp', '2',
+    '-accel',
+    'tcg',
+    '-machine',
+    opts.bus === 'sata' ? 'q35' : 'pc',
+    '-m',
+    mem,
+    '-smp',
+    '2',
     '-nodefaults',
-    '-display', 'none',
+    '-display',
+    'none',
     // hubport with no other port on hub 0: a link up, isolated from everything.
     ...(opts.nic === undefined
       ? ['-nic', 'none']
       : ['-netdev', 'hubport,id=n0,hubid=0', '-device', `virtio-net-pci,netdev=n0,mac=${opts.nic.mac}`]),
     '-no-reboot',
     '-snapshot',
-    '-chardev', 'stdio,id=serial0,signal=off',
-    '-serial', 'chardev:serial0',
+    '-chardev',
+    'stdio,id=serial0,signal=off',
+    '-serial',
+    'chardev:serial0',
   ];
   if (opts.firmware === 'uefi') {
     if (opts.varsPath === undefined) throw new Error('a UEFI boot needs varsPath, a writable copy of OVMF_VARS');
     // Code read-only; variables in a per-boot copy, so no boot entry survives.
     args.push(
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${opts.varsPath.replace(/,/g, ',,')}`,
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${opts.varsPath.replace(/,/g, ',,')}`,
     );
   }
   switch (opts.bus) {
@@ -95,18 +105,17 @@ export function qemuArgs(opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'me
       args.push('-drive', drive('if=ide,index=0,media=disk'));
       break;
     case 'sata':
-      args.push(
-        '-drive', drive('if=none,id=disk0'),
-        '-device', 'ahci,id=ahci0',
-        '-device', 'ide-hd,drive=disk0,bus=ahci0.0,bootindex=0',
-      );
+      args.push('-drive', drive('if=none,id=disk0'), '-device', 'ahci,id=ahci0', '-device', 'ide-hd,drive=disk0,bus=ahci0.0,bootindex=0');
       break;
     case 'scsi':
       // LSI 53C895A (guest driver sym53c8xx): a non-virtio SCSI HBA.
       args.push(
-        '-drive', drive('if=none,id=disk0'),
-        '-device', 'lsi53c895a,id=scsi0',
-        '-device', 'scsi-hd,drive=disk0,bus=scsi0.0,bootindex=0',
+        '-drive',
+        drive('if=none,id=disk0'),
+        '-device',
+        'lsi53c895a,id=scsi0',
+        '-device',
+        'scsi-hd,drive=disk0,bus=scsi0.0,bootindex=0',
       );
       break;
     default:
@@ -124,7 +133,11 @@ export async function bootDisk(opts: BootOptions): Promise<BootResult> {
     await copyFile(OVMF.vars, join(varsDir, 'VARS.fd'));
   }
   try {
-    return await bootWithArgs(opts, qemuArgs({ ...opts, ...(varsDir === undefined ? {} : { varsPath: join(varsDir, 'VARS.fd') }) }), timeoutMs);
+    return await bootWithArgs(
+      opts,
+      qemuArgs({ ...opts, ...(varsDir === undefined ? {} : { varsPath: join(varsDir, 'VARS.fd') }) }),
+      timeoutMs,
+    );
   } finally {
     if (varsDir !== undefined) await rm(varsDir, { recursive: true, force: true });
   }

@@ -30,7 +30,12 @@ export interface Libvirtd {
 
 /** Runs `virsh -c URI ARGS` with parseable output; never throws. */
 export async function virsh(uri: string, ...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const result = await execa('virsh', ['-c', uri, ...args], { reject: false, env: { LANG: 'C', LC_ALL: 'C' }, stdin: 'ignore', timeout: 30_000 });
+  const result = await execa('virsh', ['-c', uri, ...args], {
+    reject: false,
+    env: { LANG: 'C', LC_ALL: 'C' },
+    stdin: 'ignore',
+    timeout: 30_000,
+  });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 

@@ -60,7 +60,9 @@ export async function startV2v(args: string[], env: Record<string, string> = {})
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}\nstdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
+        reject(
+          new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}\nstdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`),
+        );
       }, timeoutMs);
       const check = (): void => {
         if (pattern.test(out) || pattern.test(err)) {

@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
-const SCHEMA = JSON.parse(readFileSync(new URL('../../docs/machine-readable.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const SCHEMA = JSON.parse(readFileSync(new URL('../../docs/machine-readable.schema.json', import.meta.url), 'utf8')) as Record<
+  string,
+  unknown
+>;
 
 const ajv = new Ajv2020({ allErrors: true });
 addFormats.default(ajv, ['date-time']);

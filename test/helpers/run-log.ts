@@ -14,7 +14,10 @@ export function runLogPattern(name?: string): RegExp {
 /** The run logs in `dir` (paths, sorted). */
 export async function runLogs(dir: string, name?: string): Promise<string[]> {
   const pattern = runLogPattern(name);
-  return (await readdir(dir)).filter((e) => pattern.test(e)).sort().map((e) => join(dir, e));
+  return (await readdir(dir))
+    .filter((e) => pattern.test(e))
+    .sort()
+    .map((e) => join(dir, e));
 }
 
 /** The output files of `dir` (sorted) and the path of its one run log (of guest `name` when given); throws unless there is exactly one. */
@@ -22,7 +25,8 @@ export async function splitOutputDir(dir: string, name?: string): Promise<{ file
   const entries = (await readdir(dir)).sort();
   const pattern = runLogPattern(name);
   const logs = entries.filter((e) => pattern.test(e));
-  if (logs.length !== 1) throw new Error(`expected exactly one run log${name ? ` of ${name}` : ''} in ${dir}, found: ${entries.join(', ') || 'nothing'}`);
+  if (logs.length !== 1)
+    throw new Error(`expected exactly one run log${name ? ` of ${name}` : ''} in ${dir}, found: ${entries.join(', ') || 'nothing'}`);
   return { files: entries.filter((e) => !pattern.test(e)), log: join(dir, logs[0]!) };
 }
 

@@ -45,12 +45,25 @@ export async function startSshd({ sftp = true } = {}) {
   const fingerprint = /\bSHA256:\S+/.exec(listing)?.[0];
   if (fingerprint === undefined) throw new Error(`ssh-keygen -lf printed no SHA256 fingerprint: ${listing}`);
   const config = join(dir, 'sshd_config');
-  writeFileSync(config, [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
-    'PubkeyAuthentication yes', 'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no',
-    ...(sftp ? ['Subsystem sftp internal-sftp'] : []), 'LogLevel ERROR', '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      ...(sftp ? ['Subsystem sftp internal-sftp'] : []),
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
   mkdirSync('/run/sshd', { recursive: true });
   // -D: foreground, so we own the PID; -e: log to stderr.
   const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -68,7 +81,12 @@ export async function startSshd({ sftp = true } = {}) {
     await sleep(50);
   }
   return {
-    dir, port, identity: clientKey, knownHosts, fingerprint, user: userInfo().username,
+    dir,
+    port,
+    identity: clientKey,
+    knownHosts,
+    fingerprint,
+    user: userInfo().username,
     log: () => log,
     /** Stops sshd by PID and removes its files. */
     async stop() {

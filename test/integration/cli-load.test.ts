@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/v2v.js';
 
 /** Modules only a conversion or a subcommand's runner needs. */
-const RUN_ONLY = /\/dist\/(stages|drivers)\/|\/dist\/src\/run\/(main|pipeline)\.js$|\/dist\/src\/host\/exec\.js$|\/dist\/src\/cli\/(batch\/command|list|verify)\.js$|\/node_modules\/(listr2|execa)\//;
+const RUN_ONLY =
+  /\/dist\/(stages|drivers)\/|\/dist\/src\/run\/(main|pipeline)\.js$|\/dist\/src\/host\/exec\.js$|\/dist\/src\/cli\/(batch\/command|list|verify)\.js$|\/node_modules\/(listr2|execa)\//;
 
 let dir: string;
 let runs = 0;
@@ -27,8 +28,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function modulesLoaded(...args: string[]): Promise<{ modules: string[]; exitCode: number | undefined }> {
   const log = join(dir, `modules-${++runs}.txt`);
   const hook = join(ROOT, 'test/helpers/record-modules.mjs');
-  const result = await execa('node', ['--import', hook, join(ROOT, 'bin/v2v.js'), ...args], { reject: false, env: { V2V_MODULE_LOG: log } });
-  return { modules: readFileSync(log, 'utf8').split('\n').filter((url) => url !== ''), exitCode: result.exitCode };
+  const result = await execa('node', ['--import', hook, join(ROOT, 'bin/v2v.js'), ...args], {
+    reject: false,
+    env: { V2V_MODULE_LOG: log },
+  });
+  return {
+    modules: readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((url) => url !== ''),
+    exitCode: result.exitCode,
+  };
 }
 
 describe('modules loaded by a command line that runs nothing', () => {
@@ -52,10 +61,12 @@ describe('modules loaded by a command line that runs nothing', () => {
   it('sees the modules of a subcommand that runs (the check above can fail)', async () => {
     const { modules, exitCode } = await modulesLoaded('verify', join(dir, 'missing.xml'));
     expect(exitCode).toBe(2); // cannot read the XML: after the runner and its drivers loaded
-    expect(modules.filter((url) => RUN_ONLY.test(url))).toEqual(expect.arrayContaining([
-      expect.stringMatching(/\/dist\/src\/cli\/verify\.js$/),
-      expect.stringMatching(/\/dist\/drivers\/qemu-img\.js$/),
-      expect.stringMatching(/\/node_modules\/execa\//),
-    ]));
+    expect(modules.filter((url) => RUN_ONLY.test(url))).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/\/dist\/src\/cli\/verify\.js$/),
+        expect.stringMatching(/\/dist\/drivers\/qemu-img\.js$/),
+        expect.stringMatching(/\/node_modules\/execa\//),
+      ]),
+    );
   });
 });

@@ -14,7 +14,10 @@ function rows(): Array<{ options: string[] }> {
   return TABLE.split('\n')
     .filter((line) => line.startsWith('| `'))
     .map((line) => {
-      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
       return { options: [...cells[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!) };
     });
 }

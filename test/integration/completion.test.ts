@@ -31,7 +31,9 @@ describe('the bash script of "v2v completion"', () => {
 COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}
 _v2v_yargs_completions
 printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const { stdout } = await execa('bash', ['--norc', '--noprofile', '-c', program], { env: { PATH: `${dir}:${process.env['PATH'] ?? ''}` } });
+    const { stdout } = await execa('bash', ['--norc', '--noprofile', '-c', program], {
+      env: { PATH: `${dir}:${process.env['PATH'] ?? ''}` },
+    });
     return stdout === '' ? [] : stdout.split('\n');
   }
 

@@ -56,7 +56,9 @@ describe('every run can be stopped', () => {
     `;
     const child = spawn('node', ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
     const sent = Date.now();
@@ -86,7 +88,10 @@ describe('what a run writes is readable by its user only', () => {
     const src = join(work, 'tiny');
     await mkdir(src);
     await execa('qemu-img', ['create', '-q', '-f', 'vmdk', join(src, 'tiny.vmdk'), '16M']);
-    await writeFile(join(src, 'tiny.vmx'), 'displayName = "tiny"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "tiny.vmdk"\n');
+    await writeFile(
+      join(src, 'tiny.vmx'),
+      'displayName = "tiny"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "tiny.vmdk"\n',
+    );
     const out = join(work, 'out');
     await mkdir(out);
     const run = await startV2v(['-i', 'vmx', join(src, 'tiny.vmx'), '-o', 'local', '-os', out], { V2V_TEST_PAUSE_AT: 'preflight' });
@@ -116,11 +121,27 @@ describe('an SSH server without the SFTP subsystem', () => {
       const src = join(work, 'remote');
       await mkdir(src);
       await execa('qemu-img', ['create', '-q', '-f', 'vmdk', join(src, 'tiny.vmdk'), '16M']);
-      await writeFile(join(src, 'tiny.vmx'), 'displayName = "tiny"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "tiny.vmdk"\n');
-      const r = await runV2v(['-i', 'vmx', '-it', 'ssh', `ssh://${sshd.user}@127.0.0.1:${sshd.port}${join(src, 'tiny.vmx')}`,
-        '--ssh-identity', sshd.identity, '--known-hosts', sshd.knownHosts, '-o', 'null']);
+      await writeFile(
+        join(src, 'tiny.vmx'),
+        'displayName = "tiny"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "tiny.vmdk"\n',
+      );
+      const r = await runV2v([
+        '-i',
+        'vmx',
+        '-it',
+        'ssh',
+        `ssh://${sshd.user}@127.0.0.1:${sshd.port}${join(src, 'tiny.vmx')}`,
+        '--ssh-identity',
+        sshd.identity,
+        '--known-hosts',
+        sshd.knownHosts,
+        '-o',
+        'null',
+      ]);
       expect(r.exitCode, r.stderr).toBe(4);
-      expect(r.stderr).toMatch(/v2v: error: Cannot read ssh:\/\/.*tiny\.vmdk \(.*sftp.*\): the SSH server must offer the SFTP subsystem, through which the disks are read: enable it/i);
+      expect(r.stderr).toMatch(
+        /v2v: error: Cannot read ssh:\/\/.*tiny\.vmdk \(.*sftp.*\): the SSH server must offer the SFTP subsystem, through which the disks are read: enable it/i,
+      );
     } finally {
       await sshd.stop();
     }

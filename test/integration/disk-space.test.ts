@@ -46,7 +46,9 @@ describe('target space needed', () => {
 describe('copy progress lines', () => {
   it('count the bytes really written when the target is a file, else the share of the virtual size', async () => {
     const { formatProgress, allocatedBytes } = await import('../../stages/copy.js');
-    expect(formatProgress(50, 2 * 1024 * MiB, 10_000, 360 * MiB)).toBe('50.0% (360.0 MiB written of 2.0 GiB virtual, 36.0 MiB/s, ETA 10 s)');
+    expect(formatProgress(50, 2 * 1024 * MiB, 10_000, 360 * MiB)).toBe(
+      '50.0% (360.0 MiB written of 2.0 GiB virtual, 36.0 MiB/s, ETA 10 s)',
+    );
     expect(formatProgress(100, 2 * 1024 * MiB, 20_000, 720 * MiB)).toBe('100.0% (720.0 MiB written of 2.0 GiB virtual, 36.0 MiB/s)');
     expect(formatProgress(25, 1024 * MiB, 5_000)).toBe('25.0% (256.0 MiB of 1.0 GiB, 51.2 MiB/s, ETA 15 s)');
     // The sparse raw target written above: its allocation, not its 1 GiB size.

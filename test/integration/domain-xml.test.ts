@@ -37,7 +37,9 @@ function disk(dev: string, format: TargetDisk['format'], path: string): TargetDi
 // Required, not optional: the setup script installs libvirt-clients, so a
 // missing validator is an environment defect this test must report.
 describe('virt-xml-validate accepts every golden file', () => {
-  for (const name of readdirSync(FIXTURES).filter((f) => f.endsWith('.xml')).map((f) => f.slice(0, -'.xml'.length))) {
+  for (const name of readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.xml'))
+    .map((f) => f.slice(0, -'.xml'.length))) {
     it(name, () => {
       const result = spawnSync('virt-xml-validate', [join(FIXTURES, `${name}.xml`), 'domain'], { encoding: 'utf8' });
       expect(result.error, 'virt-xml-validate must be on PATH (package libvirt-clients)').toBeUndefined();
@@ -65,7 +67,10 @@ describe('buildDomainXml with many devices', () => {
     const xml = buildDomainXml(input);
     const targets = targetsOf((await parseStringPromise(xml)).domain);
     expect(targets).toHaveLength(31);
-    expect(targets.slice(25, 27)).toEqual([{ device: 'disk', dev: 'sdz', bus: 'sata' }, { device: 'disk', dev: 'sdaa', bus: 'sata' }]);
+    expect(targets.slice(25, 27)).toEqual([
+      { device: 'disk', dev: 'sdz', bus: 'sata' },
+      { device: 'disk', dev: 'sdaa', bus: 'sata' },
+    ]);
     expect(targets[30]).toEqual({ device: 'cdrom', dev: 'sdae', bus: 'sata' });
     expect(new Set(targets.map((t) => t.dev)).size).toBe(31);
     const file = join(dir, 'many.xml');

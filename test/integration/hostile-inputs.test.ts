@@ -45,13 +45,18 @@ async function load(input: Input): Promise<Awaited<ReturnType<Input['load']>>> {
 
 /** The SourceError a load rejects with (a hang fails the test by its timeout). */
 async function loadError(input: Input): Promise<string> {
-  const error = await load(input).then(() => undefined, (e: unknown) => e);
+  const error = await load(input).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(SourceError);
   return (error as Error).message;
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 async function fresh(name: string): Promise<string> {
@@ -82,9 +87,17 @@ function ovf(href: string): string {
 /** A VMDK descriptor with one flat extent named `extent`. */
 function descriptor(extent: string, parent?: string): string {
   return [
-    '# Disk DescriptorFile', 'version=1', 'CID=12345678', `parentCID=${parent ? '87654321' : 'ffffffff'}`,
-    'createType="monolithicFlat"', ...(parent ? [`parentFileNameHint="${parent}"`] : []), '',
-    `RW 2048 FLAT "${extent}" 0`, '', 'ddb.adapterType = "lsilogic"', '',
+    '# Disk DescriptorFile',
+    'version=1',
+    'CID=12345678',
+    `parentCID=${parent ? '87654321' : 'ffffffff'}`,
+    'createType="monolithicFlat"',
+    ...(parent ? [`parentFileNameHint="${parent}"`] : []),
+    '',
+    `RW 2048 FLAT "${extent}" 0`,
+    '',
+    'ddb.adapterType = "lsilogic"',
+    '',
   ].join('\n');
 }
 
@@ -140,7 +153,9 @@ describe('item 2: an OVA cannot make v2v read a host file', () => {
     const dir = await fresh('dir-dirlink');
     await writeFile(path.join(dir, 'g.ovf'), ovf('sub/secret.vmdk'));
     await symlink(victim, path.join(dir, 'sub'));
-    expect(await loadError(ovaInput(dir))).toMatch(/^The disk file sub\/secret\.vmdk in .* resolves to .*victim\/secret\.vmdk, outside .*dir-dirlink: .*copy the file into the OVF directory/);
+    expect(await loadError(ovaInput(dir))).toMatch(
+      /^The disk file sub\/secret\.vmdk in .* resolves to .*victim\/secret\.vmdk, outside .*dir-dirlink: .*copy the file into the OVF directory/,
+    );
   });
 
   it('refuses an OVA disk whose VMDK descriptor names an extent outside the OVA', async () => {
@@ -149,7 +164,9 @@ describe('item 2: an OVA cannot make v2v read a host file', () => {
     await writeFile(path.join(src, 'g-disk1.vmdk'), descriptor(path.join(victim, 'shadow')));
     const ova = path.join(work, 'extent.ova');
     await execa('tar', ['-cf', ova, '-C', src, 'g.ovf', 'g-disk1.vmdk']);
-    expect(await loadError(ovaInput(ova))).toMatch(/^The extent .*victim\/shadow of The disk file g-disk1\.vmdk in .*extent\.ova resolves to .*victim\/shadow, outside /);
+    expect(await loadError(ovaInput(ova))).toMatch(
+      /^The extent .*victim\/shadow of The disk file g-disk1\.vmdk in .*extent\.ova resolves to .*victim\/shadow, outside /,
+    );
   });
 });
 
@@ -158,7 +175,9 @@ describe('item 3: a VMX disk cannot name a host file', () => {
     const dir = await fresh('vmx-escape');
     const file = path.join(dir, 'g.vmx');
     await writeFile(file, vmx('../victim/shadow'));
-    expect(await loadError(vmxInput(file))).toMatch(/^The disk .*victim\/shadow named by scsi0:0 in .*g\.vmx resolves to .*victim\/shadow, outside .*vmx-escape: .*copy the disk .* next to the \.vmx/);
+    expect(await loadError(vmxInput(file))).toMatch(
+      /^The disk .*victim\/shadow named by scsi0:0 in .*g\.vmx resolves to .*victim\/shadow, outside .*vmx-escape: .*copy the disk .* next to the \.vmx/,
+    );
     await writeFile(file, vmx(secret));
     expect(await loadError(vmxInput(file))).toMatch(/secret\.vmdk named by scsi0:0 .* outside /);
     await writeFile(file, vmx('/dev/zero'));
@@ -172,7 +191,9 @@ describe('item 3: a VMX disk cannot name a host file', () => {
     const dir = await fresh('vmx-raw');
     await writeFile(path.join(dir, 'disk.vmdk'), Buffer.alloc(MiB));
     await writeFile(path.join(dir, 'g.vmx'), vmx('disk.vmdk'));
-    expect(await loadError(vmxInput(path.join(dir, 'g.vmx')))).toMatch(/disk\.vmdk named by scsi0:0 .* is not a VMDK .*use "-i disk IMAGE"/);
+    expect(await loadError(vmxInput(path.join(dir, 'g.vmx')))).toMatch(
+      /disk\.vmdk named by scsi0:0 .* is not a VMDK .*use "-i disk IMAGE"/,
+    );
   });
 
   it('refuses a VMDK inside the directory whose extent, parent or protocol name leads outside', async () => {
@@ -180,9 +201,13 @@ describe('item 3: a VMX disk cannot name a host file', () => {
     const file = path.join(dir, 'g.vmx');
     await writeFile(file, vmx('d.vmdk'));
     await writeFile(path.join(dir, 'd.vmdk'), descriptor('../victim/shadow'));
-    expect(await loadError(vmxInput(file))).toMatch(/^The extent \.\.\/victim\/shadow of The disk .*d\.vmdk .* resolves to .*victim\/shadow, outside /);
+    expect(await loadError(vmxInput(file))).toMatch(
+      /^The extent \.\.\/victim\/shadow of The disk .*d\.vmdk .* resolves to .*victim\/shadow, outside /,
+    );
     await writeFile(path.join(dir, 'd.vmdk'), descriptor('nbd:unix:/run/x.sock'));
-    expect(await loadError(vmxInput(file))).toMatch(/names the extent "nbd:unix:\/run\/x\.sock", which qemu would open as a network or special source/);
+    expect(await loadError(vmxInput(file))).toMatch(
+      /names the extent "nbd:unix:\/run\/x\.sock", which qemu would open as a network or special source/,
+    );
     // A snapshot whose parent is another VM's disk.
     await execa('qemu-img', ['create', '-q', '-f', 'vmdk', '-b', secret, '-F', 'vmdk', path.join(dir, 'child.vmdk')]);
     await writeFile(file, vmx('child.vmdk'));
@@ -196,7 +221,10 @@ describe('item 3: a VMX disk cannot name a host file', () => {
     await execa('qemu-img', ['create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', path.join(dir, 'base-000001.vmdk')]);
     await writeFile(path.join(dir, 'g.vmx'), `${vmx('flat.vmdk')}scsi0:1.present = "TRUE"\nscsi0:1.fileName = "base-000001.vmdk"\n`);
     const source = await load(vmxInput(path.join(dir, 'g.vmx')));
-    expect(source.disks.map((d) => [path.basename(d.path), d.format])).toEqual([['flat.vmdk', 'vmdk'], ['base-000001.vmdk', 'vmdk']]);
+    expect(source.disks.map((d) => [path.basename(d.path), d.format])).toEqual([
+      ['flat.vmdk', 'vmdk'],
+      ['base-000001.vmdk', 'vmdk'],
+    ]);
   });
 });
 
@@ -241,7 +269,9 @@ describe('item 4: FIFOs, devices and huge files are refused before any read', ()
     await writeFile(path.join(dir, 'g.xml'), xml(secret));
     expect((await load(libvirtXmlInput(path.join(dir, 'g.xml')))).disks[0]!.path).toBe(secret);
     await writeFile(path.join(dir, 'g.xml'), xml('/dev/zero'));
-    expect(await loadError(libvirtXmlInput(path.join(dir, 'g.xml')))).toMatch(/^The disk \/dev\/zero named in .*g\.xml is a character device, not a disk image/);
+    expect(await loadError(libvirtXmlInput(path.join(dir, 'g.xml')))).toMatch(
+      /^The disk \/dev\/zero named in .*g\.xml is a character device, not a disk image/,
+    );
     await execa('mkfifo', [path.join(dir, 'fifo')]);
     await writeFile(path.join(dir, 'g.xml'), xml(path.join(dir, 'fifo')));
     expect(await loadError(libvirtXmlInput(path.join(dir, 'g.xml')))).toMatch(/fifo named in .*g\.xml is a FIFO, not a disk image/);

@@ -41,9 +41,18 @@ afterAll(async () => {
 
 describe('newc archives', () => {
   it('lists what GNU cpio wrote (names, data) and finds its trailer', async () => {
-    const path = await gnuCpio('a', { 'conf/modules': 'ahci\n', 'init': '#!/bin/sh\n', 'usr/lib/modules/6.1/modules.dep': 'kernel/a.ko:\n' });
+    const path = await gnuCpio('a', { 'conf/modules': 'ahci\n', init: '#!/bin/sh\n', 'usr/lib/modules/6.1/modules.dep': 'kernel/a.ko:\n' });
     const listing = await listArchives(path);
-    expect(listing.entries.map((e) => e.name).sort()).toEqual(['conf', 'conf/modules', 'init', 'usr', 'usr/lib', 'usr/lib/modules', 'usr/lib/modules/6.1', 'usr/lib/modules/6.1/modules.dep']);
+    expect(listing.entries.map((e) => e.name).sort()).toEqual([
+      'conf',
+      'conf/modules',
+      'init',
+      'usr',
+      'usr/lib',
+      'usr/lib/modules',
+      'usr/lib/modules/6.1',
+      'usr/lib/modules/6.1/modules.dep',
+    ]);
     expect(listing.dotSlash).toBe(false); // GNU cpio stores "./conf" as "conf"
     const conf = listing.entries.find((e) => e.name === 'conf/modules');
     expect(conf && (await readEntry(path, conf)).toString()).toBe('ahci\n');
@@ -52,7 +61,7 @@ describe('newc archives', () => {
   });
 
   it('writes members GNU cpio extracts: the original up to its trailer, then ours win as later files (as the kernel, cpio -u replaces)', async () => {
-    const path = await gnuCpio('b', { 'conf/modules': 'ahci\n', 'init': 'x' });
+    const path = await gnuCpio('b', { 'conf/modules': 'ahci\n', init: 'x' });
     const listing = await listArchives(path);
     const original = await readFile(path);
     const tail = newcArchiveTail(
@@ -107,11 +116,15 @@ describe('extendInitramfsTools on an initramfs-tools-like image (host tree as th
     'kernel/drivers/block/virtio_blk.ko',
     'kernel/drivers/ata/ahci.ko',
   ];
-  const DEP = 'kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/virtio/virtio_ring.ko:\nkernel/drivers/virtio/virtio.ko:\nkernel/drivers/ata/ahci.ko:\n';
+  const DEP =
+    'kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/virtio/virtio_ring.ko:\nkernel/drivers/virtio/virtio.ko:\nkernel/drivers/ata/ahci.ko:\n';
   let root: string;
 
   /** A guest with the modules above and an image holding only ahci (zstd main archive after an early one). */
-  async function makeGuest(name: string, imageModules: Record<string, string> = { [`usr/lib/modules/${V}/kernel/drivers/ata/ahci.ko`]: 'ahci' }): Promise<string> {
+  async function makeGuest(
+    name: string,
+    imageModules: Record<string, string> = { [`usr/lib/modules/${V}/kernel/drivers/ata/ahci.ko`]: 'ahci' },
+  ): Promise<string> {
     root = join(dir, name);
     for (const m of MODULES) {
       await mkdir(join(root, 'lib/modules', V, m, '..'), { recursive: true });
@@ -173,12 +186,16 @@ describe('extendInitramfsTools on an initramfs-tools-like image (host tree as th
       pins: ['usr/lib/systemd/network/10-v2v-ens192.link'],
     });
     const out = await unpackImage();
-    expect(await readFile(join(out, `usr/lib/modules/${V}/kernel/drivers/block/virtio_blk.ko`), 'utf8')).toBe('module kernel/drivers/block/virtio_blk.ko');
+    expect(await readFile(join(out, `usr/lib/modules/${V}/kernel/drivers/block/virtio_blk.ko`), 'utf8')).toBe(
+      'module kernel/drivers/block/virtio_blk.ko',
+    );
     expect(await readFile(join(out, `usr/lib/modules/${V}/modules.dep`), 'utf8')).toBe(DEP);
     expect(await readFile(join(out, `usr/lib/modules/${V}/modules.alias`), 'utf8')).toContain('virtio_blk');
     expect(await readFile(join(out, 'conf/modules'), 'utf8')).toBe('ahci\nvirtio_blk\n');
     expect(await readFile(join(out, 'usr/lib/systemd/network/10-v2v-ens192.link'), 'utf8')).toContain('Name=ens192');
-    expect(await readFile(join(out, 'kernel/x86/microcode/AuthenticAMD.bin'), 'utf8').catch(() => 'early archive kept apart')).toBe('early archive kept apart');
+    expect(await readFile(join(out, 'kernel/x86/microcode/AuthenticAMD.bin'), 'utf8').catch(() => 'early archive kept apart')).toBe(
+      'early archive kept apart',
+    );
     expect(await readFile(join(out, MARKER), 'utf8')).toContain('virtio_blk');
     // Idempotent: converting the converted guest changes nothing.
     const size = (await readFile(join(root, 'boot', `initrd.img-${V}`))).length;
@@ -186,12 +203,18 @@ describe('extendInitramfsTools on an initramfs-tools-like image (host tree as th
     expect((await readFile(join(root, 'boot', `initrd.img-${V}`))).length).toBe(size);
   });
 
-  it('leaves to update-initramfs an image whose modules are not the guest\'s, or compressed modules its modprobe may not read', async () => {
+  it("leaves to update-initramfs an image whose modules are not the guest's, or compressed modules its modprobe may not read", async () => {
     const g = hostGuest(await makeGuest('guest-stranger', { [`usr/lib/modules/${V}/kernel/drivers/ata/ahci.ko.zst`]: 'z' }));
-    expect(await extendInitramfsTools(request(g))).toEqual({ status: 'not-understood', reason: 'its module kernel/drivers/ata/ahci.ko.zst is not in the guest\'s modules.dep' });
+    expect(await extendInitramfsTools(request(g))).toEqual({
+      status: 'not-understood',
+      reason: "its module kernel/drivers/ata/ahci.ko.zst is not in the guest's modules.dep",
+    });
     const g2 = hostGuest(await makeGuest('guest-xz'));
     await writeFile(join(root, 'lib/modules', V, 'modules.dep'), DEP.replace('virtio_blk.ko:', 'virtio_blk.ko.xz:'));
-    expect(await extendInitramfsTools(request(g2))).toEqual({ status: 'not-understood', reason: 'its modules are not .xz-compressed like kernel/drivers/block/virtio_blk.ko.xz' });
+    expect(await extendInitramfsTools(request(g2))).toEqual({
+      status: 'not-understood',
+      reason: 'its modules are not .xz-compressed like kernel/drivers/block/virtio_blk.ko.xz',
+    });
   });
 
   it('adds .ko.zst modules, as they are, to an image of .ko.zst modules (Ubuntu since 23.10, the UEFI+LVM test guest)', async () => {
@@ -210,9 +233,12 @@ describe('extendInitramfsTools on an initramfs-tools-like image (host tree as th
     expect(await readFile(join(out, `usr/lib/modules/${V}/modules.dep`), 'utf8')).toContain('virtio_blk.ko.zst: ');
   });
 
-  it('leaves to update-initramfs an image without initramfs-tools\' layout', async () => {
+  it("leaves to update-initramfs an image without initramfs-tools' layout", async () => {
     const g = hostGuest(await makeGuest('guest-text'));
     await writeFile(join(root, 'boot', `initrd.img-${V}`), 'usr/lib/modules/x/kernel/a.ko\n');
-    expect(await extendInitramfsTools(request(g))).toEqual({ status: 'not-understood', reason: 'neither a cpio archive nor a known compression at byte 0' });
+    expect(await extendInitramfsTools(request(g))).toEqual({
+      status: 'not-understood',
+      reason: 'neither a cpio archive nor a known compression at byte 0',
+    });
   });
 });

@@ -24,13 +24,19 @@ function file(name: string, text: string): string {
 
 const MEMSIZE_WARNING = /^line 2 of .*: memSize = "lots" is not a positive whole number; it is ignored$/;
 /** A .vmx with an unusable memSize (a warning) whose only disk does not exist (the load fails after parsing). */
-const missingDiskVmx = file('missing-disk/w.vmx', 'displayName = "w"\nmemSize = "lots"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "gone.vmdk"\n');
+const missingDiskVmx = file(
+  'missing-disk/w.vmx',
+  'displayName = "w"\nmemSize = "lots"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "gone.vmdk"\n',
+);
 
 /** Runs the built v2v on the missing-disk .vmx with extra arguments and environment. */
 async function v2v(args: string[], env: Record<string, string> = {}) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'CI')) as Record<string, string>;
   return execa('node', [join(ROOT, 'bin/v2v.js'), '-i', 'vmx', missingDiskVmx, '-o', 'null', ...args], {
-    reject: false, extendEnv: false, env: { ...base, TMPDIR: work, ...env }, timeout: 60_000,
+    reject: false,
+    extendEnv: false,
+    env: { ...base, TMPDIR: work, ...env },
+    timeout: 60_000,
   });
 }
 
@@ -48,7 +54,10 @@ describe('the CLI shows them before the error', () => {
   it('--machine-readable: a source-stage warning event before the error event and the result', async () => {
     const run = await v2v(['--machine-readable']);
     expect(run.exitCode).toBe(4);
-    const events = String(run.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; message: string; stage?: string });
+    const events = String(run.stdout)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; message: string; stage?: string });
     const warning = events.findIndex((e) => e.type === 'warning' && MEMSIZE_WARNING.test(e.message));
     const error = events.findIndex((e) => e.type === 'error');
     expect(warning, String(run.stdout)).toBeGreaterThanOrEqual(0);
@@ -60,8 +69,9 @@ describe('the CLI shows them before the error', () => {
   it('on a terminal (live renderer, under script(1)): the warning, then the error', async () => {
     const command = [join(ROOT, 'bin/v2v.js'), '-i', 'vmx', missingDiskVmx, '-o', 'null'].map((a) => `'${a}'`).join(' ');
     const run = await execa('script', ['-qec', `node ${command}`, '/dev/null'], {
-      reject: false, extendEnv: false,
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'CI')) as Record<string, string>, TMPDIR: work },
+      reject: false,
+      extendEnv: false,
+      env: { ...(Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'CI')) as Record<string, string>), TMPDIR: work },
       timeout: 60_000,
     });
     expect(run.exitCode).toBe(4);

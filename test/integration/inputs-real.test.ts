@@ -68,7 +68,9 @@ async function loadError(input: Input): Promise<Error> {
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 /** An OVF as vSphere exports it: one SCSI disk (a streamOptimized VMDK) and one vmxnet3 NIC. */
@@ -111,10 +113,7 @@ describe('-i ova on real archives', () => {
     await createImage(disk, 'vmdk', 16 * MiB, 'subformat=streamOptimized');
     await writePattern(disk, 'vmdk');
     await writeFile(path.join(ovfDir, 'tiny.ovf'), ovfText('tiny-disk1.vmdk'));
-    const mf = [
-      `SHA256(tiny.ovf)= ${await sha256(path.join(ovfDir, 'tiny.ovf'))}`,
-      `SHA256(tiny-disk1.vmdk)= ${await sha256(disk)}`,
-    ];
+    const mf = [`SHA256(tiny.ovf)= ${await sha256(path.join(ovfDir, 'tiny.ovf'))}`, `SHA256(tiny-disk1.vmdk)= ${await sha256(disk)}`];
     await writeFile(path.join(ovfDir, 'tiny.mf'), `${mf.join('\n')}\n`);
   });
 
@@ -126,7 +125,16 @@ describe('-i ova on real archives', () => {
       vcpus: 2,
       firmware: 'uefi',
       secureBoot: false,
-      disks: [{ path: path.join(run.tmpdir, 'ova', 'tiny-disk1.vmdk'), format: 'vmdk', bus: 'scsi', controller: 0, unit: 0, controllerModel: 'pvscsi' }],
+      disks: [
+        {
+          path: path.join(run.tmpdir, 'ova', 'tiny-disk1.vmdk'),
+          format: 'vmdk',
+          bus: 'scsi',
+          controller: 0,
+          unit: 0,
+          controllerModel: 'pvscsi',
+        },
+      ],
       removables: [],
       nics: [{ model: 'vmxnet3', network: 'VM Network' }],
       warnings: [],
@@ -157,7 +165,10 @@ describe('-i ova on real archives', () => {
     await mkdir(bad);
     await sh('cp', ...files.map((f) => path.join(ovfDir, f)), bad);
     const mf = await readFile(path.join(bad, 'tiny.mf'), 'utf8');
-    await writeFile(path.join(bad, 'tiny.mf'), mf.replace(/(tiny-disk1\.vmdk\)= )(.)/, (_m, head: string, c: string) => head + (c === '0' ? '1' : '0')));
+    await writeFile(
+      path.join(bad, 'tiny.mf'),
+      mf.replace(/(tiny-disk1\.vmdk\)= )(.)/, (_m, head: string, c: string) => head + (c === '0' ? '1' : '0')),
+    );
     const archive = await pack('bad-mf.ova', [], bad);
     expect((await loadError(ovaInput(archive))).message).toBe(
       `tiny-disk1.vmdk in ${archive} does not match its SHA256 checksum in the manifest: the OVA is corrupt, download or export it again.`,
@@ -175,7 +186,9 @@ describe('-i ova on real archives', () => {
 
   it('refuses an OVA missing a file its manifest lists, one without .ovf, and a file that is no archive', async () => {
     const missing = await pack('missing.ova', [], ovfDir, ['tiny.ovf', 'tiny.mf']);
-    expect((await loadError(ovaInput(missing))).message).toMatch(/^The disk file tiny-disk1\.vmdk named by tiny\.ovf in .*missing\.ova is missing \(ENOENT\): the OVA is incomplete/);
+    expect((await loadError(ovaInput(missing))).message).toMatch(
+      /^The disk file tiny-disk1\.vmdk named by tiny\.ovf in .*missing\.ova is missing \(ENOENT\): the OVA is incomplete/,
+    );
     const noOvf = await pack('no-ovf.ova', [], ovfDir, ['tiny-disk1.vmdk']);
     expect((await loadError(ovaInput(noOvf))).message).toMatch(/must hold exactly one \.ovf descriptor but has none/);
     const junk = path.join(work, 'junk.ova');
@@ -190,7 +203,9 @@ describe('-i ova on real archives', () => {
     await sh('cp', path.join(ovfDir, 'tiny.ovf'), linked);
     await sh('ln', '-s', path.join(ovfDir, 'tiny-disk1.vmdk'), path.join(linked, 'tiny-disk1.vmdk'));
     const archive = await pack('linked.ova', [], linked, ['tiny.ovf', 'tiny-disk1.vmdk']);
-    expect((await loadError(ovaInput(archive))).message).toMatch(/^The OVA .*linked\.ova contains tiny-disk1\.vmdk, which is a symbolic link/);
+    expect((await loadError(ovaInput(archive))).message).toMatch(
+      /^The OVA .*linked\.ova contains tiny-disk1\.vmdk, which is a symbolic link/,
+    );
     // In a directory the user points at, a link may stay inside it, not lead out of it.
     expect((await loadError(ovaInput(linked))).message).toMatch(/^The disk file tiny-disk1\.vmdk in .*linked resolves to .*, outside /);
     const inside = path.join(linked, 'disks');
@@ -203,7 +218,9 @@ describe('-i ova on real archives', () => {
 
   it('refuses a disk the OVF names but the OVA lacks, and warns when there is no manifest', async () => {
     const archive = await pack('no-disk.ova', [], ovfDir, ['tiny.ovf']);
-    expect((await loadError(ovaInput(archive))).message).toMatch(/^The disk file tiny-disk1\.vmdk named by tiny\.ovf in .*no-disk\.ova is missing/);
+    expect((await loadError(ovaInput(archive))).message).toMatch(
+      /^The disk file tiny-disk1\.vmdk named by tiny\.ovf in .*no-disk\.ova is missing/,
+    );
     const { source } = await load(ovaInput(await pack('no-mf.ova', [], ovfDir, ['tiny.ovf', 'tiny-disk1.vmdk'])));
     expect(source.warnings).toEqual([expect.stringMatching(/has no \.mf manifest, so its files are not checked/)]);
   });
@@ -271,7 +288,9 @@ describe('-i disk and -i libvirtxml on real images', () => {
     for (const disk of source.disks) expect((await imageInfo(disk.path, disk.format)).format).toBe(disk.format);
 
     await writeFile(xml, (await readFile(xml, 'utf8')).replace('disks/data.qcow2', 'disks/gone.qcow2'));
-    expect((await loadError(libvirtXmlInput(xml))).message).toMatch(/^The disk .*disks\/gone\.qcow2 named in .*web-01\.xml cannot be read \(ENOENT\)/);
+    expect((await loadError(libvirtXmlInput(xml))).message).toMatch(
+      /^The disk .*disks\/gone\.qcow2 named in .*web-01\.xml cannot be read \(ENOENT\)/,
+    );
     expect((await loadError(libvirtXmlInput(path.join(work, 'none.xml')))).message).toMatch(/Cannot read the libvirt XML file/);
   });
 });
@@ -303,7 +322,9 @@ describe('-i vmx on the VMDK variants VMware writes', () => {
   });
 
   it('writes a descriptor plus -flat extent and a child pointing at its parent', async () => {
-    expect(await readFile(path.join(dir, 'flat.vmdk'), 'latin1')).toMatch(/createType="monolithicFlat"[\s\S]*RW 16384 FLAT "flat-flat\.vmdk" 0/);
+    expect(await readFile(path.join(dir, 'flat.vmdk'), 'latin1')).toMatch(
+      /createType="monolithicFlat"[\s\S]*RW 16384 FLAT "flat-flat\.vmdk" 0/,
+    );
     expect(await readFile(path.join(dir, 'base-000001.vmdk'), 'latin1')).toContain('parentFileNameHint="base.vmdk"');
     expect(await imageInfo(path.join(dir, 'base-000001.vmdk'))).toMatchObject({ backingFilename: 'base.vmdk' });
     // The pattern check used below can fail: a blank image does not have it.

@@ -17,7 +17,10 @@ const work = mkdtempSync(join(tmpdir(), 'v2v-netcheck-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function failure(p: Promise<void>): Promise<string> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(PreflightError);
   return (error as Error).message;
 }
@@ -28,7 +31,8 @@ describe('checkTargetNetworks', () => {
     await checkTargetNetworks(URI, none);
   });
   it('refuses a network the target lacks', async () => {
-    expect(await failure(checkTargetNetworks(URI, { ...none, networks: ['VM Network:prod'] })))
-      .toBe('The libvirt network "prod" does not exist at test:///default: create it ("virsh net-define"), or map the NICs to an existing one ("virsh net-list --all" lists them).');
+    expect(await failure(checkTargetNetworks(URI, { ...none, networks: ['VM Network:prod'] }))).toBe(
+      'The libvirt network "prod" does not exist at test:///default: create it ("virsh net-define"), or map the NICs to an existing one ("virsh net-list --all" lists them).',
+    );
   });
 });

@@ -36,11 +36,27 @@ const caps: GuestCaps = { blockBus: 'virtio', netModel: 'virtio', machine: 'q35'
 const inspection = { type: 'linux', distro: 'debian', majorVersion: 12, minorVersion: 0, productName: 'Debian 12' } as Inspection;
 
 function source(name: string, overrides: Partial<Source> = {}): Source {
-  return { name, memoryMiB: 64, vcpus: 1, firmware: 'bios', secureBoot: false, disks: [], removables: [], nics: [], warnings: [], ...overrides };
+  return {
+    name,
+    memoryMiB: 64,
+    vcpus: 1,
+    firmware: 'bios',
+    secureBoot: false,
+    disks: [],
+    removables: [],
+    nics: [],
+    warnings: [],
+    ...overrides,
+  };
 }
 
 function overlay(virtualSize = 16 * MiB): Overlay {
-  return { path: join(work, 'overlay.qcow2'), backingFormat: 'raw', virtualSize, disk: { path: '/src.img', bus: 'scsi', controller: 0, unit: 0 } };
+  return {
+    path: join(work, 'overlay.qcow2'),
+    backingFormat: 'raw',
+    virtualSize,
+    disk: { path: '/src.img', bus: 'scsi', controller: 0, unit: 0 },
+  };
 }
 
 function output(overrides: Partial<LibvirtOutputOptions> = {}): ReturnType<typeof libvirtOutput> {
@@ -50,7 +66,10 @@ function output(overrides: Partial<LibvirtOutputOptions> = {}): ReturnType<typeo
 /** Runs a preflight expected to fail; checks the error type, message and time. */
 async function expectPreflightFailure(run: () => Promise<unknown>, message: RegExp): Promise<void> {
   const started = Date.now();
-  const error = await run().then(() => undefined, (e: unknown) => e);
+  const error = await run().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   const elapsed = Date.now() - started;
   expect(error).toBeInstanceOf(PreflightError);
   expect((error as Error).message).toMatch(message);
@@ -81,7 +100,18 @@ beforeAll(async () => {
   poolDir = join(work, 'pool');
   await createDirPool(daemon.uri, POOL, poolDir);
   // A non-dir pool: netfs can be defined (not started) without an NFS server.
-  await virshOk(daemon.uri, 'pool-define-as', NETFS_POOL, 'netfs', '--source-host', '127.0.0.1', '--source-path', '/export', '--target', join(work, 'nfs'));
+  await virshOk(
+    daemon.uri,
+    'pool-define-as',
+    NETFS_POOL,
+    'netfs',
+    '--source-host',
+    '127.0.0.1',
+    '--source-path',
+    '/export',
+    '--target',
+    join(work, 'nfs'),
+  );
   await mkdir(join(work, 'inactive'));
   await virshOk(daemon.uri, 'pool-define-as', INACTIVE_POOL, 'dir', '--target', join(work, 'inactive'));
 }, 90_000);
@@ -114,22 +144,37 @@ describe('-o libvirt preflight against a real libvirtd', () => {
   });
 
   it('fails when the pool does not exist', async () => {
-    await expectPreflightFailure(() => output({ pool: 'v2v-e2e-nosuch' }).preflight('g', [], 0), /^Storage pool "v2v-e2e-nosuch" does not exist at qemu:\/\/\/system: create a directory pool .* or pass another "-os POOL"\.$/);
+    await expectPreflightFailure(
+      () => output({ pool: 'v2v-e2e-nosuch' }).preflight('g', [], 0),
+      /^Storage pool "v2v-e2e-nosuch" does not exist at qemu:\/\/\/system: create a directory pool .* or pass another "-os POOL"\.$/,
+    );
   });
 
   it('fails when the pool is not a directory pool', async () => {
-    await expectPreflightFailure(() => output({ pool: NETFS_POOL }).preflight('g', [], 0), /^Storage pool "v2v-e2e-netfs" is of type netfs, but -o libvirt .* needs a directory pool: pass a pool of type dir with "-os POOL"\.$/);
+    await expectPreflightFailure(
+      () => output({ pool: NETFS_POOL }).preflight('g', [], 0),
+      /^Storage pool "v2v-e2e-netfs" is of type netfs, but -o libvirt .* needs a directory pool: pass a pool of type dir with "-os POOL"\.$/,
+    );
   });
 
   it('fails when the pool is not active', async () => {
-    await expectPreflightFailure(() => output({ pool: INACTIVE_POOL }).preflight('g', [], 0), /^Storage pool "v2v-e2e-inactive" is inactive, not active: start it with "virsh -c qemu:\/\/\/system pool-start v2v-e2e-inactive"\.$/);
+    await expectPreflightFailure(
+      () => output({ pool: INACTIVE_POOL }).preflight('g', [], 0),
+      /^Storage pool "v2v-e2e-inactive" is inactive, not active: start it with "virsh -c qemu:\/\/\/system pool-start v2v-e2e-inactive"\.$/,
+    );
   });
 
   it('fails when a network or bridge the -n/-b/--mac rules name does not exist on the target', async () => {
     const mapping: NetworkMapping = { networks: [], bridges: [], macs: [] };
     const named = (rules: Partial<NetworkMapping>): ReturnType<typeof output> => output({ networkMapping: { ...mapping, ...rules } });
-    await expectPreflightFailure(() => named({ networks: ['VM Network:v2v-e2e-nonet'] }).preflight('g', [], 0), /^The libvirt network "v2v-e2e-nonet" does not exist at qemu:\/\/\/system: create it \("virsh net-define"\), or map the NICs to an existing one/);
-    await expectPreflightFailure(() => named({ macs: ['00:0c:29:3a:5b:7c:bridge:v2vnobr0'] }).preflight('g', [], 0), /^The bridge "v2vnobr0" does not exist on this host: create it, or map the NICs to an existing bridge or a libvirt network \(-n\)\.$/);
+    await expectPreflightFailure(
+      () => named({ networks: ['VM Network:v2v-e2e-nonet'] }).preflight('g', [], 0),
+      /^The libvirt network "v2v-e2e-nonet" does not exist at qemu:\/\/\/system: create it \("virsh net-define"\), or map the NICs to an existing one/,
+    );
+    await expectPreflightFailure(
+      () => named({ macs: ['00:0c:29:3a:5b:7c:bridge:v2vnobr0'] }).preflight('g', [], 0),
+      /^The bridge "v2vnobr0" does not exist on this host: create it, or map the NICs to an existing bridge or a libvirt network \(-n\)\.$/,
+    );
     await expectPreflightFailure(() => named({ bridges: ['lo'] }).preflight('g', [], 0), /^The host interface "lo" is not a bridge: /);
   });
 
@@ -171,7 +216,13 @@ describe('domain XML from buildDomainXml on this libvirtd', () => {
     const name = 'v2v-e2e-boot';
     const disk = join(poolDir, `${name}-sda`);
     await rawDisk(disk);
-    const xml = buildDomainXml({ name, source: source(name), disks: [{ overlay: '', path: disk, format: 'raw', virtualSize: 16 * MiB, dev: 'vda' }], caps, inspection });
+    const xml = buildDomainXml({
+      name,
+      source: source(name),
+      disks: [{ overlay: '', path: disk, format: 'raw', virtualSize: 16 * MiB, dev: 'vda' }],
+      caps,
+      inspection,
+    });
     await writeFile(join(work, `${name}.xml`), xml);
     await defineDomain(daemon.uri, join(work, `${name}.xml`));
     expect(await domainState(daemon.uri, name)).toBe('shut off');
@@ -182,19 +233,29 @@ describe('domain XML from buildDomainXml on this libvirtd', () => {
     expect(await domainInfo(daemon.uri, name)).toBeUndefined();
   }, 60_000);
 
-  it.skipIf(!hasOvmf())('defines and starts a UEFI guest with secure boot off (needs the ovmf package)', async () => {
-    const name = 'v2v-e2e-uefi';
-    const disk = join(poolDir, `${name}-sda`);
-    await rawDisk(disk);
-    const xml = buildDomainXml({ name, source: source(name, { firmware: 'uefi' }), disks: [{ overlay: '', path: disk, format: 'raw', virtualSize: 16 * MiB, dev: 'vda' }], caps, inspection });
-    await writeFile(join(work, `${name}.xml`), xml);
-    await defineDomain(daemon.uri, join(work, `${name}.xml`));
-    await virshOk(daemon.uri, 'start', name);
-    expect(await domainState(daemon.uri, name)).toBe('running');
-    await virshOk(daemon.uri, 'destroy', name);
-    await undefineDomain(daemon.uri, name);
-    expect(await domainState(daemon.uri, name)).toBeUndefined();
-  }, 60_000);
+  it.skipIf(!hasOvmf())(
+    'defines and starts a UEFI guest with secure boot off (needs the ovmf package)',
+    async () => {
+      const name = 'v2v-e2e-uefi';
+      const disk = join(poolDir, `${name}-sda`);
+      await rawDisk(disk);
+      const xml = buildDomainXml({
+        name,
+        source: source(name, { firmware: 'uefi' }),
+        disks: [{ overlay: '', path: disk, format: 'raw', virtualSize: 16 * MiB, dev: 'vda' }],
+        caps,
+        inspection,
+      });
+      await writeFile(join(work, `${name}.xml`), xml);
+      await defineDomain(daemon.uri, join(work, `${name}.xml`));
+      await virshOk(daemon.uri, 'start', name);
+      expect(await domainState(daemon.uri, name)).toBe('running');
+      await virshOk(daemon.uri, 'destroy', name);
+      await undefineDomain(daemon.uri, name);
+      expect(await domainState(daemon.uri, name)).toBeUndefined();
+    },
+    60_000,
+  );
 });
 
 describe('-o libvirt finish', () => {
@@ -234,7 +295,7 @@ describe('-o libvirt finish', () => {
     expect(await domainState(daemon.uri, name)).toBe('shut off');
   });
 
-  it('reserves the volume names in preflight: a second run for the same names fails there and leaves the first one\'s files', async () => {
+  it("reserves the volume names in preflight: a second run for the same names fails there and leaves the first one's files", async () => {
     const name = 'v2v-e2e-race';
     const first = output();
     await first.prepare();

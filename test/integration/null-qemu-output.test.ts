@@ -32,11 +32,15 @@ async function overlayWithData(name: string, virtualSize: number): Promise<Overl
 }
 
 describe('-o null with real qemu-img', () => {
-  it('copies every disk into the null sink with convert -n, also past null-co\'s 1 GiB default', async () => {
+  it("copies every disk into the null sink with convert -n, also past null-co's 1 GiB default", async () => {
     const overlays = [await overlayWithData('small.qcow2', 64 * MiB), await overlayWithData('big.qcow2', 3 * 2 ** 30)];
     const targets = nullOutput().planDisks('g', overlays);
     for (const target of targets) {
-      const result = await execa('qemu-img', ['convert', '-p', '-n', '-W', '-m', '8', '-f', 'qcow2', '-O', target.format, target.overlay, target.path], { reject: false });
+      const result = await execa(
+        'qemu-img',
+        ['convert', '-p', '-n', '-W', '-m', '8', '-f', 'qcow2', '-O', target.format, target.overlay, target.path],
+        { reject: false },
+      );
       expect(result.stderr).toBe('');
       expect(result.exitCode).toBe(0);
       expect(result.stdout).toContain('(100.00/100%)');
@@ -48,7 +52,11 @@ describe('-o null with real qemu-img', () => {
     const create = await execa('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', target!.overlay, target!.path], { reject: false });
     expect(create.exitCode).not.toBe(0);
     expect(create.stderr).toMatch(/Unknown protocol 'json'/);
-    const options = await execa('qemu-img', ['convert', '-n', '-f', 'qcow2', '-O', 'raw', '-o', 'preallocation=falloc', target!.overlay, target!.path], { reject: false });
+    const options = await execa(
+      'qemu-img',
+      ['convert', '-n', '-f', 'qcow2', '-O', 'raw', '-o', 'preallocation=falloc', target!.overlay, target!.path],
+      { reject: false },
+    );
     expect(options.stderr).toMatch(/-o has no effect when skipping image creation/);
   });
 });
@@ -64,7 +72,17 @@ describe('-o qemu launcher with real qemu-system-x86_64', () => {
     const [target] = output.planDisks('g', [await overlayWithData(`o-${firmware}.qcow2`, 16 * MiB)]);
     await output.preflight('g', [target!], 16 * MiB);
     await execa('qemu-img', ['create', '-q', '-f', 'raw', target!.path, String(16 * MiB)]);
-    const source: Source = { name: 'g', memoryMiB: 64, vcpus: 1, firmware, secureBoot: false, disks: [], removables: [], nics: [{ mac: '52:54:00:00:00:01' }], warnings: [] };
+    const source: Source = {
+      name: 'g',
+      memoryMiB: 64,
+      vcpus: 1,
+      firmware,
+      secureBoot: false,
+      disks: [],
+      removables: [],
+      nics: [{ mac: '52:54:00:00:00:01' }],
+      warnings: [],
+    };
     const [script] = await output.finish({ name: 'g', source, inspection, caps, targets: [target!] });
     // qemu exits at once on a bad option; still running after 3 s means it took them all.
     const child = execa(script!, ['-display', 'none', '-S', '-monitor', 'none'], { reject: false, stdin: 'ignore' });
@@ -79,8 +97,12 @@ describe('-o qemu launcher with real qemu-system-x86_64', () => {
     await launch('bios');
   }, 30_000);
 
-  it.skipIf(!hasOvmf())('starts a UEFI guest and creates its variable store from the OVMF template', async () => {
-    const dir = await launch('uefi');
-    expect(existsSync(join(dir, 'g-VARS.fd'))).toBe(true);
-  }, 30_000);
+  it.skipIf(!hasOvmf())(
+    'starts a UEFI guest and creates its variable store from the OVMF template',
+    async () => {
+      const dir = await launch('uefi');
+      expect(existsSync(join(dir, 'g-VARS.fd'))).toBe(true);
+    },
+    30_000,
+  );
 });

@@ -39,7 +39,12 @@ const OVF = `<?xml version="1.0"?><Envelope xmlns="http://schemas.dmtf.org/ovf/e
 
 async function loadError(ova: string): Promise<Error> {
   const run = { tmpdir: await mkdtemp(path.join(small, 'run-')), cleanup: new Cleanups() };
-  const error = await ovaInput(ova).load(run).then(() => undefined, (e: unknown) => e);
+  const error = await ovaInput(ova)
+    .load(run)
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   // What was extracted is left for the check below; the next test starts from an empty tmpfs.
   const left = await readdir(path.join(run.tmpdir, 'ova')).catch(() => []);
   await rm(run.tmpdir, { recursive: true, force: true });
@@ -60,7 +65,9 @@ describe('OVA extraction space', () => {
     const { stdout } = await execa(listCommand(ova, 'tar').program, listCommand(ova, 'tar').args);
     expect(declaredSize(stdout, 'tar')).toBe(32 * MiB + OVF.length);
     const error = await loadError(ova);
-    expect(error.message).toMatch(/^Not enough space for extracting the OVA .*bomb\.ova in .*small\/run-\w+\/ova: 32\.0 MiB needed, [0-9.]+ MiB free; free space there or point TMPDIR at a larger filesystem\.$/);
+    expect(error.message).toMatch(
+      /^Not enough space for extracting the OVA .*bomb\.ova in .*small\/run-\w+\/ova: 32\.0 MiB needed, [0-9.]+ MiB free; free space there or point TMPDIR at a larger filesystem\.$/,
+    );
     expect(lastLeft).toEqual([]); // nothing was extracted
   });
 
@@ -80,7 +87,9 @@ describe('OVA extraction space', () => {
     const { stdout } = await execa(listCommand(ova, 'zip').program, listCommand(ova, 'zip').args);
     expect(declaredSize(stdout, 'zip')).toBeLessThan(8 * MiB);
     const error = await loadError(ova);
-    expect(error.message).toMatch(/^No space left in .*small\/run-\w+\/ova while extracting the OVA .*liar\.ova, whose members are larger than it declares: free space there/);
+    expect(error.message).toMatch(
+      /^No space left in .*small\/run-\w+\/ova while extracting the OVA .*liar\.ova, whose members are larger than it declares: free space there/,
+    );
   });
 });
 
@@ -98,12 +107,16 @@ describe('gzip disk decompression space', () => {
 
   it('refuses a disk whose gzip trailer says 32 MiB before decompressing into 8 MiB', async () => {
     const error = await loadError(await gzipOvf('gz-honest'));
-    expect(error.message).toMatch(/^Not enough space for decompressing big\.img of the OVA .*gz-honest in .*small\/run-\w+\/gunzip: 32\.0 MiB needed, [0-9.]+ MiB free; free space there or point TMPDIR/);
+    expect(error.message).toMatch(
+      /^Not enough space for decompressing big\.img of the OVA .*gz-honest in .*small\/run-\w+\/gunzip: 32\.0 MiB needed, [0-9.]+ MiB free; free space there or point TMPDIR/,
+    );
   });
 
   it('stops a disk whose gzip trailer lies with "No space left"', async () => {
     const error = await loadError(await gzipOvf('gz-liar', 1000));
-    expect(error.message).toMatch(/^No space left in .*small\/run-\w+\/gunzip while decompressing big\.img of the OVA .*gz-liar: free space there/);
+    expect(error.message).toMatch(
+      /^No space left in .*small\/run-\w+\/gunzip while decompressing big\.img of the OVA .*gz-liar: free space there/,
+    );
   });
 });
 

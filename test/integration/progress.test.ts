@@ -5,7 +5,11 @@ import { processesWithEnv, stopRunProcesses } from '../../src/host/reaper.js';
 describe('process reaper', () => {
   it('finds every process carrying a run id in its environment, and stops them', async () => {
     const id = `test-${process.pid}-${Date.now()}`;
-    const child = spawn('sh', ['-c', 'sleep 60 & sleep 60; wait'], { env: { ...process.env, V2V_RUN_ID: id }, stdio: 'ignore', detached: true });
+    const child = spawn('sh', ['-c', 'sleep 60 & sleep 60; wait'], {
+      env: { ...process.env, V2V_RUN_ID: id },
+      stdio: 'ignore',
+      detached: true,
+    });
     await new Promise((r) => setTimeout(r, 300));
     const found = await processesWithEnv('V2V_RUN_ID', id);
     expect(found.length).toBe(3); // sh and both sleeps, however they are parented

@@ -30,7 +30,18 @@ const work = mkdtempSync(join(tmpdir(), 'v2v-qemu-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function source(overrides: Partial<Source> = {}): Source {
-  return { name: 'g', memoryMiB: 1024, vcpus: 2, firmware: 'bios', secureBoot: false, disks: [], removables: [], nics: [], warnings: [], ...overrides };
+  return {
+    name: 'g',
+    memoryMiB: 1024,
+    vcpus: 2,
+    firmware: 'bios',
+    secureBoot: false,
+    disks: [],
+    removables: [],
+    nics: [],
+    warnings: [],
+    ...overrides,
+  };
 }
 const inspection = { type: 'linux' } as Inspection;
 const tcg: GuestCaps = { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', domainType: 'qemu', serialConsole: true };
@@ -40,7 +51,16 @@ function disk(path: string, format: TargetDisk['format'] = 'raw'): TargetDisk {
 }
 
 function launcher(overrides: Partial<LauncherInput> = {}): LauncherInput {
-  return { name: 'g', source: source(), inspection, caps: tcg, targets: [disk('/out/g-sda')], varsPath: '/out/g-VARS.fd', userNetwork: false, ...overrides };
+  return {
+    name: 'g',
+    source: source(),
+    inspection,
+    caps: tcg,
+    targets: [disk('/out/g-sda')],
+    varsPath: '/out/g-VARS.fd',
+    userNetwork: false,
+    ...overrides,
+  };
 }
 
 describe('shellQuote', () => {
@@ -71,7 +91,11 @@ describe('qemu launcher script', () => {
     const scriptPath = join(work, 'launch.sh');
     writeFileSync(scriptPath, buildLauncherScript(input), { mode: 0o755 });
 
-    const result = spawnSync(scriptPath, ['-display', 'none'], { env: { PATH: `${bin}:${process.env['PATH']}` }, encoding: 'utf8', cwd: work });
+    const result = spawnSync(scriptPath, ['-display', 'none'], {
+      env: { PATH: `${bin}:${process.env['PATH']}` },
+      encoding: 'utf8',
+      cwd: work,
+    });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const argv = result.stdout.split('\0').slice(0, -1);

@@ -40,7 +40,7 @@ function isRunning(pid: number): boolean {
 }
 
 describe('reapDeadRuns', () => {
-  it('stops a dead run\'s processes, removes its socket dir and temp dir; leaves live and unmarked dirs alone', async () => {
+  it("stops a dead run's processes, removes its socket dir and temp dir; leaves live and unmarked dirs alone", async () => {
     const parent = mkdtempSync(join(work, 'tmp-'));
     const self = await processStat('self');
     // A dead owner: this pid with another start time is what a reused pid looks like.

@@ -22,7 +22,11 @@ afterAll(async () => {
 
 describe('the CLI writes the log of a failed run (source stage)', () => {
   async function v2v(logDir: string, ...args: string[]): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
-    const r = await execa('node', [join(ROOT, 'bin/v2v.js'), ...args], { reject: false, timeout: 30_000, env: { [LOG_DIR_ENV]: join(work, logDir) } });
+    const r = await execa('node', [join(ROOT, 'bin/v2v.js'), ...args], {
+      reject: false,
+      timeout: 30_000,
+      env: { [LOG_DIR_ENV]: join(work, logDir) },
+    });
     return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
 
@@ -59,7 +63,9 @@ describe('the CLI writes the log of a failed run (source stage)', () => {
     await writeFile(existing, 'keep me\n');
     const refused = await v2v('cli-none', '-i', 'vmx', join(work, 'missing.vmx'), '-o', 'null', '--log-file', existing);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toBe(`v2v: error: --log-file ${existing} already exists: v2v never overwrites a log; remove it or name a new file.`);
+    expect(refused.stderr).toBe(
+      `v2v: error: --log-file ${existing} already exists: v2v never overwrites a log; remove it or name a new file.`,
+    );
     expect(await readFile(existing, 'utf8')).toBe('keep me\n');
   }, 60_000);
 });

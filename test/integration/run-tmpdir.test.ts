@@ -32,14 +32,18 @@ beforeEach(() => {
   process.env[RUN_ID_ENV] = `${process.pid}-unit0001`;
 });
 afterEach(() => {
-  for (const [key, value] of [['VIRT_V2V_TMPDIR', saved.tmp], [RUN_ID_ENV, saved.runId], ['PATH', saved.path]] as const) {
+  for (const [key, value] of [
+    ['VIRT_V2V_TMPDIR', saved.tmp],
+    [RUN_ID_ENV, saved.runId],
+    ['PATH', saved.path],
+  ] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
 });
 
 describe('makeRunTempDir', () => {
-  it('leaves a dead run\'s dir to reapDeadRuns, which removes it, and keeps a live run\'s', async () => {
+  it("leaves a dead run's dir to reapDeadRuns, which removes it, and keeps a live run's", async () => {
     // A real crash: a process makes the dir with the built helper, then is SIGKILLed.
     const script = `import { makeRunTempDir } from ${JSON.stringify(join(ROOT, 'dist/src/host/tmpdir.js'))};
       process.stdout.write(await makeRunTempDir('v2v-libvirt-'));
@@ -63,12 +67,15 @@ describe('the temp dirs that used to be unmarked', () => {
     const bin = join(work, 'bin');
     mkdirSync(bin, { recursive: true });
     const record = join(work, 'probe-record');
-    writeFileSync(join(bin, 'qemu-system-x86_64'), `#!/bin/sh
+    writeFileSync(
+      join(bin, 'qemu-system-x86_64'),
+      `#!/bin/sh
 while [ $# -gt 0 ]; do [ "$1" = -bios ] && fw=$2; shift; done
 dir=$(dirname "$fw")
 { echo "$dir"; cat "$dir/${RUN_OWNER_FILE}"; } > ${record}
 exit 3
-`);
+`,
+    );
     chmodSync(join(bin, 'qemu-system-x86_64'), 0o755);
     process.env['PATH'] = `${bin}:${saved.path ?? ''}`;
     const check = await probeAccelerator('tcg');

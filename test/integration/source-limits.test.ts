@@ -16,7 +16,9 @@ import { buildDomainXml } from '../../src/output/domain-xml.js';
 const caps: GuestCaps = { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', domainType: 'qemu', serialConsole: true };
 
 function vmx(lines: string[]): string {
-  return ['displayName = "big"', 'scsi0.present = "TRUE"', 'scsi0:0.present = "TRUE"', 'scsi0:0.fileName = "big.vmdk"', ...lines].join('\n');
+  return ['displayName = "big"', 'scsi0.present = "TRUE"', 'scsi0:0.present = "TRUE"', 'scsi0:0.fileName = "big.vmdk"', ...lines].join(
+    '\n',
+  );
 }
 
 describe('source limits', () => {
@@ -26,7 +28,15 @@ describe('source limits', () => {
     const dir = mkdtempSync(join(tmpdir(), 'v2v-limits-'));
     try {
       const file = join(dir, 'big.xml');
-      writeFileSync(file, buildDomainXml({ name: 'big', source, disks: [{ overlay: '/o', path: '/out/big-sda', format: 'raw', virtualSize: 2 ** 30, dev: 'vda' }], caps }));
+      writeFileSync(
+        file,
+        buildDomainXml({
+          name: 'big',
+          source,
+          disks: [{ overlay: '/o', path: '/out/big-sda', format: 'raw', virtualSize: 2 ** 30, dev: 'vda' }],
+          caps,
+        }),
+      );
       expect(execaSync('virt-xml-validate', [file, 'domain'], { reject: false }).exitCode).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

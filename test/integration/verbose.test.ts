@@ -10,6 +10,8 @@ describe('-v details', () => {
     } finally {
       configureExec({ details: undefined });
     }
-    expect(seen).toEqual([["sh -c 'echo removing open-vm-tools; echo warn >&2; exit 3'", { stdout: 'removing open-vm-tools\n', stderr: 'warn\n', exitCode: 3 }]]);
+    expect(seen).toEqual([
+      ["sh -c 'echo removing open-vm-tools; echo warn >&2; exit 3'", { stdout: 'removing open-vm-tools\n', stderr: 'warn\n', exitCode: 3 }],
+    ]);
   });
 });

@@ -20,7 +20,10 @@ function fakeConsole(script: string): { program: string; args: string[] } {
 describe('watchBoot classifies the serial console', () => {
   it('passes on a login prompt, with the deciding line, and stops the process', async () => {
     const started = Date.now();
-    const w = await watchBoot(fakeConsole(`printf '\\033[0;32m[  OK  ]\\033[0m Started ssh\\r\\n\\r\\nDebian GNU/Linux 12 deb ttyS0\\r\\n\\r\\ndeb login: '`), { timeoutMs: 10_000 });
+    const w = await watchBoot(
+      fakeConsole(`printf '\\033[0;32m[  OK  ]\\033[0m Started ssh\\r\\n\\r\\nDebian GNU/Linux 12 deb ttyS0\\r\\n\\r\\ndeb login: '`),
+      { timeoutMs: 10_000 },
+    );
     expect(w.outcome).toBe('booted');
     expect(w.decidingLine).toBe('deb login:');
     expect(lastConsoleLines(w.console, 2)).toEqual(['Debian GNU/Linux 12 deb ttyS0', 'deb login:']);
@@ -29,7 +32,12 @@ describe('watchBoot classifies the serial console', () => {
 
   it('quotes the deciding line without an escape that a chunk cut in two (seen in CI: "multi-user.target\\e[0")', async () => {
     // Two writes a second apart: the first ends inside systemd's color escape.
-    const w = await watchBoot(fakeConsole(`printf '\\033[0;32m  OK  \\033[0m] Reached target \\033[0;1;39mmulti-user.target\\033[0'; sleep 1; printf 'm - Multi-User System.\\r\\n'`), { timeoutMs: 10_000 });
+    const w = await watchBoot(
+      fakeConsole(
+        `printf '\\033[0;32m  OK  \\033[0m] Reached target \\033[0;1;39mmulti-user.target\\033[0'; sleep 1; printf 'm - Multi-User System.\\r\\n'`,
+      ),
+      { timeoutMs: 10_000 },
+    );
     expect(w.outcome).toBe('booted');
     expect(w.decidingLine).toBe('OK  ] Reached target multi-user.target');
     expect(plainConsole('a\u001b[0;1')).toBe('a');
@@ -45,9 +53,18 @@ describe('watchBoot classifies the serial console', () => {
   it.each([
     ['Gave up waiting for root file system device.  Common problems:', 'Gave up waiting for root file system device.  Common problems:'],
     ['(initramfs) ', '(initramfs)'],
-    ['You are in emergency mode. After logging in, type "journalctl -xb"', 'You are in emergency mode. After logging in, type "journalctl -xb"'],
-    ['[  5.1] Kernel panic - not syncing: VFS: Unable to mount root fs', '[  5.1] Kernel panic - not syncing: VFS: Unable to mount root fs'],
-    ['dracut-initqueue[301]: Warning: dracut-initqueue: timeout, still waiting for following initqueue hooks:', 'dracut-initqueue[301]: Warning: dracut-initqueue: timeout, still waiting for following initqueue hooks:'],
+    [
+      'You are in emergency mode. After logging in, type "journalctl -xb"',
+      'You are in emergency mode. After logging in, type "journalctl -xb"',
+    ],
+    [
+      '[  5.1] Kernel panic - not syncing: VFS: Unable to mount root fs',
+      '[  5.1] Kernel panic - not syncing: VFS: Unable to mount root fs',
+    ],
+    [
+      'dracut-initqueue[301]: Warning: dracut-initqueue: timeout, still waiting for following initqueue hooks:',
+      'dracut-initqueue[301]: Warning: dracut-initqueue: timeout, still waiting for following initqueue hooks:',
+    ],
   ])('fails on %j', async (text, line) => {
     const w = await watchBoot(fakeConsole(`printf '%s\\n' 'Loading Linux ...' '${text}'`), { timeoutMs: 10_000 });
     expect(w.outcome).toBe('failed');
@@ -55,7 +72,10 @@ describe('watchBoot classifies the serial console', () => {
   });
 
   it('lets the earlier match decide: an emergency shell offering "login:" later is a failure', async () => {
-    const w = await watchBoot(fakeConsole(`printf '%s\\n' 'You are in emergency mode.' 'Give root password for maintenance' 'deb login: '`), { timeoutMs: 10_000 });
+    const w = await watchBoot(
+      fakeConsole(`printf '%s\\n' 'You are in emergency mode.' 'Give root password for maintenance' 'deb login: '`),
+      { timeoutMs: 10_000 },
+    );
     expect(w.outcome).toBe('failed');
   });
 
@@ -82,7 +102,9 @@ describe('watchBoot classifies the serial console', () => {
   it('stops the process and rejects when the run is interrupted', async () => {
     const abort = new AbortController();
     setTimeout(() => abort.abort(new Error('Interrupted by SIGINT.')), 300);
-    await expect(watchBoot(fakeConsole('echo booting'), { timeoutMs: 10_000, signal: abort.signal })).rejects.toThrow('Interrupted by SIGINT.');
+    await expect(watchBoot(fakeConsole('echo booting'), { timeoutMs: 10_000, signal: abort.signal })).rejects.toThrow(
+      'Interrupted by SIGINT.',
+    );
   });
 });
 

@@ -40,8 +40,10 @@ describe('boot test helper argv', () => {
     const one = qemuArgs({ ...base, nic: { mac: '00:0c:29:3a:5b:7c' } });
     expect(one).not.toContain('-nic');
     expect(one.slice(one.indexOf('-netdev'), one.indexOf('-netdev') + 4)).toEqual([
-      '-netdev', 'hubport,id=n0,hubid=0',
-      '-device', 'virtio-net-pci,netdev=n0,mac=00:0c:29:3a:5b:7c',
+      '-netdev',
+      'hubport,id=n0,hubid=0',
+      '-device',
+      'virtio-net-pci,netdev=n0,mac=00:0c:29:3a:5b:7c',
     ]);
     // The hub has no other port: no user-mode or tap backend anywhere.
     expect(one.filter((a) => /\b(user|tap|bridge|socket)\b/.test(a))).toEqual([]);

@@ -16,14 +16,21 @@ import type { Options } from '../../stages/context.js';
 
 const TABLE = readFileSync(new URL('../../docs/virt-v2v-compat.md', import.meta.url), 'utf8');
 
-interface Row { options: string[]; status: string; example: string }
+interface Row {
+  options: string[];
+  status: string;
+  example: string;
+}
 
 /** The table's rows: option names of the first column (in backticks), status, example. */
 function rows(): Row[] {
   return TABLE.split('\n')
     .filter((line) => line.startsWith('| `'))
     .map((line) => {
-      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
       return {
         options: [...cells[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!),
         status: cells[1]!,

@@ -37,7 +37,8 @@ describe('completion of a single run', () => {
   it('offers every option the parser declares, as typed, after "-"', async () => {
     const words = await offered('-');
     expect(new Set(words)).toEqual(new Set([...keys, ...[...aliases].filter((a) => a.length > 1)].map(spell)));
-    for (const word of ['-os', '-of', '-ic', '-ip', '--password-file', '--network', '--no-space-check', '--verify']) expect(words).toContain(word);
+    for (const word of ['-os', '-of', '-ic', '-ip', '--password-file', '--network', '--no-space-check', '--verify'])
+      expect(words).toContain(word);
     for (const word of ['--os', '-n', '-q']) expect(words).not.toContain(word);
     expect(await offered('--n')).toEqual(['--no-space-check', '--network', '--no-trim', '--no-log-file']);
   });
@@ -72,7 +73,16 @@ describe('completion of a single run', () => {
   });
 
   it('offers nothing where a file name goes, so the shell completes file names', async () => {
-    for (const words of [['-ip', ''], ['-os', ''], ['--virtio-win', ''], ['--ca-file', 'x'], ['-o', 'local', '-os', '/d', ''], ['g.vmx', ''], ['-o', 'null', 'gu'], ['--', '-']]) {
+    for (const words of [
+      ['-ip', ''],
+      ['-os', ''],
+      ['--virtio-win', ''],
+      ['--ca-file', 'x'],
+      ['-o', 'local', '-os', '/d', ''],
+      ['g.vmx', ''],
+      ['-o', 'null', 'gu'],
+      ['--', '-'],
+    ]) {
       expect(await offered(...words), words.join(' ')).toEqual([]);
     }
   });

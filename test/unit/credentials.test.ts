@@ -58,11 +58,15 @@ describe('warnings', () => {
       `the password file ${file} can be read by every local user (mode 0644): make it readable only by you with "chmod 600 ${file}"`,
     ]);
     await chmod(file, 0o640);
-    expect(await credentialWarnings({ transport: 'ssh', passwordFile: file, insecure: false })).toEqual([expect.stringMatching(/can be read by its group \(mode 0640\)/)]);
+    expect(await credentialWarnings({ transport: 'ssh', passwordFile: file, insecure: false })).toEqual([
+      expect.stringMatching(/can be read by its group \(mode 0640\)/),
+    ]);
     await chmod(file, 0o600);
     expect(await credentialWarnings({ transport: 'https', passwordFile: file, insecure: false })).toEqual([]);
   });
   it('warns about --insecure', async () => {
-    expect(await credentialWarnings({ transport: 'https', insecure: true })).toEqual([expect.stringMatching(/^--insecure: the HTTPS server's certificate is not checked.*--ca-file/)]);
+    expect(await credentialWarnings({ transport: 'https', insecure: true })).toEqual([
+      expect.stringMatching(/^--insecure: the HTTPS server's certificate is not checked.*--ca-file/),
+    ]);
   });
 });

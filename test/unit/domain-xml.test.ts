@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { parseStringPromise } from 'xml2js';
 import { type GuestCaps, type Inspection, type Source, type TargetDisk, driveLetters } from '../../src/model.js';
 import { ConversionError } from '../../src/errors.js';
-import { buildDomainXml, checkDeviceRoom, defaultNicTargets, deviceNameOnBus, osinfoId, type DomainXmlInput } from '../../src/output/domain-xml.js';
+import {
+  buildDomainXml,
+  checkDeviceRoom,
+  defaultNicTargets,
+  deviceNameOnBus,
+  osinfoId,
+  type DomainXmlInput,
+} from '../../src/output/domain-xml.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'domain-xml');
 
@@ -106,7 +113,7 @@ const guests: Record<string, DomainXmlInput> = {
     disks: [disk('sda', 'raw', '/var/tmp/legacy-sda')],
     caps: { blockBus: 'sata', netModel: 'e1000', machine: 'q35', domainType: 'qemu', serialConsole: false },
   },
-  'escaping': {
+  escaping: {
     name: `a<b>&c'd"e`,
     source: source({ name: `a<b>&c'd"e`, nics: [{ mac: '52:54:00:00:00:01' }] }),
     disks: [disk('vda', 'qcow2', `/srv/<odd> & 'quoted' "dir"/disk.qcow2`)],
@@ -143,12 +150,16 @@ describe('buildDomainXml with many devices', () => {
   const cdrom = { kind: 'cdrom', bus: 'ide', controller: 1, unit: 0 } as const;
 
   it('puts CD-ROMs of a guest with 30 virtio disks on sda.. (the SATA names are all free)', async () => {
-    const domain = (await parseStringPromise(buildDomainXml({
-      name: 'many',
-      source: source({ removables: [cdrom, cdrom] }),
-      disks: Array.from({ length: 30 }, (_, i) => disk(`vd${driveLetters(i)}`, 'raw', `/d${i}`)),
-      caps: kvmCaps,
-    }))).domain;
+    const domain = (
+      await parseStringPromise(
+        buildDomainXml({
+          name: 'many',
+          source: source({ removables: [cdrom, cdrom] }),
+          disks: Array.from({ length: 30 }, (_, i) => disk(`vd${driveLetters(i)}`, 'raw', `/d${i}`)),
+          caps: kvmCaps,
+        }),
+      )
+    ).domain;
     expect(targetsOf(domain).slice(29)).toEqual([
       { device: 'disk', dev: 'vdad', bus: 'virtio' },
       { device: 'cdrom', dev: 'sda', bus: 'sata' },
@@ -159,26 +170,42 @@ describe('buildDomainXml with many devices', () => {
   it('refuses 5 IDE devices (4 disks and a CD-ROM, or 5 disks) with a ConversionError naming the fix', () => {
     const pc = { machine: 'pc', blockBus: 'ide' } as const;
     const fourDisks = ['hda', 'hdb', 'hdc', 'hdd'].map((dev) => disk(dev, 'raw', `/${dev}`));
-    const withCdrom: DomainXmlInput = { name: 'pc', source: source({ removables: [cdrom] }), disks: fourDisks, caps: { ...kvmCaps, ...pc } };
-    const message = 'The converted guest would have 4 disk(s) and 1 CD-ROM drive(s) on IDE, whose controller has 4 places: remove CD-ROM drives (or disks) from the source VM so that at most 4 remain, and convert again.';
+    const withCdrom: DomainXmlInput = {
+      name: 'pc',
+      source: source({ removables: [cdrom] }),
+      disks: fourDisks,
+      caps: { ...kvmCaps, ...pc },
+    };
+    const message =
+      'The converted guest would have 4 disk(s) and 1 CD-ROM drive(s) on IDE, whose controller has 4 places: remove CD-ROM drives (or disks) from the source VM so that at most 4 remain, and convert again.';
     expect(() => checkDeviceRoom(withCdrom.source, 4, pc)).toThrow(ConversionError);
     expect(() => checkDeviceRoom(withCdrom.source, 4, pc)).toThrow(message);
     expect(() => buildDomainXml(withCdrom)).toThrow(message);
     expect(() => checkDeviceRoom(source(), 5, pc)).toThrow(/5 disk\(s\) and 0 CD-ROM drive\(s\) on IDE/);
-    expect(() => buildDomainXml({ ...withCdrom, source: source(), disks: [...fourDisks, disk('hde', 'raw', '/hde')] })).toThrow(ConversionError);
+    expect(() => buildDomainXml({ ...withCdrom, source: source(), disks: [...fourDisks, disk('hde', 'raw', '/hde')] })).toThrow(
+      ConversionError,
+    );
   });
 
   it('accepts 4 IDE devices, and IDE CD-ROMs beside SATA or virtio disks up to 4', async () => {
     const pc = { machine: 'pc', blockBus: 'ide' } as const;
     expect(() => checkDeviceRoom(source({ removables: [cdrom] }), 3, pc)).not.toThrow();
-    expect(() => checkDeviceRoom(source({ removables: [cdrom, cdrom, cdrom, cdrom] }), 30, { machine: 'pc', blockBus: 'virtio' })).not.toThrow();
-    expect(() => checkDeviceRoom(source({ removables: [cdrom, cdrom, cdrom, cdrom] }), 128, { machine: 'q35', blockBus: 'sata' })).not.toThrow();
-    const domain = (await parseStringPromise(buildDomainXml({
-      name: 'pc',
-      source: source({ removables: [cdrom] }),
-      disks: ['hda', 'hdb', 'hdc'].map((dev) => disk(dev, 'raw', `/${dev}`)),
-      caps: { ...kvmCaps, ...pc },
-    }))).domain;
+    expect(() =>
+      checkDeviceRoom(source({ removables: [cdrom, cdrom, cdrom, cdrom] }), 30, { machine: 'pc', blockBus: 'virtio' }),
+    ).not.toThrow();
+    expect(() =>
+      checkDeviceRoom(source({ removables: [cdrom, cdrom, cdrom, cdrom] }), 128, { machine: 'q35', blockBus: 'sata' }),
+    ).not.toThrow();
+    const domain = (
+      await parseStringPromise(
+        buildDomainXml({
+          name: 'pc',
+          source: source({ removables: [cdrom] }),
+          disks: ['hda', 'hdb', 'hdc'].map((dev) => disk(dev, 'raw', `/${dev}`)),
+          caps: { ...kvmCaps, ...pc },
+        }),
+      )
+    ).domain;
     expect(targetsOf(domain).at(-1)).toEqual({ device: 'cdrom', dev: 'hdd', bus: 'ide' });
   });
 });
@@ -209,9 +236,7 @@ describe('buildDomainXml structure', () => {
     expect(nic.source[0].$.network).toBe('default');
     expect(nic.model[0].$.type).toBe('virtio');
     expect(nic.mac[0].$.address).toBe('00:50:56:aa:bb:01');
-    expect(defaultNicTargets(source({ nics: [{}] }), kvmCaps)).toEqual([
-      { type: 'network', name: 'default', model: 'virtio' },
-    ]);
+    expect(defaultNicTargets(source({ nics: [{}] }), kvmCaps)).toEqual([{ type: 'network', name: 'default', model: 'virtio' }]);
   });
 
   it('puts boot order only on the first disk', async () => {
@@ -224,9 +249,7 @@ describe('buildDomainXml structure', () => {
   it('names CD-ROMs after the disks on the same bus', async () => {
     const domain = await parse(guests['tcg-sata-e1000']!);
     const cdroms = domain.devices[0].disk.filter((d: { $: { device: string } }) => d.$.device === 'cdrom');
-    expect(cdroms.map((c: { target: [{ $: { dev: string; bus: string } }] }) => c.target[0].$)).toEqual([
-      { dev: 'sdb', bus: 'sata' },
-    ]);
+    expect(cdroms.map((c: { target: [{ $: { dev: string; bus: string } }] }) => c.target[0].$)).toEqual([{ dev: 'sdb', bus: 'sata' }]);
   });
 
   it('uses IDE CD-ROMs on the pc machine, skipping names taken by IDE disks', async () => {
@@ -290,9 +313,9 @@ describe('buildDomainXml structure', () => {
       /topology/,
     );
     const fiveCdroms = Array.from({ length: 5 }, () => ({ kind: 'cdrom' as const, bus: 'ide' as const, controller: 0, unit: 0 }));
-    expect(() =>
-      buildDomainXml({ ...base, source: source({ removables: fiveCdroms }), caps: { ...kvmCaps, machine: 'pc' } }),
-    ).toThrow(/at most 4/);
+    expect(() => buildDomainXml({ ...base, source: source({ removables: fiveCdroms }), caps: { ...kvmCaps, machine: 'pc' } })).toThrow(
+      /at most 4/,
+    );
   });
 });
 
@@ -310,12 +333,21 @@ describe('osinfoId', () => {
     [{ distro: 'sles', majorVersion: 15, minorVersion: 0 }, 'http://suse.com/sle/15'],
     [{ distro: 'sles', majorVersion: 12, minorVersion: 5 }, 'http://suse.com/sles/12.5'],
     [{ distro: 'opensuse', majorVersion: 15, minorVersion: 5 }, 'http://opensuse.org/opensuse/15.5'],
-    [{ distro: 'opensuse', majorVersion: 20240101, minorVersion: 0, productName: 'openSUSE Tumbleweed' }, 'http://opensuse.org/opensuse/tumbleweed'],
+    [
+      { distro: 'opensuse', majorVersion: 20240101, minorVersion: 0, productName: 'openSUSE Tumbleweed' },
+      'http://opensuse.org/opensuse/tumbleweed',
+    ],
     [{ distro: 'windows', majorVersion: 6, minorVersion: 1, productName: 'Windows 7 Professional' }, 'http://microsoft.com/win/7'],
-    [{ distro: 'windows', majorVersion: 6, minorVersion: 3, productName: 'Windows Server 2012 R2 Standard' }, 'http://microsoft.com/win/2k12r2'],
+    [
+      { distro: 'windows', majorVersion: 6, minorVersion: 3, productName: 'Windows Server 2012 R2 Standard' },
+      'http://microsoft.com/win/2k12r2',
+    ],
     [{ distro: 'windows', majorVersion: 10, minorVersion: 0, productName: 'Windows 10 Pro' }, 'http://microsoft.com/win/10'],
     [{ distro: 'windows', majorVersion: 10, minorVersion: 0, productName: 'Windows 11 Pro' }, 'http://microsoft.com/win/11'],
-    [{ distro: 'windows', majorVersion: 10, minorVersion: 0, productName: 'Windows Server 2019 Datacenter' }, 'http://microsoft.com/win/2k19'],
+    [
+      { distro: 'windows', majorVersion: 10, minorVersion: 0, productName: 'Windows Server 2019 Datacenter' },
+      'http://microsoft.com/win/2k19',
+    ],
     [{ distro: 'windows', majorVersion: 10, minorVersion: 0, productName: 'Windows Server Datacenter' }, undefined],
     [{ distro: 'debian', majorVersion: 0, minorVersion: 0 }, undefined],
     [{ distro: 'archlinux', majorVersion: 1, minorVersion: 0 }, undefined],

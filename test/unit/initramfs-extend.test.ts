@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageSegments } from '../../src/convert/linux/initramfs/cpio.js';
-import { moduleClosure, moduleName, parseModulesBuiltin, parseModulesDep, pinDirectoryInImage, withConfModules } from '../../src/convert/linux/initramfs/extend.js';
+import {
+  moduleClosure,
+  moduleName,
+  parseModulesBuiltin,
+  parseModulesDep,
+  pinDirectoryInImage,
+  withConfModules,
+} from '../../src/convert/linux/initramfs/extend.js';
 
 let dir: string;
 
@@ -63,7 +70,9 @@ describe('module planning', () => {
   });
 
   it('adds to /conf/modules only the names it lacks (comments ignored)', () => {
-    expect(withConfModules('# comment virtio_blk\nahci\nvirtio_net\n', ['virtio_blk', 'virtio_net'])).toBe('# comment virtio_blk\nahci\nvirtio_net\nvirtio_blk\n');
+    expect(withConfModules('# comment virtio_blk\nahci\nvirtio_net\n', ['virtio_blk', 'virtio_net'])).toBe(
+      '# comment virtio_blk\nahci\nvirtio_net\nvirtio_blk\n',
+    );
     expect(withConfModules('ahci', ['ahci'])).toBe('ahci');
     expect(withConfModules('', ['virtio_pci'])).toBe('virtio_pci\n');
   });

@@ -29,7 +29,10 @@ function file(name: string, text: string): string {
 
 const MEMSIZE_WARNING = /^line 2 of .*: memSize = "lots" is not a positive whole number; it is ignored$/;
 /** A .vmx with an unusable memSize (a warning) whose only disk does not exist (the load fails after parsing). */
-const missingDiskVmx = file('missing-disk/w.vmx', 'displayName = "w"\nmemSize = "lots"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "gone.vmdk"\n');
+const missingDiskVmx = file(
+  'missing-disk/w.vmx',
+  'displayName = "w"\nmemSize = "lots"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "gone.vmdk"\n',
+);
 /** A .vmx with the same warning and no disk at all (the parser itself fails). */
 const noDiskVmx = file('no-disk/w.vmx', 'displayName = "w"\nmemSize = "lots"\n');
 
@@ -37,7 +40,10 @@ const noDiskVmx = file('no-disk/w.vmx', 'displayName = "w"\nmemSize = "lots"\n')
 async function failedLoad(input: Input): Promise<{ warnings: string[]; error: unknown }> {
   const warnings: string[] = [];
   const cleanup = new Cleanups();
-  const error = await input.load({ tmpdir: mkdtempSync(join(work, 'run-')), cleanup, warnings }).then(() => undefined, (e: unknown) => e);
+  const error = await input.load({ tmpdir: mkdtempSync(join(work, 'run-')), cleanup, warnings }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   await cleanup.run(true);
   return { warnings, error };
 }
@@ -56,7 +62,10 @@ describe('inputs keep the warnings found before a failed load', () => {
   });
 
   it('-i libvirtxml: the parser fails (no disks) after a warning', async () => {
-    const xml = file('domain.xml', "<domain type='kvm'><name>d</name><memory unit='MiB'>512</memory><vcpu>many</vcpu><devices/></domain>\n");
+    const xml = file(
+      'domain.xml',
+      "<domain type='kvm'><name>d</name><memory unit='MiB'>512</memory><vcpu>many</vcpu><devices/></domain>\n",
+    );
     const { warnings, error } = await failedLoad(libvirtXmlInput(xml));
     expect((error as Error).message).toMatch(/has no disks/);
     expect(warnings).toEqual([expect.stringMatching(/<vcpu>many<\/vcpu> is not a positive whole number; the guest gets 1 vCPU$/)]);
@@ -64,7 +73,9 @@ describe('inputs keep the warnings found before a failed load', () => {
 
   it('-i ova: a missing disk file fails the load after the no-manifest warning', async () => {
     const dir = join(work, 'ova');
-    file('ova/g.ovf', `<?xml version="1.0"?>
+    file(
+      'ova/g.ovf',
+      `<?xml version="1.0"?>
 <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
   <References><File ovf:id="file1" ovf:href="g-disk1.vmdk"/></References>
   <DiskSection><Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="16777216"/></DiskSection>
@@ -75,7 +86,8 @@ describe('inputs keep the warnings found before a failed load', () => {
     <Item><rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType><rasd:AddressOnParent>0</rasd:AddressOnParent></Item>
   </VirtualHardwareSection></VirtualSystem>
 </Envelope>
-`);
+`,
+    );
     const { warnings, error } = await failedLoad(ovaInput(dir));
     expect((error as Error).message).toMatch(/g-disk1\.vmdk .*is missing/);
     expect(warnings).toEqual([expect.stringMatching(/has no \.mf manifest, so its files are not checked/)]);

@@ -25,12 +25,26 @@ const source: Source = {
   nics: [{ network: 'VM Network', mac: '00:50:56:aa:bb:01', model: 'vmxnet3' }],
 };
 const inspection: Inspection = {
-  type: 'linux', root: '/dev/sda1', distro: 'debian', majorVersion: 12, minorVersion: 0, productName: 'Debian GNU/Linux 12 (bookworm)',
-  hostname: 'web01', arch: 'x86_64', packageFormat: 'deb', packageManagement: 'apt', mounts: [{ mountpoint: '/', device: '/dev/sda1' }],
-  packages: [], kernels: [{ version: '6.1.0-28-amd64', hasVirtio: true }], bootloader: 'grub2', firmware: 'bios',
+  type: 'linux',
+  root: '/dev/sda1',
+  distro: 'debian',
+  majorVersion: 12,
+  minorVersion: 0,
+  productName: 'Debian GNU/Linux 12 (bookworm)',
+  hostname: 'web01',
+  arch: 'x86_64',
+  packageFormat: 'deb',
+  packageManagement: 'apt',
+  mounts: [{ mountpoint: '/', device: '/dev/sda1' }],
+  packages: [],
+  kernels: [{ version: '6.1.0-28-amd64', hasVirtio: true }],
+  bootloader: 'grub2',
+  firmware: 'bios',
 };
 const caps: GuestCaps = { netModel: 'virtio', blockBus: 'virtio', machine: 'q35', domainType: 'qemu', serialConsole: true };
-const targets: TargetDisk[] = [{ overlay: '/tmp/v2v.x/o0.qcow2', path: '/out/web01-sda', format: 'raw', virtualSize: 10737418240, dev: 'vda' }];
+const targets: TargetDisk[] = [
+  { overlay: '/tmp/v2v.x/o0.qcow2', path: '/out/web01-sda', format: 'raw', virtualSize: 10737418240, dev: 'vda' },
+];
 const input: FinishInput = { name: 'web01', source, inspection, caps, targets };
 
 /** Every object key path in document order, e.g. "source.disks.0.bus". */
@@ -70,7 +84,13 @@ describe('buildJsonDocument', () => {
     }
   });
   it('is byte-stable whatever the construction order, 2-space indented with a final newline', () => {
-    const reordered: FinishInput = { targets, caps: { ...caps }, inspection: { ...inspection }, source: { ...source, name: 'web01' }, name: 'web01' };
+    const reordered: FinishInput = {
+      targets,
+      caps: { ...caps },
+      inspection: { ...inspection },
+      source: { ...source, name: 'web01' },
+      name: 'web01',
+    };
     expect(buildJsonDocument(reordered)).toBe(text);
     expect(text.endsWith('}\n')).toBe(true);
     expect(text).toContain('\n  "version": 1,\n');
@@ -105,7 +125,10 @@ describe('jsonOutput', () => {
     await output.preflight('web01', planned, 0);
     const written = await output.finish({ ...input, targets: planned });
     expect(written).toEqual([join(dir, 'web01.json'), join(dir, 'web01-sda')]);
-    expect(JSON.parse(readFileSync(join(dir, 'web01.json'), 'utf8'))).toMatchObject({ name: 'web01', disks: [{ path: join(dir, 'web01-sda') }] });
+    expect(JSON.parse(readFileSync(join(dir, 'web01.json'), 'utf8'))).toMatchObject({
+      name: 'web01',
+      disks: [{ path: join(dir, 'web01-sda') }],
+    });
   });
   it('refuses an existing NAME.json and too little space before anything runs', async () => {
     const dir = mkdtempSync(join(work, 'out-'));
@@ -117,11 +140,20 @@ describe('jsonOutput', () => {
 });
 
 describe('nullOutput', () => {
-  it('copies into a raw null-co sink of each disk\'s size, needs nothing and keeps nothing', async () => {
+  it("copies into a raw null-co sink of each disk's size, needs nothing and keeps nothing", async () => {
     const output = nullOutput();
-    const planned = output.planDisks('web01', [{ path: '/t/o0.qcow2', virtualSize: 3 * 2 ** 30, backingFormat: 'vmdk', disk: source.disks[0]! }]);
+    const planned = output.planDisks('web01', [
+      { path: '/t/o0.qcow2', virtualSize: 3 * 2 ** 30, backingFormat: 'vmdk', disk: source.disks[0]! },
+    ]);
     expect(planned).toEqual([
-      { overlay: '/t/o0.qcow2', path: 'json:{"driver":"raw","file":{"driver":"null-co","size":3221225472}}', format: 'raw', virtualSize: 3 * 2 ** 30, dev: 'vda', existing: true },
+      {
+        overlay: '/t/o0.qcow2',
+        path: 'json:{"driver":"raw","file":{"driver":"null-co","size":3221225472}}',
+        format: 'raw',
+        virtualSize: 3 * 2 ** 30,
+        dev: 'vda',
+        existing: true,
+      },
     ]);
     expect(nullSinkPath(1)).toBe('json:{"driver":"raw","file":{"driver":"null-co","size":1}}');
     await expect(output.preflight('web01', planned, 2 ** 60)).resolves.toBeUndefined();

@@ -59,12 +59,18 @@ describe('chooseBestKernel', () => {
   });
 
   it('prefers a virtio kernel over a newer one without virtio', () => {
-    expect(chooseBestKernel([k('5.14.0-400.el9.x86_64', false), k('5.14.0-362.8.1.el9_3.x86_64')])?.kernel.version).toBe('5.14.0-362.8.1.el9_3.x86_64');
+    expect(chooseBestKernel([k('5.14.0-400.el9.x86_64', false), k('5.14.0-362.8.1.el9_3.x86_64')])?.kernel.version).toBe(
+      '5.14.0-362.8.1.el9_3.x86_64',
+    );
   });
 
   it('compares versions as rpm does, not as text (362.18 > 362.8; 55.39 > 55.7)', () => {
-    expect(chooseBestKernel([k('5.14.0-362.8.1.el9_3.x86_64'), k('5.14.0-362.18.1.el9_3.x86_64')])?.kernel.version).toBe('5.14.0-362.18.1.el9_3.x86_64');
-    expect(chooseBestKernel([k('5.14.21-150500.55.7-default'), k('5.14.21-150500.55.39-default')])?.kernel.version).toBe('5.14.21-150500.55.39-default');
+    expect(chooseBestKernel([k('5.14.0-362.8.1.el9_3.x86_64'), k('5.14.0-362.18.1.el9_3.x86_64')])?.kernel.version).toBe(
+      '5.14.0-362.18.1.el9_3.x86_64',
+    );
+    expect(chooseBestKernel([k('5.14.21-150500.55.7-default'), k('5.14.21-150500.55.39-default')])?.kernel.version).toBe(
+      '5.14.21-150500.55.39-default',
+    );
   });
 
   it('takes a debug kernel only when every virtio kernel is one', () => {
@@ -81,8 +87,15 @@ describe('chooseBestKernel', () => {
 
 describe('commands that make a kernel the default', () => {
   it('grubby takes the kernel image path; grub2-set-default an entry id or path', () => {
-    expect(grubbySetDefaultArgv('5.14.0-362.8.1.el9_3.x86_64')).toEqual(['grubby', '--set-default', '/boot/vmlinuz-5.14.0-362.8.1.el9_3.x86_64']);
-    expect(grub2SetDefaultArgv('gnulinux-advanced-x>gnulinux-5.14.21-default-advanced-x')).toEqual(['grub2-set-default', 'gnulinux-advanced-x>gnulinux-5.14.21-default-advanced-x']);
+    expect(grubbySetDefaultArgv('5.14.0-362.8.1.el9_3.x86_64')).toEqual([
+      'grubby',
+      '--set-default',
+      '/boot/vmlinuz-5.14.0-362.8.1.el9_3.x86_64',
+    ]);
+    expect(grub2SetDefaultArgv('gnulinux-advanced-x>gnulinux-5.14.21-default-advanced-x')).toEqual([
+      'grub2-set-default',
+      'gnulinux-advanced-x>gnulinux-5.14.21-default-advanced-x',
+    ]);
   });
   it('SUSE libvmtools0 is removed with open-vm-tools', () => {
     expect(RPM_HYPERVISOR_TOOLS.test('libvmtools0')).toBe(true);
@@ -125,8 +138,12 @@ describe('findGrubMenuEntry (SLES-style grub.cfg)', () => {
     expect(findGrubMenuEntry(cfg, '5.14.21-150500.55.3')).toBeUndefined();
   });
   it('uses titles when there are no ids, and /vmlinuz paths (separate /boot)', () => {
-    const plain = "menuentry 'Other' {\n\tlinux /vmlinuz-1.0 root=/dev/sda2\n}\nmenuentry 'CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)' {\n\tlinux16 /vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/sda2\n}";
-    expect(findGrubMenuEntry(plain, '3.10.0-1160.el7.x86_64')).toEqual({ path: 'CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)', first: false });
+    const plain =
+      "menuentry 'Other' {\n\tlinux /vmlinuz-1.0 root=/dev/sda2\n}\nmenuentry 'CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)' {\n\tlinux16 /vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/sda2\n}";
+    expect(findGrubMenuEntry(plain, '3.10.0-1160.el7.x86_64')).toEqual({
+      path: 'CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)',
+      first: false,
+    });
     expect(findGrubMenuEntry(plain, '1.0')).toEqual({ path: 'Other', first: true });
   });
 });

@@ -12,16 +12,27 @@ import {
 } from '../../src/convert/linux/config.js';
 import type { SourceDisk } from '../../src/model.js';
 
-const disk = (bus: SourceDisk['bus'], controller = 0, unit = 0): SourceDisk => ({ path: `/d/${bus}${controller}${unit}`, bus, controller, unit });
+const disk = (bus: SourceDisk['bus'], controller = 0, unit = 0): SourceDisk => ({
+  path: `/d/${bus}${controller}${unit}`,
+  bus,
+  controller,
+  unit,
+});
 
 describe('buildDeviceMap', () => {
   it('maps sd/xvd letters by target position and legacy hd names by IDE order', () => {
     const map = buildDeviceMap([disk('scsi'), disk('scsi', 0, 1), disk('ide'), disk('ide', 0, 1)]);
     expect(Object.fromEntries(map)).toEqual({
-      sda: 'vda', xvda: 'vda',
-      sdb: 'vdb', xvdb: 'vdb',
-      sdc: 'vdc', xvdc: 'vdc', hda: 'vdc',
-      sdd: 'vdd', xvdd: 'vdd', hdb: 'vdd',
+      sda: 'vda',
+      xvda: 'vda',
+      sdb: 'vdb',
+      xvdb: 'vdb',
+      sdc: 'vdc',
+      xvdc: 'vdc',
+      hda: 'vdc',
+      sdd: 'vdd',
+      xvdd: 'vdd',
+      hdb: 'vdd',
     });
   });
 
@@ -113,7 +124,9 @@ describe('grub.cfg kernel lines', () => {
     const mixed = '  linux16 /vmlinuz-a root=/dev/sda1 console=ttyS1,9600\n  linuxefi /vmlinuz-b ro\n  initrd /initrd\n';
     const { text, changed, entries } = ensureGrubCfgLinuxArg(mixed, SERIAL_CONSOLE_ARGS, SERIAL_CONSOLE_RE);
     expect({ changed, entries }).toEqual({ changed: 1, entries: 2 });
-    expect(text).toBe('  linux16 /vmlinuz-a root=/dev/sda1 console=ttyS1,9600\n  linuxefi /vmlinuz-b ro console=tty0 console=ttyS0,115200\n  initrd /initrd\n');
+    expect(text).toBe(
+      '  linux16 /vmlinuz-a root=/dev/sda1 console=ttyS1,9600\n  linuxefi /vmlinuz-b ro console=tty0 console=ttyS0,115200\n  initrd /initrd\n',
+    );
   });
   it('reports no entries for a file without kernel lines (a stub that chains to another grub.cfg)', () => {
     const stub = 'search.fs_uuid 1234 root\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n';
@@ -143,7 +156,9 @@ describe('guestLabel', async () => {
     expect(guestLabel({ distro: 'debian', productName: '12.15', majorVersion: 12, minorVersion: 15 })).toBe('Debian 12.15');
   });
   it('keeps a real product name', () => {
-    expect(guestLabel({ distro: 'ubuntu', productName: 'Ubuntu 22.04.4 LTS', majorVersion: 22, minorVersion: 4 })).toBe('Ubuntu 22.04.4 LTS');
+    expect(guestLabel({ distro: 'ubuntu', productName: 'Ubuntu 22.04.4 LTS', majorVersion: 22, minorVersion: 4 })).toBe(
+      'Ubuntu 22.04.4 LTS',
+    );
   });
   it('falls back to distro and version', () => {
     expect(guestLabel({ distro: 'fedora', productName: 'unknown', majorVersion: 39, minorVersion: 0 })).toBe('Fedora 39.0');

@@ -11,32 +11,60 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostGuest } from '../helpers/host-guest.js';
 import { cloudInitNetwork } from '../../src/convert/linux/network/cloud-init.js';
-import { netplanRenderer, nmConfigOrder, nmManagement, ownerOfConfigured, ownerOfNew, type OwnerFacts } from '../../src/convert/linux/network/owner.js';
+import {
+  netplanRenderer,
+  nmConfigOrder,
+  nmManagement,
+  ownerOfConfigured,
+  ownerOfNew,
+  type OwnerFacts,
+} from '../../src/convert/linux/network/owner.js';
 import { readStaticGuest } from '../../src/convert/linux/network/static-guest.js';
 import type { NetConfigKind } from '../../src/convert/linux/network/config.js';
 
 const kinds = (...k: NetConfigKind[]): Set<NetConfigKind> => new Set(k);
 const FACTS: OwnerFacts = { installed: {}, nmIfupdownManaged: false, nmManagesNewDevices: false };
-const DEBIAN_NM: OwnerFacts = { installed: { ifupdown: true, networkmanager: true, netplan: false, networkd: false, ifcfg: false }, nmIfupdownManaged: false, nmManagesNewDevices: true };
+const DEBIAN_NM: OwnerFacts = {
+  installed: { ifupdown: true, networkmanager: true, netplan: false, networkd: false, ifcfg: false },
+  nmIfupdownManaged: false,
+  nmManagesNewDevices: true,
+};
 
 describe('ownerOfConfigured / ownerOfNew (the table)', () => {
   it('each row of the table for a NIC the config names', () => {
     expect(ownerOfConfigured(kinds('ifupdown', 'networkmanager'), DEBIAN_NM)?.kind).toBe('ifupdown');
     expect(ownerOfConfigured(kinds('ifupdown', 'networkmanager'), { ...DEBIAN_NM, nmIfupdownManaged: true })?.kind).toBe('networkmanager');
     expect(ownerOfConfigured(kinds('networkmanager'), DEBIAN_NM)).toEqual({ kind: 'networkmanager' });
-    expect(ownerOfConfigured(kinds('netplan', 'networkmanager', 'networkd'), { ...FACTS, installed: { netplan: true, networkmanager: true, networkd: true } })).toEqual({
+    expect(
+      ownerOfConfigured(kinds('netplan', 'networkmanager', 'networkd'), {
+        ...FACTS,
+        installed: { netplan: true, networkmanager: true, networkd: true },
+      }),
+    ).toEqual({
       kind: 'netplan',
       why: 'netplan renders the config of the others at boot',
     });
-    expect(ownerOfConfigured(kinds('ifcfg', 'networkmanager'), { ...FACTS, installed: { ifcfg: true, networkmanager: true } })?.kind).toBe('networkmanager');
-    expect(ownerOfConfigured(kinds('networkd', 'ifupdown'), { ...FACTS, installed: { networkd: true, ifupdown: true } })).toEqual({ kind: 'networkd', why: 'systemd-networkd comes before ifupdown' });
+    expect(ownerOfConfigured(kinds('ifcfg', 'networkmanager'), { ...FACTS, installed: { ifcfg: true, networkmanager: true } })?.kind).toBe(
+      'networkmanager',
+    );
+    expect(ownerOfConfigured(kinds('networkd', 'ifupdown'), { ...FACTS, installed: { networkd: true, ifupdown: true } })).toEqual({
+      kind: 'networkd',
+      why: 'systemd-networkd comes before ifupdown',
+    });
     // Not active while something else is: as a NIC with no config.
     expect(ownerOfConfigured(kinds('networkmanager'), { ...FACTS, installed: { networkmanager: false, ifupdown: true } })).toBeUndefined();
     // None of them found active, and nothing else either: the config's own system, first in the order (v2v cannot tell).
-    expect(ownerOfConfigured(kinds('ifupdown', 'networkd'), { ...FACTS, installed: { ifupdown: false, networkd: false } })).toEqual({ kind: 'networkd' });
+    expect(ownerOfConfigured(kinds('ifupdown', 'networkd'), { ...FACTS, installed: { ifupdown: false, networkd: false } })).toEqual({
+      kind: 'networkd',
+    });
     // Not known (not read): counted as active.
-    expect(ownerOfConfigured(kinds('ifupdown', 'networkd'), FACTS)).toEqual({ kind: 'networkd', why: 'systemd-networkd comes before ifupdown' });
-    expect(ownerOfConfigured(kinds('networkmanager', 'ifupdown'), { ...DEBIAN_NM, installed: { ifupdown: true, networkmanager: false } })).toEqual({
+    expect(ownerOfConfigured(kinds('ifupdown', 'networkd'), FACTS)).toEqual({
+      kind: 'networkd',
+      why: 'systemd-networkd comes before ifupdown',
+    });
+    expect(
+      ownerOfConfigured(kinds('networkmanager', 'ifupdown'), { ...DEBIAN_NM, installed: { ifupdown: true, networkmanager: false } }),
+    ).toEqual({
       kind: 'ifupdown',
       why: 'NetworkManager not active in the guest',
     });
@@ -60,10 +88,20 @@ describe("NetworkManager's and netplan's settings", () => {
 
   it('[ifupdown] managed and unmanaged-devices, a later file overriding an earlier one', () => {
     expect(nmManagement([{ path: 'm', text: DEBIAN_CONF }])).toEqual({ ifupdownManaged: false, unmanagedEthernet: false });
-    expect(nmManagement([{ path: 'm', text: DEBIAN_CONF }, { path: 'c', text: '[ifupdown]\nmanaged=true\n' }])).toEqual({ ifupdownManaged: true, unmanagedEthernet: false });
+    expect(
+      nmManagement([
+        { path: 'm', text: DEBIAN_CONF },
+        { path: 'c', text: '[ifupdown]\nmanaged=true\n' },
+      ]),
+    ).toEqual({ ifupdownManaged: true, unmanagedEthernet: false });
     expect(nmManagement([{ path: 'g', text: UBUNTU_GLOBAL }]).unmanagedEthernet).toBe(true);
     // Ubuntu desktop's override: an empty conf.d file of the same name, or ethernet excepted.
-    expect(nmManagement([{ path: 'g', text: UBUNTU_GLOBAL }, { path: 'e', text: '[keyfile]\nunmanaged-devices=*,except:type:ethernet\n' }]).unmanagedEthernet).toBe(false);
+    expect(
+      nmManagement([
+        { path: 'g', text: UBUNTU_GLOBAL },
+        { path: 'e', text: '[keyfile]\nunmanaged-devices=*,except:type:ethernet\n' },
+      ]).unmanagedEthernet,
+    ).toBe(false);
   });
 
   it('reading order: NetworkManager.conf, then conf.d of /usr/lib and /etc by name, /etc hiding /usr/lib of the same name', () => {
@@ -84,7 +122,12 @@ describe("NetworkManager's and netplan's settings", () => {
 
   it("netplan's global renderer (Ubuntu desktop's 01-network-manager-all.yaml); none: networkd; invalid YAML ignored", () => {
     const desktop = '# Let NetworkManager manage all devices on this system\nnetwork:\n  version: 2\n  renderer: NetworkManager\n';
-    expect(netplanRenderer([{ path: '/etc/netplan/01-network-manager-all.yaml', text: desktop }, { path: 'b', text: 'network: [' }])).toBe('NetworkManager');
+    expect(
+      netplanRenderer([
+        { path: '/etc/netplan/01-network-manager-all.yaml', text: desktop },
+        { path: 'b', text: 'network: [' },
+      ]),
+    ).toBe('NetworkManager');
     expect(netplanRenderer([{ path: 'a', text: 'network:\n  version: 2\n  ethernets: {}\n' }])).toBeUndefined();
   });
 });
@@ -96,10 +139,34 @@ describe("cloud-init's network switch", () => {
 
   it('on unless the merged config (cloud.cfg, then cloud.cfg.d in order) or the kernel command line turns it off', () => {
     expect(cloudInitNetwork([{ path: '/etc/cloud/cloud.cfg', text: CLOUD_CFG }], '')).toBe('enabled');
-    expect(cloudInitNetwork([{ path: '/etc/cloud/cloud.cfg', text: CLOUD_CFG }, { path: '/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg', text: DISABLE }], '')).toBe('disabled');
+    expect(
+      cloudInitNetwork(
+        [
+          { path: '/etc/cloud/cloud.cfg', text: CLOUD_CFG },
+          { path: '/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg', text: DISABLE },
+        ],
+        '',
+      ),
+    ).toBe('disabled');
     // A later file turning it back on wins; an invalid file sets nothing.
-    expect(cloudInitNetwork([{ path: 'a', text: DISABLE }, { path: 'b', text: 'network:\n  config: {version: 2}\n' }], '')).toBe('enabled');
-    expect(cloudInitNetwork([{ path: 'a', text: DISABLE }, { path: 'b', text: 'network: [' }], '')).toBe('disabled');
+    expect(
+      cloudInitNetwork(
+        [
+          { path: 'a', text: DISABLE },
+          { path: 'b', text: 'network:\n  config: {version: 2}\n' },
+        ],
+        '',
+      ),
+    ).toBe('enabled');
+    expect(
+      cloudInitNetwork(
+        [
+          { path: 'a', text: DISABLE },
+          { path: 'b', text: 'network: [' },
+        ],
+        '',
+      ),
+    ).toBe('disabled');
     expect(cloudInitNetwork([], 'GRUB_CMDLINE_LINUX="quiet network-config=disabled"\n')).toBe('disabled');
     expect(cloudInitNetwork([], 'GRUB_CMDLINE_LINUX="cloud-init=disabled"\n')).toBe('disabled');
     expect(cloudInitNetwork([], 'GRUB_CMDLINE_LINUX="quiet"\n')).toBe('enabled');
@@ -128,7 +195,7 @@ async function guestTree(files: Record<string, string>): Promise<string> {
 const UNIT = '../../../../lib/systemd/system';
 
 describe('readStaticGuest over a guest tree', () => {
-  it('Debian 12 with NetworkManager enabled (default conf), ifupdown, cloud-init on, resolv.conf a link to resolved\'s stub with resolved enabled', async () => {
+  it("Debian 12 with NetworkManager enabled (default conf), ifupdown, cloud-init on, resolv.conf a link to resolved's stub with resolved enabled", async () => {
     const root = await guestTree({
       '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n',
       '/sbin/ifup': '',
@@ -162,7 +229,8 @@ describe('readStaticGuest over a guest tree', () => {
     const root = await guestTree({
       '/usr/sbin/netplan': '',
       '/usr/sbin/NetworkManager': '',
-      '/usr/lib/NetworkManager/conf.d/10-globally-managed-devices.conf': '[keyfile]\nunmanaged-devices=*,except:type:wifi,except:type:gsm,except:type:cdma\n',
+      '/usr/lib/NetworkManager/conf.d/10-globally-managed-devices.conf':
+        '[keyfile]\nunmanaged-devices=*,except:type:wifi,except:type:gsm,except:type:cdma\n',
       '/lib/systemd/system/systemd-networkd.service': '',
       '/etc/systemd/system/multi-user.target.wants/systemd-networkd.service': `-> ${UNIT}/systemd-networkd.service`,
       '/etc/netplan/50-cloud-init.yaml': 'network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    ens192: {dhcp4: true}\n',

@@ -17,7 +17,13 @@ import {
   parseUdevNetRules,
 } from '../../src/convert/linux/network/config.js';
 import type { SourceNic } from '../../src/model.js';
-import { linkFileContent, physicalInterfaces, planNetworkPins, PERSISTENT_NET_RULES, type PinGuest } from '../../src/convert/linux/network/pin-plan.js';
+import {
+  linkFileContent,
+  physicalInterfaces,
+  planNetworkPins,
+  PERSISTENT_NET_RULES,
+  type PinGuest,
+} from '../../src/convert/linux/network/pin-plan.js';
 
 const MAC1 = '00:0c:29:3a:5b:7c';
 const MAC2 = '00:50:56:aa:bb:02';
@@ -56,7 +62,8 @@ describe('parsers', () => {
   });
 
   it('ifupdown: old-style netmask, dhcp, and a name only listed on auto', () => {
-    const text = 'auto eth1\nauto ens160\niface ens160 inet static\n  address 198.51.100.7\n  netmask 255.255.255.128\niface ens224 inet dhcp\n';
+    const text =
+      'auto eth1\nauto ens160\niface ens160 inet static\n  address 198.51.100.7\n  netmask 255.255.255.128\niface ens224 inet dhcp\n';
     const { interfaces } = parseIfupdown(text, 'f');
     expect(interfaces.map((i) => [i.name, i.dhcp ?? false, i.staticIps.map((s) => `${s.address}/${s.prefix}`)])).toEqual([
       ['ens160', false, ['198.51.100.7/25']],
@@ -87,8 +94,14 @@ DNS1=192.0.2.53
       staticIps: [{ address: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53'] }],
     });
     const suse = "BOOTPROTO='static'\nSTARTMODE='auto'\nIPADDR='192.0.2.20/24'\n";
-    expect(parseIfcfg(suse, '/etc/sysconfig/network/ifcfg-ens224')).toMatchObject({ name: 'ens224', staticIps: [{ address: '192.0.2.20', prefix: 24 }] });
-    expect(parseIfcfg('BOOTPROTO=dhcp\nDEVICE=ens160\nNETMASK=255.255.255.0\n', '/x/ifcfg-ens160')).toMatchObject({ name: 'ens160', dhcp: true });
+    expect(parseIfcfg(suse, '/etc/sysconfig/network/ifcfg-ens224')).toMatchObject({
+      name: 'ens224',
+      staticIps: [{ address: '192.0.2.20', prefix: 24 }],
+    });
+    expect(parseIfcfg('BOOTPROTO=dhcp\nDEVICE=ens160\nNETMASK=255.255.255.0\n', '/x/ifcfg-ens160')).toMatchObject({
+      name: 'ens160',
+      dhcp: true,
+    });
   });
 
   it('NetworkManager keyfile: interface-name, mac-address (both spellings), ipv4 address1 with gateway', () => {
@@ -119,7 +132,9 @@ method=auto
       staticIps: [{ address: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53'] }],
     });
     expect(normalizeMac('0;12;41;58;91;124;')).toBe(MAC1);
-    expect(parseNmKeyfile('[connection]\ntype=ethernet\n[ethernet]\nmac-address=0;12;41;58;91;124;\n[ipv4]\nmethod=auto\n', 'f')).toMatchObject({ mac: MAC1, dhcp: true });
+    expect(
+      parseNmKeyfile('[connection]\ntype=ethernet\n[ethernet]\nmac-address=0;12;41;58;91;124;\n[ipv4]\nmethod=auto\n', 'f'),
+    ).toMatchObject({ mac: MAC1, dhcp: true });
     expect(parseNmKeyfile('[connection]\ntype=ethernet\n[ipv4]\nmethod=auto\n', 'f')).toBeUndefined();
   });
 
@@ -178,9 +193,18 @@ VLAN=ens192.100
         lowers: [],
         staticIps: [{ address: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53'] }],
       },
-      { file: '/etc/systemd/network/10-ens192.network', kind: 'networkd', name: 'ens192.100', virtual: true, lowers: ['ens192'], staticIps: [] },
+      {
+        file: '/etc/systemd/network/10-ens192.network',
+        kind: 'networkd',
+        name: 'ens192.100',
+        virtual: true,
+        lowers: ['ens192'],
+        staticIps: [],
+      },
     ]);
-    expect(parseNetworkdNetwork('[Match]\nMACAddress=00:0c:29:3a:5b:7c\n[Network]\nDHCP=yes\n', 'f')).toMatchObject([{ mac: MAC1, dhcp: true }]);
+    expect(parseNetworkdNetwork('[Match]\nMACAddress=00:0c:29:3a:5b:7c\n[Network]\nDHCP=yes\n', 'f')).toMatchObject([
+      { mac: MAC1, dhcp: true },
+    ]);
     expect(parseNetworkdNetwork('[Match]\nName=en*\n[Network]\nDHCP=yes\n', 'f')).toEqual([]);
   });
 
@@ -192,7 +216,12 @@ VLAN=ens192.100
   });
 
   it('netmaskToPrefix', () => {
-    expect([netmaskToPrefix('255.255.255.0'), netmaskToPrefix('255.255.0.0'), netmaskToPrefix('255.0.255.0'), netmaskToPrefix('255.255.255.255')]).toEqual([24, 16, undefined, 32]);
+    expect([
+      netmaskToPrefix('255.255.255.0'),
+      netmaskToPrefix('255.255.0.0'),
+      netmaskToPrefix('255.0.255.0'),
+      netmaskToPrefix('255.255.255.255'),
+    ]).toEqual([24, 16, undefined, 32]);
   });
 });
 
@@ -227,7 +256,16 @@ iface bond0.100 inet static
     const vlan = parseIfcfg('DEVICE=ens192.42\nVLAN=yes\nIPADDR=192.0.2.42\nPREFIX=24\n', '/n/ifcfg-ens192.42');
     const physicals = physicalInterfaces([phys!, vlan!]);
     expect(physicals).toEqual([
-      { name: 'ens192', mac: MAC1, uppers: ['ens192.42'], files: ['/n/ifcfg-ens192', '/n/ifcfg-ens192.42'], setsName: false, kinds: ['ifcfg'], dhcp: false, staticIps: [{ address: '192.0.2.42', prefix: 24, dns: [] }] },
+      {
+        name: 'ens192',
+        mac: MAC1,
+        uppers: ['ens192.42'],
+        files: ['/n/ifcfg-ens192', '/n/ifcfg-ens192.42'],
+        setsName: false,
+        kinds: ['ifcfg'],
+        dhcp: false,
+        staticIps: [{ address: '192.0.2.42', prefix: 24, dns: [] }],
+      },
     ]);
     const plan = planNetworkPins(physicals, [NIC1], SYSTEMD);
     expect(plan.reports[0]).toMatchObject({ mac: MAC1, matchedBy: 'mac', pinned: 'ens192', names: ['ens192', 'ens192.42'] });
@@ -260,7 +298,10 @@ describe('matching names to NICs and pinning', () => {
   it('the fixture guest: ens192 → the NIC in slot 192, pinned by a .link file sorted before 99-default.link', () => {
     const plan = planNetworkPins(debian, [NIC1], SYSTEMD);
     expect(plan.writes).toEqual([
-      { path: '/etc/systemd/network/10-v2v-ens192.link', content: expect.stringContaining(`[Match]\nMACAddress=${MAC1}\n\n[Link]\nName=ens192\n`) as unknown },
+      {
+        path: '/etc/systemd/network/10-v2v-ens192.link',
+        content: expect.stringContaining(`[Match]\nMACAddress=${MAC1}\n\n[Link]\nName=ens192\n`) as unknown,
+      },
     ]);
     expect('10-v2v-ens192.link' < '99-default.link').toBe(true);
     expect(plan.reports).toEqual([
@@ -278,11 +319,22 @@ describe('matching names to NICs and pinning', () => {
   });
 
   it('an already-pinned guest gets nothing added twice', () => {
-    const pinned: PinGuest = { ...SYSTEMD, existingPins: parseLinkFile(linkFileContent('ens192', MAC1), '/etc/systemd/network/10-v2v-ens192.link') };
+    const pinned: PinGuest = {
+      ...SYSTEMD,
+      existingPins: parseLinkFile(linkFileContent('ens192', MAC1), '/etc/systemd/network/10-v2v-ens192.link'),
+    };
     const plan = planNetworkPins(debian, [NIC1], pinned);
     expect(plan.writes).toEqual([]);
-    expect(plan.reports[0]).toMatchObject({ pinned: 'ens192', files: [], note: 'already pinned by /etc/systemd/network/10-v2v-ens192.link' });
-    const oldGuest: PinGuest = { systemdUdev: false, kernelNames: false, existingPins: parseUdevNetRules(`ATTR{address}=="${MAC1}", NAME="ens192"\n`, PERSISTENT_NET_RULES) };
+    expect(plan.reports[0]).toMatchObject({
+      pinned: 'ens192',
+      files: [],
+      note: 'already pinned by /etc/systemd/network/10-v2v-ens192.link',
+    });
+    const oldGuest: PinGuest = {
+      systemdUdev: false,
+      kernelNames: false,
+      existingPins: parseUdevNetRules(`ATTR{address}=="${MAC1}", NAME="ens192"\n`, PERSISTENT_NET_RULES),
+    };
     expect(planNetworkPins(debian, [NIC1], oldGuest).writes).toEqual([]);
   });
 
@@ -290,12 +342,19 @@ describe('matching names to NICs and pinning', () => {
     const guest: PinGuest = { ...SYSTEMD, existingPins: [{ file: '/etc/systemd/network/50-lan.link', mac: MAC1, name: 'lan0' }] };
     const plan = planNetworkPins(debian, [NIC1], guest);
     expect(plan.writes).toEqual([]);
-    expect(plan.warnings).toEqual([expect.stringContaining('50-lan.link names NIC 1 (00:0c:29:3a:5b:7c) lan0, but the guest\'s network config uses ens192')]);
+    expect(plan.warnings).toEqual([
+      expect.stringContaining("50-lan.link names NIC 1 (00:0c:29:3a:5b:7c) lan0, but the guest's network config uses ens192"),
+    ]);
   });
 
   it('a guest without systemd-udev gets a persistent-net rule, appended to the existing file', () => {
     const existing = '# old rules\nSUBSYSTEM=="net", ATTR{address}=="00:50:56:00:00:99", NAME="eth9"\n';
-    const plan = planNetworkPins(debian, [NIC1], { systemdUdev: false, kernelNames: false, existingPins: [], persistentNetRules: existing });
+    const plan = planNetworkPins(debian, [NIC1], {
+      systemdUdev: false,
+      kernelNames: false,
+      existingPins: [],
+      persistentNetRules: existing,
+    });
     expect(plan.writes).toEqual([
       {
         path: PERSISTENT_NET_RULES,
@@ -306,8 +365,14 @@ describe('matching names to NICs and pinning', () => {
   });
 
   it('two NICs: matched by MAC where the config names one', () => {
-    const a = parseNmKeyfile(`[connection]\ntype=ethernet\ninterface-name=lan\n[ethernet]\nmac-address=${MAC2}\n[ipv4]\nmethod=auto\n`, 'a.nmconnection');
-    const b = parseNmKeyfile(`[connection]\ntype=ethernet\ninterface-name=wan\n[ethernet]\nmac-address=${MAC1}\n[ipv4]\nmethod=auto\n`, 'b.nmconnection');
+    const a = parseNmKeyfile(
+      `[connection]\ntype=ethernet\ninterface-name=lan\n[ethernet]\nmac-address=${MAC2}\n[ipv4]\nmethod=auto\n`,
+      'a.nmconnection',
+    );
+    const b = parseNmKeyfile(
+      `[connection]\ntype=ethernet\ninterface-name=wan\n[ethernet]\nmac-address=${MAC1}\n[ipv4]\nmethod=auto\n`,
+      'b.nmconnection',
+    );
     const plan = planNetworkPins(physicalInterfaces([a!, b!]), [NIC1, NIC2], SYSTEMD);
     expect(plan.reports.map((r) => [r.mac, r.pinned, r.matchedBy])).toEqual([
       [MAC1, 'wan', 'mac'],
@@ -320,7 +385,9 @@ describe('matching names to NICs and pinning', () => {
     const { interfaces } = parseIfupdown('auto lan0\niface lan0 inet dhcp\nauto lan1\niface lan1 inet dhcp\n', '/etc/network/interfaces');
     const plan = planNetworkPins(physicalInterfaces(interfaces), [NIC1, NIC2], SYSTEMD);
     expect(plan.writes).toEqual([]);
-    expect(plan.warnings).toEqual([expect.stringMatching(/^cannot tell which source NIC the guest's interfaces lan0, lan1 are .*not pinned/)]);
+    expect(plan.warnings).toEqual([
+      expect.stringMatching(/^cannot tell which source NIC the guest's interfaces lan0, lan1 are .*not pinned/),
+    ]);
     expect(plan.reports.map((r) => [r.mac, r.names])).toEqual([
       [undefined, ['lan0']],
       [undefined, ['lan1']],
@@ -337,11 +404,14 @@ describe('matching names to NICs and pinning', () => {
     const entry = parseIfcfg('DEVICE=ens192\nHWADDR=00:50:56:de:ad:00\n', '/n/ifcfg-ens192');
     const plan = planNetworkPins(physicalInterfaces([entry!]), [NIC1], SYSTEMD);
     expect(plan.writes).toEqual([]);
-    expect(plan.warnings).toEqual([expect.stringContaining('/n/ifcfg-ens192 binds ens192 to MAC 00:50:56:de:ad:00, which no source NIC has')]);
+    expect(plan.warnings).toEqual([
+      expect.stringContaining('/n/ifcfg-ens192 binds ens192 to MAC 00:50:56:de:ad:00, which no source NIC has'),
+    ]);
   });
 
   it('netplan set-name renames by MAC itself: nothing pinned', () => {
-    const yaml = 'network:\n  ethernets:\n    lan:\n      match: {macaddress: "00:0c:29:3a:5b:7c"}\n      set-name: ens192\n      dhcp4: true\n';
+    const yaml =
+      'network:\n  ethernets:\n    lan:\n      match: {macaddress: "00:0c:29:3a:5b:7c"}\n      set-name: ens192\n      dhcp4: true\n';
     const plan = planNetworkPins(physicalInterfaces(parseNetplan(yaml, 'n.yaml')), [NIC1], SYSTEMD);
     expect(plan.writes).toEqual([]);
     expect(plan.reports[0]).toMatchObject({ mac: MAC1, matchedBy: 'mac', note: expect.stringContaining('set-name') as unknown });

@@ -19,9 +19,17 @@ describe('unmatchedNetworkRules', () => {
     ]);
   });
   it('is silent for rules that match and for the catch-all OUT', () => {
-    expect(unmatchedNetworkRules(nics, { networks: ['VM Network:default', 'default'], bridges: ['Storage:br1'], macs: ['00:0C:29:3A:5B:7C:network:x'] })).toEqual([]);
+    expect(
+      unmatchedNetworkRules(nics, {
+        networks: ['VM Network:default', 'default'],
+        bridges: ['Storage:br1'],
+        macs: ['00:0C:29:3A:5B:7C:network:x'],
+      }),
+    ).toEqual([]);
   });
   it('says when the source names no network at all', () => {
-    expect(unmatchedNetworkRules([{ mac: '00:0c:29:3a:5b:7c' }], { networks: ['a:b'], bridges: [], macs: [] })[0]).toContain('the source names no network');
+    expect(unmatchedNetworkRules([{ mac: '00:0c:29:3a:5b:7c' }], { networks: ['a:b'], bridges: [], macs: [] })[0]).toContain(
+      'the source names no network',
+    );
   });
 });

@@ -14,12 +14,25 @@ import {
   parseNmKeyfile,
   type ConfiguredInterface,
 } from '../../src/convert/linux/network/config.js';
-import { familyForNewConfig, nameForNewConfig, planStaticIps, reportStaticIps, type StaticGuest, type StaticPlan } from '../../src/convert/linux/network/static.js';
+import {
+  familyForNewConfig,
+  nameForNewConfig,
+  planStaticIps,
+  reportStaticIps,
+  type StaticGuest,
+  type StaticPlan,
+} from '../../src/convert/linux/network/static.js';
 import { connectionUuid } from '../../src/convert/linux/network/static-formats.js';
 import { cloudInitNetwork } from '../../src/convert/linux/network/cloud-init.js';
 import type { SourceNic, StaticIp } from '../../src/model.js';
 import { parseMacIp } from '../../src/output/mac-ip.js';
-import { describeNetworkReport, physicalInterfaces, planNetworkPins, tieInterfaces, type PhysicalInterface } from '../../src/convert/linux/network/pin-plan.js';
+import {
+  describeNetworkReport,
+  physicalInterfaces,
+  planNetworkPins,
+  tieInterfaces,
+  type PhysicalInterface,
+} from '../../src/convert/linux/network/pin-plan.js';
 
 const MAC1 = '00:0c:29:3a:5b:7c';
 const MAC2 = '00:50:56:aa:bb:02';
@@ -53,7 +66,11 @@ function plan(
 ): { plan: StaticPlan; entries: ConfiguredInterface[]; written: Record<string, string> } {
   const entries = Object.entries(files).flatMap(([file, text]) => parse(text, file));
   const tied = new Map<number, PhysicalInterface[]>();
-  for (const [index, ties] of tieInterfaces(physicalInterfaces(entries), nics).assigned) tied.set(index, ties.map((t) => t.phys));
+  for (const [index, ties] of tieInterfaces(physicalInterfaces(entries), nics).assigned)
+    tied.set(
+      index,
+      ties.map((t) => t.phys),
+    );
   const result = planStaticIps(requests, nics, entries, tied, { ...GUEST, texts: new Map(Object.entries(files)), ...guest });
   return { plan: result, entries, written: Object.fromEntries(result.writes.map((w) => [w.path, w.content])) };
 }
@@ -110,7 +127,13 @@ search example.org
 nameserver 192.0.2.53
 `);
     expect(Object.keys(written)).toEqual(['/etc/network/interfaces', '/etc/resolv.conf']);
-    expect(p.applied.get(MAC1)).toEqual({ files: ['/etc/network/interfaces', '/etc/resolv.conf'], kind: 'ifupdown', ips: FULL, configured: true, name: 'ens192' });
+    expect(p.applied.get(MAC1)).toEqual({
+      files: ['/etc/network/interfaces', '/etc/resolv.conf'],
+      kind: 'ifupdown',
+      ips: FULL,
+      configured: true,
+      name: 'ens192',
+    });
     // The guest's own name: pinned as before, nothing added.
     expect(p.added).toEqual([]);
     expect(p.warnings).toEqual([]);
@@ -118,9 +141,14 @@ nameserver 192.0.2.53
 
   it('the stanza in an interfaces.d file; no gateway or DNS given; resolvconf reads dns-nameservers (nothing else written)', () => {
     const cloud = '# cloud-init\nauto ens192\niface ens192 inet dhcp\n';
-    const { written } = plan({ '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n', '/etc/network/interfaces.d/50-cloud-init': cloud }, ifupdown, {}, {
-      requests: new Map([[MAC1, BARE]]),
-    });
+    const { written } = plan(
+      { '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n', '/etc/network/interfaces.d/50-cloud-init': cloud },
+      ifupdown,
+      {},
+      {
+        requests: new Map([[MAC1, BARE]]),
+      },
+    );
     expect(written).toEqual({
       '/etc/network/interfaces.d/50-cloud-init': `# cloud-init
 auto ens192
@@ -132,10 +160,15 @@ iface ens192 inet static
     });
   });
 
-  it('a NIC the guest has no config for: a new interfaces.d file under its VMware name ensN, pinned like the guest\'s own', () => {
-    const { plan: p, written } = plan({ '/etc/network/interfaces': DEBIAN_INTERFACES }, ifupdown, {
-      ifupdownSources: [{ kind: 'source', path: '/etc/network/interfaces.d/*' }],
-    }, { nics: [NIC1, NIC2, { mac: '00:50:56:aa:bb:03', pciSlot: 256 }], requests: new Map([['00:50:56:aa:bb:03', FULL]]) });
+  it("a NIC the guest has no config for: a new interfaces.d file under its VMware name ensN, pinned like the guest's own", () => {
+    const { plan: p, written } = plan(
+      { '/etc/network/interfaces': DEBIAN_INTERFACES },
+      ifupdown,
+      {
+        ifupdownSources: [{ kind: 'source', path: '/etc/network/interfaces.d/*' }],
+      },
+      { nics: [NIC1, NIC2, { mac: '00:50:56:aa:bb:03', pciSlot: 256 }], requests: new Map([['00:50:56:aa:bb:03', FULL]]) },
+    );
     expect(written).toEqual({
       '/etc/network/interfaces.d/v2v-ens256': `# Written by v2v: --mac 00:50:56:aa:bb:03:ip:192.0.2.20,192.0.2.1,24,192.0.2.53 (the NIC with MAC 00:50:56:aa:bb:03, named ens256).
 allow-hotplug ens256
@@ -146,13 +179,25 @@ iface ens256 inet static
 `,
     });
     expect(p.added).toEqual([
-      { file: '/etc/network/interfaces.d/v2v-ens256', kind: 'ifupdown', name: 'ens256', mac: '00:50:56:aa:bb:03', virtual: false, lowers: [], staticIps: FULL },
+      {
+        file: '/etc/network/interfaces.d/v2v-ens256',
+        kind: 'ifupdown',
+        name: 'ens256',
+        mac: '00:50:56:aa:bb:03',
+        virtual: false,
+        lowers: [],
+        staticIps: FULL,
+      },
     ]);
-    const pins = planNetworkPins(physicalInterfaces([...ifupdown(DEBIAN_INTERFACES, '/etc/network/interfaces'), ...p.added]), [NIC1, NIC2, { mac: '00:50:56:aa:bb:03', pciSlot: 256 }], {
-      systemdUdev: true,
-      kernelNames: false,
-      existingPins: [],
-    });
+    const pins = planNetworkPins(
+      physicalInterfaces([...ifupdown(DEBIAN_INTERFACES, '/etc/network/interfaces'), ...p.added]),
+      [NIC1, NIC2, { mac: '00:50:56:aa:bb:03', pciSlot: 256 }],
+      {
+        systemdUdev: true,
+        kernelNames: false,
+        existingPins: [],
+      },
+    );
     expect(pins.writes.map((w) => w.path)).toEqual([
       '/etc/systemd/network/10-v2v-ens192.link',
       '/etc/systemd/network/10-v2v-ens224.link',
@@ -161,13 +206,24 @@ iface ens256 inet static
   });
 
   it('the UEFI fixture (only lo, interfaces.d sourced, no slot number): enx+MAC; without a source line the stanza is appended to /etc/network/interfaces', () => {
-    const loOnly = '# Loopback only: nothing waits for DHCP at boot.\nsource /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n';
+    const loOnly =
+      '# Loopback only: nothing waits for DHCP at boot.\nsource /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n';
     const nic = { mac: MAC1 };
-    const sourced = plan({ '/etc/network/interfaces': loOnly }, ifupdown, { installed: { ifupdown: true }, ifupdownSources: [{ kind: 'source', path: '/etc/network/interfaces.d/*' }] }, { nics: [nic] });
+    const sourced = plan(
+      { '/etc/network/interfaces': loOnly },
+      ifupdown,
+      { installed: { ifupdown: true }, ifupdownSources: [{ kind: 'source', path: '/etc/network/interfaces.d/*' }] },
+      { nics: [nic] },
+    );
     expect(Object.keys(sourced.written)).toEqual(['/etc/network/interfaces.d/v2v-enx000c293a5b7c']);
     expect(sourced.plan.applied.get(MAC1)).toMatchObject({ name: 'enx000c293a5b7c', configured: false });
     const plain = 'auto lo\niface lo inet loopback';
-    const appended = plan({ '/etc/network/interfaces': plain }, ifupdown, { installed: { ifupdown: true } }, { nics: [nic], requests: new Map([[MAC1, BARE]]) });
+    const appended = plan(
+      { '/etc/network/interfaces': plain },
+      ifupdown,
+      { installed: { ifupdown: true } },
+      { nics: [nic], requests: new Map([[MAC1, BARE]]) },
+    );
     expect(appended.written).toEqual({
       '/etc/network/interfaces': `auto lo
 iface lo inet loopback
@@ -201,11 +257,15 @@ ONBOOT=yes
 `;
 
 describe('ifcfg', () => {
-  const one = (text: string, file: string): ConfiguredInterface[] => [parseIfcfg(text, file)].filter((e): e is ConfiguredInterface => e !== undefined);
+  const one = (text: string, file: string): ConfiguredInterface[] =>
+    [parseIfcfg(text, file)].filter((e): e is ConfiguredInterface => e !== undefined);
 
   it('RHEL: ifcfg-NAME rewritten with HWADDR, BOOTPROTO=none, IPADDR/PREFIX/GATEWAY/DNS1, the old file below it commented out; ifcfg-ens224 untouched', () => {
     const { written, plan: p } = plan(
-      { '/etc/sysconfig/network-scripts/ifcfg-ens192': RHEL_IFCFG, '/etc/sysconfig/network-scripts/ifcfg-ens224': 'DEVICE=ens224\nBOOTPROTO=dhcp\nONBOOT=yes\n' },
+      {
+        '/etc/sysconfig/network-scripts/ifcfg-ens192': RHEL_IFCFG,
+        '/etc/sysconfig/network-scripts/ifcfg-ens224': 'DEVICE=ens224\nBOOTPROTO=dhcp\nONBOOT=yes\n',
+      },
       one,
     );
     expect(written).toEqual({
@@ -231,12 +291,21 @@ DNS1=192.0.2.53
 `,
     });
     // What v2v wrote parses back to the addresses asked for.
-    expect(parseIfcfg(written['/etc/sysconfig/network-scripts/ifcfg-ens192'] as string, 'ifcfg-ens192')).toMatchObject({ name: 'ens192', mac: MAC1, staticIps: FULL });
+    expect(parseIfcfg(written['/etc/sysconfig/network-scripts/ifcfg-ens192'] as string, 'ifcfg-ens192')).toMatchObject({
+      name: 'ens192',
+      mac: MAC1,
+      staticIps: FULL,
+    });
     expect(p.added).toEqual([]);
   });
 
   it('RHEL, a NIC with no ifcfg file: a new ifcfg-ensN (no gateway or DNS given); SUSE: ifcfg + ifroute, DNS left to netconfig with a warning', () => {
-    const rhel = plan({ '/etc/sysconfig/network-scripts/ifcfg-ens192': RHEL_IFCFG }, one, {}, { requests: new Map([[MAC2, [parseMacIp('x', '198.51.100.7,,25')]]]) });
+    const rhel = plan(
+      { '/etc/sysconfig/network-scripts/ifcfg-ens192': RHEL_IFCFG },
+      one,
+      {},
+      { requests: new Map([[MAC2, [parseMacIp('x', '198.51.100.7,,25')]]]) },
+    );
     expect(rhel.written).toEqual({
       '/etc/sysconfig/network-scripts/ifcfg-ens224': `# Written by v2v: --mac ${MAC2}:ip:198.51.100.7,,25.
 DEVICE=ens224
@@ -250,7 +319,9 @@ PREFIX=25
     });
     expect(rhel.plan.added.map((a) => [a.file, a.name, a.mac])).toEqual([['/etc/sysconfig/network-scripts/ifcfg-ens224', 'ens224', MAC2]]);
 
-    const suse = plan({ '/etc/sysconfig/network/ifcfg-ens192': "BOOTPROTO='dhcp'\nSTARTMODE='auto'\n" }, one, { ifcfgDir: '/etc/sysconfig/network' });
+    const suse = plan({ '/etc/sysconfig/network/ifcfg-ens192': "BOOTPROTO='dhcp'\nSTARTMODE='auto'\n" }, one, {
+      ifcfgDir: '/etc/sysconfig/network',
+    });
     expect(suse.written).toEqual({
       '/etc/sysconfig/network/ifcfg-ens192': `# Written by v2v: --mac ${OPTION} (NIC ens192).
 STARTMODE='auto'
@@ -289,14 +360,16 @@ method=auto
 `;
 
 describe('NetworkManager keyfiles', () => {
-  const keyfile = (text: string, file: string): ConfiguredInterface[] => [parseNmKeyfile(text, file)].filter((e): e is ConfiguredInterface => e !== undefined);
+  const keyfile = (text: string, file: string): ConfiguredInterface[] =>
+    [parseNmKeyfile(text, file)].filter((e): e is ConfiguredInterface => e !== undefined);
   const NEW = '/etc/NetworkManager/system-connections/v2v-000c293a5b7c.nmconnection';
 
   it('a keyfile matched by mac-address (0600), the old profile for the interface no longer autoconnecting, the other one untouched', () => {
     const { written, plan: p } = plan(
       {
         '/etc/NetworkManager/system-connections/Wired connection 1.nmconnection': NM_ENS192,
-        '/etc/NetworkManager/system-connections/ens224.nmconnection': '[connection]\nid=ens224\ntype=ethernet\ninterface-name=ens224\n[ipv4]\nmethod=auto\n',
+        '/etc/NetworkManager/system-connections/ens224.nmconnection':
+          '[connection]\nid=ens224\ntype=ethernet\ninterface-name=ens224\n[ipv4]\nmethod=auto\n',
       },
       keyfile,
     );
@@ -320,7 +393,10 @@ dns=192.0.2.53;
 [ipv6]
 method=ignore
 `,
-      '/etc/NetworkManager/system-connections/Wired connection 1.nmconnection': NM_ENS192.replace('[connection]\n', '[connection]\nautoconnect=false\n'),
+      '/etc/NetworkManager/system-connections/Wired connection 1.nmconnection': NM_ENS192.replace(
+        '[connection]\n',
+        '[connection]\nautoconnect=false\n',
+      ),
     });
     expect(p.writes.map((w) => w.mode)).toEqual(['0600', '0600']);
     expect(connectionUuid(MAC1)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -331,7 +407,9 @@ method=ignore
   it('an existing autoconnect=true is turned off in place; a NIC with no profile on a guest with NetworkManager installed gets only the new keyfile', () => {
     const old = NM_ENS192.replace('type=ethernet\n', 'type=ethernet\nautoconnect=true\n');
     const { written } = plan({ '/etc/NetworkManager/system-connections/ens192.nmconnection': old }, keyfile);
-    expect(written['/etc/NetworkManager/system-connections/ens192.nmconnection']).toBe(NM_ENS192.replace('type=ethernet\n', 'type=ethernet\nautoconnect=false\n'));
+    expect(written['/etc/NetworkManager/system-connections/ens192.nmconnection']).toBe(
+      NM_ENS192.replace('type=ethernet\n', 'type=ethernet\nautoconnect=false\n'),
+    );
     const fresh = plan({}, keyfile, { installed: { networkmanager: true, ifupdown: true } }, { requests: new Map([[MAC1, BARE]]) });
     expect(Object.keys(fresh.written)).toEqual([NEW]);
     expect(fresh.written[NEW]).toContain('[ipv4]\nmethod=manual\naddress1=192.0.2.20/24\n\n[ipv6]\nmethod=ignore\n');
@@ -392,19 +470,37 @@ network:
   it('a device matched by name; several files: the last gets the settings, earlier ones lose theirs', () => {
     const base = 'network:\n  ethernets:\n    lan:\n      match: {name: ens192}\n      addresses: [192.0.2.10/24]\n';
     const extra = 'network:\n  ethernets:\n    lan:\n      match: {name: ens192}\n      addresses: [192.0.2.11/24]\n';
-    const { written } = plan({ '/etc/netplan/01-base.yaml': base, '/etc/netplan/60-extra.yaml': extra }, parseNetplan, {}, { requests: new Map([[MAC1, BARE]]) });
+    const { written } = plan(
+      { '/etc/netplan/01-base.yaml': base, '/etc/netplan/60-extra.yaml': extra },
+      parseNetplan,
+      {},
+      { requests: new Map([[MAC1, BARE]]) },
+    );
     expect(parseNetplan(written['/etc/netplan/01-base.yaml'] as string, 'a')[0]?.staticIps).toEqual([]);
-    expect(parseNetplan(written['/etc/netplan/60-extra.yaml'] as string, 'b')[0]).toMatchObject({ name: 'ens192', staticIps: [{ address: '192.0.2.20', prefix: 24, dns: [] }] });
-    expect(Object.keys(written).sort()).toEqual(['/etc/netplan/01-base.yaml', '/etc/netplan/01-base.yaml.v2v-orig', '/etc/netplan/60-extra.yaml', '/etc/netplan/60-extra.yaml.v2v-orig']);
+    expect(parseNetplan(written['/etc/netplan/60-extra.yaml'] as string, 'b')[0]).toMatchObject({
+      name: 'ens192',
+      staticIps: [{ address: '192.0.2.20', prefix: 24, dns: [] }],
+    });
+    expect(Object.keys(written).sort()).toEqual([
+      '/etc/netplan/01-base.yaml',
+      '/etc/netplan/01-base.yaml.v2v-orig',
+      '/etc/netplan/60-extra.yaml',
+      '/etc/netplan/60-extra.yaml.v2v-orig',
+    ]);
   });
 
   it('a NIC no netplan file names: a new file matched by MAC (quoted), nothing else written', () => {
     // ens224 is NIC2 (slot 224); the third NIC has neither config nor slot number.
     const MAC3 = '00:50:56:aa:bb:03';
-    const { written } = plan({ [FILE]: NETPLAN }, parseNetplan, {}, {
-      nics: [NIC1, NIC2, { mac: MAC3 }],
-      requests: new Map([[MAC3, [parseMacIp('x', '192.0.2.30,192.0.2.1,24,192.0.2.53,192.0.2.54')]]]),
-    });
+    const { written } = plan(
+      { [FILE]: NETPLAN },
+      parseNetplan,
+      {},
+      {
+        nics: [NIC1, NIC2, { mac: MAC3 }],
+        requests: new Map([[MAC3, [parseMacIp('x', '192.0.2.30,192.0.2.1,24,192.0.2.53,192.0.2.54')]]]),
+      },
+    );
     expect(written).toEqual({
       '/etc/netplan/90-v2v-005056aabb03.yaml': `# Written by v2v: --mac ${MAC3}:ip:192.0.2.30,192.0.2.1,24,192.0.2.53,192.0.2.54.
 
@@ -435,8 +531,14 @@ network:
 describe('systemd-networkd', () => {
   const NETWORK = '[Match]\nName=ens192\n\n[Network]\nDHCP=yes\n';
 
-  it('a .network file sorting before the guest\'s (first match wins), Type=ether so VLANs on the NIC are not matched; the old file kept as it is', () => {
-    const { written, plan: p } = plan({ '/etc/systemd/network/10-ens192.network': NETWORK, '/etc/systemd/network/20-ens224.network': '[Match]\nName=ens224\n[Network]\nDHCP=yes\n' }, parseNetworkdNetwork);
+  it("a .network file sorting before the guest's (first match wins), Type=ether so VLANs on the NIC are not matched; the old file kept as it is", () => {
+    const { written, plan: p } = plan(
+      {
+        '/etc/systemd/network/10-ens192.network': NETWORK,
+        '/etc/systemd/network/20-ens224.network': '[Match]\nName=ens224\n[Network]\nDHCP=yes\n',
+      },
+      parseNetworkdNetwork,
+    );
     expect(written).toEqual({
       '/etc/systemd/network/00-v2v-000c293a5b7c.network': `# Written by v2v: --mac ${OPTION}. It sorts before the guest's own
 # .network files, and systemd-networkd uses the first file that matches.
@@ -451,7 +553,9 @@ DNS=192.0.2.53
 `,
     });
     expect(p.warnings).toEqual([]);
-    expect(parseNetworkdNetwork(written['/etc/systemd/network/00-v2v-000c293a5b7c.network'] as string, 'f')).toMatchObject([{ mac: MAC1, staticIps: FULL }]);
+    expect(parseNetworkdNetwork(written['/etc/systemd/network/00-v2v-000c293a5b7c.network'] as string, 'f')).toMatchObject([
+      { mac: MAC1, staticIps: FULL },
+    ]);
   });
 
   it('an old file that sorts first is warned about', () => {
@@ -486,13 +590,28 @@ describe('which system, which name, and what is refused', () => {
     const { plan: p } = plan({ '/etc/network/interfaces': bond }, ifupdown, {}, { requests });
     expect(p.writes).toEqual([]);
     expect([...p.refused]).toEqual([
-      [MAC1, { ips: FULL, why: 'in the guest\'s config it is a member of bond0; set the address on that device in the guest' }],
+      [MAC1, { ips: FULL, why: "in the guest's config it is a member of bond0; set the address on that device in the guest" }],
       ['52:54:00:00:00:09', { ips: BARE, why: `the VM has no NIC with that MAC (its NICs: ${MAC1}, ${MAC2})` }],
     ]);
-    const pins = planNetworkPins(physicalInterfaces(ifupdown(bond, 'i')), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [] });
+    const pins = planNetworkPins(physicalInterfaces(ifupdown(bond, 'i')), [NIC1, NIC2], {
+      systemdUdev: true,
+      kernelNames: false,
+      existingPins: [],
+    });
     const { reports, warnings } = reportStaticIps(pins.reports, p);
-    expect(reports.find((r) => r.mac === MAC1)).toMatchObject({ source: 'guest', note: `--mac ${MAC1}:ip:192.0.2.20 not applied: in the guest's config it is a member of bond0; set the address on that device in the guest` });
-    expect(reports.at(-1)).toEqual({ mac: '52:54:00:00:00:09', names: [], matchedBy: 'option', files: [], staticIps: BARE, source: 'option', note: `--mac 52:54:00:00:00:09:ip:192.0.2.20 not applied: the VM has no NIC with that MAC (its NICs: ${MAC1}, ${MAC2})` });
+    expect(reports.find((r) => r.mac === MAC1)).toMatchObject({
+      source: 'guest',
+      note: `--mac ${MAC1}:ip:192.0.2.20 not applied: in the guest's config it is a member of bond0; set the address on that device in the guest`,
+    });
+    expect(reports.at(-1)).toEqual({
+      mac: '52:54:00:00:00:09',
+      names: [],
+      matchedBy: 'option',
+      files: [],
+      staticIps: BARE,
+      source: 'option',
+      note: `--mac 52:54:00:00:00:09:ip:192.0.2.20 not applied: the VM has no NIC with that MAC (its NICs: ${MAC1}, ${MAC2})`,
+    });
     expect(warnings).toEqual([
       `--mac ...:ip: for ${MAC1} is not applied: in the guest's config it is a member of bond0; set the address on that device in the guest`,
       `--mac ...:ip: for 52:54:00:00:00:09 is not applied: the VM has no NIC with that MAC (its NICs: ${MAC1}, ${MAC2})`,
@@ -558,7 +677,9 @@ describe('which system manages the NIC when several could', () => {
       `static 192.0.2.20/24 from --mac for ${MAC1} (ens192): ifupdown /etc/network/interfaces`,
     ]);
     // Without NetworkManager's profile: the same (NetworkManager installed changes nothing).
-    expect(Object.keys(plan({ '/etc/network/interfaces': DEBIAN_INTERFACES }, anyConfig, DEBIAN_WITH_NM).written)).toEqual(['/etc/network/interfaces']);
+    expect(Object.keys(plan({ '/etc/network/interfaces': DEBIAN_INTERFACES }, anyConfig, DEBIAN_WITH_NM).written)).toEqual([
+      '/etc/network/interfaces',
+    ]);
   });
 
   it('[ifupdown] managed=true: NetworkManager manages the NIC, so its profile is the one replaced; the stanza is left alone', () => {
@@ -569,8 +690,14 @@ describe('which system manages the NIC when several could', () => {
   });
 
   it('a NetworkManager profile for the NIC + ifupdown only has lo: NetworkManager (a new keyfile, the old profile no longer autoconnects)', () => {
-    const files = { '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n', [NM_FILE]: NM_ENS192 };
-    const { plan: p, written } = plan(files, anyConfig, { ...DEBIAN_WITH_NM, ifupdownSources: [{ kind: 'source', path: '/etc/network/interfaces.d/*' }] });
+    const files = {
+      '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n',
+      [NM_FILE]: NM_ENS192,
+    };
+    const { plan: p, written } = plan(files, anyConfig, {
+      ...DEBIAN_WITH_NM,
+      ifupdownSources: [{ kind: 'source', path: '/etc/network/interfaces.d/*' }],
+    });
     expect(Object.keys(written)).toEqual([NM_NEW, NM_FILE]);
     expect(written[NM_FILE]).toContain('[connection]\nautoconnect=false\n');
     expect(p.applied.get(MAC1)?.kind).toBe('networkmanager');
@@ -582,7 +709,9 @@ describe('which system manages the NIC when several could', () => {
     const { plan: p, written } = plan(files, anyConfig, { installed: { netplan: true, networkmanager: true } });
     expect(Object.keys(written).sort()).toEqual(['/etc/netplan/50-cloud-init.yaml', '/etc/netplan/50-cloud-init.yaml.v2v-orig']);
     expect(p.applied.get(MAC1)?.kind).toBe('netplan');
-    expect(p.log[0]).toBe(`${MAC1} (ens192) is configured by netplan (netplan renders the config of the others at boot): ${NM_FILE} left as it is`);
+    expect(p.log[0]).toBe(
+      `${MAC1} (ens192) is configured by netplan (netplan renders the config of the others at boot): ${NM_FILE} left as it is`,
+    );
   });
 
   it('config only in systems that are not active (a leftover NM profile, a networkd file with networkd disabled): the NIC gets new config in the active system, the stale files untouched', () => {
@@ -600,19 +729,31 @@ describe('which system manages the NIC when several could', () => {
   });
 
   it('an ifupdown stanza and an enabled networkd file for the NIC: networkd (the order); with networkd disabled: ifupdown', () => {
-    const files = { '/etc/network/interfaces': DEBIAN_INTERFACES, '/etc/systemd/network/10-ens192.network': '[Match]\nName=ens192\n[Network]\nDHCP=yes\n' };
+    const files = {
+      '/etc/network/interfaces': DEBIAN_INTERFACES,
+      '/etc/systemd/network/10-ens192.network': '[Match]\nName=ens192\n[Network]\nDHCP=yes\n',
+    };
     expect(plan(files, anyConfig, { installed: { ifupdown: true, networkd: true } }).plan.applied.get(MAC1)?.kind).toBe('networkd');
     expect(plan(files, anyConfig, { installed: { ifupdown: true, networkd: false } }).plan.applied.get(MAC1)?.kind).toBe('ifupdown');
   });
 
-  it('two systems give the NIC different names: the manager\'s name is pinned and configured (without the facts, as before: nothing pinned, a warning)', () => {
+  it("two systems give the NIC different names: the manager's name is pinned and configured (without the facts, as before: nothing pinned, a warning)", () => {
     // A Debian guest once set up with NetworkManager: its profile binds the NIC's MAC to eth0; ifupdown configures ens192.
     const stale = `[connection]\nid=old\ntype=ethernet\ninterface-name=eth0\n\n[ethernet]\nmac-address=${MAC1.toUpperCase()}\n\n[ipv4]\nmethod=auto\n`;
     const files = { '/etc/network/interfaces': DEBIAN_INTERFACES, '/etc/NetworkManager/system-connections/old.nmconnection': stale };
     const entries = Object.entries(files).flatMap(([file, text]) => anyConfig(text, file));
     const facts = { installed: DEBIAN_WITH_NM.installed ?? {}, nmIfupdownManaged: false, nmManagesNewDevices: true };
-    const pins = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [], owner: facts });
-    expect(pins.reports.find((r) => r.mac === MAC1)).toMatchObject({ names: ['ens192', 'eth0'], pinned: 'ens192', files: ['/etc/systemd/network/10-v2v-ens192.link'] });
+    const pins = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], {
+      systemdUdev: true,
+      kernelNames: false,
+      existingPins: [],
+      owner: facts,
+    });
+    expect(pins.reports.find((r) => r.mac === MAC1)).toMatchObject({
+      names: ['ens192', 'eth0'],
+      pinned: 'ens192',
+      files: ['/etc/systemd/network/10-v2v-ens192.link'],
+    });
     expect(pins.log[0]).toBe(
       `NIC 1 (${MAC1}) is managed by ifupdown (NetworkManager leaves the devices of /etc/network/interfaces unmanaged ([ifupdown] managed=false), so its profile is not used): its name ens192 is the one used; eth0 (/etc/NetworkManager/system-connections/old.nmconnection) not`,
     );
@@ -622,10 +763,19 @@ describe('which system manages the NIC when several could', () => {
     // Without the facts (nothing read): both names, nothing pinned, a warning.
     const blind = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [] });
     expect(blind.reports.find((r) => r.mac === MAC1)?.pinned).toBeUndefined();
-    expect(blind.warnings).toEqual([`the guest's network config gives NIC 1 (${MAC1}) several names (ens192, eth0): none was pinned; keep one in the guest's config`]);
+    expect(blind.warnings).toEqual([
+      `the guest's network config gives NIC 1 (${MAC1}) several names (ens192, eth0): none was pinned; keep one in the guest's config`,
+    ]);
     // [ifupdown] managed=true: NetworkManager's name, eth0, is the one used (a kernel name: not pinned, with its own warning).
-    const nm = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [], owner: { ...facts, nmIfupdownManaged: true } });
-    expect(nm.log[0]).toMatch(/^NIC 1 \(.+\) is managed by NetworkManager \(NetworkManager manages the devices of \/etc\/network\/interfaces \(\[ifupdown\] managed=true\)\): its name eth0 is the one used; ens192 \(\/etc\/network\/interfaces\) not$/);
+    const nm = planNetworkPins(physicalInterfaces(entries), [NIC1, NIC2], {
+      systemdUdev: true,
+      kernelNames: false,
+      existingPins: [],
+      owner: { ...facts, nmIfupdownManaged: true },
+    });
+    expect(nm.log[0]).toMatch(
+      /^NIC 1 \(.+\) is managed by NetworkManager \(NetworkManager manages the devices of \/etc\/network\/interfaces \(\[ifupdown\] managed=true\)\): its name eth0 is the one used; ens192 \(\/etc\/network\/interfaces\) not$/,
+    );
     expect(nm.reports.find((r) => r.mac === MAC1)?.note).toMatch(/^eth0 is a kernel name/);
   });
 
@@ -636,10 +786,19 @@ describe('which system manages the NIC when several could', () => {
     expect(plan(debian, anyConfig, DEBIAN_WITH_NM, third).plan.applied.get(MAC3)?.kind).toBe('networkmanager');
     // Ubuntu's 10-globally-managed-devices.conf: NetworkManager takes no ethernet by itself.
     expect(plan(debian, anyConfig, { ...DEBIAN_WITH_NM, nmManagesNewDevices: false }, third).plan.applied.get(MAC3)?.kind).toBe('ifupdown');
-    const desktop = plan({ '/etc/netplan/50-cloud-init.yaml': NETPLAN }, anyConfig, { ...DEBIAN_WITH_NM, installed: { netplan: true, networkmanager: true }, netplanRenderer: 'NetworkManager' }, third);
+    const desktop = plan(
+      { '/etc/netplan/50-cloud-init.yaml': NETPLAN },
+      anyConfig,
+      { ...DEBIAN_WITH_NM, installed: { netplan: true, networkmanager: true }, netplanRenderer: 'NetworkManager' },
+      third,
+    );
     expect(desktop.plan.applied.get(MAC3)?.kind).toBe('netplan');
-    expect(desktop.written['/etc/netplan/90-v2v-005056aabb03.yaml']).toContain(`      match:\n        macaddress: "${MAC3}"\n      renderer: NetworkManager\n      dhcp4: false\n`);
-    expect(plan({ '/etc/netplan/50-cloud-init.yaml': NETPLAN }, anyConfig, {}, third).written['/etc/netplan/90-v2v-005056aabb03.yaml']).not.toContain('renderer');
+    expect(desktop.written['/etc/netplan/90-v2v-005056aabb03.yaml']).toContain(
+      `      match:\n        macaddress: "${MAC3}"\n      renderer: NetworkManager\n      dhcp4: false\n`,
+    );
+    expect(
+      plan({ '/etc/netplan/50-cloud-init.yaml': NETPLAN }, anyConfig, {}, third).written['/etc/netplan/90-v2v-005056aabb03.yaml'],
+    ).not.toContain('renderer');
   });
 });
 
@@ -648,7 +807,7 @@ describe('which system manages the NIC when several could', () => {
 describe('cloud-init would undo --mac ip: its network config is disabled', () => {
   const CFG = '/etc/cloud/cloud.cfg.d/99-v2v-network.cfg';
 
-  it('cloud-init with its network config on: 99-v2v-network.cfg written, logged, listed in the report\'s files (-o json, the log)', () => {
+  it("cloud-init with its network config on: 99-v2v-network.cfg written, logged, listed in the report's files (-o json, the log)", () => {
     const { plan: p, written } = plan({ '/etc/netplan/50-cloud-init.yaml': NETPLAN }, parseNetplan, { cloudInit: 'enabled' });
     expect(written[CFG]).toBe(`# Written by v2v when this guest was converted to KVM: --mac ${OPTION}
 # set static addresses in the guest's network config, which cloud-init would
@@ -660,10 +819,16 @@ network: {config: disabled}
     expect(p.log.at(-1)).toBe(
       `disabled cloud-init's network config so it keeps the --mac addresses (it would render the network config again from its datasource on a later boot): ${CFG}`,
     );
-    const pins = planNetworkPins(physicalInterfaces(parseNetplan(NETPLAN, '/etc/netplan/50-cloud-init.yaml')), [NIC1, NIC2], { systemdUdev: true, kernelNames: false, existingPins: [] });
+    const pins = planNetworkPins(physicalInterfaces(parseNetplan(NETPLAN, '/etc/netplan/50-cloud-init.yaml')), [NIC1, NIC2], {
+      systemdUdev: true,
+      kernelNames: false,
+      existingPins: [],
+    });
     const report = reportStaticIps(pins.reports, p).reports.find((r) => r.mac === MAC1);
     expect(report?.files).toEqual(['/etc/netplan/50-cloud-init.yaml', '/etc/netplan/50-cloud-init.yaml.v2v-orig', CFG]);
-    expect(describeNetworkReport(report!)).toContain(`static config written to /etc/netplan/50-cloud-init.yaml, /etc/netplan/50-cloud-init.yaml.v2v-orig, ${CFG}`);
+    expect(describeNetworkReport(report!)).toContain(
+      `static config written to /etc/netplan/50-cloud-init.yaml, /etc/netplan/50-cloud-init.yaml.v2v-orig, ${CFG}`,
+    );
     // The setting parses back as cloud-init reads it.
     expect(cloudInitNetwork([{ path: CFG, text: written[CFG] as string }], '')).toBe('disabled');
   });
@@ -680,7 +845,11 @@ network: {config: disabled}
 
   it('the ifupdown file cloud-init generated (interfaces.d/50-cloud-init) and a new ifcfg file alike', () => {
     const generated = '# This file is generated from information provided by the datasource.\nauto ens192\niface ens192 inet dhcp\n';
-    const deb = plan({ '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n', '/etc/network/interfaces.d/50-cloud-init': generated }, ifupdown, { cloudInit: 'enabled' });
+    const deb = plan(
+      { '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n', '/etc/network/interfaces.d/50-cloud-init': generated },
+      ifupdown,
+      { cloudInit: 'enabled' },
+    );
     expect(Object.keys(deb.written)).toEqual(['/etc/network/interfaces.d/50-cloud-init', CFG]);
     const rhel = plan({}, ifupdown, { cloudInit: 'enabled', installed: { ifcfg: true } });
     expect(Object.keys(rhel.written)).toEqual(['/etc/sysconfig/network-scripts/ifcfg-ens192', CFG]);
@@ -695,18 +864,25 @@ describe('systemd-networkd DNS= without systemd-resolved', () => {
 
   it('a plain /etc/resolv.conf is written as for ifupdown (old nameservers commented out), and listed with the .network file', () => {
     const { plan: p, written } = plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'file', resolvConf: 'nameserver 10.0.0.1\n' });
-    expect(written['/etc/resolv.conf']).toBe('# nameserver 10.0.0.1  (before v2v)\n# Written by v2v (--mac ...:ip:...):\nnameserver 192.0.2.53\n');
+    expect(written['/etc/resolv.conf']).toBe(
+      '# nameserver 10.0.0.1  (before v2v)\n# Written by v2v (--mac ...:ip:...):\nnameserver 192.0.2.53\n',
+    );
     expect(p.applied.get(MAC1)?.files).toEqual([V2V, '/etc/resolv.conf']);
     expect(p.warnings).toEqual([]);
   });
 
   it('a resolv.conf that links elsewhere: left alone, a warning names the fix; systemd-resolved in use or no DNS given: nothing more', () => {
-    const { plan: p, written } = plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'unmanaged', resolvConfLink: '/run/resolvconf/resolv.conf' });
+    const { plan: p, written } = plan(NETWORK, parseNetworkdNetwork, {
+      networkdDns: 'unmanaged',
+      resolvConfLink: '/run/resolvconf/resolv.conf',
+    });
     expect(Object.keys(written)).toEqual([V2V]);
     expect(p.warnings).toEqual([
       `--mac ${MAC1}: the DNS servers 192.0.2.53 are in ${V2V} (DNS=), which only systemd-resolved reads, and it is not enabled in the guest; /etc/resolv.conf is a link to /run/resolvconf/resolv.conf: enable systemd-resolved in the guest or set them in its resolver`,
     ]);
     expect(Object.keys(plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'resolved' }).written)).toEqual([V2V]);
-    expect(Object.keys(plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'file' }, { requests: new Map([[MAC1, BARE]]) }).written)).toEqual([V2V]);
+    expect(
+      Object.keys(plan(NETWORK, parseNetworkdNetwork, { networkdDns: 'file' }, { requests: new Map([[MAC1, BARE]]) }).written),
+    ).toEqual([V2V]);
   });
 });

@@ -60,15 +60,31 @@ describe('network option rules', () => {
   const rejects: Array<[string, Partial<NetworkMapping>, RegExp]> = [
     ['an empty -n', { networks: [''] }, /Invalid "-n ": write "-n IN:OUT"/],
     ['-n with an empty IN', { networks: [':lan'] }, /Invalid "-n :lan"/],
-    ['-b with an empty OUT', { bridges: ['VM Network:'] }, /Invalid "-b VM Network:": write "-b IN:OUT" \(source network IN to bridge OUT\)/],
+    [
+      '-b with an empty OUT',
+      { bridges: ['VM Network:'] },
+      /Invalid "-b VM Network:": write "-b IN:OUT" \(source network IN to bridge OUT\)/,
+    ],
     ['two defaults', { networks: ['a'], bridges: ['br0'] }, /"-n a" and "-b br0" both set where unmapped NICs go/],
     ['two -n defaults', { networks: ['a', 'b'] }, /both set where unmapped NICs go/],
     ['the same IN twice across -n and -b', { networks: ['VM Network:a'], bridges: ['VM Network:br0'] }, /"VM Network" is mapped twice/],
-    ['a malformed MAC', { macs: ['00:50:56:aa:bb:network:x'] }, /Invalid "--mac 00:50:56:aa:bb:network:x": write "--mac 52:54:00:12:34:56:network:NAME"/],
+    [
+      'a malformed MAC',
+      { macs: ['00:50:56:aa:bb:network:x'] },
+      /Invalid "--mac 00:50:56:aa:bb:network:x": write "--mac 52:54:00:12:34:56:network:NAME"/,
+    ],
     ['a bad --mac kind', { macs: ['00:50:56:aa:bb:01:vlan:3'] }, /Invalid|Unsupported/],
-    ['a --mac ip rule with a bad address', { macs: ['00:50:56:aa:bb:01:ip:192.168.1.300'] }, /Invalid "--mac 00:50:56:aa:bb:01:ip:192.168.1.300": "192.168.1.300" is not an IPv4 or IPv6 address/],
+    [
+      'a --mac ip rule with a bad address',
+      { macs: ['00:50:56:aa:bb:01:ip:192.168.1.300'] },
+      /Invalid "--mac 00:50:56:aa:bb:01:ip:192.168.1.300": "192.168.1.300" is not an IPv4 or IPv6 address/,
+    ],
     ['a --mac without a name', { macs: ['00:50:56:aa:bb:01:bridge:'] }, /the bridge name after "bridge:" is missing/],
-    ['the same MAC twice', { macs: ['00:50:56:aa:bb:01:bridge:a', '00:50:56:AA:BB:01:network:b'] }, /MAC 00:50:56:aa:bb:01 is mapped twice/],
+    [
+      'the same MAC twice',
+      { macs: ['00:50:56:aa:bb:01:bridge:a', '00:50:56:AA:BB:01:network:b'] },
+      /MAC 00:50:56:aa:bb:01 is mapped twice/,
+    ],
   ];
   it.each(rejects)('rejects %s with one UsageError sentence', (_label, raw, message) => {
     const call = (): unknown => parseNetworkMapping(mapping(raw));

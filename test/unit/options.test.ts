@@ -8,7 +8,13 @@ describe('normalizeOptions', () => {
   it('fills defaults', () => {
     expect(normalizeOptions(base)).toEqual({
       input: { mode: 'vmx', paths: ['/src/guest.vmx'] },
-      output: { mode: 'local', storage: '/out', format: 'raw', allocation: 'sparse', networkMapping: { networks: [], bridges: [], macs: [] } },
+      output: {
+        mode: 'local',
+        storage: '/out',
+        format: 'raw',
+        allocation: 'sparse',
+        networkMapping: { networks: [], bridges: [], macs: [] },
+      },
       printSource: false,
       verbose: false,
       trace: false,
@@ -45,7 +51,10 @@ describe('normalizeOptions per mode', () => {
     expect(o.input).toEqual({ mode: 'disk', paths: ['/a.img', '/b.img'], format: 'raw' });
   });
   it('treats -os as a pool name for -o libvirt, defaulting to "default"', () => {
-    expect(normalizeOptions({ ...base, o: 'libvirt', os: 'images', oc: 'qemu:///session' }).output).toMatchObject({ storage: 'images', connection: 'qemu:///session' });
+    expect(normalizeOptions({ ...base, o: 'libvirt', os: 'images', oc: 'qemu:///session' }).output).toMatchObject({
+      storage: 'images',
+      connection: 'qemu:///session',
+    });
     expect(normalizeOptions({ ...base, o: 'libvirt', os: undefined }).output.storage).toBe('default');
   });
   it('needs no output for --print-source', () => {

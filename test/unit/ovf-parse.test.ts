@@ -105,14 +105,26 @@ describe('parseOvf on VMware exports', () => {
 
 describe('parseOvf refuses what it cannot convert', () => {
   it.each([
-    ['a multi-VM vApp', readFileSync(path.join(fixtures, 'multi-vm.ovf'), 'utf8'), /describes 2 virtual machines, but only single-VM OVAs are supported/],
+    [
+      'a multi-VM vApp',
+      readFileSync(path.join(fixtures, 'multi-vm.ovf'), 'utf8'),
+      /describes 2 virtual machines, but only single-VM OVAs are supported/,
+    ],
     ['malformed XML', '<Envelope><References>', /is not well-formed XML .*: the OVA is corrupt, re-export it/],
     ['another document', '<domain/>', /is not an OVF descriptor/],
     ['no VirtualSystem', '<Envelope><References/></Envelope>', /has no <VirtualSystem>/],
-    ['a disk outside the OVA', envelopeWithFile('ovf:href="../../etc/shadow"'), /names the disk file "..\/..\/etc\/shadow", which is not a file inside the OVA/],
+    [
+      'a disk outside the OVA',
+      envelopeWithFile('ovf:href="../../etc/shadow"'),
+      /names the disk file "..\/..\/etc\/shadow", which is not a file inside the OVA/,
+    ],
     ['an absolute disk path', envelopeWithFile('ovf:href="/etc/shadow"'), /which is not a file inside the OVA/],
     ['a disk URL', envelopeWithFile('ovf:href="http://example.com/d.vmdk"'), /which is not a file inside the OVA/],
-    ['a disk compressed otherwise than with gzip', envelopeWithFile('ovf:href="d.vmdk.bz2" ovf:compression="bzip2"'), /is compressed with "bzip2" or split .* re-export the OVA without compression or with gzip/],
+    [
+      'a disk compressed otherwise than with gzip',
+      envelopeWithFile('ovf:href="d.vmdk.bz2" ovf:compression="bzip2"'),
+      /is compressed with "bzip2" or split .* re-export the OVA without compression or with gzip/,
+    ],
     ['no disks', envelopeWithFile('ovf:href="d.vmdk"').replace('ovf:/disk/d1', 'ovf:/disk/nope'), /describes no disks/],
   ])('%s', (_what, text, message) => {
     const error = thrown(() => parseOvf(text, '/ova', '/ova/x.ovf'));

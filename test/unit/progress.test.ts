@@ -62,7 +62,8 @@ describe('--machine-readable', () => {
       makeEvent({
         type: 'info',
         stage: 'convert',
-        message: 'network: NIC 00:0c:29:3a:5b:7c: ens192 (matched by pci-slot) [192.0.2.10/24]: pinned ens192 by /etc/systemd/network/10-v2v-ens192.link',
+        message:
+          'network: NIC 00:0c:29:3a:5b:7c: ens192 (matched by pci-slot) [192.0.2.10/24]: pinned ens192 by /etc/systemd/network/10-v2v-ens192.link',
         network: {
           mac: '00:0c:29:3a:5b:7c',
           names: ['ens192'],
@@ -75,14 +76,31 @@ describe('--machine-readable', () => {
       }),
     ];
     for (const event of good) expect(eventErrors(JSON.parse(JSON.stringify(event)))).toEqual([]);
-    expect(eventErrors({ type: 'message', timestamp: new Date().toISOString(), message: 'no stage' })).toEqual(expect.arrayContaining([expect.stringContaining("must have required property 'stage'")]));
-    expect(eventErrors({ type: 'progress', timestamp: '2026-01-01T00:00:00Z', message: '', stage: 'copy', progress: { disk: 1, done: -1, total: 1, percent: 101 } })).toHaveLength(2);
+    expect(eventErrors({ type: 'message', timestamp: new Date().toISOString(), message: 'no stage' })).toEqual(
+      expect.arrayContaining([expect.stringContaining("must have required property 'stage'")]),
+    );
+    expect(
+      eventErrors({
+        type: 'progress',
+        timestamp: '2026-01-01T00:00:00Z',
+        message: '',
+        stage: 'copy',
+        progress: { disk: 1, done: -1, total: 1, percent: 101 },
+      }),
+    ).toHaveLength(2);
     expect(eventErrors({ type: 'bogus', timestamp: 'now', message: 1, extra: true }).length).toBeGreaterThanOrEqual(4);
     // A timestamp of the right shape that is no date: only the format (ajv-formats) catches it.
-    expect(eventErrors({ type: 'info', timestamp: '2026-13-45T25:00:00Z', message: '' })).toEqual(['/timestamp must match format "date-time"']);
+    expect(eventErrors({ type: 'info', timestamp: '2026-13-45T25:00:00Z', message: '' })).toEqual([
+      '/timestamp must match format "date-time"',
+    ]);
     // A network report with a malformed MAC and an unknown matchedBy is refused.
     expect(
-      eventErrors({ type: 'info', timestamp: '2026-01-01T00:00:00Z', message: '', network: { mac: '00-0C-29', names: [], matchedBy: 'guess', files: [], staticIps: [], source: 'guest' } }),
+      eventErrors({
+        type: 'info',
+        timestamp: '2026-01-01T00:00:00Z',
+        message: '',
+        network: { mac: '00-0C-29', names: [], matchedBy: 'guess', files: [], staticIps: [], source: 'guest' },
+      }),
     ).toHaveLength(2);
   });
 });
@@ -111,6 +129,16 @@ describe('the event bus', () => {
 
 describe('exit codes', () => {
   it('are the documented ones', () => {
-    expect(ExitCode).toEqual({ ok: 0, internal: 1, usage: 2, preflight: 3, conversion: 4, copy: 5, batchFailed: 6, bootFailed: 7, interrupted: 130 });
+    expect(ExitCode).toEqual({
+      ok: 0,
+      internal: 1,
+      usage: 2,
+      preflight: 3,
+      conversion: 4,
+      copy: 5,
+      batchFailed: 6,
+      bootFailed: 7,
+      interrupted: 130,
+    });
   });
 });

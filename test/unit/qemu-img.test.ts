@@ -24,18 +24,29 @@ describe('qemu-img argv builders', () => {
     expect(measureCommand('/o', 'qcow2', 'raw').args).toEqual(['measure', '--output=json', '-f', 'qcow2', '-O', 'raw', '/o']);
   });
   it('converts with progress, out-of-order writes and preallocation', () => {
-    expect(convertCommand({ source: '/o', sourceFormat: 'qcow2', target: '/t', targetFormat: 'qcow2', preallocation: 'metadata' }).args).toEqual([
-      'convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1,preallocation=metadata', '/o', '/t',
-    ]);
+    expect(
+      convertCommand({ source: '/o', sourceFormat: 'qcow2', target: '/t', targetFormat: 'qcow2', preallocation: 'metadata' }).args,
+    ).toEqual(['convert', '-p', '-W', '-m', '8', '-f', 'qcow2', '-O', 'qcow2', '-o', 'compat=1.1,preallocation=metadata', '/o', '/t']);
     expect(convertCommand({ source: '/o', sourceFormat: 'qcow2', target: '/t', targetFormat: 'raw', coroutines: 4 }).args).toEqual([
-      'convert', '-p', '-W', '-m', '4', '-f', 'qcow2', '-O', 'raw', '/o', '/t',
+      'convert',
+      '-p',
+      '-W',
+      '-m',
+      '4',
+      '-f',
+      'qcow2',
+      '-O',
+      'raw',
+      '/o',
+      '/t',
     ]);
   });
 });
 
 describe('qemu-img output parsers', () => {
   it('parses info JSON (recorded from qemu-img 7.2)', () => {
-    const json = '{"virtual-size": 2147483648, "filename": "guest.vmdk", "cluster-size": 65536, "format": "vmdk", "actual-size": 681574400, "dirty-flag": false}';
+    const json =
+      '{"virtual-size": 2147483648, "filename": "guest.vmdk", "cluster-size": 65536, "format": "vmdk", "actual-size": 681574400, "dirty-flag": false}';
     expect(parseInfo(json)).toEqual({ format: 'vmdk', virtualSize: 2147483648, actualSize: 681574400 });
   });
   it('keeps the backing file of an overlay', () => {

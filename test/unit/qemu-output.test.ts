@@ -10,7 +10,18 @@ const work = mkdtempSync(join(tmpdir(), 'v2v-qemu-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function source(overrides: Partial<Source> = {}): Source {
-  return { name: 'g', memoryMiB: 1024, vcpus: 2, firmware: 'bios', secureBoot: false, disks: [], removables: [], nics: [], warnings: [], ...overrides };
+  return {
+    name: 'g',
+    memoryMiB: 1024,
+    vcpus: 2,
+    firmware: 'bios',
+    secureBoot: false,
+    disks: [],
+    removables: [],
+    nics: [],
+    warnings: [],
+    ...overrides,
+  };
 }
 const inspection = { type: 'linux' } as Inspection;
 const tcg: GuestCaps = { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', domainType: 'qemu', serialConsole: true };
@@ -20,7 +31,16 @@ function disk(path: string, format: TargetDisk['format'] = 'raw'): TargetDisk {
 }
 
 function launcher(overrides: Partial<LauncherInput> = {}): LauncherInput {
-  return { name: 'g', source: source(), inspection, caps: tcg, targets: [disk('/out/g-sda')], varsPath: '/out/g-VARS.fd', userNetwork: false, ...overrides };
+  return {
+    name: 'g',
+    source: source(),
+    inspection,
+    caps: tcg,
+    targets: [disk('/out/g-sda')],
+    varsPath: '/out/g-VARS.fd',
+    userNetwork: false,
+    ...overrides,
+  };
 }
 
 describe('shellQuote', () => {
@@ -38,19 +58,36 @@ describe('qemu launcher arguments', () => {
     expect(qemuOptionValue('/a,b/c,,d')).toBe('/a,,b/c,,,,d');
   });
   it('runs a TCG BIOS guest with virtio disks, no network device and a serial console', () => {
-    const input = launcher({ targets: [disk('/out/g-sda'), disk('/out/g-sdb', 'qcow2')], source: source({ cpuTopology: { sockets: 1, cores: 2, threads: 1 } }) });
+    const input = launcher({
+      targets: [disk('/out/g-sda'), disk('/out/g-sdb', 'qcow2')],
+      source: source({ cpuTopology: { sockets: 1, cores: 2, threads: 1 } }),
+    });
     expect(launcherArgs(input)).toEqual([
-      ['-no-user-config'], ['-nodefaults'], ['-name', 'g'],
-      ['-machine', 'q35'], ['-accel', 'tcg'], ['-cpu', 'max'], ['-m', '1024'], ['-smp', '2,sockets=1,cores=2,threads=1'],
+      ['-no-user-config'],
+      ['-nodefaults'],
+      ['-name', 'g'],
+      ['-machine', 'q35'],
+      ['-accel', 'tcg'],
+      ['-cpu', 'max'],
+      ['-m', '1024'],
+      ['-smp', '2,sockets=1,cores=2,threads=1'],
       ['-drive', 'file=/out/g-sda,format=raw,if=virtio,discard=unmap'],
       ['-drive', 'file=/out/g-sdb,format=qcow2,if=virtio,discard=unmap'],
-      ['-rtc', 'base=utc'], ['-device', 'VGA'], ['-serial', 'stdio'],
-      ['-device', 'virtio-rng-pci'], ['-device', 'virtio-balloon-pci'],
+      ['-rtc', 'base=utc'],
+      ['-device', 'VGA'],
+      ['-serial', 'stdio'],
+      ['-device', 'virtio-rng-pci'],
+      ['-device', 'virtio-balloon-pci'],
     ]);
     expect(launcherArgs(input).flat()).not.toContain('-netdev');
   });
   it('uses KVM with the host CPU, IDE/AHCI disks and local time for a Windows guest when caps say so', () => {
-    const args = launcherArgs(launcher({ caps: { ...tcg, domainType: 'kvm', blockBus: 'sata', serialConsole: false }, inspection: { type: 'windows' } as Inspection }));
+    const args = launcherArgs(
+      launcher({
+        caps: { ...tcg, domainType: 'kvm', blockBus: 'sata', serialConsole: false },
+        inspection: { type: 'windows' } as Inspection,
+      }),
+    );
     expect(args).toContainEqual(['-accel', 'kvm']);
     expect(args).toContainEqual(['-cpu', 'host']);
     expect(args).toContainEqual(['-drive', 'file=/out/g-sda,format=raw,if=ide,discard=unmap']);
@@ -88,8 +125,19 @@ describe('qemuOutput', () => {
   it('plans disks like -o local and writes an executable NAME.sh', async () => {
     const dir = mkdtempSync(join(work, 'out-'));
     const output = qemuOutput({ storage: dir, format: 'qcow2', allocation: 'sparse' });
-    const targets = output.planDisks('g', [{ path: '/t/o1.qcow2', virtualSize: 5, backingFormat: 'vmdk', disk: { path: '/s.vmdk', bus: 'scsi', controller: 0, unit: 0 } }]);
-    expect(targets).toEqual([{ overlay: '/t/o1.qcow2', path: join(dir, 'g-sda'), partialPath: join(dir, 'g-sda.v2v-partial'), format: 'qcow2', virtualSize: 5, dev: 'vda' }]);
+    const targets = output.planDisks('g', [
+      { path: '/t/o1.qcow2', virtualSize: 5, backingFormat: 'vmdk', disk: { path: '/s.vmdk', bus: 'scsi', controller: 0, unit: 0 } },
+    ]);
+    expect(targets).toEqual([
+      {
+        overlay: '/t/o1.qcow2',
+        path: join(dir, 'g-sda'),
+        partialPath: join(dir, 'g-sda.v2v-partial'),
+        format: 'qcow2',
+        virtualSize: 5,
+        dev: 'vda',
+      },
+    ]);
     await output.preflight('g', targets, 0);
     const written = await output.finish({ name: 'g', source: source(), inspection, caps, targets });
     expect(written).toEqual([join(dir, 'g.sh'), join(dir, 'g-sda')]);
@@ -102,6 +150,8 @@ describe('qemuOutput', () => {
     writeFileSync(join(dir, 'g-VARS.fd'), '');
     await expect(output.preflight('g', [], 0)).rejects.toThrow(PreflightError);
     await expect(output.preflight('g', [], 0)).rejects.toThrow(/g-VARS.fd already exists: remove it, or choose another guest name/);
-    await expect(qemuOutput({ storage: join(dir, 'nope'), format: 'raw', allocation: 'sparse' }).preflight('g', [], 0)).rejects.toThrow(/does not exist: create it/);
+    await expect(qemuOutput({ storage: join(dir, 'nope'), format: 'raw', allocation: 'sparse' }).preflight('g', [], 0)).rejects.toThrow(
+      /does not exist: create it/,
+    );
   });
 });

@@ -24,13 +24,21 @@ describe('run ownership', () => {
     await expect(markRunDir(dir, 'again')).rejects.toMatchObject({ code: 'EEXIST' });
     expect(parseRunOwner('garbage')).toBeUndefined();
   });
-
 });
 
 describe('guestfsSocketDirs', () => {
   it('finds the socket directory in an appliance qemu command line', () => {
-    const cmdline = ['/usr/bin/qemu-system-x86_64', '-global', 'virtio-blk-pci.scsi=off', '-chardev', 'socket,path=/tmp/libguestfs4vGZAN/guestfsd.sock,id=channel0',
-      '-device', 'virtserialport,chardev=channel0,name=org.libguestfs.channel.0', '-append', 'panic=1 console=ttyS0'].join('\0');
+    const cmdline = [
+      '/usr/bin/qemu-system-x86_64',
+      '-global',
+      'virtio-blk-pci.scsi=off',
+      '-chardev',
+      'socket,path=/tmp/libguestfs4vGZAN/guestfsd.sock,id=channel0',
+      '-device',
+      'virtserialport,chardev=channel0,name=org.libguestfs.channel.0',
+      '-append',
+      'panic=1 console=ttyS0',
+    ].join('\0');
     expect(guestfsSocketDirs(cmdline)).toEqual(['/tmp/libguestfs4vGZAN']);
     expect(guestfsSocketDirs('qemu-img\0convert\0/tmp/libguestfs4vGZAN.qcow2')).toEqual([]);
     expect(guestfsSocketDirs('x\0socket,path=/tmp/notlibguestfs/guestfsd.sock')).toEqual([]);

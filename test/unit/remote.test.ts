@@ -11,13 +11,20 @@ import { redactUrl } from '../../src/text/redact.js';
 describe('parseRemoteSource', () => {
   it('parses ssh URLs with user, port and an absolute path', () => {
     expect(parseRemoteSource('ssh://root@esx.example:2222/vmfs/volumes/ds1/web/web.vmx')).toEqual({
-      transport: 'ssh', user: 'root', host: 'esx.example', port: 2222, path: '/vmfs/volumes/ds1/web/web.vmx',
+      transport: 'ssh',
+      user: 'root',
+      host: 'esx.example',
+      port: 2222,
+      path: '/vmfs/volumes/ds1/web/web.vmx',
     });
     expect(parseRemoteSource('ssh://esx/vm/a%20b.vmx')).toEqual({ transport: 'ssh', host: 'esx', path: '/vm/a b.vmx' });
   });
   it('takes the userinfo out of https URLs', () => {
     expect(parseRemoteSource('https://bob:s3cr%40t@files.example/vms/g.vmx')).toEqual({
-      transport: 'https', url: 'https://files.example/vms/g.vmx', user: 'bob', password: 's3cr@t',
+      transport: 'https',
+      url: 'https://files.example/vms/g.vmx',
+      user: 'bob',
+      password: 's3cr@t',
     });
   });
   it('refuses a password in an ssh URL, without echoing it', () => {
@@ -61,10 +68,30 @@ describe('redactUrl', () => {
 
 describe('nbdkitCommand', () => {
   it('serves HTTPS read-only, in the foreground, with retries and the CA, and no password in argv', () => {
-    const cmd = nbdkitCommand('/t/nbd0.sock', { plugin: 'curl', url: 'https://h/d.vmdk', user: 'bob', passwordFile: '/t/pw', caFile: '/ca.pem' }, { retries: 3, delaySeconds: 2 });
+    const cmd = nbdkitCommand(
+      '/t/nbd0.sock',
+      { plugin: 'curl', url: 'https://h/d.vmdk', user: 'bob', passwordFile: '/t/pw', caFile: '/ca.pem' },
+      { retries: 3, delaySeconds: 2 },
+    );
     expect(cmd).toEqual({
       program: 'nbdkit',
-      args: ['-r', '-f', '--exit-with-parent', '-U', '/t/nbd0.sock', '--filter=retry', 'curl', 'url=https://h/d.vmdk', 'user=bob', 'password=+/t/pw', 'cainfo=/ca.pem', 'timeout=60', 'retries=3', 'retry-delay=2', 'retry-exponential=yes'],
+      args: [
+        '-r',
+        '-f',
+        '--exit-with-parent',
+        '-U',
+        '/t/nbd0.sock',
+        '--filter=retry',
+        'curl',
+        'url=https://h/d.vmdk',
+        'user=bob',
+        'password=+/t/pw',
+        'cainfo=/ca.pem',
+        'timeout=60',
+        'retries=3',
+        'retry-delay=2',
+        'retry-exponential=yes',
+      ],
     });
   });
   it('turns verification off only when asked', () => {
@@ -72,8 +99,34 @@ describe('nbdkitCommand', () => {
     expect(nbdkitCommand('/s', { plugin: 'curl', url: 'https://h/d', insecure: true }).args).toContain('sslverify=false');
   });
   it('serves an SSH file with key and known_hosts', () => {
-    expect(nbdkitCommand('/s', { plugin: 'ssh', host: 'esx', port: 2222, user: 'root', path: '/vm/d-flat.vmdk', identity: '/k', knownHosts: '/kh' }).args).toEqual([
-      '-r', '-f', '--exit-with-parent', '-U', '/s', '--filter=retry', 'ssh', 'host=esx', 'port=2222', 'user=root', 'path=/vm/d-flat.vmdk', 'identity=/k', 'known-hosts=/kh', 'timeout=60', 'retries=6', 'retry-delay=1', 'retry-exponential=yes',
+    expect(
+      nbdkitCommand('/s', {
+        plugin: 'ssh',
+        host: 'esx',
+        port: 2222,
+        user: 'root',
+        path: '/vm/d-flat.vmdk',
+        identity: '/k',
+        knownHosts: '/kh',
+      }).args,
+    ).toEqual([
+      '-r',
+      '-f',
+      '--exit-with-parent',
+      '-U',
+      '/s',
+      '--filter=retry',
+      'ssh',
+      'host=esx',
+      'port=2222',
+      'user=root',
+      'path=/vm/d-flat.vmdk',
+      'identity=/k',
+      'known-hosts=/kh',
+      'timeout=60',
+      'retries=6',
+      'retry-delay=1',
+      'retry-exponential=yes',
     ]);
   });
   it('names the socket as qemu wants it', () => {
@@ -83,11 +136,37 @@ describe('nbdkitCommand', () => {
 
 describe('ssh', () => {
   it('builds a non-interactive, host-key-verifying ssh command', () => {
-    expect(sshCommand({ host: 'h', port: 2222, user: 'root', identity: '/k', knownHosts: '/kh' }, readRemoteCommand("/vm/it's.vmx", 1024))).toEqual({
+    expect(
+      sshCommand({ host: 'h', port: 2222, user: 'root', identity: '/k', knownHosts: '/kh' }, readRemoteCommand("/vm/it's.vmx", 1024)),
+    ).toEqual({
       program: 'ssh',
-      args: ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'UserKnownHostsFile=/kh', '-o', 'ConnectTimeout=30', '-o', 'LogLevel=ERROR',
-        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', '/k', '-o', 'IdentitiesOnly=yes', '-p', '2222', '-l', 'root',
-        '--', 'h', `head -c 1024 -- '/vm/it'\\''s.vmx'`],
+      args: [
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'UserKnownHostsFile=/kh',
+        '-o',
+        'ConnectTimeout=30',
+        '-o',
+        'LogLevel=ERROR',
+        '-o',
+        'PasswordAuthentication=no',
+        '-o',
+        'KbdInteractiveAuthentication=no',
+        '-i',
+        '/k',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-p',
+        '2222',
+        '-l',
+        'root',
+        '--',
+        'h',
+        `head -c 1024 -- '/vm/it'\\''s.vmx'`,
+      ],
     });
   });
   it('gets a password through askpass, never argv', () => {
@@ -110,12 +189,19 @@ describe('remote options', () => {
     expect(() => normalizeRemoteOptions({ sshIdentity: '/k' }, 'vmx', ['https://h/x.vmx'])).toThrow(/--ssh-identity only apply to -it ssh/);
     expect(() => normalizeRemoteOptions({ insecure: true }, 'vmx', ['/local/x.vmx'])).toThrow(/--insecure only apply to a remote source/);
     expect(() => normalizeRemoteOptions({ it: 'ssh' }, 'disk', ['ssh://h/x.img'])).toThrow(/-it ssh only applies to -i vmx/);
-    expect(() => normalizeRemoteOptions({ it: 'ssh', sshFingerprint: 'MD5:aa' }, 'vmx', ['ssh://h/x.vmx'])).toThrow(/Invalid --ssh-fingerprint/);
+    expect(() => normalizeRemoteOptions({ it: 'ssh', sshFingerprint: 'MD5:aa' }, 'vmx', ['ssh://h/x.vmx'])).toThrow(
+      /Invalid --ssh-fingerprint/,
+    );
     expect(() => normalizeRemoteOptions({}, 'disk', ['https://h/a.img', '/b.img'])).toThrow(/cannot be mixed/);
     expect(() => normalizeRemoteOptions({ insecure: true, caFile: '/ca' }, 'vmx', ['https://h/x.vmx'])).toThrow(/give only one/);
   });
   it('normalizes paths and keeps URLs as given', () => {
-    const o = normalizeOptions({ ...base, i: 'vmx', positional: ['ssh://root@h/vm/x.vmx'], remote: { it: 'ssh', sshIdentity: 'id', knownHosts: '/kh' } });
+    const o = normalizeOptions({
+      ...base,
+      i: 'vmx',
+      positional: ['ssh://root@h/vm/x.vmx'],
+      remote: { it: 'ssh', sshIdentity: 'id', knownHosts: '/kh' },
+    });
     expect(o.input.paths).toEqual(['ssh://root@h/vm/x.vmx']);
     expect(o.input.remote).toEqual({ transport: 'ssh', identity: `${process.cwd()}/id`, knownHosts: '/kh', insecure: false });
     const h = normalizeOptions({ ...base, i: 'disk', positional: ['https://h/a.img'], remote: { insecure: true } });
@@ -128,11 +214,18 @@ describe('remote options', () => {
 
 describe('parseVmdkDescriptor', () => {
   it('reads createType, parent and extents', () => {
-    const text = '# Disk DescriptorFile\nversion=1\nCID=47e00c99\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\n# Extent description\nRW 131072 FLAT "f-flat.vmdk" 0\n';
-    expect(parseVmdkDescriptor(text)).toEqual({ createType: 'monolithicFlat', parentCID: 'ffffffff', extents: [{ access: 'RW', sectors: 131072, type: 'FLAT', file: 'f-flat.vmdk', offset: 0 }] });
+    const text =
+      '# Disk DescriptorFile\nversion=1\nCID=47e00c99\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\n# Extent description\nRW 131072 FLAT "f-flat.vmdk" 0\n';
+    expect(parseVmdkDescriptor(text)).toEqual({
+      createType: 'monolithicFlat',
+      parentCID: 'ffffffff',
+      extents: [{ access: 'RW', sectors: 131072, type: 'FLAT', file: 'f-flat.vmdk', offset: 0 }],
+    });
   });
   it('sees snapshots and several extents', () => {
-    const d = parseVmdkDescriptor('parentCID=1234abcd\ncreateType="twoGbMaxExtentSparse"\nRW 4192256 SPARSE "a-s001.vmdk"\nRW 4192256 SPARSE "a-s002.vmdk"\n');
+    const d = parseVmdkDescriptor(
+      'parentCID=1234abcd\ncreateType="twoGbMaxExtentSparse"\nRW 4192256 SPARSE "a-s001.vmdk"\nRW 4192256 SPARSE "a-s002.vmdk"\n',
+    );
     expect(d.parentCID).toBe('1234abcd');
     expect(d.extents.map((e) => e.file)).toEqual(['a-s001.vmdk', 'a-s002.vmdk']);
   });

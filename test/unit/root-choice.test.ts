@@ -109,12 +109,18 @@ describe('isHibernationHeader', () => {
 
 describe('mountFailure', () => {
   it('explains hibernated / Fast Startup NTFS with the fix', () => {
-    const e = mountFailure(new Error('libguestfs mount failed: mount: /sysroot: Windows is hibernated, refused to mount.'), '/dev/sda2', '/');
+    const e = mountFailure(
+      new Error('libguestfs mount failed: mount: /sysroot: Windows is hibernated, refused to mount.'),
+      '/dev/sda2',
+      '/',
+    );
     expect(e).toBeInstanceOf(ConversionError);
     expect(e.message).toBe(
       'The guest\'s / filesystem (/dev/sda2) is hibernated or was left by Windows Fast Startup: start the source VM, disable Fast Startup ("powercfg /h off") and shut Windows down fully, then retry.',
     );
-    expect(mountFailure(new Error('The disk contains an unclean file system (0, 0). ... no hibernation or fast restarting.'), '/dev/sda2', '/')).toBeInstanceOf(ConversionError);
+    expect(
+      mountFailure(new Error('The disk contains an unclean file system (0, 0). ... no hibernation or fast restarting.'), '/dev/sda2', '/'),
+    ).toBeInstanceOf(ConversionError);
   });
   it('passes other mount errors through unchanged', () => {
     const original = new Error('libguestfs mount failed: wrong fs type');

@@ -31,14 +31,25 @@ describe('RPM guest commands (exact argv and shell lines)', () => {
     expect(shellLine(dracutArgv(KVER))).toBe(`dracut -f --add-drivers 'virtio_blk virtio_pci virtio_scsi virtio_net' --kver ${KVER}`);
     // Network name pins go into the initramfs too: its udev names the NICs first.
     expect(dracutArgv(KVER, ['/etc/systemd/network/10-v2v-ens192.link', '/etc/systemd/network/10-v2v-ens224.link'])).toEqual([
-      'dracut', '-f', '--add-drivers', 'virtio_blk virtio_pci virtio_scsi virtio_net',
-      '--install', '/etc/systemd/network/10-v2v-ens192.link /etc/systemd/network/10-v2v-ens224.link',
-      '--kver', KVER,
+      'dracut',
+      '-f',
+      '--add-drivers',
+      'virtio_blk virtio_pci virtio_scsi virtio_net',
+      '--install',
+      '/etc/systemd/network/10-v2v-ens192.link /etc/systemd/network/10-v2v-ens224.link',
+      '--kver',
+      KVER,
     ]);
   });
   it('falls back to SUSE mkinitrd with explicit kernel and initrd paths', () => {
     expect(mkinitrdArgv('3.0.101-63-default')).toEqual([
-      'mkinitrd', '-k', '/boot/vmlinuz-3.0.101-63-default', '-i', '/boot/initrd-3.0.101-63-default', '-m', 'virtio_blk virtio_pci virtio_scsi virtio_net',
+      'mkinitrd',
+      '-k',
+      '/boot/vmlinuz-3.0.101-63-default',
+      '-i',
+      '/boot/initrd-3.0.101-63-default',
+      '-m',
+      'virtio_blk virtio_pci virtio_scsi virtio_net',
     ]);
   });
   it('regenerates grub.cfg with grub2-mkconfig -o', () => {
@@ -54,9 +65,11 @@ describe('grubConfigTarget', () => {
     expect(grubConfigTarget('bios', [{ path: '/boot/efi/EFI/rocky/grub.cfg', text: 'menuentry ...' }])).toBe('/boot/grub2/grub.cfg');
   });
   it('UEFI with a full config on the ESP (RHEL 8): that file', () => {
-    expect(grubConfigTarget('uefi', [{ path: '/boot/efi/EFI/redhat/grub.cfg', text: '### BEGIN /etc/grub.d/00_header ###\nmenuentry x {}\n' }])).toBe('/boot/efi/EFI/redhat/grub.cfg');
+    expect(
+      grubConfigTarget('uefi', [{ path: '/boot/efi/EFI/redhat/grub.cfg', text: '### BEGIN /etc/grub.d/00_header ###\nmenuentry x {}\n' }]),
+    ).toBe('/boot/efi/EFI/redhat/grub.cfg');
   });
-  it('UEFI with the RHEL 9 / Fedora stub on the ESP: the stub\'s target, never the stub', () => {
+  it("UEFI with the RHEL 9 / Fedora stub on the ESP: the stub's target, never the stub", () => {
     const stub = 'search --no-floppy --fs-uuid --set=dev 1234\nset prefix=($dev)/grub2\nexport $prefix\nconfigfile $prefix/grub.cfg\n';
     expect(grubConfigTarget('uefi', [{ path: '/boot/efi/EFI/rocky/grub.cfg', text: stub }])).toBe('/boot/grub2/grub.cfg');
     expect(grubConfigTarget('uefi', [])).toBe('/boot/grub2/grub.cfg');
@@ -65,7 +78,15 @@ describe('grubConfigTarget', () => {
 
 describe('hypervisor tools as RPM names', () => {
   it('matches VMware, Xen and VirtualBox tools, not look-alikes', () => {
-    for (const p of ['open-vm-tools', 'open-vm-tools-desktop', 'open-vm-tools-sdmp', 'VMwareTools', 'vmware-tools-core', 'xe-guest-utilities', 'virtualbox-guest-tools']) {
+    for (const p of [
+      'open-vm-tools',
+      'open-vm-tools-desktop',
+      'open-vm-tools-sdmp',
+      'VMwareTools',
+      'vmware-tools-core',
+      'xe-guest-utilities',
+      'virtualbox-guest-tools',
+    ]) {
       expect(RPM_HYPERVISOR_TOOLS.test(p), p).toBe(true);
     }
     for (const p of ['open-vm-toolsx', 'openssh', 'qemu-guest-agent', 'kernel']) expect(RPM_HYPERVISOR_TOOLS.test(p), p).toBe(false);
@@ -82,20 +103,36 @@ describe('SELinux relabel and BLS options', () => {
   it('adds the serial console to a BLS options line once', () => {
     const entry = 'title Rocky\nlinux /vmlinuz\noptions root=/dev/vda2 ro rhgb quiet\ngrub_class rocky\n';
     const once = ensureBlsOption(entry, 'console=tty0 console=ttyS0,115200', /console=ttyS\d/);
-    expect(once).toBe('title Rocky\nlinux /vmlinuz\noptions root=/dev/vda2 ro rhgb quiet console=tty0 console=ttyS0,115200\ngrub_class rocky\n');
+    expect(once).toBe(
+      'title Rocky\nlinux /vmlinuz\noptions root=/dev/vda2 ro rhgb quiet console=tty0 console=ttyS0,115200\ngrub_class rocky\n',
+    );
     expect(ensureBlsOption(once, 'console=tty0 console=ttyS0,115200', /console=ttyS\d/)).toBe(once);
   });
 });
 
 describe('selectConverter', () => {
   const inspection = (type: string, distro: string, productName = ''): Inspection => ({
-    root: '/dev/sda1', type, distro, majorVersion: 9, minorVersion: 3, productName, hostname: '', arch: 'x86_64',
-    packageFormat: '', packageManagement: '', mounts: [], packages: [], kernels: [], bootloader: 'grub2', firmware: 'bios',
+    root: '/dev/sda1',
+    type,
+    distro,
+    majorVersion: 9,
+    minorVersion: 3,
+    productName,
+    hostname: '',
+    arch: 'x86_64',
+    packageFormat: '',
+    packageManagement: '',
+    mounts: [],
+    packages: [],
+    kernels: [],
+    bootloader: 'grub2',
+    firmware: 'bios',
   });
   it('picks Debian for Debian and Ubuntu, RHEL for the RHEL family and Fedora, SUSE for SLES/openSUSE', () => {
     expect(selectConverter(inspection('linux', 'ubuntu'))).toBe(convertDebian);
     expect(selectConverter(inspection('linux', 'debian'))).toBe(convertDebian);
-    for (const d of ['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'oraclelinux']) expect(selectConverter(inspection('linux', d)), d).toBe(convertRhel);
+    for (const d of ['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'oraclelinux'])
+      expect(selectConverter(inspection('linux', d)), d).toBe(convertRhel);
     for (const d of ['sles', 'opensuse']) expect(selectConverter(inspection('linux', d)), d).toBe(convertSuse);
   });
   it('picks the Windows converter for Windows', () => {

@@ -40,9 +40,18 @@ describe('defaultLogDirectory', () => {
   it('is a log directory, never the pool, for -o libvirt and -o null', () => {
     for (const mode of ['libvirt', 'null'] as const) {
       expect(defaultLogDirectory({ mode, storage: 'default' }, {}, 0)).toEqual({ dir: '/var/log/v2v', create: true });
-      expect(defaultLogDirectory({ mode, storage: 'default' }, { XDG_STATE_HOME: '/home/u/.st' }, 1000)).toEqual({ dir: '/home/u/.st/v2v', create: true });
-      expect(defaultLogDirectory({ mode, storage: 'default' }, {}, 1000, '/home/u')).toEqual({ dir: '/home/u/.local/state/v2v', create: true });
-      expect(defaultLogDirectory({ mode, storage: 'default' }, { [LOG_DIR_ENV]: '/tmp/logs' }, 0)).toEqual({ dir: '/tmp/logs', create: true });
+      expect(defaultLogDirectory({ mode, storage: 'default' }, { XDG_STATE_HOME: '/home/u/.st' }, 1000)).toEqual({
+        dir: '/home/u/.st/v2v',
+        create: true,
+      });
+      expect(defaultLogDirectory({ mode, storage: 'default' }, {}, 1000, '/home/u')).toEqual({
+        dir: '/home/u/.local/state/v2v',
+        create: true,
+      });
+      expect(defaultLogDirectory({ mode, storage: 'default' }, { [LOG_DIR_ENV]: '/tmp/logs' }, 0)).toEqual({
+        dir: '/tmp/logs',
+        create: true,
+      });
     }
   });
 });
@@ -63,7 +72,9 @@ describe('--log-file and --no-log-file', () => {
     const existing = join(work, 'exists.log');
     await writeFile(existing, 'old record\n');
     expect(() => checkLogFilePath(existing)).toThrow(UsageError);
-    expect(() => checkLogFilePath(existing)).toThrow(`--log-file ${existing} already exists: v2v never overwrites a log; remove it or name a new file.`);
+    expect(() => checkLogFilePath(existing)).toThrow(
+      `--log-file ${existing} already exists: v2v never overwrites a log; remove it or name a new file.`,
+    );
     const dangling = join(work, 'dangling.log');
     await symlink(join(work, 'nowhere'), dangling);
     expect(() => checkLogFilePath(dangling)).toThrow(/already exists/);
@@ -76,7 +87,9 @@ describe('--log-file and --no-log-file', () => {
     expect(normalizeOptions(base).logFile).toEqual({ kind: 'default' });
     expect(normalizeOptions({ ...base, noLogFile: true }).logFile).toEqual({ kind: 'none' });
     expect(normalizeOptions({ ...base, logFile: join(work, 'new.log') }).logFile).toEqual({ kind: 'file', path: join(work, 'new.log') });
-    expect(() => normalizeOptions({ ...base, logFile: join(work, 'new.log'), noLogFile: true })).toThrow('--log-file and --no-log-file contradict each other: keep one.');
+    expect(() => normalizeOptions({ ...base, logFile: join(work, 'new.log'), noLogFile: true })).toThrow(
+      '--log-file and --no-log-file contradict each other: keep one.',
+    );
     expect(() => normalizeOptions({ ...base, logFile: '' })).toThrow(/--log-file needs a path/);
   });
 });
@@ -112,7 +125,9 @@ describe('RunLog', () => {
       log.close();
       return path;
     });
-    expect(paths).toEqual(['g-v2v-20260102-030405.log', 'g-v2v-20260102-030405-2.log', 'g-v2v-20260102-030405-3.log'].map((f) => join(dir, f)));
+    expect(paths).toEqual(
+      ['g-v2v-20260102-030405.log', 'g-v2v-20260102-030405-2.log', 'g-v2v-20260102-030405-3.log'].map((f) => join(dir, f)),
+    );
     expect(await readFile(paths[0]!, 'utf8')).toBe('run 1\n');
   });
 
@@ -129,7 +144,9 @@ describe('RunLog', () => {
     expect(log.openInDirectory(join(work, 'not-a-dir'), 'g', new Date(), false)).toBeUndefined();
     log.write('more');
     expect(log.openInDirectory(join(work, 'not-a-dir'), 'g', new Date(), false)).toBeUndefined();
-    expect(warnings).toEqual([expect.stringMatching(/^no log file written: cannot create one in .*not-a-dir \(ENOTDIR\); the run goes on without it/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^no log file written: cannot create one in .*not-a-dir \(ENOTDIR\); the run goes on without it/),
+    ]);
     // A missing output directory (-os) is the preflight's error: no warning about the log on top of it.
     const quiet: string[] = [];
     const none = new RunLog((w) => quiet.push(w));
@@ -156,7 +173,9 @@ describe('runSummary', () => {
       '› [10:00:00] next: virsh define /out/g.xml && virsh start g',
       '› [10:00:00] log: /out/g-v2v-1.log',
     ]);
-    expect(runSummary(options, 'g', ['/out/g-sda', '/out/g.xml'], ['removed open-vm-tools'], true, '10:00:00', '/out/g-v2v-1.log').at(-1)).toBe('Log: /out/g-v2v-1.log');
+    expect(
+      runSummary(options, 'g', ['/out/g-sda', '/out/g.xml'], ['removed open-vm-tools'], true, '10:00:00', '/out/g-v2v-1.log').at(-1),
+    ).toBe('Log: /out/g-v2v-1.log');
   });
 });
 

@@ -21,7 +21,9 @@ describe('runSummary', () => {
     ]);
   });
   it('adds only the next step, as a timestamped detail line, to a piped log (which has the changes already)', () => {
-    expect(runSummary(local, 'web01', ['/out/web01.xml'], changes, false, '12:00:00')).toEqual(['› [12:00:00] next: virsh define /out/web01.xml && virsh start web01']);
+    expect(runSummary(local, 'web01', ['/out/web01.xml'], changes, false, '12:00:00')).toEqual([
+      '› [12:00:00] next: virsh define /out/web01.xml && virsh start web01',
+    ]);
   });
   it('names the script for -o qemu, the connection for -o libvirt, nothing for -o null', () => {
     const qemu = normalizeOptions({ o: 'qemu', os: '/out', positional: ['/g.vmx'] });

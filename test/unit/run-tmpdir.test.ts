@@ -30,7 +30,11 @@ beforeEach(() => {
   process.env[RUN_ID_ENV] = `${process.pid}-unit0001`;
 });
 afterEach(() => {
-  for (const [key, value] of [['VIRT_V2V_TMPDIR', saved.tmp], [RUN_ID_ENV, saved.runId], ['PATH', saved.path]] as const) {
+  for (const [key, value] of [
+    ['VIRT_V2V_TMPDIR', saved.tmp],
+    [RUN_ID_ENV, saved.runId],
+    ['PATH', saved.path],
+  ] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
@@ -71,10 +75,12 @@ describe('the temp dirs that used to be unmarked', () => {
     expect(seen!.owner).toMatchObject({ id: `${process.pid}-unit0001`, pid: process.pid });
     expect(existsSync(seen!.dir)).toBe(false);
     let failedDir = '';
-    await expect(withDomainXmlFile('web01', '<domain/>', async (file) => {
-      failedDir = dirname(file);
-      throw new Error('virsh define failed');
-    })).rejects.toThrow('virsh define failed');
+    await expect(
+      withDomainXmlFile('web01', '<domain/>', async (file) => {
+        failedDir = dirname(file);
+        throw new Error('virsh define failed');
+      }),
+    ).rejects.toThrow('virsh define failed');
     expect(existsSync(failedDir)).toBe(false);
   });
 });

@@ -16,12 +16,18 @@ import { buildDomainXml } from '../../src/output/domain-xml.js';
 const caps: GuestCaps = { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', domainType: 'qemu', serialConsole: true };
 
 function vmx(lines: string[]): string {
-  return ['displayName = "big"', 'scsi0.present = "TRUE"', 'scsi0:0.present = "TRUE"', 'scsi0:0.fileName = "big.vmdk"', ...lines].join('\n');
+  return ['displayName = "big"', 'scsi0.present = "TRUE"', 'scsi0:0.present = "TRUE"', 'scsi0:0.fileName = "big.vmdk"', ...lines].join(
+    '\n',
+  );
 }
 
 function cdroms(count: number): string[] {
   // 27 drives: 4 SATA controllers x 30 units are allowed by VMware.
-  return Array.from({ length: count }, (_, i) => [`sata${Math.floor(i / 30)}.present = "TRUE"`, `sata${Math.floor(i / 30)}:${i % 30}.present = "TRUE"`, `sata${Math.floor(i / 30)}:${i % 30}.deviceType = "cdrom-raw"`]).flat();
+  return Array.from({ length: count }, (_, i) => [
+    `sata${Math.floor(i / 30)}.present = "TRUE"`,
+    `sata${Math.floor(i / 30)}:${i % 30}.present = "TRUE"`,
+    `sata${Math.floor(i / 30)}:${i % 30}.deviceType = "cdrom-raw"`,
+  ]).flat();
 }
 
 function limitError(text: string): string {
@@ -41,10 +47,14 @@ describe('source limits', () => {
     expect(source.removables.filter((r) => r.kind === 'cdrom')).toHaveLength(27);
     // Without the limit, a pc guest's CD-ROMs would not fit its one IDE controller (SATA on q35 takes them all).
     const disks = [{ overlay: '/o', path: '/out/big-sda', format: 'raw' as const, virtualSize: 2 ** 30, dev: 'vda' }];
-    expect(() => buildDomainXml({ name: 'big', source, disks, caps: { ...caps, machine: 'pc' } })).toThrow(/0 disk\(s\) and 27 CD-ROM drive\(s\) on IDE, whose controller has 4 places/);
+    expect(() => buildDomainXml({ name: 'big', source, disks, caps: { ...caps, machine: 'pc' } })).toThrow(
+      /0 disk\(s\) and 27 CD-ROM drive\(s\) on IDE, whose controller has 4 places/,
+    );
     checkSourceLimits(source, 'The source big');
     expect(source.removables).toHaveLength(4);
-    expect(source.warnings.at(-1)).toBe('The source big has 27 CD-ROM drives; the converted guest gets the first 4 (empty, as every converted CD-ROM), the others are not created');
+    expect(source.warnings.at(-1)).toBe(
+      'The source big has 27 CD-ROM drives; the converted guest gets the first 4 (empty, as every converted CD-ROM), the others are not created',
+    );
     for (const machine of ['pc', 'q35'] as const) {
       expect(buildDomainXml({ name: 'big', source, disks, caps: { ...caps, machine } })).toMatch(/device="cdrom"/);
     }
@@ -57,7 +67,9 @@ describe('source limits', () => {
     expect(limitError(vmx(['numvcpus = "256"']))).toMatch(/has 256 vCPUs, more than the 255 .*numvcpus/);
     // 4 paravirtual SCSI controllers of 64 disks each, as vSphere allows.
     const controllers = [1, 2, 3].map((c) => `scsi${c}.present = "TRUE"`);
-    const disks = Array.from({ length: 4 }, (_, c) => Array.from({ length: 64 }, (_, u) => `scsi${c}:${u}.present = "TRUE"\nscsi${c}:${u}.fileName = "d${c}-${u}.vmdk"`)).flat();
+    const disks = Array.from({ length: 4 }, (_, c) =>
+      Array.from({ length: 64 }, (_, u) => `scsi${c}:${u}.present = "TRUE"\nscsi${c}:${u}.fileName = "d${c}-${u}.vmdk"`),
+    ).flat();
     expect(limitError(vmx([...controllers, ...disks]))).toMatch(/has \d{3} disks, more than the 128 .*convert the disks in groups/);
     const nics = Array.from({ length: 33 }, (_, i) => [`ethernet${i}.present = "TRUE"`, `ethernet${i}.virtualDev = "vmxnet3"`]).flat();
     expect(limitError(vmx(nics))).toMatch(/has 33 network adapters, more than the 32 /);

@@ -19,7 +19,10 @@ async function args(spec: SubcommandSpec, ...argv: string[]): Promise<Record<str
 }
 
 async function usageError(spec: SubcommandSpec, ...argv: string[]): Promise<string> {
-  const error = await parseSubcommand(spec, argv).then(() => undefined, (e: unknown) => e);
+  const error = await parseSubcommand(spec, argv).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(UsageError);
   expect((error as Error).message).not.toMatch(/\n/);
   return (error as Error).message;
@@ -44,7 +47,8 @@ describe('subcommand command lines', () => {
         expect(line.kind).toBe('print');
         expect(line.kind === 'print' && line.text).toContain(`Usage: v2v ${spec.name}`);
       }
-      for (const flag of ['--version', '-V']) expect(await parseSubcommand(spec, [flag])).toEqual({ kind: 'print', text: `v2v ${packageVersion()}` });
+      for (const flag of ['--version', '-V'])
+        expect(await parseSubcommand(spec, [flag])).toEqual({ kind: 'print', text: `v2v ${packageVersion()}` });
     }
     const list = await parseSubcommand(LIST_COMMAND, ['--help']);
     expect(list.kind === 'print' && list.text).toMatch(/^ +-ic +vpx:\/\//m);

@@ -3,7 +3,15 @@ import { DETAIL_LINES, formatDetails } from '../../src/progress/verbose.js';
 
 describe('-v details', () => {
   it('formats the argv and the last lines of output, timestamped', () => {
-    expect(formatDetails('guestfish --remote -- sh update-initramfs', 'update-initramfs: Generating /boot/initrd.img-6.1.0\n', '', 0, '12:00:00')).toEqual([
+    expect(
+      formatDetails(
+        'guestfish --remote -- sh update-initramfs',
+        'update-initramfs: Generating /boot/initrd.img-6.1.0\n',
+        '',
+        0,
+        '12:00:00',
+      ),
+    ).toEqual([
       '[12:00:00] = guestfish --remote -- sh update-initramfs (exit code 0)',
       '[12:00:00] = update-initramfs: Generating /boot/initrd.img-6.1.0',
     ]);

@@ -55,16 +55,48 @@ describe('--verify parsing', () => {
 describe('bootCheckCommand', () => {
   it('boots virtio disks with no network device, the serial console on stdout, KVM with -cpu host', () => {
     const { program, args } = bootCheckCommand({
-      disks: [{ path: '/t/a,b.qcow2', format: 'qcow2' }, { path: '/t/d2.qcow2', format: 'qcow2' }],
-      accel: 'kvm', machine: 'q35', memoryMiB: 1024, vcpus: 2,
+      disks: [
+        { path: '/t/a,b.qcow2', format: 'qcow2' },
+        { path: '/t/d2.qcow2', format: 'qcow2' },
+      ],
+      accel: 'kvm',
+      machine: 'q35',
+      memoryMiB: 1024,
+      vcpus: 2,
     });
     expect(program).toBe('qemu-system-x86_64');
     expect(args).toEqual([
-      '-accel', 'kvm', '-machine', 'q35', '-cpu', 'host', '-m', '1024', '-smp', '2',
-      '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none', '-boot', 'reboot-timeout=0', '-no-reboot',
-      '-chardev', 'stdio,id=serial0,signal=off', '-serial', 'chardev:serial0',
-      '-drive', 'file=/t/a,,b.qcow2,format=qcow2,if=none,id=disk0', '-device', 'virtio-blk-pci,drive=disk0,bootindex=0',
-      '-drive', 'file=/t/d2.qcow2,format=qcow2,if=none,id=disk1', '-device', 'virtio-blk-pci,drive=disk1',
+      '-accel',
+      'kvm',
+      '-machine',
+      'q35',
+      '-cpu',
+      'host',
+      '-m',
+      '1024',
+      '-smp',
+      '2',
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-nic',
+      'none',
+      '-boot',
+      'reboot-timeout=0',
+      '-no-reboot',
+      '-chardev',
+      'stdio,id=serial0,signal=off',
+      '-serial',
+      'chardev:serial0',
+      '-drive',
+      'file=/t/a,,b.qcow2,format=qcow2,if=none,id=disk0',
+      '-device',
+      'virtio-blk-pci,drive=disk0,bootindex=0',
+      '-drive',
+      'file=/t/d2.qcow2,format=qcow2,if=none,id=disk1',
+      '-device',
+      'virtio-blk-pci,drive=disk1',
     ]);
     expect(args.some((a) => /netdev|e1000|virtio-net/.test(a))).toBe(false);
   });
@@ -72,23 +104,47 @@ describe('bootCheckCommand', () => {
   it('uses OVMF with a writable vars copy for UEFI, and AHCI ports for SATA disks under TCG', () => {
     const { args } = bootCheckCommand({
       disks: [{ path: '/t/a', format: 'raw', bus: 'sata' }],
-      accel: 'tcg', machine: 'q35', memoryMiB: 512, vcpus: 1,
+      accel: 'tcg',
+      machine: 'q35',
+      memoryMiB: 512,
+      vcpus: 1,
       uefi: { code: '/ovmf/CODE.fd', vars: '/run/VARS.fd' },
     });
     expect(args).not.toContain('-cpu');
     expect(args).toContain('if=pflash,format=raw,unit=0,readonly=on,file=/ovmf/CODE.fd');
     expect(args).toContain('if=pflash,format=raw,unit=1,file=/run/VARS.fd');
-    expect(args.join(' ')).toContain('-device ahci,id=ahci0 -drive file=/t/a,format=raw,if=none,id=disk0 -device ide-hd,drive=disk0,bus=ahci0.0,bootindex=0');
+    expect(args.join(' ')).toContain(
+      '-device ahci,id=ahci0 -drive file=/t/a,format=raw,if=none,id=disk0 -device ide-hd,drive=disk0,bus=ahci0.0,bootindex=0',
+    );
   });
 });
 
 describe('watchBoot classifies the serial console', () => {
   it('reports with the console lines and one-sentence reasons', () => {
-    const report = bootReport({ outcome: 'failed', seconds: 52.3, console: 'a\r\nGave up waiting for root file system device.\r\n', decidingLine: 'Gave up waiting for root file system device.' }, { accel: 'tcg', firmware: 'bios' });
-    expect(report).toEqual({ status: 'failed', seconds: 52.3, accel: 'tcg', firmware: 'bios', decidingLine: 'Gave up waiting for root file system device.', consoleLines: ['a', 'Gave up waiting for root file system device.'] });
+    const report = bootReport(
+      {
+        outcome: 'failed',
+        seconds: 52.3,
+        console: 'a\r\nGave up waiting for root file system device.\r\n',
+        decidingLine: 'Gave up waiting for root file system device.',
+      },
+      { accel: 'tcg', firmware: 'bios' },
+    );
+    expect(report).toEqual({
+      status: 'failed',
+      seconds: 52.3,
+      accel: 'tcg',
+      firmware: 'bios',
+      decidingLine: 'Gave up waiting for root file system device.',
+      consoleLines: ['a', 'Gave up waiting for root file system device.'],
+    });
     expect(bootFailureReason(report, 480_000)).toBe('its console showed "Gave up waiting for root file system device." after 52 s');
-    expect(bootFailureReason({ status: 'timeout', seconds: 480, consoleLines: ['Loading initial ramdisk ...'] }, 480_000)).toBe('it did not reach a login prompt or the multi-user target within 480 s (last console line: "Loading initial ramdisk ...")');
-    expect(bootFailureReason({ status: 'timeout', seconds: 150, decidingLine: 'nothing on the serial console within 150 s' }, 480_000)).toBe('nothing on the serial console within 150 s (the bootloader did not start a kernel using the serial console)');
+    expect(bootFailureReason({ status: 'timeout', seconds: 480, consoleLines: ['Loading initial ramdisk ...'] }, 480_000)).toBe(
+      'it did not reach a login prompt or the multi-user target within 480 s (last console line: "Loading initial ramdisk ...")',
+    );
+    expect(
+      bootFailureReason({ status: 'timeout', seconds: 150, decidingLine: 'nothing on the serial console within 150 s' }, 480_000),
+    ).toBe('nothing on the serial console within 150 s (the bootloader did not start a kernel using the serial console)');
   });
 });
 
@@ -111,13 +167,29 @@ describe('reports', () => {
 
   it('validates against the machine-readable schema, as a verify info event and in result', () => {
     expect(eventErrors(makeEvent({ type: 'info', stage: 'verify', message: 'x', verify: report }))).toEqual([]);
-    expect(eventErrors(makeEvent({ type: 'result', message: 'failed', exitCode: 7, files: [], verify: { boot: { status: 'failed', seconds: 3, consoleLog: '/o/g.verify-console.log' } } }))).toEqual([]);
-    expect(eventErrors(makeEvent({ type: 'info', message: 'x', verify: { boot: { status: 'fine', seconds: 1 } } as unknown as VerifyReport })).length).toBeGreaterThan(0);
+    expect(
+      eventErrors(
+        makeEvent({
+          type: 'result',
+          message: 'failed',
+          exitCode: 7,
+          files: [],
+          verify: { boot: { status: 'failed', seconds: 3, consoleLog: '/o/g.verify-console.log' } },
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      eventErrors(makeEvent({ type: 'info', message: 'x', verify: { boot: { status: 'fine', seconds: 1 } } as unknown as VerifyReport }))
+        .length,
+    ).toBeGreaterThan(0);
   });
 
   it('batch manifests accept verify and pass it on as --verify', () => {
     const entry = (verify: unknown) => ({ name: 'g', input: { paths: ['/g.vmx'] }, output: { mode: 'local', storage: '/out' }, verify });
-    const [all, boot, none, bad] = planGuests([entry(true), { ...entry('boot'), name: 'h' }, { ...entry(false), name: 'i' }, { ...entry('fsck'), name: 'j' }], '/m');
+    const [all, boot, none, bad] = planGuests(
+      [entry(true), { ...entry('boot'), name: 'h' }, { ...entry(false), name: 'i' }, { ...entry('fsck'), name: 'j' }],
+      '/m',
+    );
     expect(all?.argv.at(-1)).toBe('--verify');
     expect(boot?.argv.at(-1)).toBe('--verify=boot');
     expect(none?.argv.at(-1)).toBe('--verify=none');
@@ -130,7 +202,12 @@ describe('v2v verify reads the guest from a domain XML', () => {
 
   it('takes disks, formats, buses, firmware, machine, memory and vCPUs from the XML', async () => {
     const bios = await describeTarget([golden('debian-bios.xml')], undefined);
-    expect(bios).toMatchObject({ disks: [{ path: '/var/lib/libvirt/images/debian12-sda', format: 'qcow2', bus: 'virtio' }], firmware: 'bios', machine: 'q35', logDir: join(ROOT, 'test/unit/fixtures/domain-xml') });
+    expect(bios).toMatchObject({
+      disks: [{ path: '/var/lib/libvirt/images/debian12-sda', format: 'qcow2', bus: 'virtio' }],
+      firmware: 'bios',
+      machine: 'q35',
+      logDir: join(ROOT, 'test/unit/fixtures/domain-xml'),
+    });
     const sata = await describeTarget([golden('tcg-sata-e1000.xml')], undefined);
     expect(sata.disks).toEqual([{ path: '/var/tmp/legacy-sda', format: 'raw', bus: 'sata' }]);
     const uefi = await describeTarget([golden('windows-uefi-secureboot.xml')], undefined);
@@ -138,7 +215,9 @@ describe('v2v verify reads the guest from a domain XML', () => {
   });
 
   it('refuses an XML with other paths or with --firmware', async () => {
-    await expect(describeTarget([golden('debian-bios.xml'), '/d.img'], undefined)).rejects.toThrow(/Pass one domain XML, or disk images, not both/);
+    await expect(describeTarget([golden('debian-bios.xml'), '/d.img'], undefined)).rejects.toThrow(
+      /Pass one domain XML, or disk images, not both/,
+    );
     await expect(describeTarget([golden('debian-bios.xml')], 'uefi')).rejects.toThrow(/--firmware only applies to disks given directly/);
   });
 });
@@ -149,8 +228,12 @@ describe('the verify stage', () => {
     const stage = verifyStage();
     const seen = { title: '', output: [] as string[] };
     const task = {
-      set title(t: string) { seen.title = t; },
-      set output(o: string) { seen.output.push(o); },
+      set title(t: string) {
+        seen.title = t;
+      },
+      set output(o: string) {
+        seen.output.push(o);
+      },
     };
     await (stage.task as (c: unknown, t: unknown) => Promise<void>)(ctx, task);
     return seen;

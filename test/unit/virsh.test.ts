@@ -56,7 +56,15 @@ describe('virsh argv builders', () => {
   it('filters domain capabilities only when asked', () => {
     expect(domCapabilitiesCommand(URI).args).toEqual(['-c', URI, 'domcapabilities']);
     expect(domCapabilitiesCommand(URI, { virttype: 'kvm', arch: 'x86_64', machine: 'q35' }).args).toEqual([
-      '-c', URI, 'domcapabilities', '--virttype', 'kvm', '--arch', 'x86_64', '--machine', 'q35',
+      '-c',
+      URI,
+      'domcapabilities',
+      '--virttype',
+      'kvm',
+      '--arch',
+      'x86_64',
+      '--machine',
+      'q35',
     ]);
   });
 });
@@ -93,7 +101,11 @@ describe('virsh output parsers (recorded outputs)', () => {
     });
   });
   it('parses pool-dumpxml of a defined, inactive netfs pool', () => {
-    expect(parsePoolXml(fixture('pool-dumpxml-netfs.xml'))).toMatchObject({ type: 'netfs', targetPath: '/tmp/lv-capture/nfsmnt', available: 0 });
+    expect(parsePoolXml(fixture('pool-dumpxml-netfs.xml'))).toMatchObject({
+      type: 'netfs',
+      targetPath: '/tmp/lv-capture/nfsmnt',
+      available: 0,
+    });
   });
   it('rejects XML that is not a pool', () => {
     expect(() => parsePoolXml('<domain/>')).toThrow(/unexpected virsh pool-dumpxml/);
@@ -165,7 +177,8 @@ describe('virsh domcapabilities parser (recorded, no /dev/kvm)', () => {
     });
   });
   it('reports kvm when libvirt offers it (hand-written: no KVM host to record from)', () => {
-    const xml = "<domainCapabilities><path>/usr/bin/qemu-system-x86_64</path><domain>kvm</domain><machine>pc-q35-7.2</machine><arch>x86_64</arch><os supported='yes'><enum name='firmware'/><loader supported='yes'/></os></domainCapabilities>";
+    const xml =
+      "<domainCapabilities><path>/usr/bin/qemu-system-x86_64</path><domain>kvm</domain><machine>pc-q35-7.2</machine><arch>x86_64</arch><os supported='yes'><enum name='firmware'/><loader supported='yes'/></os></domainCapabilities>";
     expect(parseDomCapabilities(xml)).toMatchObject({ domainType: 'kvm', efi: false, secureBoot: false });
   });
   it('rejects output without a <domain> element', () => {

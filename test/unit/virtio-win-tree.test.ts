@@ -49,5 +49,4 @@ describe('driverTreeFiles', () => {
     ]);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
-
 });

@@ -4,15 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
 import type { Source } from '../../src/model.js';
-import {
-  isVmxHidden,
-  parseVmx,
-  parseVmxBool,
-  parseVmxText,
-  vmxGenidToGuid,
-  vmxGet,
-  vmxToSource,
-} from '../../src/input/vmx/parse.js';
+import { isVmxHidden, parseVmx, parseVmxBool, parseVmxText, vmxGenidToGuid, vmxGet, vmxToSource } from '../../src/input/vmx/parse.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'vmx');
 

@@ -7,16 +7,34 @@ import { capabilities } from '../../src/cli/capabilities.js';
 
 describe('parseVsphereUri', () => {
   it('reads a vCenter URI with datacenter, cluster and host, a URL-encoded user and no_verify', () => {
-    expect(parseVsphereUri('vpx://administrator%40vsphere.local@vcenter.example.com/DC1/Cluster%201/esxi1.example.com?no_verify=1')).toEqual({
-      kind: 'vpx', host: 'vcenter.example.com', user: 'administrator@vsphere.local',
-      path: ['DC1', 'Cluster 1', 'esxi1.example.com'], noVerify: true,
+    expect(
+      parseVsphereUri('vpx://administrator%40vsphere.local@vcenter.example.com/DC1/Cluster%201/esxi1.example.com?no_verify=1'),
+    ).toEqual({
+      kind: 'vpx',
+      host: 'vcenter.example.com',
+      user: 'administrator@vsphere.local',
+      path: ['DC1', 'Cluster 1', 'esxi1.example.com'],
+      noVerify: true,
     });
   });
   it('reads a vCenter URI without cluster, with a port, verifying TLS by default', () => {
-    expect(parseVsphereUri('vpx://root@127.0.0.1:8443/DC0/DC0_H0')).toEqual({ kind: 'vpx', host: '127.0.0.1', port: 8443, user: 'root', path: ['DC0', 'DC0_H0'], noVerify: false });
+    expect(parseVsphereUri('vpx://root@127.0.0.1:8443/DC0/DC0_H0')).toEqual({
+      kind: 'vpx',
+      host: '127.0.0.1',
+      port: 8443,
+      user: 'root',
+      path: ['DC0', 'DC0_H0'],
+      noVerify: false,
+    });
   });
   it('reads an ESXi URI, and no_verify=0', () => {
-    expect(parseVsphereUri('esx://root@esxi1?no_verify=0')).toEqual({ kind: 'esx', host: 'esxi1', user: 'root', path: [], noVerify: false });
+    expect(parseVsphereUri('esx://root@esxi1?no_verify=0')).toEqual({
+      kind: 'esx',
+      host: 'esxi1',
+      user: 'root',
+      path: [],
+      noVerify: false,
+    });
     expect(parseVsphereUri('ESX://root@[::1]:443?no_verify=1')).toMatchObject({ kind: 'esx', host: '::1', noVerify: true });
   });
   it('shows a URI back without losing the encoding', () => {
@@ -50,9 +68,14 @@ describe('normalizeVsphereOptions', () => {
   });
   it('takes --ca-file but not --insecure, nor --ca-file with no_verify=1, nor SSH flags', () => {
     expect(normalizeVsphereOptions('esx://root@h', { ip: '/pw', caFile: '/ca.pem' }, ['vm'])).toEqual({
-      uri: { kind: 'esx', host: 'h', user: 'root', path: [], noVerify: false }, vmName: 'vm', passwordFile: '/pw', caFile: '/ca.pem',
+      uri: { kind: 'esx', host: 'h', user: 'root', path: [], noVerify: false },
+      vmName: 'vm',
+      passwordFile: '/pw',
+      caFile: '/ca.pem',
     });
-    expect(() => normalizeVsphereOptions('esx://root@h', { ip: '/pw', insecure: true }, ['vm'])).toThrow(/--insecure does not apply to -ic: .*no_verify=1/);
+    expect(() => normalizeVsphereOptions('esx://root@h', { ip: '/pw', insecure: true }, ['vm'])).toThrow(
+      /--insecure does not apply to -ic: .*no_verify=1/,
+    );
     expect(() => normalizeVsphereOptions(ic, { ip: '/pw', caFile: '/ca.pem' }, ['vm'])).toThrow(/give only one/);
     expect(() => normalizeVsphereOptions(ic, { ip: '/pw', it: 'ssh' }, ['vm'])).toThrow(/-it does not apply to a vSphere source/);
   });
@@ -63,8 +86,13 @@ describe('normalizeOptions with -ic', () => {
   it('implies -i libvirt (a virt-v2v command line works unchanged) and keeps the VM name as is', () => {
     const options = normalizeOptions(raw);
     expect(options.input).toEqual({
-      mode: 'libvirt', paths: ['web 01'],
-      vsphere: { uri: { kind: 'vpx', host: 'vc', user: 'root', path: ['DC0', 'DC0_H0'], noVerify: true }, vmName: 'web 01', passwordFile: '/pw' },
+      mode: 'libvirt',
+      paths: ['web 01'],
+      vsphere: {
+        uri: { kind: 'vpx', host: 'vc', user: 'root', path: ['DC0', 'DC0_H0'], noVerify: true },
+        vmName: 'web 01',
+        passwordFile: '/pw',
+      },
     });
     expect(normalizeOptions({ ...raw, i: 'libvirt' }).input.mode).toBe('libvirt');
   });
@@ -79,14 +107,35 @@ describe('normalizeOptions with -ic', () => {
 
 describe('batch manifests with -ic sources', () => {
   it('plan a vSphere VM with -ic, -ip relative to the manifest and the VM name as key', () => {
-    const [guest] = planGuests({ guests: [{
-      input: { connection: 'vpx://root@vc/DC0/DC0_H0?no_verify=1', passwordFile: 'pw.txt', paths: ['web01.example'] },
-      output: { mode: 'local', storage: 'out' },
-    }] }, '/m');
+    const [guest] = planGuests(
+      {
+        guests: [
+          {
+            input: { connection: 'vpx://root@vc/DC0/DC0_H0?no_verify=1', passwordFile: 'pw.txt', paths: ['web01.example'] },
+            output: { mode: 'local', storage: 'out' },
+          },
+        ],
+      },
+      '/m',
+    );
     expect(guest).toMatchObject({
       name: 'web01.example',
       // The entry's name is the output name too (-on).
-      argv: ['-i', 'libvirt', 'web01.example', '-ic', 'vpx://root@vc/DC0/DC0_H0?no_verify=1', '-ip', '/m/pw.txt', '-o', 'local', '-os', '/m/out', '-on', 'web01.example'],
+      argv: [
+        '-i',
+        'libvirt',
+        'web01.example',
+        '-ic',
+        'vpx://root@vc/DC0/DC0_H0?no_verify=1',
+        '-ip',
+        '/m/pw.txt',
+        '-o',
+        'local',
+        '-os',
+        '/m/out',
+        '-on',
+        'web01.example',
+      ],
     });
     expect(guest?.invalid).toBeUndefined();
   });

@@ -16,7 +16,12 @@ import { exportCommand, hivexregeditAvailable, mergeCommand } from '../../driver
 import { normalizeOptions } from '../../src/cli/options.js';
 import { PreflightError, UsageError } from '../../src/errors.js';
 
-const win = (productName: string, majorVersion: number, minorVersion: number, arch = 'x86_64') => ({ productName, majorVersion, minorVersion, arch });
+const win = (productName: string, majorVersion: number, minorVersion: number, arch = 'x86_64') => ({
+  productName,
+  majorVersion,
+  minorVersion,
+  arch,
+});
 
 describe('virtioWinOsDirs: virtio-win directory names for a Windows version, best first', () => {
   it.each([
@@ -47,27 +52,55 @@ describe('virtioWinOsDirs: virtio-win directory names for a Windows version, bes
 
 describe('selectVirtioDrivers', () => {
   const iso = [
-    'viostor/2k16/amd64/viostor.sys', 'viostor/2k16/amd64/viostor.inf', 'viostor/2k16/amd64/viostor.cat',
-    'viostor/2k19/amd64/viostor.sys', 'viostor/2k19/amd64/viostor.inf', 'viostor/2k19/amd64/viostor.cat', 'viostor/2k19/amd64/viostor.pdb',
-    'viostor/2k19/x86/viostor.sys', 'viostor/2k22/amd64/viostor.sys',
-    'vioscsi/2k16/amd64/vioscsi.sys', 'vioscsi/2k16/amd64/vioscsi.inf',
-    'NetKVM/2k19/amd64/netkvm.sys', 'NetKVM/2k19/amd64/netkvm.inf', 'NetKVM/2k19/amd64/netkvm.cat', 'NetKVM/2k19/amd64/netkvmco.exe',
-    'qemu-ga-x86_64.msi', 'guest-agent/qemu-ga-x86_64.msi', 'guest-agent/qemu-ga-i386.msi',
+    'viostor/2k16/amd64/viostor.sys',
+    'viostor/2k16/amd64/viostor.inf',
+    'viostor/2k16/amd64/viostor.cat',
+    'viostor/2k19/amd64/viostor.sys',
+    'viostor/2k19/amd64/viostor.inf',
+    'viostor/2k19/amd64/viostor.cat',
+    'viostor/2k19/amd64/viostor.pdb',
+    'viostor/2k19/x86/viostor.sys',
+    'viostor/2k22/amd64/viostor.sys',
+    'vioscsi/2k16/amd64/vioscsi.sys',
+    'vioscsi/2k16/amd64/vioscsi.inf',
+    'NetKVM/2k19/amd64/netkvm.sys',
+    'NetKVM/2k19/amd64/netkvm.inf',
+    'NetKVM/2k19/amd64/netkvm.cat',
+    'NetKVM/2k19/amd64/netkvmco.exe',
+    'qemu-ga-x86_64.msi',
+    'guest-agent/qemu-ga-x86_64.msi',
+    'guest-agent/qemu-ga-i386.msi',
   ];
 
   it('picks the best OS directory per driver (2k19), falls back to older (vioscsi 2k16), drops .pdb and other arches', () => {
     expect(selectVirtioDrivers(iso, win('Windows Server 2019 Standard', 10, 0))).toEqual({
       drivers: [
-        { name: 'viostor', osDir: '2k19', files: ['viostor/2k19/amd64/viostor.cat', 'viostor/2k19/amd64/viostor.inf', 'viostor/2k19/amd64/viostor.sys'] },
+        {
+          name: 'viostor',
+          osDir: '2k19',
+          files: ['viostor/2k19/amd64/viostor.cat', 'viostor/2k19/amd64/viostor.inf', 'viostor/2k19/amd64/viostor.sys'],
+        },
         { name: 'vioscsi', osDir: '2k16', files: ['vioscsi/2k16/amd64/vioscsi.inf', 'vioscsi/2k16/amd64/vioscsi.sys'] },
-        { name: 'NetKVM', osDir: '2k19', files: ['NetKVM/2k19/amd64/netkvm.cat', 'NetKVM/2k19/amd64/netkvm.inf', 'NetKVM/2k19/amd64/netkvm.sys', 'NetKVM/2k19/amd64/netkvmco.exe'] },
+        {
+          name: 'NetKVM',
+          osDir: '2k19',
+          files: [
+            'NetKVM/2k19/amd64/netkvm.cat',
+            'NetKVM/2k19/amd64/netkvm.inf',
+            'NetKVM/2k19/amd64/netkvm.sys',
+            'NetKVM/2k19/amd64/netkvmco.exe',
+          ],
+        },
       ],
       qemuGaMsi: 'qemu-ga-x86_64.msi',
     });
   });
 
   it('never picks a newer OS build than the guest (2k22 is not for 2k16), nor anything for a client Windows from server dirs', () => {
-    expect(selectVirtioDrivers(iso, win('Windows Server 2016 Standard', 10, 0)).drivers.map((d) => `${d.name}/${d.osDir}`)).toEqual(['viostor/2k16', 'vioscsi/2k16']);
+    expect(selectVirtioDrivers(iso, win('Windows Server 2016 Standard', 10, 0)).drivers.map((d) => `${d.name}/${d.osDir}`)).toEqual([
+      'viostor/2k16',
+      'vioscsi/2k16',
+    ]);
     expect(selectVirtioDrivers(iso, win('Windows 10 Pro', 10, 0)).drivers).toEqual([]);
   });
 
@@ -144,7 +177,9 @@ describe('.reg text', () => {
   });
 
   it('round-trips what buildRegFile writes through parseRegExport', () => {
-    const text = buildRegFile('HKEY_LOCAL_MACHINE\\SOFTWARE', [{ path: 'A\\B', values: { S: { type: 'sz', data: 'C:\\x y' }, D: { type: 'dword', data: 7 } } }]);
+    const text = buildRegFile('HKEY_LOCAL_MACHINE\\SOFTWARE', [
+      { path: 'A\\B', values: { S: { type: 'sz', data: 'C:\\x y' }, D: { type: 'dword', data: 7 } } },
+    ]);
     const values = parseRegExport(text, 'HKEY_LOCAL_MACHINE\\SOFTWARE').get('a\\b');
     expect(values?.get('s')).toEqual({ name: 'S', type: 1, text: 'C:\\x y' });
     expect(values?.get('d')).toEqual({ name: 'D', type: 4, dword: 7 });
@@ -164,8 +199,14 @@ describe('.reg text', () => {
   });
 
   it('builds hivexregedit argv', () => {
-    expect(mergeCommand('/t/SYSTEM', 'HKEY_LOCAL_MACHINE\\SYSTEM', '/t/SYSTEM.reg')).toEqual({ program: 'hivexregedit', args: ['--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SYSTEM', '/t/SYSTEM', '/t/SYSTEM.reg'] });
-    expect(exportCommand('/t/S', 'P', '\\A', 2)).toEqual({ program: 'hivexregedit', args: ['--export', '--prefix', 'P', '--max-depth', '2', '/t/S', '\\A'] });
+    expect(mergeCommand('/t/SYSTEM', 'HKEY_LOCAL_MACHINE\\SYSTEM', '/t/SYSTEM.reg')).toEqual({
+      program: 'hivexregedit',
+      args: ['--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SYSTEM', '/t/SYSTEM', '/t/SYSTEM.reg'],
+    });
+    expect(exportCommand('/t/S', 'P', '\\A', 2)).toEqual({
+      program: 'hivexregedit',
+      args: ['--export', '--prefix', 'P', '--max-depth', '2', '/t/S', '\\A'],
+    });
   });
 });
 
@@ -193,7 +234,10 @@ describe('SYSTEM keys', () => {
       },
     });
     expect(keys.slice(1).map((k) => k.path.split('\\').pop())).toContain('pci#ven_1af4&dev_1001&subsys_00021af4');
-    expect(keys[1]?.values).toEqual({ Service: { type: 'sz', data: 'viostor' }, ClassGUID: { type: 'sz', data: '{4D36E97B-E325-11CE-BFC1-08002BE10318}' } });
+    expect(keys[1]?.values).toEqual({
+      Service: { type: 'sz', data: 'viostor' },
+      ClassGUID: { type: 'sz', data: '{4D36E97B-E325-11CE-BFC1-08002BE10318}' },
+    });
   });
 
   it('installs the first-boot service as an auto-start own-process service running the script', () => {
@@ -211,7 +255,10 @@ describe('SYSTEM keys', () => {
       },
       {
         path: 'ControlSet001\\Services\\v2vfirstboot\\Parameters',
-        values: { CommandLine: { type: 'sz', data: 'cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"' }, PWD: { type: 'sz', data: 'C:\\Program Files\\v2v\\Firstboot' } },
+        values: {
+          CommandLine: { type: 'sz', data: 'cmd /c "C:\\Program Files\\v2v\\Firstboot\\firstboot.bat"' },
+          PWD: { type: 'sz', data: 'C:\\Program Files\\v2v\\Firstboot' },
+        },
       },
     ]);
   });
@@ -248,7 +295,12 @@ describe('first boot', () => {
   });
 
   it('as a service: waits for PnP first, installs qemu-ga, and disables the service at the end', () => {
-    const script = firstbootScript({ installDrivers: false, qemuGaMsi: 'qemu-ga-x86_64.msi', uninstallCommands: [], service: { pnpWait: true } });
+    const script = firstbootScript({
+      installDrivers: false,
+      qemuGaMsi: 'qemu-ga-x86_64.msi',
+      uninstallCommands: [],
+      service: { pnpWait: true },
+    });
     const lines = script.split('\r\n');
     expect(lines[3]).toBe('"C:\\Program Files\\v2v\\Firstboot\\pnp_wait.exe" >> "C:\\Program Files\\v2v\\Firstboot\\firstboot.log" 2>&1');
     expect(lines[4]).toMatch(/^msiexec \/i "C:\\Program Files\\v2v\\Firstboot\\qemu-ga-x86_64\.msi" \/qn \/norestart /);
@@ -276,13 +328,23 @@ describe('where virtio-win comes from', () => {
 
   it('accepts a directory or an .iso file; a missing default is not an error', async () => {
     expect(await locateVirtioWin(join(dir, 'tree'), {})).toEqual({ kind: 'dir', path: join(dir, 'tree'), origin: '--virtio-win' });
-    expect(await locateVirtioWin(undefined, { VIRTIO_WIN: join(dir, 'virtio-win.iso') })).toEqual({ kind: 'iso', path: join(dir, 'virtio-win.iso'), origin: 'VIRTIO_WIN' });
+    expect(await locateVirtioWin(undefined, { VIRTIO_WIN: join(dir, 'virtio-win.iso') })).toEqual({
+      kind: 'iso',
+      path: join(dir, 'virtio-win.iso'),
+      origin: 'VIRTIO_WIN',
+    });
     if (!(await import('node:fs')).existsSync('/usr/share/virtio-win')) expect(await locateVirtioWin(undefined, {})).toBeUndefined();
   });
 
   it('refuses a missing named path or a file that is not an .iso, as a preflight error naming the setting', async () => {
-    await expect(locateVirtioWin(join(dir, 'nope'), {})).rejects.toThrow(new PreflightError(`--virtio-win ${join(dir, 'nope')} does not exist: pass the virtio-win directory or ISO (e.g. virtio-win.iso from https://fedorapeople.org/groups/virt/virtio-win/).`));
-    await expect(locateVirtioWin(undefined, { VIRTIO_WIN: join(dir, 'notes.txt') })).rejects.toThrow(`VIRTIO_WIN=${join(dir, 'notes.txt')} is neither a directory nor an .iso file`);
+    await expect(locateVirtioWin(join(dir, 'nope'), {})).rejects.toThrow(
+      new PreflightError(
+        `--virtio-win ${join(dir, 'nope')} does not exist: pass the virtio-win directory or ISO (e.g. virtio-win.iso from https://fedorapeople.org/groups/virt/virtio-win/).`,
+      ),
+    );
+    await expect(locateVirtioWin(undefined, { VIRTIO_WIN: join(dir, 'notes.txt') })).rejects.toThrow(
+      `VIRTIO_WIN=${join(dir, 'notes.txt')} is neither a directory nor an .iso file`,
+    );
   });
 
   it('--virtio-win is an option: resolved to an absolute path; empty is a usage error', () => {

@@ -13,7 +13,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { firstbootScript, networkScript } from '../../src/convert/windows/firstboot.js';
-import { maskToPrefix, planWindowsNetwork, readWindowsAdapters, tieAdapters, vmwareNicModel, type WindowsAdapter } from '../../src/convert/windows/network.js';
+import {
+  maskToPrefix,
+  planWindowsNetwork,
+  readWindowsAdapters,
+  tieAdapters,
+  vmwareNicModel,
+  type WindowsAdapter,
+} from '../../src/convert/windows/network.js';
 import { parseRegExport } from '../../src/convert/windows/registry.js';
 import { recordUnappliedStaticIps } from '../../src/convert/linux/network/static-report.js';
 import { UsageError } from '../../src/errors.js';
@@ -23,8 +30,10 @@ import { parseNetworkMapping } from '../../src/output/networks.js';
 const PREFIX = 'HKEY_LOCAL_MACHINE\\SYSTEM';
 const recorded = (name: string): ReturnType<typeof parseRegExport> =>
   parseRegExport(readFileSync(new URL(`fixtures/windows/${name}.export`, import.meta.url), 'utf8'), PREFIX);
-const sample = (): ReturnType<typeof readWindowsAdapters> => readWindowsAdapters(recorded('sample-class'), recorded('sample-interfaces'), 'ControlSet002');
-const fixture = (): ReturnType<typeof readWindowsAdapters> => readWindowsAdapters(recorded('fixture-class'), recorded('fixture-interfaces'), 'ControlSet001');
+const sample = (): ReturnType<typeof readWindowsAdapters> =>
+  readWindowsAdapters(recorded('sample-class'), recorded('sample-interfaces'), 'ControlSet002');
+const fixture = (): ReturnType<typeof readWindowsAdapters> =>
+  readWindowsAdapters(recorded('fixture-class'), recorded('fixture-interfaces'), 'ControlSet001');
 
 const A = '{AAAAAAAA-0000-4000-8000-000000000001}';
 const B = '{AAAAAAAA-0000-4000-8000-000000000002}';
@@ -44,15 +53,37 @@ describe('readWindowsAdapters: TCP/IP settings from the SYSTEM hive', () => {
     const { adapters } = sample();
     expect(adapters).toEqual<WindowsAdapter[]>([
       {
-        guid: A, description: 'vmxnet3 Ethernet Adapter', model: 'vmxnet3', dhcp: false,
+        guid: A,
+        description: 'vmxnet3 Ethernet Adapter',
+        model: 'vmxnet3',
+        dhcp: false,
         staticIps: [
           { address: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53', '192.0.2.54'] },
           { address: '192.0.2.11', prefix: 25, dns: [] },
         ],
       },
-      { guid: B, description: 'vmxnet3 Ethernet Adapter #2', model: 'vmxnet3', dhcp: true, staticIps: [], dhcpManualDns: ['198.51.100.53'] },
-      { guid: C, description: 'Intel(R) PRO/1000 MT Network Connection', model: 'e1000', mac: '00:0c:29:12:34:56', dhcp: false, staticIps: [{ address: '203.0.113.5', prefix: 16, dns: [] }] },
-      { guid: D, description: 'Microsoft Hyper-V Network Adapter', dhcp: false, staticIps: [{ address: '198.51.100.9', prefix: 30, gateway: '198.51.100.10', dns: [] }] },
+      {
+        guid: B,
+        description: 'vmxnet3 Ethernet Adapter #2',
+        model: 'vmxnet3',
+        dhcp: true,
+        staticIps: [],
+        dhcpManualDns: ['198.51.100.53'],
+      },
+      {
+        guid: C,
+        description: 'Intel(R) PRO/1000 MT Network Connection',
+        model: 'e1000',
+        mac: '00:0c:29:12:34:56',
+        dhcp: false,
+        staticIps: [{ address: '203.0.113.5', prefix: 16, dns: [] }],
+      },
+      {
+        guid: D,
+        description: 'Microsoft Hyper-V Network Adapter',
+        dhcp: false,
+        staticIps: [{ address: '198.51.100.9', prefix: 30, gateway: '198.51.100.10', dns: [] }],
+      },
     ]);
   });
 
@@ -66,8 +97,21 @@ describe('readWindowsAdapters: TCP/IP settings from the SYSTEM hive', () => {
   it('on the test guest: the static vmxnet3 and the DHCP e1000e; not the WAN miniport (no settings), 0.0.0.0, nor the Tcpip key no adapter claims', () => {
     expect(fixture()).toEqual({
       adapters: [
-        { guid: STATIC, description: 'vmxnet3 Ethernet Adapter', model: 'vmxnet3', dhcp: false, staticIps: [{ address: '192.0.2.20', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53', '198.51.100.53'] }] },
-        { guid: DHCP, description: 'Intel(R) 82574L Gigabit Network Connection', model: 'e1000e', mac: '00:50:56:aa:0b:02', dhcp: true, staticIps: [] },
+        {
+          guid: STATIC,
+          description: 'vmxnet3 Ethernet Adapter',
+          model: 'vmxnet3',
+          dhcp: false,
+          staticIps: [{ address: '192.0.2.20', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53', '198.51.100.53'] }],
+        },
+        {
+          guid: DHCP,
+          description: 'Intel(R) 82574L Gigabit Network Connection',
+          model: 'e1000e',
+          mac: '00:50:56:aa:0b:02',
+          dhcp: true,
+          staticIps: [],
+        },
       ],
       problems: [],
     });
@@ -85,8 +129,18 @@ describe('readWindowsAdapters: TCP/IP settings from the SYSTEM hive', () => {
     expect(vmwareNicModel('pci\\ven_15ad&dev_0720')).toBe('vmxnet');
     expect(vmwareNicModel('pci\\ven_1af4&dev_1000')).toBeUndefined();
     expect(vmwareNicModel('ms_ndiswanip')).toBeUndefined();
-    expect([maskToPrefix('255.255.255.255'), maskToPrefix('255.255.255.0'), maskToPrefix('255.255.240.0'), maskToPrefix('0.0.0.0')]).toEqual([32, 24, 20, 0]);
-    expect([maskToPrefix('255.0.255.0'), maskToPrefix('255.255.256.0'), maskToPrefix('255.255'), maskToPrefix('')]).toEqual([undefined, undefined, undefined, undefined]);
+    expect([
+      maskToPrefix('255.255.255.255'),
+      maskToPrefix('255.255.255.0'),
+      maskToPrefix('255.255.240.0'),
+      maskToPrefix('0.0.0.0'),
+    ]).toEqual([32, 24, 20, 0]);
+    expect([maskToPrefix('255.0.255.0'), maskToPrefix('255.255.256.0'), maskToPrefix('255.255'), maskToPrefix('')]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });
 
@@ -116,39 +170,81 @@ describe('tieAdapters: which source NIC each adapter is', () => {
   it('the only adapter and the only NIC of a model are tied ("only-nic"), whatever other models there are', () => {
     const [a, , c] = sample().adapters;
     const ties = tieAdapters([a!, { ...c!, mac: undefined }], [nics[0]!, nics[2]!]);
-    expect(ties.map((t) => [t.nic?.mac, t.matchedBy])).toEqual([['00:50:56:00:00:01', 'only-nic'], ['00:0c:29:12:34:56', 'only-nic']]);
+    expect(ties.map((t) => [t.nic?.mac, t.matchedBy])).toEqual([
+      ['00:50:56:00:00:01', 'only-nic'],
+      ['00:0c:29:12:34:56', 'only-nic'],
+    ]);
   });
 
   it('a MAC tie takes its NIC out of the model count', () => {
     const [a, b] = sample().adapters;
     const ties = tieAdapters([a!, { ...b!, mac: '00:50:56:00:00:02' }], nics.slice(0, 2));
-    expect(ties.map((t) => [t.adapter.guid, t.nic?.mac, t.matchedBy])).toEqual([[A, '00:50:56:00:00:01', 'only-nic'], [B, '00:50:56:00:00:02', 'registry']]);
+    expect(ties.map((t) => [t.adapter.guid, t.nic?.mac, t.matchedBy])).toEqual([
+      [A, '00:50:56:00:00:01', 'only-nic'],
+      [B, '00:50:56:00:00:02', 'registry'],
+    ]);
   });
 
   it('one adapter and one NIC of no known model (a bare disk source) are tied; a NetworkAddress no NIC has does not tie', () => {
     const d = sample().adapters[3]!;
     expect(tieAdapters([d], [{ network: 'default' }]).map((t) => t.matchedBy)).toEqual(['only-nic']);
     const c = sample().adapters[2]!;
-    expect(tieAdapters([c], [{ mac: '52:54:00:00:00:01', model: 'e1000' }]).map((t) => [t.nic?.mac, t.matchedBy])).toEqual([['52:54:00:00:00:01', 'only-nic']]);
-    expect(tieAdapters([c], [{ mac: '52:54:00:00:00:01', model: 'vmxnet3' }, { mac: '52:54:00:00:00:02', model: 'vmxnet3' }])[0]?.nic).toBeUndefined();
+    expect(tieAdapters([c], [{ mac: '52:54:00:00:00:01', model: 'e1000' }]).map((t) => [t.nic?.mac, t.matchedBy])).toEqual([
+      ['52:54:00:00:00:01', 'only-nic'],
+    ]);
+    expect(
+      tieAdapters(
+        [c],
+        [
+          { mac: '52:54:00:00:00:01', model: 'vmxnet3' },
+          { mac: '52:54:00:00:00:02', model: 'vmxnet3' },
+        ],
+      )[0]?.nic,
+    ).toBeUndefined();
   });
 });
 
 describe('planWindowsNetwork: what the first-boot script re-applies, reports and warnings', () => {
   it('the test guest: the static adapter on its NIC by model, the DHCP one by MAC and left alone', () => {
     const plan = planWindowsNetwork(fixture().adapters, FIXTURE_NICS, new Map(), SCRIPT);
-    expect(plan.apply).toEqual([{ mac: '00:50:56:aa:0b:01', staticIps: [{ address: '192.0.2.20', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53', '198.51.100.53'] }] }]);
+    expect(plan.apply).toEqual([
+      {
+        mac: '00:50:56:aa:0b:01',
+        staticIps: [{ address: '192.0.2.20', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53', '198.51.100.53'] }],
+      },
+    ]);
     expect(plan.reports).toEqual([
-      { mac: '00:50:56:aa:0b:01', names: [STATIC, 'vmxnet3 Ethernet Adapter'], matchedBy: 'only-nic', files: [SCRIPT], staticIps: plan.apply[0]!.staticIps, dhcp: false, source: 'guest' },
-      { mac: '00:50:56:aa:0b:02', names: [DHCP, 'Intel(R) 82574L Gigabit Network Connection'], matchedBy: 'registry', files: [], staticIps: [], dhcp: true, source: 'guest' },
+      {
+        mac: '00:50:56:aa:0b:01',
+        names: [STATIC, 'vmxnet3 Ethernet Adapter'],
+        matchedBy: 'only-nic',
+        files: [SCRIPT],
+        staticIps: plan.apply[0]!.staticIps,
+        dhcp: false,
+        source: 'guest',
+      },
+      {
+        mac: '00:50:56:aa:0b:02',
+        names: [DHCP, 'Intel(R) 82574L Gigabit Network Connection'],
+        matchedBy: 'registry',
+        files: [],
+        staticIps: [],
+        dhcp: true,
+        source: 'guest',
+      },
     ]);
     expect(plan.warnings).toEqual([]);
   });
 
   it('--mac MAC:ip: replaces what was read (static or DHCP adapter), and a MAC the source does not have is warned about and ignored', () => {
     const options = parseNetworkMapping({
-      networks: [], bridges: [],
-      macs: ['00:50:56:AA:0B:01:ip:198.51.100.20,198.51.100.1,24,198.51.100.53', '00:50:56:aa:0b:02:ip:2001:db8::20,2001:db8::1,64', '00:50:56:aa:0b:99:ip:192.0.2.99'],
+      networks: [],
+      bridges: [],
+      macs: [
+        '00:50:56:AA:0B:01:ip:198.51.100.20,198.51.100.1,24,198.51.100.53',
+        '00:50:56:aa:0b:02:ip:2001:db8::20,2001:db8::1,64',
+        '00:50:56:aa:0b:99:ip:192.0.2.99',
+      ],
     }).staticIps;
     const plan = planWindowsNetwork(fixture().adapters, FIXTURE_NICS, options, SCRIPT);
     expect(plan.apply).toEqual([
@@ -159,33 +255,62 @@ describe('planWindowsNetwork: what the first-boot script re-applies, reports and
       ['00:50:56:aa:0b:01', 'only-nic', 'option', false, [SCRIPT]],
       ['00:50:56:aa:0b:02', 'registry', 'option', false, [SCRIPT]],
     ]);
-    expect(plan.warnings).toEqual(['--mac 00:50:56:aa:0b:99:ip:... names no NIC of the source (its MACs: 00:50:56:aa:0b:01, 00:50:56:aa:0b:02): it is ignored']);
+    expect(plan.warnings).toEqual([
+      '--mac 00:50:56:aa:0b:99:ip:... names no NIC of the source (its MACs: 00:50:56:aa:0b:01, 00:50:56:aa:0b:02): it is ignored',
+    ]);
   });
 
   it('--mac MAC:ip: for a NIC no adapter was tied to gets its own report (matched by option)', () => {
     const options = new Map<string, StaticIp[]>([['00:50:56:aa:0b:01', [{ address: '192.0.2.30', dns: [] }]]]);
     const plan = planWindowsNetwork([], FIXTURE_NICS, options, SCRIPT);
-    expect(plan.reports).toEqual([{ mac: '00:50:56:aa:0b:01', names: [], matchedBy: 'option', files: [SCRIPT], staticIps: [{ address: '192.0.2.30', dns: [] }], dhcp: false, source: 'option' }]);
+    expect(plan.reports).toEqual([
+      {
+        mac: '00:50:56:aa:0b:01',
+        names: [],
+        matchedBy: 'option',
+        files: [SCRIPT],
+        staticIps: [{ address: '192.0.2.30', dns: [] }],
+        dhcp: false,
+        source: 'option',
+      },
+    ]);
   });
 
   it('an ambiguous static adapter is warned about with what to do, never guessed; DHCP with manual DNS and a NIC with no MAC are warned about', () => {
-    const plan = planWindowsNetwork(sample().adapters, [{ mac: '00:50:56:00:00:01', model: 'vmxnet3' }, { mac: '00:50:56:00:00:02', model: 'vmxnet3' }], new Map(), SCRIPT);
+    const plan = planWindowsNetwork(
+      sample().adapters,
+      [
+        { mac: '00:50:56:00:00:01', model: 'vmxnet3' },
+        { mac: '00:50:56:00:00:02', model: 'vmxnet3' },
+      ],
+      new Map(),
+      SCRIPT,
+    );
     expect(plan.apply).toEqual([]);
     expect(plan.warnings[0]).toBe(
       `Windows adapter ${A} (vmxnet3 Ethernet Adapter) has the static address 192.0.2.10/24, 192.0.2.11/25, but 2 vmxnet3 adapter(s) in the guest (${A} (vmxnet3 Ethernet Adapter), ${B} (vmxnet3 Ethernet Adapter #2)) and 2 vmxnet3 NIC(s) in the source (00:50:56:00:00:01 vmxnet3, 00:50:56:00:00:02 vmxnet3), and no MAC in the registry to tell which is which: set it on the new adapter after the first boot, or convert again with --mac MAC:ip:192.0.2.10,...`,
     );
-    expect(plan.reports.every((r) => r.mac === undefined && r.files.length === 0 && r.note?.startsWith('not tied to a source NIC: '))).toBe(true);
+    expect(plan.reports.every((r) => r.mac === undefined && r.files.length === 0 && r.note?.startsWith('not tied to a source NIC: '))).toBe(
+      true,
+    );
 
     const b = sample().adapters[1]!;
     const dns = planWindowsNetwork([b], [{ mac: '00:50:56:00:00:02', model: 'vmxnet3' }], new Map(), SCRIPT);
-    expect(dns.warnings).toEqual([`Windows adapter ${B} (vmxnet3 Ethernet Adapter #2) uses DHCP with the DNS servers 198.51.100.53 set by hand: they are not re-applied; set them on the new adapter after the first boot`]);
+    expect(dns.warnings).toEqual([
+      `Windows adapter ${B} (vmxnet3 Ethernet Adapter #2) uses DHCP with the DNS servers 198.51.100.53 set by hand: they are not re-applied; set them on the new adapter after the first boot`,
+    ]);
     expect(dns.apply).toEqual([]);
 
     const d = sample().adapters[3]!;
     const noMac = planWindowsNetwork([d], [{ network: 'default' }], new Map(), SCRIPT);
     expect(noMac.apply).toEqual([]);
-    expect(noMac.reports[0]).toMatchObject({ matchedBy: 'only-nic', note: 'the source NIC has no MAC: the new adapter cannot be found by MAC' });
-    expect(noMac.warnings).toEqual([`Windows adapter ${D} (Microsoft Hyper-V Network Adapter) has the static address 198.51.100.9/30, but its source NIC has no MAC, so the new adapter cannot be found at first boot: set the address after the first boot`]);
+    expect(noMac.reports[0]).toMatchObject({
+      matchedBy: 'only-nic',
+      note: 'the source NIC has no MAC: the new adapter cannot be found by MAC',
+    });
+    expect(noMac.warnings).toEqual([
+      `Windows adapter ${D} (Microsoft Hyper-V Network Adapter) has the static address 198.51.100.9/30, but its source NIC has no MAC, so the new adapter cannot be found at first boot: set the address after the first boot`,
+    ]);
   });
 });
 
@@ -196,7 +321,10 @@ describe('--mac MAC:ip:ADDRESS[,GATEWAY[,PREFIX[,DNS...]]]', () => {
     ['192.0.2.10', { address: '192.0.2.10', dns: [] }],
     ['192.0.2.10,192.0.2.1', { address: '192.0.2.10', gateway: '192.0.2.1', dns: [] }],
     ['192.0.2.10,192.0.2.1,24', { address: '192.0.2.10', gateway: '192.0.2.1', prefix: 24, dns: [] }],
-    ['192.0.2.10,192.0.2.1,24,192.0.2.53,2001:db8::53', { address: '192.0.2.10', gateway: '192.0.2.1', prefix: 24, dns: ['192.0.2.53', '2001:db8::53'] }],
+    [
+      '192.0.2.10,192.0.2.1,24,192.0.2.53,2001:db8::53',
+      { address: '192.0.2.10', gateway: '192.0.2.1', prefix: 24, dns: ['192.0.2.53', '2001:db8::53'] },
+    ],
     ['192.0.2.10,,0', { address: '192.0.2.10', prefix: 0, dns: [] }],
     ['2001:db8::10,2001:db8::1,64,2001:db8::53', { address: '2001:db8::10', gateway: '2001:db8::1', prefix: 64, dns: ['2001:db8::53'] }],
     ['fe80::1,,128', { address: 'fe80::1', prefix: 128, dns: [] }],
@@ -205,7 +333,11 @@ describe('--mac MAC:ip:ADDRESS[,GATEWAY[,PREFIX[,DNS...]]]', () => {
   });
 
   it('collects repeated options for one MAC (lower-cased) in order, beside a network rule for the same MAC', () => {
-    const rules = parseNetworkMapping({ networks: [], bridges: [], macs: ['52:54:00:AB:CD:EF:ip:192.0.2.10,192.0.2.1,24', '52:54:00:ab:cd:ef:network:lan', '52:54:00:ab:cd:ef:ip:2001:db8::10,,64'] });
+    const rules = parseNetworkMapping({
+      networks: [],
+      bridges: [],
+      macs: ['52:54:00:AB:CD:EF:ip:192.0.2.10,192.0.2.1,24', '52:54:00:ab:cd:ef:network:lan', '52:54:00:ab:cd:ef:ip:2001:db8::10,,64'],
+    });
     expect(rules.staticIps.get('52:54:00:ab:cd:ef')?.map((ip) => ip.address)).toEqual(['192.0.2.10', '2001:db8::10']);
     expect(rules.byMac.get('52:54:00:ab:cd:ef')).toEqual({ type: 'network', name: 'lan' });
   });
@@ -214,15 +346,42 @@ describe('--mac MAC:ip:ADDRESS[,GATEWAY[,PREFIX[,DNS...]]]', () => {
   it.each<[string, string]>([
     ['52:54:00:12:34:56:ip:', `Invalid "--mac 52:54:00:12:34:56:ip:": the address after "ip:" is missing; ${form}`],
     ['52:54:00:12:34:56:ip:,192.0.2.1', `Invalid "--mac 52:54:00:12:34:56:ip:,192.0.2.1": the address after "ip:" is missing; ${form}`],
-    ['52:54:00:12:34:56:ip:192.0.2.300', `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.300": "192.0.2.300" is not an IPv4 or IPv6 address; ${form}`],
-    ['52:54:00:12:34:56:ip:192.0.2.10/24', `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10/24": "192.0.2.10/24" is not an IPv4 or IPv6 address; ${form}`],
-    ['52:54:00:12:34:56:ip:192.0.2.10,gw', `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,gw": the gateway "gw" is not an IP address; ${form}`],
-    ['52:54:00:12:34:56:ip:192.0.2.10,2001:db8::1', `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,2001:db8::1": the gateway "2001:db8::1" is not an IPv4 address like 192.0.2.10; ${form}`],
-    ['52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,33', `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,33": the prefix length "33" must be a whole number from 0 to 32 for an IPv4 address; ${form}`],
-    ['52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,255.255.255.0', `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,255.255.255.0": the prefix length "255.255.255.0" must be a whole number from 0 to 32 for an IPv4 address; ${form}`],
-    ['52:54:00:12:34:56:ip:2001:db8::10,,129', `Invalid "--mac 52:54:00:12:34:56:ip:2001:db8::10,,129": the prefix length "129" must be a whole number from 0 to 128 for an IPv6 address; ${form}`],
-    ['52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,24,dns.example', `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,24,dns.example": the DNS server "dns.example" is not an IP address; ${form}`],
-    ['52:54:00:12:34:56:static:192.0.2.10', 'Unsupported "--mac 52:54:00:12:34:56:static:192.0.2.10": write "MAC:network:NAME", "MAC:bridge:NAME" or "MAC:ip:ADDRESS[,GATEWAY[,PREFIX[,DNS...]]]".'],
+    [
+      '52:54:00:12:34:56:ip:192.0.2.300',
+      `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.300": "192.0.2.300" is not an IPv4 or IPv6 address; ${form}`,
+    ],
+    [
+      '52:54:00:12:34:56:ip:192.0.2.10/24',
+      `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10/24": "192.0.2.10/24" is not an IPv4 or IPv6 address; ${form}`,
+    ],
+    [
+      '52:54:00:12:34:56:ip:192.0.2.10,gw',
+      `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,gw": the gateway "gw" is not an IP address; ${form}`,
+    ],
+    [
+      '52:54:00:12:34:56:ip:192.0.2.10,2001:db8::1',
+      `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,2001:db8::1": the gateway "2001:db8::1" is not an IPv4 address like 192.0.2.10; ${form}`,
+    ],
+    [
+      '52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,33',
+      `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,33": the prefix length "33" must be a whole number from 0 to 32 for an IPv4 address; ${form}`,
+    ],
+    [
+      '52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,255.255.255.0',
+      `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,255.255.255.0": the prefix length "255.255.255.0" must be a whole number from 0 to 32 for an IPv4 address; ${form}`,
+    ],
+    [
+      '52:54:00:12:34:56:ip:2001:db8::10,,129',
+      `Invalid "--mac 52:54:00:12:34:56:ip:2001:db8::10,,129": the prefix length "129" must be a whole number from 0 to 128 for an IPv6 address; ${form}`,
+    ],
+    [
+      '52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,24,dns.example',
+      `Invalid "--mac 52:54:00:12:34:56:ip:192.0.2.10,192.0.2.1,24,dns.example": the DNS server "dns.example" is not an IP address; ${form}`,
+    ],
+    [
+      '52:54:00:12:34:56:static:192.0.2.10',
+      'Unsupported "--mac 52:54:00:12:34:56:static:192.0.2.10": write "MAC:network:NAME", "MAC:bridge:NAME" or "MAC:ip:ADDRESS[,GATEWAY[,PREFIX[,DNS...]]]".',
+    ],
   ])('rejects %s with one UsageError sentence', (spec, message) => {
     const call = (): unknown => ips(spec);
     expect(call).toThrow(UsageError);
@@ -275,7 +434,13 @@ describe('the first-boot network script', () => {
   it('IPv6 only: no IPv4 reset; several addresses with default prefixes (24, 64) and DNS merged once', () => {
     const script = networkScript([
       { mac: '52:54:00:00:00:01', staticIps: [{ address: '2001:db8::10', dns: ['2001:db8::53'] }] },
-      { mac: '52:54:00:00:00:02', staticIps: [{ address: '192.0.2.10', gateway: '192.0.2.1', dns: ['192.0.2.53'] }, { address: '2001:db8::11', prefix: 56, dns: ['192.0.2.53', '2001:db8::53'] }] },
+      {
+        mac: '52:54:00:00:00:02',
+        staticIps: [
+          { address: '192.0.2.10', gateway: '192.0.2.1', dns: ['192.0.2.53'] },
+          { address: '2001:db8::11', prefix: 56, dns: ['192.0.2.53', '2001:db8::53'] },
+        ],
+      },
     ]);
     const body = script.split('\r\n').slice(14);
     expect(body).toEqual([
@@ -306,7 +471,12 @@ describe('the first-boot network script', () => {
   });
 
   it('firstboot.bat runs it with PowerShell right after pnputil, before qemu-ga and the VMware Tools removal', () => {
-    const lines = firstbootScript({ installDrivers: true, qemuGaMsi: 'qemu-ga-x86_64.msi', uninstallCommands: ['msiexec /x {X} /qn /norestart'], network: true }).split('\r\n');
+    const lines = firstbootScript({
+      installDrivers: true,
+      qemuGaMsi: 'qemu-ga-x86_64.msi',
+      uninstallCommands: ['msiexec /x {X} /qn /norestart'],
+      network: true,
+    }).split('\r\n');
     const log = '"C:\\Program Files\\v2v\\Firstboot\\firstboot.log"';
     expect(lines.slice(3, 6)).toEqual([
       `pnputil -i -a C:\\Windows\\Drivers\\VirtIO\\*.inf >> ${log} 2>&1`,
@@ -318,21 +488,44 @@ describe('the first-boot network script', () => {
 });
 
 describe('recordUnappliedStaticIps: --mac ip on guests whose converter does not apply it', () => {
-  it('adds a report per unapplied MAC or a note to the NIC\'s own report, and one warning; option reports already there are left alone', () => {
+  it("adds a report per unapplied MAC or a note to the NIC's own report, and one warning; option reports already there are left alone", () => {
     const staticIps = new Map<string, StaticIp[]>([
       ['52:54:00:00:00:01', [{ address: '192.0.2.10', prefix: 24, dns: [] }]],
       ['52:54:00:00:00:02', [{ address: '192.0.2.11', dns: [] }]],
       ['52:54:00:00:00:03', [{ address: '192.0.2.12', dns: [] }]],
     ]);
     const own = [
-      { mac: '52:54:00:00:00:02', names: ['ens192'], matchedBy: 'pci-slot' as const, pinned: 'ens192', files: ['/etc/systemd/network/10-v2v-ens192.link'], staticIps: [], source: 'guest' as const },
-      { mac: '52:54:00:00:00:03', names: [], matchedBy: 'option' as const, files: [], staticIps: [{ address: '192.0.2.12', dns: [] }], source: 'option' as const },
+      {
+        mac: '52:54:00:00:00:02',
+        names: ['ens192'],
+        matchedBy: 'pci-slot' as const,
+        pinned: 'ens192',
+        files: ['/etc/systemd/network/10-v2v-ens192.link'],
+        staticIps: [],
+        source: 'guest' as const,
+      },
+      {
+        mac: '52:54:00:00:00:03',
+        names: [],
+        matchedBy: 'option' as const,
+        files: [],
+        staticIps: [{ address: '192.0.2.12', dns: [] }],
+        source: 'option' as const,
+      },
     ];
     const { reports, warning } = recordUnappliedStaticIps(own, staticIps, 'not supported here');
     expect(reports).toEqual([
       { ...own[0], note: '--mac 52:54:00:00:00:02:ip:192.0.2.11 not applied: not supported here' },
       own[1],
-      { mac: '52:54:00:00:00:01', names: [], matchedBy: 'option', files: [], staticIps: staticIps.get('52:54:00:00:00:01'), source: 'option', note: '--mac 52:54:00:00:00:01:ip:192.0.2.10 not applied: not supported here' },
+      {
+        mac: '52:54:00:00:00:01',
+        names: [],
+        matchedBy: 'option',
+        files: [],
+        staticIps: staticIps.get('52:54:00:00:00:01'),
+        source: 'option',
+        note: '--mac 52:54:00:00:00:01:ip:192.0.2.10 not applied: not supported here',
+      },
     ]);
     expect(warning).toBe('--mac ...:ip: for 52:54:00:00:00:01, 52:54:00:00:00:02 is not applied: not supported here');
     expect(recordUnappliedStaticIps(own, new Map(), 'x')).toEqual({ reports: own });

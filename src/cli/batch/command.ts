@@ -15,10 +15,13 @@ import { formatSummary, runBatch } from './run.js';
 export async function batchCli(parsed: Arguments): Promise<number> {
   try {
     const jobs = parsed['jobs'] as number;
-    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs ${String(jobs)} is not a positive whole number: pass e.g. --jobs 2.`);
+    if (!Number.isInteger(jobs) || jobs < 1)
+      throw new UsageError(`--jobs ${String(jobs)} is not a positive whole number: pass e.g. --jobs 2.`);
     const manifest = resolve(String(parsed['manifest']));
     const guests = await loadManifest(manifest);
-    const logDir = resolve((parsed['log-dir'] as string | undefined) ?? join(dirname(manifest), `${basename(manifest, extname(manifest))}.v2v-batch`));
+    const logDir = resolve(
+      (parsed['log-dir'] as string | undefined) ?? join(dirname(manifest), `${basename(manifest, extname(manifest))}.v2v-batch`),
+    );
     const reportPath = resolve((parsed['report'] as string | undefined) ?? join(logDir, 'report.json'));
     const report = await runBatch({
       manifest,

@@ -109,7 +109,9 @@ export function planGuests(data: unknown, baseDir: string, source = 'manifest'):
   }
   if (!validate(manifest)) {
     const problems = (validate.errors ?? []).slice(0, 5).map(describeError);
-    throw new UsageError(`The ${source === 'manifest' ? 'manifest' : `manifest ${source}`} is invalid: ${[...new Set(problems)].join('; ')}; nothing was run.`);
+    throw new UsageError(
+      `The ${source === 'manifest' ? 'manifest' : `manifest ${source}`} is invalid: ${[...new Set(problems)].join('; ')}; nothing was run.`,
+    );
   }
   const seen = new Set<string>();
   const logs = new Map<string, string>();
@@ -124,7 +126,10 @@ export function planGuests(data: unknown, baseDir: string, source = 'manifest'):
     const log = entry.logFile === undefined ? undefined : resolve(baseDir, entry.logFile);
     if (log !== undefined) {
       const other = logs.get(log);
-      if (other !== undefined) throw new UsageError(`Guests "${other}" and "${guest.name}" both have the "logFile" ${log}: give each guest its own (or leave it out), nothing was run.`);
+      if (other !== undefined)
+        throw new UsageError(
+          `Guests "${other}" and "${guest.name}" both have the "logFile" ${log}: give each guest its own (or leave it out), nothing was run.`,
+        );
       logs.set(log, guest.name);
     }
     return guest;
@@ -134,12 +139,22 @@ export function planGuests(data: unknown, baseDir: string, source = 'manifest'):
 /** One ajv error as a phrase naming the entry, the key and the fix. */
 function describeError(error: ErrorObject): string {
   const parts = error.instancePath.split('/').slice(1);
-  const where = parts[0] === 'guests' && parts[1] !== undefined
-    ? `guest ${Number(parts[1]) + 1}${parts.length > 2 ? ` "${parts.slice(2).join('.')}"` : ''}`
-    : parts.length > 0 ? `"${parts.join('.')}"` : 'the top level';
+  const where =
+    parts[0] === 'guests' && parts[1] !== undefined
+      ? `guest ${Number(parts[1]) + 1}${parts.length > 2 ? ` "${parts.slice(2).join('.')}"` : ''}`
+      : parts.length > 0
+        ? `"${parts.join('.')}"`
+        : 'the top level';
   if (error.keyword === 'additionalProperties') {
     const key = String((error.params as { additionalProperty: string }).additionalProperty);
-    const level = parts.at(-1) === 'input' ? MANIFEST_KEYS.input : parts.at(-1) === 'output' ? MANIFEST_KEYS.output : parts.length === 2 ? MANIFEST_KEYS.guest : ['guests'];
+    const level =
+      parts.at(-1) === 'input'
+        ? MANIFEST_KEYS.input
+        : parts.at(-1) === 'output'
+          ? MANIFEST_KEYS.output
+          : parts.length === 2
+            ? MANIFEST_KEYS.guest
+            : ['guests'];
     // A flag's own spelling (no-space-check, virtio_win) names its camelCase key.
     const camel = key.replace(/[-_]+([a-z])/gi, (_m, c: string) => c.toUpperCase());
     const near = level.includes(camel) ? camel : didYouMean(key, level);
@@ -158,10 +173,20 @@ function planGuest(g: ManifestGuest, index: number, baseDir: string): PlannedGue
   const paths = g.input.paths ?? (g.input.path !== undefined ? [g.input.path] : []);
   const connection = g.input.connection;
   // A vSphere VM's name is the default key as is; a file's name loses its directory and extension.
-  const firstFile = connection !== undefined ? paths[0] : paths[0]?.split('/').pop()?.replace(/\.[^.]*$/, '');
+  const firstFile =
+    connection !== undefined
+      ? paths[0]
+      : paths[0]
+          ?.split('/')
+          .pop()
+          ?.replace(/\.[^.]*$/, '');
   const name = g.name ?? g.output.name ?? firstFile ?? fallback;
   if (!KEY_RE.test(name)) {
-    return { name: fallback, argv: [], invalid: `guest name "${name}" is not usable as a file name: use letters, digits, '.', '_', '+' or '-'` };
+    return {
+      name: fallback,
+      argv: [],
+      invalid: `guest name "${name}" is not usable as a file name: use letters, digits, '.', '_', '+' or '-'`,
+    };
   }
   if (paths.length === 0) return { name, argv: [], invalid: 'no "input" "paths" given' };
   const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p));

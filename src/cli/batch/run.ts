@@ -81,11 +81,21 @@ export async function runBatch(settings: BatchSettings): Promise<BatchReport> {
   const queue: PlannedGuest[] = [];
   for (const guest of settings.guests) {
     if (guest.invalid !== undefined) {
-      reports.set(guest.name, { name: guest.name, status: 'invalid', exitCode: ExitCode.usage, error: guest.invalid, argv: guest.argv, files: [] });
+      reports.set(guest.name, {
+        name: guest.name,
+        status: 'invalid',
+        exitCode: ExitCode.usage,
+        error: guest.invalid,
+        argv: guest.argv,
+        files: [],
+      });
       settings.print(`[${clock()}] ${guest.name}: invalid: ${guest.invalid}`);
       continue;
     }
-    const done = await alreadyConverted(previous?.guests.find((g) => g.name === guest.name), guest);
+    const done = await alreadyConverted(
+      previous?.guests.find((g) => g.name === guest.name),
+      guest,
+    );
     if (done) {
       reports.set(guest.name, { ...done, status: 'skipped', convertedAt: done.convertedAt ?? done.finishedAt });
       settings.print(`[${clock()}] ${guest.name}: skipped: already converted (${done.files.join(', ')})`);
@@ -95,7 +105,12 @@ export async function runBatch(settings: BatchSettings): Promise<BatchReport> {
   }
   // Every guest to run is preflighted before the first one starts.
   for (const guest of [...queue]) {
-    const problem = guest.options ? await preflightGuest(guest.options).then(() => undefined, (e: unknown) => (e instanceof Error ? e.message : String(e))) : undefined;
+    const problem = guest.options
+      ? await preflightGuest(guest.options).then(
+          () => undefined,
+          (e: unknown) => (e instanceof Error ? e.message : String(e)),
+        )
+      : undefined;
     if (problem === undefined) continue;
     queue.splice(queue.indexOf(guest), 1);
     reports.set(guest.name, { name: guest.name, status: 'invalid', exitCode: ExitCode.usage, error: problem, argv: guest.argv, files: [] });
@@ -177,7 +192,7 @@ async function runGuest(
         if (stage !== undefined) settings.print(`[${clock()}] ${guest.name}: ${stage}`);
       }
     });
-    const drained = new Promise<void>((done) => pipe ? pipe.once('close', done) : done());
+    const drained = new Promise<void>((done) => (pipe ? pipe.once('close', done) : done()));
     void drained.then(() => closeSync(eventsFd));
     child.once('error', () => resolve({ code: ExitCode.internal, signal: null }));
     child.once('exit', (c, s) => {
@@ -198,7 +213,8 @@ async function runGuest(
   closeSync(fd);
   const result = await lastResultEvent(events);
   const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
-  const status: GuestStatus = exitCode === 0 ? 'converted' : exitCode === ExitCode.interrupted || isInterrupted() ? 'interrupted' : 'failed';
+  const status: GuestStatus =
+    exitCode === 0 ? 'converted' : exitCode === ExitCode.interrupted || isInterrupted() ? 'interrupted' : 'failed';
   const error = exitCode === 0 ? undefined : await firstError(log, signal);
   const line: GuestReport = {
     name: guest.name,
@@ -223,7 +239,9 @@ async function runGuest(
 export function stageLine(line: string): string | undefined {
   try {
     const event = JSON.parse(line) as V2vEvent & { phase?: string };
-    return event.type === 'message' && event.phase === 'start' && event.stage !== undefined ? `${event.stage}: ${event.message}` : undefined;
+    return event.type === 'message' && event.phase === 'start' && event.stage !== undefined
+      ? `${event.stage}: ${event.message}`
+      : undefined;
   } catch {
     return undefined;
   }
@@ -286,11 +304,18 @@ export function formatSummary(report: BatchReport): string {
       g.status,
       g.exitCode === undefined ? '-' : String(g.exitCode),
       g.seconds === undefined ? '-' : `${g.seconds.toFixed(1)} s`,
-      g.status === 'failed' || g.status === 'invalid' ? `${g.error ?? ''}${(g.runLog ?? g.log) ? ` (${g.runLog ?? g.log})` : ''}` : (g.runLog ?? g.log ?? ''),
+      g.status === 'failed' || g.status === 'invalid'
+        ? `${g.error ?? ''}${(g.runLog ?? g.log) ? ` (${g.runLog ?? g.log})` : ''}`
+        : (g.runLog ?? g.log ?? ''),
     ]);
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  const lines = rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!)))
+      .join('  ')
+      .trimEnd(),
+  );
   const count = (s: GuestStatus): number => report.guests.filter((g) => g.status === s).length;
   lines.push(
     '',

@@ -33,11 +33,11 @@ export const VIRTIO_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virti
 export const INITRAMFS_FAST_PATH = 'initramfs extended on the host';
 
 /** Packages of other hypervisors that must go (VMware first: our main source). */
-export const HYPERVISOR_TOOL_PACKAGES = /^(open-vm-tools(-desktop|-sdmp|-containerinfo)?|vmware-tools.*|virtualbox-guest-.*|xe-guest-utilities)$/;
+export const HYPERVISOR_TOOL_PACKAGES =
+  /^(open-vm-tools(-desktop|-sdmp|-containerinfo)?|vmware-tools.*|virtualbox-guest-.*|xe-guest-utilities)$/;
 
 /** Shell prelude for commands run in the guest: a sane PATH, no prompts. */
 const GUEST_SH = 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C;';
-
 
 /** Converts a mounted Debian-family guest; returns the devices it can now use. */
 export async function convertDebian(input: ConvertInput): Promise<ConvertResult> {
@@ -75,7 +75,8 @@ async function removeHypervisorTools({ g, inspection, log }: ConvertInput): Prom
   const left = (await g.sh(`${GUEST_SH} dpkg-query -W -f='\${Package} \${Status}\\n' ${packages.join(' ')} 2>/dev/null || true`))
     .split('\n')
     .filter((line) => / installed$/.test(line));
-  if (left.length > 0) throw new ConversionError(`Removing ${left.join(', ')} from the guest failed: remove the VMware tools in the source VM and retry.`);
+  if (left.length > 0)
+    throw new ConversionError(`Removing ${left.join(', ')} from the guest failed: remove the VMware tools in the source VM and retry.`);
 }
 
 /**
@@ -157,7 +158,9 @@ async function ensureVirtioInitramfs({ g, inspection, log, tmpdir }: ConvertInpu
     await g.sh(`${GUEST_SH} update-initramfs -u -k ${version}`);
     const missing = await missingFromInitramfs(g, version);
     if (missing.length > 0) {
-      throw new ConversionError(`The rebuilt initramfs of kernel ${version} still lacks ${missing.join(', ')}: check /etc/initramfs-tools in the guest.`);
+      throw new ConversionError(
+        `The rebuilt initramfs of kernel ${version} still lacks ${missing.join(', ')}: check /etc/initramfs-tools in the guest.`,
+      );
     }
   }
 }

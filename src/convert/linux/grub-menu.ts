@@ -31,7 +31,12 @@ export function findGrubMenuEntry(grubCfg: string, version: string): GrubMenuEnt
       const title = entry[2] ?? entry[3] ?? '';
       const id = ID_RE.exec(entry[4] ?? '');
       const nested = stack.some((s) => s !== null);
-      stack.push({ key: id?.[1] ?? id?.[2] ?? title, recovery: /recovery mode|rescue/i.test(title), kind: entry[1] ?? '', topOrdinal: nested ? -1 : topLevel++ });
+      stack.push({
+        key: id?.[1] ?? id?.[2] ?? title,
+        recovery: /recovery mode|rescue/i.test(title),
+        kind: entry[1] ?? '',
+        topOrdinal: nested ? -1 : topLevel++,
+      });
     } else if (/\{\s*$/.test(line)) {
       stack.push(null);
     } else if (/^\s*\}\s*$/.test(line)) {

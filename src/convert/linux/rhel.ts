@@ -63,7 +63,12 @@ export async function convertRpmGuest(input: ConvertInput, profile: RpmFamilyPro
   // Before the initramfs rebuild, so dracut's copy of /etc/systemd/network holds the pin.
   const network = await pinNetworkNames(input);
   const pinFiles = [...new Set((network ?? []).flatMap((r) => r.files.filter(isPinFile)))];
-  await rebuildInitramfs(input, kernels.map((k) => k.version), profile, pinFiles);
+  await rebuildInitramfs(
+    input,
+    kernels.map((k) => k.version),
+    profile,
+    pinFiles,
+  );
   const grubConfig = await updateGrub(input, map, profile);
   if (best && grubConfig) await setDefaultKernel(input, best, grubConfig);
   await requestSelinuxRelabel(input);
@@ -101,7 +106,9 @@ async function removeHypervisorTools({ g, inspection, log }: ConvertInput): Prom
     return;
   }
   if (!hasRpm) {
-    throw new ConversionError(`The guest lists ${packages.join(', ')} as installed but has no rpm command: remove the VMware tools in the source VM and retry.`);
+    throw new ConversionError(
+      `The guest lists ${packages.join(', ')} as installed but has no rpm command: remove the VMware tools in the source VM and retry.`,
+    );
   }
   log(`removing ${packages.join(', ')}`);
   // rpm, not dnf/zypper: no network or repositories needed. Scriptlets see a
@@ -110,7 +117,8 @@ async function removeHypervisorTools({ g, inspection, log }: ConvertInput): Prom
   const left = parseLines(await g.sh(`${GUEST_PATH_PRELUDE} ${shellLine(rpmQueryArgv(packages))} 2>/dev/null || true`)).filter((name) =>
     packages.includes(name.trim()),
   );
-  if (left.length > 0) throw new ConversionError(`Removing ${left.join(', ')} from the guest failed: remove the VMware tools in the source VM and retry.`);
+  if (left.length > 0)
+    throw new ConversionError(`Removing ${left.join(', ')} from the guest failed: remove the VMware tools in the source VM and retry.`);
 }
 
 /** Renames devices in /etc/default/grub and adds a serial console to GRUB_CMDLINE_LINUX. */
@@ -147,15 +155,26 @@ async function configureBlsEntries(input: ConvertInput, map: DeviceMap): Promise
  * Rebuilds the initramfs of every kernel that has virtio, forcing the virtio
  * drivers in: RHEL's initramfs is host-only, built on VMware without them.
  */
-async function rebuildInitramfs({ g, log }: ConvertInput, versions: string[], profile: RpmFamilyProfile, pinFiles: string[]): Promise<void> {
+async function rebuildInitramfs(
+  { g, log }: ConvertInput,
+  versions: string[],
+  profile: RpmFamilyProfile,
+  pinFiles: string[],
+): Promise<void> {
   const dracut = await guestHasCommand(g, 'dracut');
   const mkinitrd = !dracut && profile.mkinitrdFallback && (await guestHasCommand(g, 'mkinitrd'));
   if (!dracut && !mkinitrd) {
-    throw new ConversionError(`The ${profile.name} guest has no dracut${profile.mkinitrdFallback ? ' or mkinitrd' : ''} to rebuild its initramfs with the virtio drivers: install dracut in the source VM and retry.`);
+    throw new ConversionError(
+      `The ${profile.name} guest has no dracut${profile.mkinitrdFallback ? ' or mkinitrd' : ''} to rebuild its initramfs with the virtio drivers: install dracut in the source VM and retry.`,
+    );
   }
   for (const version of versions) {
     log(`rebuilding the initramfs of ${version} with the virtio drivers (slow under TCG)`);
-    await runInGuest(g, dracut ? dracutArgv(version, pinFiles) : mkinitrdArgv(version), `check that kernel ${version} is complete in the source VM, or remove it, and retry.`);
+    await runInGuest(
+      g,
+      dracut ? dracutArgv(version, pinFiles) : mkinitrdArgv(version),
+      `check that kernel ${version} is complete in the source VM, or remove it, and retry.`,
+    );
   }
 }
 
@@ -164,7 +183,8 @@ async function updateGrub(input: ConvertInput, map: DeviceMap, profile: RpmFamil
   const { g, inspection, log, warn } = input;
   const efiConfigs: Array<{ path: string; text: string }> = [];
   if (inspection.firmware === 'uefi' && profile.efiGrubConfig) {
-    for (const path of parseLines(await g.call('glob-expand', '/boot/efi/EFI/*/grub.cfg'))) efiConfigs.push({ path, text: await g.readFile(path) });
+    for (const path of parseLines(await g.call('glob-expand', '/boot/efi/EFI/*/grub.cfg')))
+      efiConfigs.push({ path, text: await g.readFile(path) });
   }
   const target = grubConfigTarget(profile.efiGrubConfig ? inspection.firmware : 'bios', efiConfigs);
   if (!(await g.exists(target))) {
@@ -212,14 +232,18 @@ async function setDefaultKernel(input: ConvertInput, { kernel, reason }: KernelC
     warn(`${grubConfig} has no menu entry for kernel ${version}: it was not made the default`);
     return;
   }
-  const grubDefault = (await g.exists('/etc/default/grub')) ? /^\s*GRUB_DEFAULT=["']?([^"'\s]*)/m.exec(await g.readFile('/etc/default/grub'))?.[1] : undefined;
+  const grubDefault = (await g.exists('/etc/default/grub'))
+    ? /^\s*GRUB_DEFAULT=["']?([^"'\s]*)/m.exec(await g.readFile('/etc/default/grub'))?.[1]
+    : undefined;
   if (grubDefault === 'saved' && hasSetDefault) {
     // saved_entry may name an older kernel: point it at this one.
     await runInGuest(g, grub2SetDefaultArgv(entry.path), fix);
   } else if (entry.first && (grubDefault === undefined || grubDefault === '0')) {
     log(`kernel ${version} is already grub's first entry`);
   } else {
-    warn(`GRUB_DEFAULT=${grubDefault ?? ''} in /etc/default/grub: kernel ${version} was not made the default (its entry is "${entry.path}")`);
+    warn(
+      `GRUB_DEFAULT=${grubDefault ?? ''} in /etc/default/grub: kernel ${version} was not made the default (its entry is "${entry.path}")`,
+    );
   }
 }
 

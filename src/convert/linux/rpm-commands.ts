@@ -13,7 +13,8 @@ export const INITRAMFS_VIRTIO_DRIVERS = ['virtio_blk', 'virtio_pci', 'virtio_scs
  * package of its own there), VMware's own VMwareTools / vmware-tools-*, Xen
  * and VirtualBox guest tools.
  */
-export const RPM_HYPERVISOR_TOOLS = /^(open-vm-tools(-[a-z]+)*|libvmtools0|VMwareTools|vmware-tools(-.+)?|xe-guest-utilities(-xenstore)?|VirtualBox-guest-additions|virtualbox-guest-(additions|tools|x11|kmp-.+))$/;
+export const RPM_HYPERVISOR_TOOLS =
+  /^(open-vm-tools(-[a-z]+)*|libvmtools0|VMwareTools|vmware-tools(-.+)?|xe-guest-utilities(-xenstore)?|VirtualBox-guest-additions|virtualbox-guest-(additions|tools|x11|kmp-.+))$/;
 
 /** `rpm -e PKG...`: erases packages (their scriptlets see a chroot and skip services). */
 export function rpmEraseArgv(packages: string[]): string[] {
@@ -36,12 +37,28 @@ export function rpmQueryArgv(packages: string[]): string[] {
  * files at the same path (the network pins: the initramfs' udev names NICs too).
  */
 export function dracutArgv(kernelVersion: string, install: string[] = []): string[] {
-  return ['dracut', '-f', '--add-drivers', INITRAMFS_VIRTIO_DRIVERS.join(' '), ...(install.length > 0 ? ['--install', install.join(' ')] : []), '--kver', kernelVersion];
+  return [
+    'dracut',
+    '-f',
+    '--add-drivers',
+    INITRAMFS_VIRTIO_DRIVERS.join(' '),
+    ...(install.length > 0 ? ['--install', install.join(' ')] : []),
+    '--kver',
+    kernelVersion,
+  ];
 }
 
 /** Old SUSE without dracut: `mkinitrd -k /boot/vmlinuz-V -i /boot/initrd-V -m "virtio_blk ..."`. */
 export function mkinitrdArgv(kernelVersion: string): string[] {
-  return ['mkinitrd', '-k', `/boot/vmlinuz-${kernelVersion}`, '-i', `/boot/initrd-${kernelVersion}`, '-m', INITRAMFS_VIRTIO_DRIVERS.join(' ')];
+  return [
+    'mkinitrd',
+    '-k',
+    `/boot/vmlinuz-${kernelVersion}`,
+    '-i',
+    `/boot/initrd-${kernelVersion}`,
+    '-m',
+    INITRAMFS_VIRTIO_DRIVERS.join(' '),
+  ];
 }
 
 /** `grub2-mkconfig -o PATH`. */

@@ -111,7 +111,9 @@ async function promptForRoot(roots: FoundRoot[]): Promise<string> {
   try {
     const menu = roots.map((r, i) => `  ${i + 1}. ${describeRoots([r])}`).join('\n');
     for (;;) {
-      const answer = await rl.question(`\nThe source disks hold ${roots.length} operating systems:\n${menu}\nWhich one to convert (1-${roots.length} or a device)? `);
+      const answer = await rl.question(
+        `\nThe source disks hold ${roots.length} operating systems:\n${menu}\nWhich one to convert (1-${roots.length} or a device)? `,
+      );
       const root = parseRootAnswer(answer, roots);
       if (root) return root;
     }

@@ -105,7 +105,11 @@ export function firstbootServiceKeys(controlSet: string, firstbootDir: string): 
 /** The srvany-type service programs on the host, when installed. */
 async function findServiceTools(env: NodeJS.ProcessEnv): Promise<{ rhsrvany: string; pnpWait?: string } | undefined> {
   const dir = env['VIRT_TOOLS_DATA_DIR'] || DEFAULT_VIRT_TOOLS_DIR;
-  const isFile = (path: string): Promise<boolean> => stat(path).then((s) => s.isFile(), () => false);
+  const isFile = (path: string): Promise<boolean> =>
+    stat(path).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   const rhsrvany = join(dir, 'rhsrvany.exe');
   if (!(await isFile(rhsrvany))) return undefined;
   const pnpWait = join(dir, 'pnp_wait.exe');
@@ -141,7 +145,9 @@ async function openDriverSource(g: Guestfs, location: VirtioWinLocation): Promis
     await g.call('mount-ro', device, ISO_MOUNTPOINT);
   } catch (error) {
     await g.call('rmdir', ISO_MOUNTPOINT).catch(() => undefined);
-    throw new ConversionError(`${location.path} could not be read as an ISO image (${error instanceof Error ? error.message : String(error)}): pass the virtio-win ISO or a directory.`);
+    throw new ConversionError(
+      `${location.path} could not be read as an ISO image (${error instanceof Error ? error.message : String(error)}): pass the virtio-win ISO or a directory.`,
+    );
   }
   const files = parseLines(await g.call('find', ISO_MOUNTPOINT));
   const isFile = new Set<string>();
@@ -182,15 +188,25 @@ export async function convertWindows(input: ConvertInput): Promise<ConvertResult
   const env = input.env ?? process.env;
   // Checked before the first change to the guest.
   if (!(await hivexregeditAvailable())) {
-    throw new ConversionError('hivexregedit is missing, and v2v edits the Windows registry with it: install the libwin-hivex-perl package (scripts/setup.sh does).');
+    throw new ConversionError(
+      'hivexregedit is missing, and v2v edits the Windows registry with it: install the libwin-hivex-perl package (scripts/setup.sh does).',
+    );
   }
   const systemRoot = await g.caseSensitivePath(await g.inspectGet('windows-systemroot', inspection.root));
   const controlSet = await g.inspectGet('windows-current-control-set', inspection.root);
   const hiveDir = join(input.tmpdir, 'windows-registry');
   await mkdir(hiveDir, { recursive: true });
   const hives = {
-    SYSTEM: { guest: await g.caseSensitivePath(`${systemRoot}/System32/config/SYSTEM`), host: join(hiveDir, 'SYSTEM'), keys: [] as RegKey[] },
-    SOFTWARE: { guest: await g.caseSensitivePath(`${systemRoot}/System32/config/SOFTWARE`), host: join(hiveDir, 'SOFTWARE'), keys: [] as RegKey[] },
+    SYSTEM: {
+      guest: await g.caseSensitivePath(`${systemRoot}/System32/config/SYSTEM`),
+      host: join(hiveDir, 'SYSTEM'),
+      keys: [] as RegKey[],
+    },
+    SOFTWARE: {
+      guest: await g.caseSensitivePath(`${systemRoot}/System32/config/SOFTWARE`),
+      host: join(hiveDir, 'SOFTWARE'),
+      keys: [] as RegKey[],
+    },
   };
   for (const hive of Object.values(hives)) await g.call('download', hive.guest, hive.host);
 
@@ -202,22 +218,36 @@ export async function convertWindows(input: ConvertInput): Promise<ConvertResult
     if (installed.includes(driver)) hives.SYSTEM.keys.push(...bootDriverKeys(controlSet, driver));
   }
   if (installed.length > 0) {
-    const currentVersion = parseRegExport(await exportKey(hives.SOFTWARE.host, 'HKEY_LOCAL_MACHINE\\SOFTWARE', '\\Microsoft\\Windows\\CurrentVersion', 1), 'HKEY_LOCAL_MACHINE\\SOFTWARE');
+    const currentVersion = parseRegExport(
+      await exportKey(hives.SOFTWARE.host, 'HKEY_LOCAL_MACHINE\\SOFTWARE', '\\Microsoft\\Windows\\CurrentVersion', 1),
+      'HKEY_LOCAL_MACHINE\\SOFTWARE',
+    );
     const devicePath = currentVersion.get('microsoft\\windows\\currentversion')?.get('devicepath')?.text;
     const updated = appendDevicePath(devicePath ?? '%SystemRoot%\\inf', DEVICE_PATH_ENTRY);
     hives.SOFTWARE.keys.push({ path: 'Microsoft\\Windows\\CurrentVersion', values: { DevicePath: { type: 'expand_sz', data: updated } } });
     log(`DevicePath: ${updated}`);
   }
 
-  const uninstallKey = await exportKey(hives.SOFTWARE.host, 'HKEY_LOCAL_MACHINE\\SOFTWARE', '\\Microsoft\\Windows\\CurrentVersion\\Uninstall', 2);
+  const uninstallKey = await exportKey(
+    hives.SOFTWARE.host,
+    'HKEY_LOCAL_MACHINE\\SOFTWARE',
+    '\\Microsoft\\Windows\\CurrentVersion\\Uninstall',
+    2,
+  );
   const uninstall = vmwareToolsUninstall(installedPrograms(uninstallKey));
   for (const entry of uninstall.unsupported) warn(`${entry} cannot be uninstalled silently: uninstall it by hand after the first boot`);
-  await setUpFirstboot(input, hives, controlSet, {
-    installDrivers: installed.length > 0,
-    ...(selection.qemuGaMsi !== undefined ? { qemuGaMsi: basename(selection.qemuGaMsi) } : {}),
-    uninstallCommands: uninstall.commands,
-    network: network.apply.length > 0,
-  }, env);
+  await setUpFirstboot(
+    input,
+    hives,
+    controlSet,
+    {
+      installDrivers: installed.length > 0,
+      ...(selection.qemuGaMsi !== undefined ? { qemuGaMsi: basename(selection.qemuGaMsi) } : {}),
+      uninstallCommands: uninstall.commands,
+      network: network.apply.length > 0,
+    },
+    env,
+  );
   if (network.apply.length > 0) {
     await g.writeFile(`${await firstbootGuestDir(g)}/network.ps1`, networkScript(network.apply));
     log(`static TCP/IP settings script written: ${NETWORK_SCRIPT}`);
@@ -232,7 +262,13 @@ export async function convertWindows(input: ConvertInput): Promise<ConvertResult
   log('conversion of the guest finished');
   const blockVirtio = installed.includes('viostor');
   const netVirtio = installed.includes('NetKVM');
-  return { blockBus: blockVirtio ? 'virtio' : 'sata', netModel: netVirtio ? 'virtio' : 'e1000', machine: 'q35', serialConsole: false, network: network.reports };
+  return {
+    blockBus: blockVirtio ? 'virtio' : 'sata',
+    netModel: netVirtio ? 'virtio' : 'e1000',
+    machine: 'q35',
+    serialConsole: false,
+    network: network.reports,
+  };
 }
 
 /**
@@ -249,9 +285,16 @@ async function planNetwork(input: ConvertInput, systemHive: string, controlSet: 
   const { adapters, problems } = readWindowsAdapters(classKeys, interfaceKeys, controlSet);
   const plan = planWindowsNetwork(adapters, input.source.nics, input.staticIps ?? new Map(), NETWORK_SCRIPT);
   for (const r of plan.reports) {
-    const what = r.staticIps.length > 0 ? `static ${r.staticIps.map(cidr).join(', ')}${r.source === 'option' ? ' (from --mac)' : ''}` : r.dhcp ? 'DHCP' : 'no settings';
-    const done = r.files.length > 0 ? 're-applied at first boot' : r.note ?? 'nothing to do';
-    log(`network: ${r.mac ?? 'no NIC'}${r.names.length > 0 ? ` = ${r.names.join(' ')}` : ''}${r.matchedBy ? ` (by ${r.matchedBy})` : ''}: ${what}: ${done}`);
+    const what =
+      r.staticIps.length > 0
+        ? `static ${r.staticIps.map(cidr).join(', ')}${r.source === 'option' ? ' (from --mac)' : ''}`
+        : r.dhcp
+          ? 'DHCP'
+          : 'no settings';
+    const done = r.files.length > 0 ? 're-applied at first boot' : (r.note ?? 'nothing to do');
+    log(
+      `network: ${r.mac ?? 'no NIC'}${r.names.length > 0 ? ` = ${r.names.join(' ')}` : ''}${r.matchedBy ? ` (by ${r.matchedBy})` : ''}: ${what}: ${done}`,
+    );
   }
   for (const problem of [...problems, ...plan.warnings]) warn(problem);
   return plan;
@@ -262,7 +305,9 @@ async function copyDrivers(input: ConvertInput, systemRoot: string, name: string
   const { g, log, warn } = input;
   const location = input.virtioWin;
   const noDrivers = (why: string): DriverSelection => {
-    warn(`no virtio-win drivers found for ${name}${why}: the guest will use slower emulated SATA/e1000 devices; install virtio-win or pass --virtio-win PATH and convert again`);
+    warn(
+      `no virtio-win drivers found for ${name}${why}: the guest will use slower emulated SATA/e1000 devices; install virtio-win or pass --virtio-win PATH and convert again`,
+    );
     return { drivers: [] };
   };
   if (location === undefined) return noDrivers(' (no --virtio-win, VIRTIO_WIN or /usr/share/virtio-win)');
@@ -284,7 +329,10 @@ async function copyDrivers(input: ConvertInput, systemRoot: string, name: string
     }
     const missing = ['viostor', 'NetKVM'].filter((d) => !selection.drivers.some((p) => p.name === d));
     if (missing.length > 0) {
-      const effects = [...(missing.includes('viostor') ? ['disks use emulated SATA'] : []), ...(missing.includes('NetKVM') ? ['NICs use emulated e1000'] : [])];
+      const effects = [
+        ...(missing.includes('viostor') ? ['disks use emulated SATA'] : []),
+        ...(missing.includes('NetKVM') ? ['NICs use emulated e1000'] : []),
+      ];
       warn(`${location.path} has no ${missing.join(' or ')} driver for ${name}: ${effects.join(', ')}`);
     }
     if (selection.qemuGaMsi !== undefined) {
@@ -329,7 +377,10 @@ async function setUpFirstboot(
     hives.SYSTEM.keys.push(...firstbootServiceKeys(controlSet, windowsDir));
     log(`first-boot service ${FIRSTBOOT_SERVICE} installed (rhsrvany)`);
   } else {
-    hives.SOFTWARE.keys.push({ path: 'Microsoft\\Windows\\CurrentVersion\\RunOnce', values: { [FIRSTBOOT_SERVICE]: { type: 'sz', data: firstbootCommandLine() } } });
+    hives.SOFTWARE.keys.push({
+      path: 'Microsoft\\Windows\\CurrentVersion\\RunOnce',
+      values: { [FIRSTBOOT_SERVICE]: { type: 'sz', data: firstbootCommandLine() } },
+    });
     warn(
       `no rhsrvany.exe in ${env['VIRT_TOOLS_DATA_DIR'] || DEFAULT_VIRT_TOOLS_DIR}: the first-boot script (driver install, ${plan.network ? 'static IP settings, ' : ''}qemu-ga, VMware Tools removal) runs from RunOnce at the first administrator logon, not at boot; to run it at boot, put rhsrvany.exe and pnp_wait.exe (the rhsrvany project, also in Fedora's virt-v2v / mingw-srvany packages) there or set VIRT_TOOLS_DATA_DIR, and convert again`,
     );

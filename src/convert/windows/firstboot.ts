@@ -7,7 +7,6 @@
 import { isIP } from 'node:net';
 import type { StaticIp } from '../../model.js';
 
-
 /** Where the first-boot files go in the guest (a Windows path). */
 export const FIRSTBOOT_DIR = 'C:\\Program Files\\v2v\\Firstboot';
 /** The script the service (or RunOnce) runs. */
@@ -71,9 +70,12 @@ export function firstbootScript(plan: FirstbootPlan): string {
   ];
   if (plan.service?.pnpWait) lines.push(`"${FIRSTBOOT_DIR}\\pnp_wait.exe" >> ${log} 2>&1`);
   if (plan.installDrivers) lines.push(`pnputil -i -a ${VIRTIO_DRIVER_DIR}\\*.inf >> ${log} 2>&1`);
-  if (plan.network) lines.push(`powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "${NETWORK_SCRIPT}" >> ${log} 2>&1`);
+  if (plan.network)
+    lines.push(`powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "${NETWORK_SCRIPT}" >> ${log} 2>&1`);
   if (plan.qemuGaMsi !== undefined) {
-    lines.push(`msiexec /i "${FIRSTBOOT_DIR}\\${plan.qemuGaMsi}" /qn /norestart /l+*vx "${FIRSTBOOT_DIR}\\qemu-ga-install.log" >> ${log} 2>&1`);
+    lines.push(
+      `msiexec /i "${FIRSTBOOT_DIR}\\${plan.qemuGaMsi}" /qn /norestart /l+*vx "${FIRSTBOOT_DIR}\\qemu-ga-install.log" >> ${log} 2>&1`,
+    );
   }
   for (const command of plan.uninstallCommands) lines.push(`${command} >> ${log} 2>&1`);
   lines.push(`echo %DATE% %TIME% v2v first boot: done >> ${log}`);
@@ -125,7 +127,9 @@ export function networkScript(apply: ReadonlyArray<{ mac: string; staticIps: rea
   for (const { mac, staticIps } of apply) {
     const windowsMac = mac.toUpperCase().replace(/:/g, '-');
     const dns = [...new Set(staticIps.flatMap((ip) => ip.dns))];
-    const summary = staticIps.map((ip) => `${ip.address}/${ip.prefix ?? defaultPrefix(ip.address)}${ip.gateway ? ` via ${ip.gateway}` : ''}`).join(', ');
+    const summary = staticIps
+      .map((ip) => `${ip.address}/${ip.prefix ?? defaultPrefix(ip.address)}${ip.gateway ? ` via ${ip.gateway}` : ''}`)
+      .join(', ');
     lines.push(
       '',
       `# ${mac}: ${summary}${dns.length > 0 ? `; DNS ${dns.join(', ')}` : ''}`,
@@ -144,9 +148,12 @@ export function networkScript(apply: ReadonlyArray<{ mac: string; staticIps: rea
     for (const ip of staticIps) {
       const family = isIP(ip.address) === 6 ? 'IPv6' : 'IPv4';
       const gateway = ip.gateway ? ` -DefaultGateway '${ip.gateway}'` : '';
-      lines.push(`  New-NetIPAddress -InterfaceIndex $i -AddressFamily ${family} -IPAddress '${ip.address}' -PrefixLength ${ip.prefix ?? defaultPrefix(ip.address)}${gateway}`);
+      lines.push(
+        `  New-NetIPAddress -InterfaceIndex $i -AddressFamily ${family} -IPAddress '${ip.address}' -PrefixLength ${ip.prefix ?? defaultPrefix(ip.address)}${gateway}`,
+      );
     }
-    if (dns.length > 0) lines.push(`  Set-DnsClientServerAddress -InterfaceIndex $i -ServerAddresses ${dns.map((d) => `'${d}'`).join(',')}`);
+    if (dns.length > 0)
+      lines.push(`  Set-DnsClientServerAddress -InterfaceIndex $i -ServerAddresses ${dns.map((d) => `'${d}'`).join(',')}`);
     lines.push('}');
   }
   return `${lines.join('\r\n')}\r\n`;

@@ -61,7 +61,7 @@ export function maskToPrefix(mask: string): number | undefined {
   const parts = mask.split('.');
   if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
   const bits = parts.map((p) => Number(p).toString(2).padStart(8, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
 }
 
 /** A MULTI_SZ (decoded with newlines) or space/comma separated REG_SZ as a list. */
@@ -83,12 +83,17 @@ function registryMac(text: string | undefined): string | undefined {
  * interface keys no adapter claims (left by removed devices). An address
  * whose mask is not a prefix, or `0.0.0.0`, is skipped.
  */
-export function readWindowsAdapters(classKeys: Map<string, ExportedValues>, interfaceKeys: Map<string, ExportedValues>, controlSet: string): { adapters: WindowsAdapter[]; problems: string[] } {
+export function readWindowsAdapters(
+  classKeys: Map<string, ExportedValues>,
+  interfaceKeys: Map<string, ExportedValues>,
+  controlSet: string,
+): { adapters: WindowsAdapter[]; problems: string[] } {
   const problems: string[] = [];
   const interfaces = new Map<string, ExportedValues>();
   const interfacesPrefix = `${controlSet}\\${TCPIP_INTERFACES_KEY}\\`.toLowerCase();
   for (const [path, values] of interfaceKeys) {
-    if (path.startsWith(interfacesPrefix) && !path.slice(interfacesPrefix.length).includes('\\')) interfaces.set(path.slice(interfacesPrefix.length), values);
+    if (path.startsWith(interfacesPrefix) && !path.slice(interfacesPrefix.length).includes('\\'))
+      interfaces.set(path.slice(interfacesPrefix.length), values);
   }
   const classPrefix = `${controlSet}\\${NET_CLASS_KEY}\\`.toLowerCase();
   const adapters: WindowsAdapter[] = [];
@@ -114,7 +119,9 @@ export function readWindowsAdapters(classKeys: Map<string, ExportedValues>, inte
         if (address === '0.0.0.0') return;
         const prefix = maskToPrefix(masks[i] ?? '');
         if (prefix === undefined) {
-          problems.push(`${description} ${guid}: address ${address} has the subnet mask "${masks[i] ?? ''}", which is not a prefix; it is not re-applied`);
+          problems.push(
+            `${description} ${guid}: address ${address} has the subnet mask "${masks[i] ?? ''}", which is not a prefix; it is not re-applied`,
+          );
           return;
         }
         adapter.staticIps.push({ address, prefix, dns: [] });
@@ -123,7 +130,8 @@ export function readWindowsAdapters(classKeys: Map<string, ExportedValues>, inte
       if (first !== undefined) {
         if (gateways[0] !== undefined) first.gateway = gateways[0];
         first.dns = dns;
-        if (gateways.length > 1) problems.push(`${description} ${guid}: only the first of its default gateways (${gateways.join(', ')}) is re-applied`);
+        if (gateways.length > 1)
+          problems.push(`${description} ${guid}: only the first of its default gateways (${gateways.join(', ')}) is re-applied`);
       }
     }
     if (adapter.dhcp || adapter.staticIps.length > 0) adapters.push(adapter);
@@ -220,27 +228,57 @@ export function planWindowsNetwork(
     const names = [adapter.guid, adapter.description];
     const found = adapter.staticIps.map(cidr).join(', ');
     if (nic === undefined || matchedBy === undefined) {
-      plan.reports.push({ names, files: [], staticIps: adapter.staticIps, dhcp: adapter.dhcp, source: 'guest', note: `not tied to a source NIC: ${note}` });
-      if (!adapter.dhcp) plan.warnings.push(`Windows adapter ${adapterLabel(adapter)} has the static address ${found}, but ${note}: set it on the new adapter after the first boot, or convert again with --mac MAC:ip:${adapter.staticIps[0]?.address ?? 'ADDRESS'},...`);
+      plan.reports.push({
+        names,
+        files: [],
+        staticIps: adapter.staticIps,
+        dhcp: adapter.dhcp,
+        source: 'guest',
+        note: `not tied to a source NIC: ${note}`,
+      });
+      if (!adapter.dhcp)
+        plan.warnings.push(
+          `Windows adapter ${adapterLabel(adapter)} has the static address ${found}, but ${note}: set it on the new adapter after the first boot, or convert again with --mac MAC:ip:${adapter.staticIps[0]?.address ?? 'ADDRESS'},...`,
+        );
       continue;
     }
-    const report: NicNetworkReport = { ...(nic.mac ? { mac: nic.mac } : {}), names, matchedBy, files: [], staticIps: adapter.staticIps, dhcp: adapter.dhcp, source: 'guest' };
+    const report: NicNetworkReport = {
+      ...(nic.mac ? { mac: nic.mac } : {}),
+      names,
+      matchedBy,
+      files: [],
+      staticIps: adapter.staticIps,
+      dhcp: adapter.dhcp,
+      source: 'guest',
+    };
     if (nic.mac === undefined) {
       report.note = 'the source NIC has no MAC: the new adapter cannot be found by MAC';
-      if (!adapter.dhcp) plan.warnings.push(`Windows adapter ${adapterLabel(adapter)} has the static address ${found}, but its source NIC has no MAC, so the new adapter cannot be found at first boot: set the address after the first boot`);
+      if (!adapter.dhcp)
+        plan.warnings.push(
+          `Windows adapter ${adapterLabel(adapter)} has the static address ${found}, but its source NIC has no MAC, so the new adapter cannot be found at first boot: set the address after the first boot`,
+        );
     } else {
       byMac.set(nic.mac, report);
     }
     if (adapter.dhcpManualDns) {
       report.note = `DHCP with DNS servers set by hand (${adapter.dhcpManualDns.join(', ')}): not re-applied`;
-      plan.warnings.push(`Windows adapter ${adapterLabel(adapter)} uses DHCP with the DNS servers ${adapter.dhcpManualDns.join(', ')} set by hand: they are not re-applied; set them on the new adapter after the first boot`);
+      plan.warnings.push(
+        `Windows adapter ${adapterLabel(adapter)} uses DHCP with the DNS servers ${adapter.dhcpManualDns.join(', ')} set by hand: they are not re-applied; set them on the new adapter after the first boot`,
+      );
     }
     plan.reports.push(report);
   }
   for (const [mac, staticIps] of options) {
     const nic = nics.find((n) => n.mac === mac);
     if (nic === undefined) {
-      plan.warnings.push(`--mac ${mac}:ip:... names no NIC of the source (its MACs: ${nics.map((n) => n.mac).filter(Boolean).join(', ') || 'none'}): it is ignored`);
+      plan.warnings.push(
+        `--mac ${mac}:ip:... names no NIC of the source (its MACs: ${
+          nics
+            .map((n) => n.mac)
+            .filter(Boolean)
+            .join(', ') || 'none'
+        }): it is ignored`,
+      );
       continue;
     }
     const report = byMac.get(mac);

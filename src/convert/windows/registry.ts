@@ -11,10 +11,7 @@
  */
 
 /** A registry value to set. */
-export type RegValue =
-  | { type: 'sz'; data: string }
-  | { type: 'expand_sz'; data: string }
-  | { type: 'dword'; data: number };
+export type RegValue = { type: 'sz'; data: string } | { type: 'expand_sz'; data: string } | { type: 'dword'; data: number };
 
 /** A key (path relative to the hive root, `\`-separated) and the values to set in it. */
 export interface RegKey {
@@ -41,7 +38,8 @@ export function regValueLine(name: string, value: RegValue): string {
     case 'expand_sz':
       return `${quoted(name)}=${utf16Hex(2, value.data)}`;
     case 'dword':
-      if (!Number.isInteger(value.data) || value.data < 0 || value.data > 0xffffffff) throw new Error(`internal: bad REG_DWORD ${value.data}`);
+      if (!Number.isInteger(value.data) || value.data < 0 || value.data > 0xffffffff)
+        throw new Error(`internal: bad REG_DWORD ${value.data}`);
       return `${quoted(name)}=dword:${value.data.toString(16).padStart(8, '0')}`;
   }
 }
@@ -83,7 +81,10 @@ export function parseRegExport(text: string, prefix: string): Map<string, Export
   const keys = new Map<string, ExportedValues>();
   let current: ExportedValues | undefined;
   // Long hex values wrap with a trailing backslash.
-  const lines = text.replace(/\r/g, '').replace(/\\\n\s*/g, '').split('\n');
+  const lines = text
+    .replace(/\r/g, '')
+    .replace(/\\\n\s*/g, '')
+    .split('\n');
   const prefixLower = prefix.toLowerCase();
   for (const line of lines) {
     const key = /^\[(.*)\]$/.exec(line);
@@ -112,7 +113,12 @@ function decodeRegData(data: string): { type: number; text?: string; dword?: num
   const hex = /^hex(?:\(([0-9a-f]+)\))?:(.*)$/i.exec(data);
   if (hex) {
     const type = hex[1] === undefined ? 3 : parseInt(hex[1], 16);
-    const bytes = Buffer.from((hex[2] ?? '').split(',').filter((b) => b !== '').map((b) => parseInt(b, 16)));
+    const bytes = Buffer.from(
+      (hex[2] ?? '')
+        .split(',')
+        .filter((b) => b !== '')
+        .map((b) => parseInt(b, 16)),
+    );
     if (type === 1 || type === 2 || type === 7) {
       const text = bytes.toString('utf16le').replace(/\0+$/, '').replace(/\0/g, '\n');
       return { type, text };

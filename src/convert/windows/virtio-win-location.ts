@@ -23,7 +23,10 @@ export interface VirtioWinLocation {
 }
 
 /** The path to check and where it came from; undefined when nothing names one (and the default is tested by the caller). */
-export function virtioWinCandidate(option: string | undefined, env: NodeJS.ProcessEnv): { path: string; origin: VirtioWinLocation['origin'] } {
+export function virtioWinCandidate(
+  option: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { path: string; origin: VirtioWinLocation['origin'] } {
   if (option !== undefined) return { path: option, origin: '--virtio-win' };
   const fromEnv = env['VIRTIO_WIN'];
   if (fromEnv !== undefined && fromEnv !== '') return { path: resolve(fromEnv), origin: 'VIRTIO_WIN' };
@@ -35,13 +38,18 @@ export function virtioWinCandidate(option: string | undefined, env: NodeJS.Proce
  * was tried and it does not exist; throws PreflightError when a named path
  * is missing or is neither a directory nor an .iso file.
  */
-export async function locateVirtioWin(option: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<VirtioWinLocation | undefined> {
+export async function locateVirtioWin(
+  option: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<VirtioWinLocation | undefined> {
   const { path, origin } = virtioWinCandidate(option, env);
   const named = origin === '--virtio-win' ? `--virtio-win ${path}` : origin === 'VIRTIO_WIN' ? `VIRTIO_WIN=${path}` : path;
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) {
     if (origin === 'default') return undefined;
-    throw new PreflightError(`${named} does not exist: pass the virtio-win directory or ISO (e.g. virtio-win.iso from https://fedorapeople.org/groups/virt/virtio-win/).`);
+    throw new PreflightError(
+      `${named} does not exist: pass the virtio-win directory or ISO (e.g. virtio-win.iso from https://fedorapeople.org/groups/virt/virtio-win/).`,
+    );
   }
   if (info.isDirectory()) return { kind: 'dir', path, origin };
   if (info.isFile() && /\.iso$/i.test(path)) return { kind: 'iso', path, origin };

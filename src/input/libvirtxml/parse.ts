@@ -17,7 +17,13 @@ const KNOWN_BUSES: ReadonlySet<string> = new Set<DiskBus>(['virtio', 'scsi', 'sa
  */
 const BUS_ORDER: readonly DiskBus[] = ['virtio', 'scsi', 'nvme', 'sata', 'ide', 'fdc'];
 /** Bus implied by a target dev prefix when `<target bus>` is absent (libvirt does the same). */
-const DEV_PREFIX_BUS: ReadonlyArray<[string, string]> = [['xvd', 'xen'], ['vd', 'virtio'], ['sd', 'scsi'], ['hd', 'ide'], ['fd', 'fdc']];
+const DEV_PREFIX_BUS: ReadonlyArray<[string, string]> = [
+  ['xvd', 'xen'],
+  ['vd', 'virtio'],
+  ['sd', 'scsi'],
+  ['hd', 'ide'],
+  ['fd', 'fdc'],
+];
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -31,7 +37,9 @@ export function parseLibvirtXml(text: string, xmlPath: string, warnings: string[
   const domain = root['domain'];
   if (domain === undefined) {
     const found = Object.keys(root)[0] ?? 'nothing';
-    throw new SourceError(`${xmlPath} is not a libvirt domain XML (its root element is <${found}>, not <domain>): pass the output of "virsh dumpxml GUEST".`);
+    throw new SourceError(
+      `${xmlPath} is not a libvirt domain XML (its root element is <${found}>, not <domain>): pass the output of "virsh dumpxml GUEST".`,
+    );
   }
   const node = asNode(domain);
 
@@ -43,7 +51,9 @@ export function parseLibvirtXml(text: string, xmlPath: string, warnings: string[
   const devices = child(node, 'devices') ?? {};
   const { disks, removables } = storage(devices, xmlPath, warnings);
   if (disks.length === 0) {
-    throw new SourceError(`The domain XML ${xmlPath} has no disks: add the guest's disks as <disk type='file' device='disk'> elements with a <source file=...>.`);
+    throw new SourceError(
+      `The domain XML ${xmlPath} has no disks: add the guest's disks as <disk type='file' device='disk'> elements with a <source file=...>.`,
+    );
   }
   const genid = textOf(child(node, 'genid'))?.trim().toLowerCase();
   const sound = attr(child(devices, 'sound'), 'model')?.trim().toLowerCase();
@@ -83,7 +93,11 @@ export function libvirtScaledBytes(value: string, unit: string | undefined): num
 
 /** Parses the domain XML; malformed XML is a SourceError. */
 function parseXml(text: string, xmlPath: string): XmlNode {
-  return parseXmlTree(text, { stripPrefixes: false }, (why) => new SourceError(`${xmlPath} is not well-formed XML (${why}): pass the output of "virsh dumpxml GUEST".`));
+  return parseXmlTree(
+    text,
+    { stripPrefixes: false },
+    (why) => new SourceError(`${xmlPath} is not well-formed XML (${why}): pass the output of "virsh dumpxml GUEST".`),
+  );
 }
 
 /** An attribute's value. */
@@ -143,7 +157,9 @@ function topology(domain: XmlNode, xmlPath: string, vcpus: number, warnings: str
   const cores = count('cores');
   const threads = count('threads');
   if (sockets * cores * threads !== vcpus || vcpus === 0) {
-    warnings.push(`${xmlPath}: the CPU topology (${sockets} sockets × ${cores} cores × ${threads} threads) does not match ${vcpus} vCPUs; it is dropped`);
+    warnings.push(
+      `${xmlPath}: the CPU topology (${sockets} sockets × ${cores} cores × ${threads} threads) does not match ${vcpus} vCPUs; it is dropped`,
+    );
     return undefined;
   }
   return { sockets, cores, threads };

@@ -6,14 +6,14 @@
  * decompressed with the space checked first.
  */
 import { createWriteStream } from 'node:fs';
-import { lstat,mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { checkFreeSpace } from '../../host/disk-space.js';
-import { CommandError,PreflightError,SourceError } from '../../errors.js';
-import { run,type Command } from '../../host/exec.js';
-import { containedPath,errnoCode,fileKind,openChecked,walkTree,WrongFileKind } from '../../host/local-files.js';
+import { CommandError, PreflightError, SourceError } from '../../errors.js';
+import { run, type Command } from '../../host/exec.js';
+import { containedPath, errnoCode, fileKind, openChecked, walkTree, WrongFileKind } from '../../host/local-files.js';
 
 const ZIP_MAGIC = Buffer.from('PK\x03\x04', 'latin1');
 
@@ -60,14 +60,24 @@ export async function gunzip(file: string, destDir: string, ovaPath: string): Pr
   try {
     const trailer = Buffer.alloc(4);
     await handle.read(trailer, 0, 4, Math.max(0, stats.size - 4));
-    await checkFreeSpace(destDir, Math.max(trailer.readUInt32LE(0), stats.size), `decompressing ${path.basename(file)} of the OVA ${ovaPath}`, fix);
+    await checkFreeSpace(
+      destDir,
+      Math.max(trailer.readUInt32LE(0), stats.size),
+      `decompressing ${path.basename(file)} of the OVA ${ovaPath}`,
+      fix,
+    );
     await pipeline(handle.createReadStream({ autoClose: false, start: 0 }), createGunzip(), createWriteStream(dest, { flags: 'wx' }));
   } catch (error) {
     if (errnoCode(error) === 'ENOSPC') {
-      throw new PreflightError(`No space left in ${destDir} while decompressing ${path.basename(file)} of the OVA ${ovaPath}: ${fix}.`, { cause: error });
+      throw new PreflightError(`No space left in ${destDir} while decompressing ${path.basename(file)} of the OVA ${ovaPath}: ${fix}.`, {
+        cause: error,
+      });
     }
     if (error instanceof Error && /incorrect header|unexpected end|invalid/i.test(error.message)) {
-      throw new SourceError(`The disk file ${path.basename(file)} in ${ovaPath} is declared gzip-compressed but cannot be decompressed (${error.message}): the OVA is corrupt, export it again.`, { cause: error });
+      throw new SourceError(
+        `The disk file ${path.basename(file)} in ${ovaPath} is declared gzip-compressed but cannot be decompressed (${error.message}): the OVA is corrupt, export it again.`,
+        { cause: error },
+      );
     }
     throw error;
   } finally {
@@ -85,7 +95,9 @@ export async function insideOva(dir: string, file: string, ovaPath: string): Pro
     throw new SourceError(`Cannot read ${path.relative(dir, file)} in ${ovaPath} (${errnoCode(error)}): check the path and permissions.`);
   }
   if (!found.inside) {
-    throw new SourceError(`${path.relative(dir, file)} in ${ovaPath} resolves to ${found.real}, outside the OVA: v2v reads only files inside it; copy the file there instead of linking it.`);
+    throw new SourceError(
+      `${path.relative(dir, file)} in ${ovaPath} resolves to ${found.real}, outside the OVA: v2v reads only files inside it; copy the file there instead of linking it.`,
+    );
   }
   return found.real;
 }
@@ -101,7 +113,9 @@ export async function checkExtracted(dest: string, ovaPath: string): Promise<voi
     if (st.isDirectory()) continue;
     const what = !st.isFile() ? fileKind(st) : st.nlink > 1 ? 'a hard link' : undefined;
     if (what !== undefined) {
-      throw new SourceError(`The OVA ${ovaPath} contains ${entry}, which is ${what}: v2v accepts only regular files and directories in an OVA; re-export it.`);
+      throw new SourceError(
+        `The OVA ${ovaPath} contains ${entry}, which is ${what}: v2v accepts only regular files and directories in an OVA; re-export it.`,
+      );
     }
   }
 }
@@ -139,7 +153,10 @@ export async function extract(archive: string, tmpdir: string): Promise<string> 
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
     if (/No space left|disk full/i.test(error.stderr)) {
-      throw new PreflightError(`No space left in ${dest} while extracting the OVA ${archive}, whose members are larger than it declares: ${fix}.`, { cause: error });
+      throw new PreflightError(
+        `No space left in ${dest} while extracting the OVA ${archive}, whose members are larger than it declares: ${fix}.`,
+        { cause: error },
+      );
     }
     throw new SourceError(
       `Cannot extract the OVA ${archive} with ${kind === 'zip' ? 'unzip' : 'tar'} (${error.stderr || error.message}): check it is a complete .ova (tar or zip) or pass the directory of an exported OVF.`,

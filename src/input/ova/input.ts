@@ -11,16 +11,16 @@
  * before it is read; so is every file qemu would open through a disk (see
  * disk-references.ts). The manifest is manifest.ts', the OVF ovf.ts'.
  */
-import { readdir,stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../../errors.js';
 import type { Source } from '../../model.js';
-import type { Input,InputRun } from '../types.js';
+import type { Input, InputRun } from '../types.js';
 import { checkDiskReferences } from '../disk-references.js';
-import { errnoCode,METADATA_MAX_BYTES,readMetadataFile,walkTree } from '../../host/local-files.js';
-import { gzipFiles,parseOvf } from './ovf.js';
-import { checkExtracted,extract,gunzip,insideOva } from './archive.js';
-import { parseManifest,verifyManifest } from './manifest.js';
+import { errnoCode, METADATA_MAX_BYTES, readMetadataFile, walkTree } from '../../host/local-files.js';
+import { gzipFiles, parseOvf } from './ovf.js';
+import { checkExtracted, extract, gunzip, insideOva } from './archive.js';
+import { parseManifest, verifyManifest } from './manifest.js';
 
 /** The OVA input module for an archive or a directory. */
 export function ovaInput(ovaPath: string): Input {
@@ -46,7 +46,9 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings
   const [ovf] = ovfs;
   if (ovf === undefined || ovfs.length > 1) {
     const found = ovf === undefined ? 'none' : ovfs.join(', ');
-    throw new SourceError(`The OVA ${ovaPath} must hold exactly one .ovf descriptor but has ${found}: pass an OVA exported from a single VM.`);
+    throw new SourceError(
+      `The OVA ${ovaPath} must hold exactly one .ovf descriptor but has ${found}: pass an OVA exported from a single VM.`,
+    );
   }
   const ovfPath = path.join(dir, ovf);
   const ovfDir = path.dirname(ovfPath);
@@ -59,7 +61,10 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings
   }
   for (const mf of mfs) {
     const mfPath = await insideOva(dir, path.join(ovfDir, mf), ovaPath);
-    const manifest = parseManifest(await readMetadataFile(mfPath, 'the manifest', METADATA_MAX_BYTES.manifest), dir === ovaPath ? mfPath : `${mf} in ${ovaPath}`);
+    const manifest = parseManifest(
+      await readMetadataFile(mfPath, 'the manifest', METADATA_MAX_BYTES.manifest),
+      dir === ovaPath ? mfPath : `${mf} in ${ovaPath}`,
+    );
     warnings.push(...manifest.warnings);
     if (manifest.entries.length === 0) {
       throw new SourceError(`The manifest ${mf} in ${ovaPath} has no checksum line: the OVA is corrupt, download or export it again.`);
@@ -73,14 +78,18 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings
   for (const disk of source.disks) {
     const snapshot = await newestNumbered(disk.path);
     if (snapshot !== undefined) {
-      warnings.push(`${path.relative(ovfDir, disk.path)} is not in ${ovaPath} but ${path.basename(snapshot)} is: the newest numbered file is used, as VMware exports snapshot disks`);
+      warnings.push(
+        `${path.relative(ovfDir, disk.path)} is not in ${ovaPath} but ${path.basename(snapshot)} is: the newest numbered file is used, as VMware exports snapshot disks`,
+      );
       disk.path = snapshot;
     }
     const name = path.relative(ovfDir, disk.path);
     try {
       await stat(disk.path);
     } catch (error) {
-      throw new SourceError(`The disk file ${name} named by ${label} is missing (${errnoCode(error)}): the OVA is incomplete, export it again.`);
+      throw new SourceError(
+        `The disk file ${name} named by ${label} is missing (${errnoCode(error)}): the OVA is incomplete, export it again.`,
+      );
     }
     const check = {
       root: dir,
@@ -107,7 +116,13 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings
  * no numbered sibling.
  */
 export async function newestNumbered(file: string): Promise<string | undefined> {
-  if (await stat(file).then(() => true, () => false)) return undefined;
+  if (
+    await stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return undefined;
   const base = path.basename(file);
   const numbered = (await readdir(path.dirname(file)).catch(() => [] as string[]))
     .filter((f) => f.startsWith(`${base}.`) && /^[0-9]+$/.test(f.slice(base.length + 1)))

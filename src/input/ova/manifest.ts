@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { SourceError } from '../../errors.js';
-import { containedPath,errnoCode,openChecked,WrongFileKind } from '../../host/local-files.js';
+import { containedPath, errnoCode, openChecked, WrongFileKind } from '../../host/local-files.js';
 
 /** Digest algorithms a manifest may use, as node:crypto names them, with their hex length. */
 const ALGORITHMS: Readonly<Record<string, number>> = { sha1: 40, sha256: 64, sha512: 128 };
@@ -34,22 +34,25 @@ export interface Manifest {
 export function parseManifest(text: string, mfPath: string): Manifest {
   const entries: ManifestEntry[] = [];
   const warnings: string[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === '') return;
-    const m = MANIFEST_LINE_RE.exec(line);
-    const algorithm = m?.[1]?.toLowerCase() ?? '';
-    const digest = m?.[3]?.toLowerCase() ?? '';
-    if (!m?.[2] || ALGORITHMS[algorithm] !== digest.length) {
-      warnings.push(`line ${index + 1} of ${mfPath} is not a SHA1, SHA256 or SHA512 checksum line; it is not checked`);
-      return;
-    }
-    const file = m[2];
-    if (path.isAbsolute(file) || file.split(/[\\/]/).includes('..')) {
-      throw new SourceError(`The manifest ${mfPath} lists "${file}", which is outside the OVA: the OVA is malformed, export it again.`);
-    }
-    entries.push({ algorithm, file, digest });
-  });
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw, index) => {
+      const line = raw.trim();
+      if (line === '') return;
+      const m = MANIFEST_LINE_RE.exec(line);
+      const algorithm = m?.[1]?.toLowerCase() ?? '';
+      const digest = m?.[3]?.toLowerCase() ?? '';
+      if (!m?.[2] || ALGORITHMS[algorithm] !== digest.length) {
+        warnings.push(`line ${index + 1} of ${mfPath} is not a SHA1, SHA256 or SHA512 checksum line; it is not checked`);
+        return;
+      }
+      const file = m[2];
+      if (path.isAbsolute(file) || file.split(/[\\/]/).includes('..')) {
+        throw new SourceError(`The manifest ${mfPath} lists "${file}", which is outside the OVA: the OVA is malformed, export it again.`);
+      }
+      entries.push({ algorithm, file, digest });
+    });
   return { entries, warnings };
 }
 
@@ -76,13 +79,17 @@ export async function verifyManifest(dir: string, entries: ManifestEntry[], mfPa
     try {
       const { real, inside } = await containedPath(root, file);
       if (!inside) {
-        throw new SourceError(`The manifest ${mfPath} lists ${entry.file}, which resolves to ${real}, outside ${ovaLabel}: the OVA is malformed, export it again.`);
+        throw new SourceError(
+          `The manifest ${mfPath} lists ${entry.file}, which resolves to ${real}, outside ${ovaLabel}: the OVA is malformed, export it again.`,
+        );
       }
       actual = await fileDigest(real, entry.algorithm);
     } catch (error) {
       if (error instanceof SourceError) throw error;
       if (error instanceof WrongFileKind) {
-        throw new SourceError(`The manifest ${mfPath} lists ${entry.file}, which is ${error.kind} in ${ovaLabel}, not a regular file: the OVA is malformed, export it again.`);
+        throw new SourceError(
+          `The manifest ${mfPath} lists ${entry.file}, which is ${error.kind} in ${ovaLabel}, not a regular file: the OVA is malformed, export it again.`,
+        );
       }
       if (errnoCode(error) === 'ENOENT') {
         warnings.push(`the manifest ${mfPath} lists ${entry.file}, which is not in ${ovaLabel}; it is not checked`);

@@ -5,9 +5,9 @@
  * Resource types and units: DMTF DSP0243 (OVF), CIM_ResourceAllocationSettingData.
  */
 import path from 'node:path';
-import { asNode,child,children,parseXmlTree,textOf as rawText,type XmlNode } from '../../text/xml-tree.js';
+import { asNode, child, children, parseXmlTree, textOf as rawText, type XmlNode } from '../../text/xml-tree.js';
 import { SourceError } from '../../errors.js';
-import type { DiskBus,Source,SourceDisk,SourceNic,SourceRemovable } from '../../model.js';
+import type { DiskBus, Source, SourceDisk, SourceNic, SourceRemovable } from '../../model.js';
 
 /** Memory assumed when the OVF has no memory item, in MiB (the -i disk default). */
 export const OVF_DEFAULT_MEMORY_MIB = 2048;
@@ -17,7 +17,12 @@ const RT = { other: 1, cpu: 3, memory: 4, ide: 5, scsi: 6, ethernet: 10, floppy:
 /** Guest order of disks, as in the VMX input: SCSI, NVMe, SATA, IDE. */
 const BUS_ORDER: readonly DiskBus[] = ['scsi', 'nvme', 'sata', 'ide', 'fdc'];
 /** OVF SCSI subtypes → the VMX `scsiN.virtualDev` names the rest of v2v knows. */
-const SCSI_MODELS: Readonly<Record<string, string>> = { virtualscsi: 'pvscsi', lsilogicsas: 'lsisas1068', lsilogic: 'lsilogic', buslogic: 'buslogic' };
+const SCSI_MODELS: Readonly<Record<string, string>> = {
+  virtualscsi: 'pvscsi',
+  lsilogicsas: 'lsisas1068',
+  lsilogic: 'lsilogic',
+  buslogic: 'buslogic',
+};
 /** OVF NIC subtypes → VMX `ethernetN.virtualDev` names. */
 const NIC_MODELS: Readonly<Record<string, string>> = { pcnet32: 'vlance' };
 /** OVF sound subtypes (`vmware.soundcard.X`) → VMX `sound.virtualDev` names. */
@@ -60,12 +65,16 @@ export function parseOvf(text: string, dir: string, label = dir, warnings: strin
 
   const systemType = textOf(child(child(hardware, 'System'), 'VirtualSystemType')) ?? '';
   const firmware = config.get('firmware')?.toLowerCase() === 'efi' || /\befi\b/i.test(systemType) ? 'uefi' : 'bios';
-  const secure = [config.get('bootoptions.efisecurebootenabled'), config.get('uefi.secureboot.enabled')].some((v) => v?.toLowerCase() === 'true');
+  const secure = [config.get('bootoptions.efisecurebootenabled'), config.get('uefi.secureboot.enabled')].some(
+    (v) => v?.toLowerCase() === 'true',
+  );
   if (secure && firmware === 'bios') warnings.push(`${label}: secure boot is enabled but the VM boots with BIOS; secure boot is ignored`);
 
   const { disks, removables } = storage(root, items, dir, label, warnings);
   if (disks.length === 0) {
-    throw new SourceError(`${label} describes no disks (no disk Item with a HostResource that names a file): re-export the VM with its disks.`);
+    throw new SourceError(
+      `${label} describes no disks (no disk Item with a HostResource that names a file): re-export the VM with its disks.`,
+    );
   }
   const soundType = items.map((item) => /^vmware\.soundcard\.(.+)$/i.exec(field(item, 'ResourceSubType') ?? '')?.[1]).find(Boolean);
   const sound = soundType === undefined ? undefined : (SOUND_MODELS[soundType.toLowerCase()] ?? soundType.toLowerCase());
@@ -92,7 +101,14 @@ export function parseOvf(text: string, dir: string, label = dir, warnings: strin
  */
 export function ovfUnitBytes(units: string): number | undefined {
   const u = units.replace(/\s+/g, '').toLowerCase();
-  const legacy: Record<string, number> = { kilobytes: 2 ** 10, kb: 2 ** 10, megabytes: 2 ** 20, mb: 2 ** 20, gigabytes: 2 ** 30, gb: 2 ** 30 };
+  const legacy: Record<string, number> = {
+    kilobytes: 2 ** 10,
+    kb: 2 ** 10,
+    megabytes: 2 ** 20,
+    mb: 2 ** 20,
+    gigabytes: 2 ** 30,
+    gb: 2 ** 30,
+  };
   if (legacy[u] !== undefined) return legacy[u];
   const m = /^bytes?((?:\*\d+(?:\^\d+)?)*)$/.exec(u);
   if (!m) return undefined;
@@ -106,7 +122,11 @@ export function ovfUnitBytes(units: string): number | undefined {
 
 /** Parses the OVF with namespace prefixes stripped; malformed XML is a SourceError. */
 function parseXml(text: string, label: string): XmlNode {
-  return parseXmlTree(text, { stripPrefixes: true }, (why) => new SourceError(`${label} is not well-formed XML (${why}): the OVA is corrupt, re-export it.`));
+  return parseXmlTree(
+    text,
+    { stripPrefixes: true },
+    (why) => new SourceError(`${label} is not well-formed XML (${why}): the OVA is corrupt, re-export it.`),
+  );
 }
 
 /** An element's trimmed text. */
@@ -139,7 +159,9 @@ function virtualSystem(root: XmlNode, label: string): XmlNode {
   const [system] = systems;
   if (system === undefined) throw new SourceError(`${label} has no <VirtualSystem>: re-export the VM as OVF/OVA.`);
   if (systems.length > 1) {
-    throw new SourceError(`${label} describes ${systems.length} virtual machines, but only single-VM OVAs are supported: export each VM on its own.`);
+    throw new SourceError(
+      `${label} describes ${systems.length} virtual machines, but only single-VM OVAs are supported: export each VM on its own.`,
+    );
   }
   return system;
 }
@@ -166,7 +188,9 @@ function memoryMiB(items: XmlNode[], label: string, warnings: string[]): number 
   const units = field(item, 'AllocationUnits') ?? 'byte * 2^20';
   const unitBytes = ovfUnitBytes(units);
   if (unitBytes === undefined) {
-    throw new SourceError(`${label} gives memory in unknown units "${units}": edit its AllocationUnits to "byte * 2^20" (MiB) and fix the manifest.`);
+    throw new SourceError(
+      `${label} gives memory in unknown units "${units}": edit its AllocationUnits to "byte * 2^20" (MiB) and fix the manifest.`,
+    );
   }
   return Math.ceil((quantity * unitBytes) / 2 ** 20);
 }
@@ -228,7 +252,10 @@ function storage(root: XmlNode, items: XmlNode[], dir: string, label: string, wa
       const fileId = ref?.[1] === 'file' ? ref[2] : attr(disk, 'fileRef');
       const file = fileId === undefined ? undefined : files.get(fileId);
       if (file === undefined) {
-        const why = disk !== undefined && fileId === undefined ? 'is a blank disk created at deploy time' : `names "${resource}", which is not in References`;
+        const why =
+          disk !== undefined && fileId === undefined
+            ? 'is a blank disk created at deploy time'
+            : `names "${resource}", which is not in References`;
         warnings.push(`${what} ${why}; it is skipped`);
         return;
       }
@@ -252,18 +279,26 @@ function storage(root: XmlNode, items: XmlNode[], dir: string, label: string, wa
 /** The hrefs of the References/File entries compressed with gzip (`ovf:compression="gzip"`, what `ovftool --compress` writes). */
 export function gzipFiles(text: string, label: string): Set<string> {
   const root = asNode(parseXml(text, label)['Envelope']);
-  return new Set(children(child(root, 'References'), 'File').filter((f) => attr(f, 'compression')?.toLowerCase() === 'gzip').map((f) => attr(f, 'href') ?? ''));
+  return new Set(
+    children(child(root, 'References'), 'File')
+      .filter((f) => attr(f, 'compression')?.toLowerCase() === 'gzip')
+      .map((f) => attr(f, 'href') ?? ''),
+  );
 }
 
 /** A References/File as a path inside `dir`; URLs, escapes from the directory, chunked files and compression other than gzip are refused. */
 function filePath(file: XmlNode, dir: string, label: string): string {
   const href = attr(file, 'href') ?? '';
   if (href === '' || /^[a-z][a-z0-9+.-]*:/i.test(href) || path.isAbsolute(href) || href.split(/[\\/]/).includes('..')) {
-    throw new SourceError(`${label} names the disk file "${href}", which is not a file inside the OVA: only disks shipped in the OVA itself are supported.`);
+    throw new SourceError(
+      `${label} names the disk file "${href}", which is not a file inside the OVA: only disks shipped in the OVA itself are supported.`,
+    );
   }
   const compression = attr(file, 'compression');
   if ((compression !== undefined && compression.toLowerCase() !== 'gzip') || attr(file, 'chunkSize') !== undefined) {
-    throw new SourceError(`The disk file ${href} in ${label} is compressed with "${compression ?? 'none'}" or split (ovf:chunkSize), which is not supported: re-export the OVA without compression or with gzip.`);
+    throw new SourceError(
+      `The disk file ${href} in ${label} is compressed with "${compression ?? 'none'}" or split (ovf:chunkSize), which is not supported: re-export the OVA without compression or with gzip.`,
+    );
   }
   return path.resolve(dir, href);
 }

@@ -156,11 +156,7 @@ function compareSlots(a: Slot, b: Slot): number {
 }
 
 /** Disks and removables (CD-ROMs, floppies) in guest order. */
-function storage(
-  vmx: VmxFile,
-  vmxPath: string,
-  warnings: string[],
-): { disks: SourceDisk[]; removables: SourceRemovable[] } {
+function storage(vmx: VmxFile, vmxPath: string, warnings: string[]): { disks: SourceDisk[]; removables: SourceRemovable[] } {
   const slots = new Map<string, Slot>();
   for (const key of vmx.entries.keys()) {
     const m = DEVICE_KEY_RE.exec(key);

@@ -60,33 +60,25 @@ export function parseVmxText(text: string, fileName = 'the VMX file'): VmxFile {
     if (lower === '.encoding') {
       encoding = decoded.value;
       if (!/^utf-?8$/i.test(decoded.value)) {
-        warnings.push(
-          `${fileName} declares encoding "${decoded.value}" but was read as UTF-8, so non-ASCII names may be wrong`,
-        );
+        warnings.push(`${fileName} declares encoding "${decoded.value}" but was read as UTF-8, so non-ASCII names may be wrong`);
       }
       return;
     }
     const previous = entries.get(lower);
     if (previous) {
-      warnings.push(
-        `${where} sets ${parsed.key} again (first set on line ${previous.line}); the last value "${decoded.value}" is used`,
-      );
+      warnings.push(`${where} sets ${parsed.key} again (first set on line ${previous.line}); the last value "${decoded.value}" is used`);
     }
     entries.set(lower, { key: parsed.key, value: decoded.value, line: lineNo });
   });
 
   if (entries.size === 0) {
-    throw new SourceError(
-      `${fileName} contains no key = "value" settings; check that the path names a VMware .vmx file.`,
-    );
+    throw new SourceError(`${fileName} contains no key = "value" settings; check that the path names a VMware .vmx file.`);
   }
   return encoding === undefined ? { entries, warnings } : { entries, encoding, warnings };
 }
 
 /** Splits one trimmed, non-comment line into key and undecoded value. */
-function splitSetting(
-  line: string,
-): { key: string; rawValue: string; trailing: boolean } | { problem: string } {
+function splitSetting(line: string): { key: string; rawValue: string; trailing: boolean } | { problem: string } {
   const eq = line.indexOf('=');
   if (eq < 0) return { problem: 'has no "="' };
   const key = line.slice(0, eq).trim();
@@ -113,7 +105,7 @@ function decodeEscapes(raw: string): { value: string; problem?: string } {
   const encoder = new TextEncoder();
   const bytes: number[] = [];
   let stray = false;
-  for (let i = 0; i < raw.length; ) {
+  for (let i = 0; i < raw.length;) {
     const hex = raw.slice(i + 1, i + 3);
     if (raw[i] === '|' && HEX_PAIR_RE.test(hex)) {
       bytes.push(Number.parseInt(hex, 16));

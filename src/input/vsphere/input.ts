@@ -31,7 +31,9 @@ export function vsphereInput(options: VsphereOptions): Input {
       const dc = await findDatacenter(session, options.uri);
       const vm = await readVm(session, await findVm(session, dc, options.vmName));
       if (vm.powerState !== 'poweredOff') {
-        throw new PreflightError(`The VM "${vm.name}" is ${vm.powerState === 'suspended' ? 'suspended' : 'powered on'}: shut the guest down (or power the VM off) in vSphere, then run v2v again (v2v never changes the source VM).`);
+        throw new PreflightError(
+          `The VM "${vm.name}" is ${vm.powerState === 'suspended' ? 'suspended' : 'powered on'}: shut the guest down (or power the VM off) in vSphere, then run v2v again (v2v never changes the source VM).`,
+        );
       }
       const source = vsphereSource(vm, run.warnings);
       const cookieFile = join(run.tmpdir, 'vsphere-cookie');
@@ -45,7 +47,9 @@ export function vsphereInput(options: VsphereOptions): Input {
         async serve(loc) {
           if (loc.transport !== 'https') throw new Error('internal error: vSphere disks are https locations');
           const e: NbdExport = {
-            plugin: 'curl', url: loc.url, cookieFile,
+            plugin: 'curl',
+            url: loc.url,
+            cookieFile,
             ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
             insecure: options.uri.noVerify,
             // --bandwidth/--bandwidth-file: nbdkit's rate filter, as for other remote sources.
@@ -59,7 +63,10 @@ export function vsphereInput(options: VsphereOptions): Input {
       };
       for (const disk of source.disks) {
         const ds = parseDatastorePath(disk.path);
-        if (ds === undefined) throw new SourceError(`The VM "${vm.name}" names the disk "${disk.path}", which is not a datastore path ([DATASTORE] dir/file.vmdk): check the VM's disks in vSphere.`);
+        if (ds === undefined)
+          throw new SourceError(
+            `The VM "${vm.name}" names the disk "${disk.path}", which is not a datastore path ([DATASTORE] dir/file.vmdk): check the VM's disks in vSphere.`,
+          );
         const url = datastoreUrl(endpoint, dc.path, ds.datastore, ds.path);
         const { backing } = await openRemoteDisk(access, { transport: 'https', url });
         disk.path = disk.path.trim();

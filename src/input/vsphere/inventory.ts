@@ -35,7 +35,9 @@ export async function loginWithOptions(options: Pick<VsphereOptions, 'uri' | 'ca
   try {
     password = (await readFile(options.passwordFile, 'utf8')).split('\n')[0]?.replace(/\r$/, '') ?? '';
   } catch (error) {
-    throw new SourceError(`Cannot read the password file ${options.passwordFile} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the -ip path and its permissions.`);
+    throw new SourceError(
+      `Cannot read the password file ${options.passwordFile} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the -ip path and its permissions.`,
+    );
   }
   return VsphereSession.login(vsphereEndpoint(options), options.uri.user, password);
 }
@@ -52,7 +54,9 @@ export async function findDatacenter(session: VsphereSession, uri: VsphereUri): 
     const ref = await session.findByInventoryPath(path);
     if (ref?.type === 'Datacenter') return { ref, path };
   }
-  throw new SourceError(`No datacenter "${uri.path[0] ?? ESX_DATACENTER}" at ${endpointName(session.endpoint)}: check the datacenter in the -ic URI ${displayVsphereUri(uri)} (vpx://USER@VCENTER/DATACENTER/[CLUSTER/]HOST).`);
+  throw new SourceError(
+    `No datacenter "${uri.path[0] ?? ESX_DATACENTER}" at ${endpointName(session.endpoint)}: check the datacenter in the -ic URI ${displayVsphereUri(uri)} (vpx://USER@VCENTER/DATACENTER/[CLUSTER/]HOST).`,
+  );
 }
 
 /** Finds the VM by inventory path (DC/vm/NAME, folders allowed) or, failing that, by name anywhere in the datacenter. */
@@ -62,10 +66,14 @@ export async function findVm(session: VsphereSession, dc: Datacenter, name: stri
   const all = await session.retrieve('VirtualMachine', ['name'], { container: dc.ref });
   const matches = all.filter((o) => text(o.props.get('name')) === name);
   if (matches.length === 0) {
-    throw new SourceError(`No VM named "${name}" in datacenter ${dc.path} at ${endpointName(session.endpoint)}: check the name ("v2v list -ic URI -ip FILE" lists the VMs).`);
+    throw new SourceError(
+      `No VM named "${name}" in datacenter ${dc.path} at ${endpointName(session.endpoint)}: check the name ("v2v list -ic URI -ip FILE" lists the VMs).`,
+    );
   }
   if (matches.length > 1) {
-    throw new SourceError(`${matches.length} VMs are named "${name}" in datacenter ${dc.path}: give the VM's inventory path under the VM folder (FOLDER/${name}) instead.`);
+    throw new SourceError(
+      `${matches.length} VMs are named "${name}" in datacenter ${dc.path}: give the VM's inventory path under the VM folder (FOLDER/${name}) instead.`,
+    );
   }
   return matches[0]!.obj;
 }
@@ -74,12 +82,16 @@ export async function findVm(session: VsphereSession, dc: Datacenter, name: stri
 export async function readVm(session: VsphereSession, ref: MoRef): Promise<VsphereVm> {
   const [obj] = await session.retrieve('VirtualMachine', ['name', 'config', 'runtime.powerState'], { objects: [ref] });
   if (obj === undefined || !obj.props.has('config')) {
-    throw new SourceError(`vSphere at ${endpointName(session.endpoint)} returned no configuration for the VM ${ref.value}: check that the user may read it.`);
+    throw new SourceError(
+      `vSphere at ${endpointName(session.endpoint)} returned no configuration for the VM ${ref.value}: check that the user may read it.`,
+    );
   }
   const vm = parseVmProperties(ref, obj.props);
   const keys = [...new Set(vm.nics.flatMap((n) => (n.portgroupKey !== undefined ? [n.portgroupKey] : [])))];
   if (keys.length > 0) {
-    const groups = await session.retrieve('DistributedVirtualPortgroup', ['name'], { objects: keys.map((value) => ({ type: 'DistributedVirtualPortgroup', value })) }).catch(() => []);
+    const groups = await session
+      .retrieve('DistributedVirtualPortgroup', ['name'], { objects: keys.map((value) => ({ type: 'DistributedVirtualPortgroup', value })) })
+      .catch(() => []);
     const names = new Map(groups.map((g) => [g.obj.value, text(g.props.get('name'))]));
     for (const nic of vm.nics) {
       const name = nic.portgroupKey !== undefined ? names.get(nic.portgroupKey) : undefined;
@@ -92,7 +104,11 @@ export async function readVm(session: VsphereSession, ref: MoRef): Promise<Vsphe
 /** Every VM of the datacenter (vCenter URI with a path) or of the whole inventory. */
 export async function listVms(session: VsphereSession, uri: VsphereUri): Promise<VsphereVmSummary[]> {
   const container = uri.kind === 'vpx' && uri.path.length > 0 ? (await findDatacenter(session, uri)).ref : session.content.rootFolder;
-  const objects = await session.retrieve('VirtualMachine', ['name', 'runtime.powerState', 'config.guestId', 'config.guestFullName', 'config.hardware.device'], { container });
+  const objects = await session.retrieve(
+    'VirtualMachine',
+    ['name', 'runtime.powerState', 'config.guestId', 'config.guestFullName', 'config.hardware.device'],
+    { container },
+  );
   return objects.map((o) => parseVmSummary(o.obj, o.props)).sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -51,7 +51,9 @@ export function isVsphereUri(uri: string): boolean {
 export function parseVsphereUri(uri: string): VsphereUri {
   const shape = 'use vpx://USER@VCENTER/DATACENTER/[CLUSTER/]HOST[?no_verify=1] or esx://USER@ESXI[?no_verify=1]';
   if (!isVsphereUri(uri)) {
-    throw new UsageError(`-ic ${redactUrl(uri)} is not a vSphere URI: ${shape} (for a libvirt domain on this host, dump it with "virsh dumpxml" and use -i libvirtxml).`);
+    throw new UsageError(
+      `-ic ${redactUrl(uri)} is not a vSphere URI: ${shape} (for a libvirt domain on this host, dump it with "virsh dumpxml" and use -i libvirtxml).`,
+    );
   }
   let url: URL;
   try {
@@ -61,19 +63,30 @@ export function parseVsphereUri(uri: string): VsphereUri {
   }
   const kind = url.protocol.slice(0, -1).toLowerCase() as 'vpx' | 'esx';
   if (url.password) {
-    throw new UsageError(`Do not put the password in the -ic URI ${redactUrl(uri)}: write it to a file readable only by you and pass "-ip FILE".`);
+    throw new UsageError(
+      `Do not put the password in the -ic URI ${redactUrl(uri)}: write it to a file readable only by you and pass "-ip FILE".`,
+    );
   }
   if (!url.hostname) throw new UsageError(`-ic ${uri} names no host: ${shape}.`);
-  if (!url.username) throw new UsageError(`-ic ${uri} names no user: put it before the host, e.g. ${kind}://root@${url.hostname} (URL-encode an "@" in it as %40).`);
+  if (!url.username)
+    throw new UsageError(
+      `-ic ${uri} names no user: put it before the host, e.g. ${kind}://root@${url.hostname} (URL-encode an "@" in it as %40).`,
+    );
   let noVerify = false;
   for (const [key, value] of url.searchParams) {
-    if (key !== 'no_verify') throw new UsageError(`-ic ${uri}: the parameter "${key}" is not supported: remove it (v2v takes only no_verify=1).`);
+    if (key !== 'no_verify')
+      throw new UsageError(`-ic ${uri}: the parameter "${key}" is not supported: remove it (v2v takes only no_verify=1).`);
     if (value !== '0' && value !== '1') throw new UsageError(`-ic ${uri}: no_verify must be 0 or 1.`);
     noVerify = value === '1';
   }
-  const path = url.pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  const path = url.pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => decodeURIComponent(p));
   if (kind === 'vpx' && path.length < 2) {
-    throw new UsageError(`-ic ${uri} names no datacenter and host: vCenter URIs are vpx://USER@VCENTER/DATACENTER/[CLUSTER/]HOST (see the VM's "Host" in the vSphere client).`);
+    throw new UsageError(
+      `-ic ${uri} names no datacenter and host: vCenter URIs are vpx://USER@VCENTER/DATACENTER/[CLUSTER/]HOST (see the VM's "Host" in the vSphere client).`,
+    );
   }
   if (kind === 'esx' && path.length > 0) {
     throw new UsageError(`-ic ${uri}: an esx:// URI names only the host: remove "${url.pathname}".`);
@@ -101,27 +114,40 @@ const NOT_FOR_VSPHERE: [keyof RawRemoteOptions, string][] = [
  * Rules of `-i libvirt -ic URI -ip FILE VMNAME` (the mode is implied by -ic).
  * `listing` is for `v2v list`, which takes no VM name.
  */
-export function normalizeVsphereOptions(ic: string | undefined, raw: RawRemoteOptions, positional: string[], listing = false): VsphereOptions {
+export function normalizeVsphereOptions(
+  ic: string | undefined,
+  raw: RawRemoteOptions,
+  positional: string[],
+  listing = false,
+): VsphereOptions {
   if (ic === undefined) {
-    throw new UsageError(`-i libvirt needs the vCenter or ESXi URI: add -ic 'vpx://USER@VCENTER/DATACENTER/HOST?no_verify=1' (or esx://USER@ESXI).`);
+    throw new UsageError(
+      `-i libvirt needs the vCenter or ESXi URI: add -ic 'vpx://USER@VCENTER/DATACENTER/HOST?no_verify=1' (or esx://USER@ESXI).`,
+    );
   }
   const uri = parseVsphereUri(ic);
   for (const [key, flag] of NOT_FOR_VSPHERE) {
     if (raw[key] !== undefined) throw new UsageError(`${flag} does not apply to a vSphere source (-ic): remove it.`);
   }
   if (raw.insecure) {
-    throw new UsageError(`--insecure does not apply to -ic: to skip the certificate check add "?no_verify=1" to the URI (or pass the CA with --ca-file FILE).`);
+    throw new UsageError(
+      `--insecure does not apply to -ic: to skip the certificate check add "?no_verify=1" to the URI (or pass the CA with --ca-file FILE).`,
+    );
   }
   if (raw.caFile !== undefined && uri.noVerify) {
     throw new UsageError(`no_verify=1 turns off the certificate check that --ca-file configures: give only one.`);
   }
   if (raw.ip === undefined || raw.ip === '') {
-    throw new UsageError(`A vSphere source needs the password of ${uri.user}: write it to a file readable only by you and pass "-ip FILE".`);
+    throw new UsageError(
+      `A vSphere source needs the password of ${uri.user}: write it to a file readable only by you and pass "-ip FILE".`,
+    );
   }
   if (!listing && positional.length !== 1) {
-    throw new UsageError(positional.length === 0
-      ? `No VM named: pass the name of the VM to convert after the options ("v2v list -ic URI -ip FILE" lists them).`
-      : `-ic converts one VM, but ${positional.length} were given: ${positional.join(' ')} (use "v2v batch" for several).`);
+    throw new UsageError(
+      positional.length === 0
+        ? `No VM named: pass the name of the VM to convert after the options ("v2v list -ic URI -ip FILE" lists them).`
+        : `-ic converts one VM, but ${positional.length} were given: ${positional.join(' ')} (use "v2v batch" for several).`,
+    );
   }
   return {
     uri,

@@ -50,11 +50,14 @@ export function vsphereSource(vm: VsphereVm, warnings: string[] = []): Source {
     const c = controllers.get(controllerKey);
     const kind = c ? CONTROLLERS[c.type] : undefined;
     if (!c || !kind) {
-      throw new SourceError(`The VM ${vm.name} has ${what} on a controller v2v does not know (${c?.type ?? `key ${controllerKey}`}): move it to a SCSI, SATA, NVMe or IDE controller in vSphere.`);
+      throw new SourceError(
+        `The VM ${vm.name} has ${what} on a controller v2v does not know (${c?.type ?? `key ${controllerKey}`}): move it to a SCSI, SATA, NVMe or IDE controller in vSphere.`,
+      );
     }
     return { bus: kind.bus, controller: c.busNumber, unit, ...(kind.model ? { controllerModel: kind.model } : {}) };
   };
-  const bySlot = (a: Slot, b: Slot): number => BUS_ORDER.indexOf(a.bus) - BUS_ORDER.indexOf(b.bus) || a.controller - b.controller || a.unit - b.unit;
+  const bySlot = (a: Slot, b: Slot): number =>
+    BUS_ORDER.indexOf(a.bus) - BUS_ORDER.indexOf(b.bus) || a.controller - b.controller || a.unit - b.unit;
 
   const disks: SourceDisk[] = vm.disks
     .map((d): SourceDisk => ({ path: d.fileName, ...slotOf(d.controllerKey, d.unitNumber, `the disk ${d.fileName}`) }))

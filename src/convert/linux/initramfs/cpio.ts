@@ -44,7 +44,10 @@ const S_IFMT = 0o170000;
 const align4 = (n: number): number => (n + 3) & ~3;
 
 /** Parses the header at `offset`, or undefined when there is no newc magic there. */
-async function readHeader(fh: FileHandle, offset: number): Promise<{ name: string; rawName: string; mode: number; size: number; dataOffset: number; next: number } | undefined> {
+async function readHeader(
+  fh: FileHandle,
+  offset: number,
+): Promise<{ name: string; rawName: string; mode: number; size: number; dataOffset: number; next: number } | undefined> {
   const head = Buffer.alloc(HEADER + 512);
   const { bytesRead } = await fh.read(head, 0, head.length, offset);
   if (bytesRead < HEADER) return undefined;
@@ -124,7 +127,8 @@ export async function listArchives(path: string): Promise<CpioListing> {
         continue;
       }
       if (header.rawName.startsWith('./')) dotSlash = true;
-      if (header.name !== '' && header.name !== '.') entries.push({ name: header.name, mode: header.mode, size: header.size, dataOffset: header.dataOffset });
+      if (header.name !== '' && header.name !== '.')
+        entries.push({ name: header.name, mode: header.mode, size: header.size, dataOffset: header.dataOffset });
       offset = header.next;
     }
     if (trailerOffset === -1) throw new Error('the cpio stream has no trailer');
@@ -178,7 +182,11 @@ export function newcMember(entry: { name: string; mode: number; data?: Buffer },
 export function newcArchiveTail(entries: NewEntry[], options: { dotSlash: boolean; mtime: number; firstIno: number }): Buffer {
   const prefix = options.dotSlash ? './' : '';
   const parts = entries.map((e, i) =>
-    newcMember({ name: `${prefix}${e.name}`, mode: (e.data === undefined ? S_IFDIR : S_IFREG) | e.perm, ...(e.data ? { data: e.data } : {}) }, options.firstIno + i, options.mtime),
+    newcMember(
+      { name: `${prefix}${e.name}`, mode: (e.data === undefined ? S_IFDIR : S_IFREG) | e.perm, ...(e.data ? { data: e.data } : {}) },
+      options.firstIno + i,
+      options.mtime,
+    ),
   );
   parts.push(newcMember({ name: TRAILER, mode: 0 }, 0, 0));
   return Buffer.concat(parts);

@@ -36,7 +36,10 @@ export interface DepEntry {
 
 /** A module's name as modprobe knows it, from its path (dashes are underscores). */
 export function moduleName(path: string): string {
-  return posix.basename(path).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
+  return posix
+    .basename(path)
+    .replace(/\.ko(\.(xz|zst|gz))?$/, '')
+    .replace(/-/g, '_');
 }
 
 /** Parses modules.dep (`path: dep dep...`) into entries by module name. */
@@ -46,14 +49,27 @@ export function parseModulesDep(text: string): Map<string, DepEntry> {
     const at = line.indexOf(':');
     if (at <= 0) continue;
     const path = line.slice(0, at).trim();
-    map.set(moduleName(path), { path, deps: line.slice(at + 1).trim().split(/\s+/).filter(Boolean) });
+    map.set(moduleName(path), {
+      path,
+      deps: line
+        .slice(at + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean),
+    });
   }
   return map;
 }
 
 /** Names of modules built into the kernel (modules.builtin lists their would-be paths). */
 export function parseModulesBuiltin(text: string): Set<string> {
-  return new Set(text.split('\n').map((l) => l.trim()).filter(Boolean).map(moduleName));
+  return new Set(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .map(moduleName),
+  );
 }
 
 /**
@@ -83,7 +99,12 @@ export function moduleClosure(dep: Map<string, DepEntry>, builtin: Set<string>, 
 
 /** Appends to /conf/modules the names it does not list yet. */
 export function withConfModules(text: string, names: string[]): string {
-  const listed = new Set(text.split('\n').map((l) => l.replace(/#.*/, '').trim().split(/\s+/)[0]).filter(Boolean));
+  const listed = new Set(
+    text
+      .split('\n')
+      .map((l) => l.replace(/#.*/, '').trim().split(/\s+/)[0])
+      .filter(Boolean),
+  );
   const add = names.filter((n) => !listed.has(n));
   if (add.length === 0) return text;
   return `${text === '' || text.endsWith('\n') ? text : `${text}\n`}${add.join('\n')}\n`;
@@ -91,15 +112,15 @@ export function withConfModules(text: string, names: string[]): string {
 
 /** Where the image's udev finds .link files and rules, as initramfs-tools' udev hook lays them out ((usr/)lib/...). */
 export function pinDirectoryInImage(names: Set<string>, guestFile: string): string | undefined {
-  const candidates = guestFile.endsWith('.link') ? ['lib/systemd/network', 'usr/lib/systemd/network'] : ['lib/udev/rules.d', 'usr/lib/udev/rules.d'];
+  const candidates = guestFile.endsWith('.link')
+    ? ['lib/systemd/network', 'usr/lib/systemd/network']
+    : ['lib/udev/rules.d', 'usr/lib/udev/rules.d'];
   return candidates.find((dir) => names.has(dir));
 }
 
 /** What happened to one image. */
 export type ExtendOutcome =
-  | { status: 'extended'; modules: string[]; pins: string[] }
-  | { status: 'current' }
-  | { status: 'not-understood'; reason: string };
+  { status: 'extended'; modules: string[]; pins: string[] } | { status: 'current' } | { status: 'not-understood'; reason: string };
 
 /** What the caller passes. */
 export interface ExtendRequest {
@@ -141,7 +162,8 @@ async function extendIn(work: string, { g, version, image, modules, pinFiles }: 
   const main = segments.at(-1);
   if (!main || main.kind !== 'compressed') return notUnderstood('no compressed main archive');
   if (main.compression === 'unknown') return notUnderstood(`neither a cpio archive nor a known compression at byte ${main.start}`);
-  if (!isHandled(main.compression)) return notUnderstood(`its main archive is compressed with ${main.compression}, which v2v does not recompress`);
+  if (!isHandled(main.compression))
+    return notUnderstood(`its main archive is compressed with ${main.compression}, which v2v does not recompress`);
   const mainZ = join(work, 'main.z');
   const mainCpio = join(work, 'main.cpio');
   await pipeline(createReadStream(img, { start: main.start }), createWriteStream(mainZ));
@@ -166,10 +188,14 @@ async function extendIn(work: string, { g, version, image, modules, pinFiles }: 
   await mkdir(indexDir);
   await g.downloadMany(indexes.map((n) => [`${moddir}/${n}`, join(indexDir, n)]));
   const dep = parseModulesDep(await readFile(join(indexDir, 'modules.dep'), 'utf8'));
-  const builtin = indexes.includes('modules.builtin') ? parseModulesBuiltin(await readFile(join(indexDir, 'modules.builtin'), 'utf8')) : new Set<string>();
+  const builtin = indexes.includes('modules.builtin')
+    ? parseModulesBuiltin(await readFile(join(indexDir, 'modules.builtin'), 'utf8'))
+    : new Set<string>();
   // The guest's indexes fit the image only if its modules are the guest's, at the same paths.
   const known = new Set([...dep.values()].map((e) => e.path));
-  const imageModules = listing.entries.filter((e) => e.name.startsWith(`${prefix}/`) && /\.ko(\.\w+)?$/.test(e.name)).map((e) => e.name.slice(prefix.length + 1));
+  const imageModules = listing.entries
+    .filter((e) => e.name.startsWith(`${prefix}/`) && /\.ko(\.\w+)?$/.test(e.name))
+    .map((e) => e.name.slice(prefix.length + 1));
   const stranger = imageModules.find((p) => !known.has(p));
   if (stranger) return notUnderstood(`its module ${stranger} is not in the guest's modules.dep`);
   const { paths, unknown } = moduleClosure(dep, builtin, modules);
@@ -222,7 +248,14 @@ async function extendIn(work: string, { g, version, image, modules, pinFiles }: 
     add.push({ name: pin.name, perm: 0o644, data: pin.data });
   }
   const added = missing.map(moduleName);
-  add.push({ name: MARKER, perm: 0o644, data: Buffer.from(`# Added by v2v (conversion to KVM), not by update-initramfs:\n${[...added, ...pins.map((p) => p.name)].join('\n')}\n`, 'utf8') });
+  add.push({
+    name: MARKER,
+    perm: 0o644,
+    data: Buffer.from(
+      `# Added by v2v (conversion to KVM), not by update-initramfs:\n${[...added, ...pins.map((p) => p.name)].join('\n')}\n`,
+      'utf8',
+    ),
+  });
 
   // The main archive up to its trailer, our members and a new trailer, recompressed the same way.
   const newCpio = join(work, 'main.new.cpio');

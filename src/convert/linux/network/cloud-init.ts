@@ -26,7 +26,10 @@ export type CloudInitNetwork = 'absent' | 'disabled' | 'enabled';
  * (`network-config=disabled`, or `cloud-init=disabled` for all of it). A file
  * that is not valid YAML sets nothing.
  */
-export function cloudInitNetwork(files: ReadonlyArray<{ path: string; text: string }>, cmdline: string): Exclude<CloudInitNetwork, 'absent'> {
+export function cloudInitNetwork(
+  files: ReadonlyArray<{ path: string; text: string }>,
+  cmdline: string,
+): Exclude<CloudInitNetwork, 'absent'> {
   if (/(^|\s|")(network-config|cloud-init)=disabled(\s|"|$)/m.test(cmdline)) return 'disabled';
   let config: unknown;
   for (const { text } of files) {

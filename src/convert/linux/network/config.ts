@@ -62,7 +62,7 @@ export function netmaskToPrefix(mask: string): number | undefined {
   const parts = mask.trim().split('.');
   if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) < 256)) return undefined;
   const bits = parts.map((p) => Number(p).toString(2).padStart(8, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
 }
 
 /** "192.0.2.10/24" (or a bare address) → StaticIp without gateway. */
@@ -74,7 +74,12 @@ function addressWithPrefix(text: string, dns: string[] = []): StaticIp | undefin
 
 /** Glob (`*`, `?`) → RegExp for one path component. */
 export function globRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
 /** Splits a value list on whitespace, commas or semicolons. */
@@ -102,7 +107,11 @@ const IFUPDOWN_STANZA = /^(iface|mapping|auto|allow-[\w-]+|source|source-directo
 /** Parses an interfaces(5) file: stanzas, their options, and what it sources. */
 export function parseIfupdown(text: string, file: string): IfupdownFile {
   // Continuation lines end in a backslash; comments are whole lines starting with #.
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const byName = new Map<string, { options: Array<[string, string]>; methods: string[] }>();
   const sources: IfupdownFile['sources'] = [];
   const mentioned: string[] = [];
@@ -141,7 +150,9 @@ export function parseIfupdown(text: string, file: string): IfupdownFile {
     const vlanParent = dottedVlanParent(name);
     if (vlanParent !== undefined && !lowers.includes(vlanParent)) lowers.push(vlanParent);
     const isVirtual =
-      lowers.length > 0 || options.some(([k]) => /^(bond|bridge)-/.test(k) && k !== 'bond-master' && k !== 'bond-primary') || get('vlan-raw-device').length > 0;
+      lowers.length > 0 ||
+      options.some(([k]) => /^(bond|bridge)-/.test(k) && k !== 'bond-master' && k !== 'bond-primary') ||
+      get('vlan-raw-device').length > 0;
     const dns = get('dns-nameservers').flatMap(words);
     const staticIps: StaticIp[] = [];
     const gateway = get('gateway')[0];
@@ -206,7 +217,10 @@ export function parseIfcfg(text: string, file: string): ConfiguredInterface | un
     vars.get('BRIDGE')?.toLowerCase() === 'yes' ||
     lowers.length > 0;
   const mac = normalizeMac(vars.get('HWADDR') ?? vars.get('LLADDR'));
-  const dns = [...vars.entries()].filter(([k]) => /^DNS\d+$/.test(k)).sort(([a], [b]) => Number(a.slice(3)) - Number(b.slice(3))).map(([, v]) => v);
+  const dns = [...vars.entries()]
+    .filter(([k]) => /^DNS\d+$/.test(k))
+    .sort(([a], [b]) => Number(a.slice(3)) - Number(b.slice(3)))
+    .map(([, v]) => v);
   const staticIps: StaticIp[] = [];
   for (const [key, value] of [...vars.entries()].filter(([k]) => /^IPADDR(_?\d+)?$/.test(k))) {
     const suffix = key.slice('IPADDR'.length);
@@ -285,7 +299,16 @@ export function parseNmKeyfile(text: string, file: string): ConfiguredInterface 
     }
   }
   const dhcp = (one('ipv4', 'method') ?? 'auto') === 'auto' && staticIps.length === 0 && !isVirtual;
-  return { file, kind: 'networkmanager', ...(name !== undefined ? { name } : {}), ...(mac ? { mac } : {}), virtual: isVirtual, lowers, ...(dhcp ? { dhcp } : {}), staticIps };
+  return {
+    file,
+    kind: 'networkmanager',
+    ...(name !== undefined ? { name } : {}),
+    ...(mac ? { mac } : {}),
+    virtual: isVirtual,
+    lowers,
+    ...(dhcp ? { dhcp } : {}),
+    staticIps,
+  };
 }
 
 /** Parses a systemd-networkd `.network` file: [Match] Name=/MACAddress=, and the virtual devices it attaches (Bond=, Bridge=, VLAN=). */
@@ -293,7 +316,9 @@ export function parseNetworkdNetwork(text: string, file: string): ConfiguredInte
   const ini = parseIni(text);
   const all = (section: string, key: string): string[] => (ini.get(section)?.get(key) ?? []).flatMap((v) => words(v));
   const names = all('Match', 'Name');
-  const macs = all('Match', 'MACAddress').map(normalizeMac).filter((m): m is string => m !== undefined);
+  const macs = all('Match', 'MACAddress')
+    .map(normalizeMac)
+    .filter((m): m is string => m !== undefined);
   const dns = all('Network', 'DNS');
   const gateway = all('Network', 'Gateway')[0];
   const staticIps = [...all('Network', 'Address'), ...all('Address', 'Address')]
@@ -306,7 +331,8 @@ export function parseNetworkdNetwork(text: string, file: string): ConfiguredInte
   // A negated or wildcard Name= matches no particular device.
   const concrete = names.filter(isConcreteName);
   if (concrete.length > 0) {
-    for (const name of concrete) result.push({ ...common, name, ...(macs.length === 1 ? { mac: macs[0] } : {}), virtual: false, lowers: [] });
+    for (const name of concrete)
+      result.push({ ...common, name, ...(macs.length === 1 ? { mac: macs[0] } : {}), virtual: false, lowers: [] });
   } else if (names.length === 0) {
     for (const mac of macs) result.push({ ...common, mac, virtual: false, lowers: [] });
   }
@@ -342,11 +368,18 @@ function stringList(value: unknown): string[] {
 function netplanAddresses(device: YamlMap): StaticIp[] {
   const nameservers = isMap(device['nameservers']) ? stringList(device['nameservers']['addresses']) : [];
   const addresses = Array.isArray(device['addresses'])
-    ? device['addresses'].map((a) => (typeof a === 'string' ? a : isMap(a) ? Object.keys(a)[0] : undefined)).filter((a): a is string => a !== undefined)
+    ? device['addresses']
+        .map((a) => (typeof a === 'string' ? a : isMap(a) ? Object.keys(a)[0] : undefined))
+        .filter((a): a is string => a !== undefined)
     : [];
   const routes = Array.isArray(device['routes']) ? device['routes'].filter(isMap) : [];
   const defaultRoute = routes.find((r) => r['to'] === 'default' || r['to'] === '0.0.0.0/0');
-  const gateway = typeof device['gateway4'] === 'string' ? device['gateway4'] : typeof defaultRoute?.['via'] === 'string' ? defaultRoute['via'] : undefined;
+  const gateway =
+    typeof device['gateway4'] === 'string'
+      ? device['gateway4']
+      : typeof defaultRoute?.['via'] === 'string'
+        ? defaultRoute['via']
+        : undefined;
   const ips = addresses.map((a) => addressWithPrefix(a, nameservers)).filter((ip): ip is StaticIp => ip !== undefined);
   if (ips[0] && gateway) ips[0].gateway = gateway;
   return ips;
@@ -402,7 +435,15 @@ export function parseNetplan(text: string, file: string): ConfiguredInterface[] 
       const lowers = section === 'vlans' ? (typeof device['link'] === 'string' ? [device['link']] : []) : stringList(device['interfaces']);
       const dhcp = device['dhcp4'] === true;
       const members = lowers.map(lowerName).filter((n) => n.startsWith('mac:') || isConcreteName(n));
-      result.push({ file, kind: 'netplan', name: id, virtual: true, lowers: members, ...(dhcp ? { dhcp } : {}), staticIps: netplanAddresses(device) });
+      result.push({
+        file,
+        kind: 'netplan',
+        name: id,
+        virtual: true,
+        lowers: members,
+        ...(dhcp ? { dhcp } : {}),
+        staticIps: netplanAddresses(device),
+      });
     }
   }
   return result;

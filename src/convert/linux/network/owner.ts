@@ -86,7 +86,9 @@ export function ownerOfConfigured(kinds: ReadonlySet<NetConfigKind>, facts: Owne
       notes.push('NetworkManager manages the devices of /etc/network/interfaces ([ifupdown] managed=true)');
     } else {
       live = live.filter((k) => k !== 'networkmanager');
-      notes.push("NetworkManager leaves the devices of /etc/network/interfaces unmanaged ([ifupdown] managed=false), so its profile is not used");
+      notes.push(
+        'NetworkManager leaves the devices of /etc/network/interfaces unmanaged ([ifupdown] managed=false), so its profile is not used',
+      );
     }
   }
   const kind = PRECEDENCE.find((k) => live.includes(k)) as NetConfigKind;
@@ -107,7 +109,10 @@ export function ownerOfNew(others: ReadonlySet<NetConfigKind>, facts: OwnerFacts
 // ------------------------------------------------------- NetworkManager ----
 
 /** NetworkManager's settings that decide what it manages, from its config files in the order it reads them. */
-export function nmManagement(files: ReadonlyArray<{ path: string; text: string }>): { ifupdownManaged: boolean; unmanagedEthernet: boolean } {
+export function nmManagement(files: ReadonlyArray<{ path: string; text: string }>): {
+  ifupdownManaged: boolean;
+  unmanagedEthernet: boolean;
+} {
   let managed: string | undefined;
   let unmanaged: string | undefined;
   for (const { text } of files) {
@@ -115,7 +120,10 @@ export function nmManagement(files: ReadonlyArray<{ path: string; text: string }
     managed = ini.get('ifupdown')?.get('managed')?.at(-1) ?? managed;
     unmanaged = ini.get('keyfile')?.get('unmanaged-devices')?.at(-1) ?? unmanaged;
   }
-  const specs = (unmanaged ?? '').split(/[;,]/).map((s) => s.trim()).filter((s) => s !== '');
+  const specs = (unmanaged ?? '')
+    .split(/[;,]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const covers = specs.some((s) => s === '*' || s === 'type:ethernet' || s === 'interface-name:*');
   const excepted = specs.some((s) => s === 'except:type:ethernet');
   return { ifupdownManaged: /^(true|yes|1)$/i.test(managed ?? ''), unmanagedEthernet: covers && !excepted };
@@ -126,10 +134,14 @@ export function nmManagement(files: ReadonlyArray<{ path: string; text: string }
  * NetworkManager.conf, then the conf.d files of /usr/lib and /etc sorted
  * by name (a file in /etc hides the /usr/lib one of the same name).
  */
-export function nmConfigOrder(main: string | undefined, confD: ReadonlyArray<{ path: string; text: string }>): Array<{ path: string; text: string }> {
+export function nmConfigOrder(
+  main: string | undefined,
+  confD: ReadonlyArray<{ path: string; text: string }>,
+): Array<{ path: string; text: string }> {
   const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
   const byName = new Map<string, { path: string; text: string }>();
-  for (const file of [...confD].sort((a, b) => Number(a.path.startsWith('/etc/')) - Number(b.path.startsWith('/etc/')))) byName.set(base(file.path), file);
+  for (const file of [...confD].sort((a, b) => Number(a.path.startsWith('/etc/')) - Number(b.path.startsWith('/etc/'))))
+    byName.set(base(file.path), file);
   const sorted = [...byName.values()].sort((a, b) => (base(a.path) < base(b.path) ? -1 : base(a.path) > base(b.path) ? 1 : 0));
   return [...(main !== undefined ? [{ path: '/etc/NetworkManager/NetworkManager.conf', text: main }] : []), ...sorted];
 }

@@ -13,13 +13,9 @@
  * only for `--mac MAC:ip:...` (static.ts). Ambiguity is a warning
  * naming the interfaces, never a guess.
  */
-import type { NicNetworkReport,SourceNic,StaticIp } from '../../../model.js';
-import { KIND_NAMES,ownerOfConfigured,type OwnerFacts } from './owner.js';
-import {
-type ConfiguredInterface,
-type ExistingPin,
-type NetConfigKind
-} from './config.js';
+import type { NicNetworkReport, SourceNic, StaticIp } from '../../../model.js';
+import { KIND_NAMES, ownerOfConfigured, type OwnerFacts } from './owner.js';
+import { type ConfiguredInterface, type ExistingPin, type NetConfigKind } from './config.js';
 
 /** A NIC-facing interface of the guest's config, bonds/VLANs/bridges looked through. */
 export interface PhysicalInterface {
@@ -186,7 +182,9 @@ export function tieInterfaces(physicals: PhysicalInterface[], nics: SourceNic[])
       nics.length === 0
         ? `the guest's network config names ${names} but the VM has no NIC`
         : `cannot tell which source NIC the guest's interface${pending.length > 1 ? 's' : ''} ${names} ${pending.length > 1 ? 'are' : 'is'} (no MAC in the config, no VMware slot name)`;
-    ties.warnings.push(`${why}: ${pending.length > 1 ? 'they were' : 'it was'} not pinned; after the first boot check the guest's interface names (ip link) against its network config`);
+    ties.warnings.push(
+      `${why}: ${pending.length > 1 ? 'they were' : 'it was'} not pinned; after the first boot check the guest's interface names (ip link) against its network config`,
+    );
     for (const phys of pending) ties.unmatched.push({ phys, note: `${why}; nothing pinned` });
   }
   return ties;
@@ -198,7 +196,14 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
   const { assigned, unmatched, warnings } = tieInterfaces(physicals, nics);
   plan.warnings.push(...warnings);
   for (const { phys, note } of unmatched) {
-    plan.reports.push({ names: namesOf([phys]), files: [], staticIps: phys.staticIps, ...(phys.dhcp ? { dhcp: true } : {}), source: 'guest', note });
+    plan.reports.push({
+      names: namesOf([phys]),
+      files: [],
+      staticIps: phys.staticIps,
+      ...(phys.dhcp ? { dhcp: true } : {}),
+      source: 'guest',
+      note,
+    });
   }
 
   const ruleLines: string[] = [];
@@ -224,7 +229,9 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
     }
     if (named.length > 1) {
       report.note = `the guest's config gives this NIC several names (${named.join(', ')}); nothing pinned`;
-      plan.warnings.push(`the guest's network config gives ${nicLabel} several names (${named.join(', ')}): none was pinned; keep one in the guest's config`);
+      plan.warnings.push(
+        `the guest's network config gives ${nicLabel} several names (${named.join(', ')}): none was pinned; keep one in the guest's config`,
+      );
       return;
     }
     const name = named[0] as string;
@@ -247,7 +254,9 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
     }
     if (existing[0]) {
       report.note = `${existing[0].file} names this NIC ${existing[0].name}; nothing pinned`;
-      plan.warnings.push(`${existing[0].file} names ${nicLabel} ${existing[0].name}, but the guest's network config uses ${name}: left as is; make them agree in the guest`);
+      plan.warnings.push(
+        `${existing[0].file} names ${nicLabel} ${existing[0].name}, but the guest's network config uses ${name}: left as is; make them agree in the guest`,
+      );
       return;
     }
     if (guest.systemdUdev && KERNEL_NAME_RE.test(name)) {
@@ -276,7 +285,10 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
   if (ruleLines.length > 0) {
     const before = guest.persistentNetRules ?? '';
     const header = before === '' ? '# Network interface names, by MAC.\n' : before.endsWith('\n') ? '' : '\n';
-    plan.writes.push({ path: PERSISTENT_NET_RULES, content: `${before}${header}# Added by v2v (conversion to KVM): the names the network config uses.\n${ruleLines.join('\n')}\n` });
+    plan.writes.push({
+      path: PERSISTENT_NET_RULES,
+      content: `${before}${header}# Added by v2v (conversion to KVM): the names the network config uses.\n${ruleLines.join('\n')}\n`,
+    });
   }
   return plan;
 }
@@ -287,7 +299,9 @@ export function planNetworkPins(physicals: PhysicalInterface[], nics: SourceNic[
  * (owner.ts), if that one gives it one name.
  */
 function managedNames(phys: readonly PhysicalInterface[], facts: OwnerFacts | undefined, nicLabel: string, log: string[]): string[] {
-  const nameOf = (ps: readonly PhysicalInterface[]): string[] => [...new Set(ps.map((p) => p.name).filter((n): n is string => n !== undefined))];
+  const nameOf = (ps: readonly PhysicalInterface[]): string[] => [
+    ...new Set(ps.map((p) => p.name).filter((n): n is string => n !== undefined)),
+  ];
   const all = nameOf(phys);
   if (all.length < 2 || facts === undefined) return all;
   const owner = ownerOfConfigured(new Set(phys.flatMap((p) => p.kinds)), facts);

@@ -3,22 +3,37 @@
  * (read-config.ts), pins each interface name to its source NIC's MAC
  * (pin-plan.ts), applies `--mac MAC:ip:...` (static.ts) and reports per NIC.
  */
-import type { NicNetworkReport,StaticIp } from '../../../model.js';
+import type { NicNetworkReport, StaticIp } from '../../../model.js';
 import type { ConvertInput } from '../../convert-input.js';
-import { planStaticIps,reportStaticIps,type StaticPlan } from './static.js';
-import { readStaticGuest,writeStaticPlan,type GuestOwnerFacts } from './static-guest.js';
-import { describeNetworkReport,LINK_DIR,PERSISTENT_NET_RULES,physicalInterfaces,planNetworkPins,tieInterfaces,type PhysicalInterface,type PinGuest } from './pin-plan.js';
-import { readGuestNetworkConfig,readPinGuest } from './read-config.js';
+import { planStaticIps, reportStaticIps, type StaticPlan } from './static.js';
+import { readStaticGuest, writeStaticPlan, type GuestOwnerFacts } from './static-guest.js';
 import {
-type ConfiguredInterface
-} from './config.js';
+  describeNetworkReport,
+  LINK_DIR,
+  PERSISTENT_NET_RULES,
+  physicalInterfaces,
+  planNetworkPins,
+  tieInterfaces,
+  type PhysicalInterface,
+  type PinGuest,
+} from './pin-plan.js';
+import { readGuestNetworkConfig, readPinGuest } from './read-config.js';
+import { type ConfiguredInterface } from './config.js';
 
 /** The --mac ...:ip: decisions, from the guest's config as read and its ties to the source NICs. */
-async function planGuestStaticIps(input: ConvertInput, entries: ConfiguredInterface[], pinGuest: PinGuest & { owner: GuestOwnerFacts }): Promise<StaticPlan | undefined> {
+async function planGuestStaticIps(
+  input: ConvertInput,
+  entries: ConfiguredInterface[],
+  pinGuest: PinGuest & { owner: GuestOwnerFacts },
+): Promise<StaticPlan | undefined> {
   const requests = input.staticIps ?? new Map<string, StaticIp[]>();
   if (requests.size === 0) return undefined;
   const tied = new Map<number, PhysicalInterface[]>();
-  for (const [index, ties] of tieInterfaces(physicalInterfaces(entries), input.source.nics).assigned) tied.set(index, ties.map((t) => t.phys));
+  for (const [index, ties] of tieInterfaces(physicalInterfaces(entries), input.source.nics).assigned)
+    tied.set(
+      index,
+      ties.map((t) => t.phys),
+    );
   const guest = await readStaticGuest(input.g, entries, pinGuest.existingPins, pinGuest.owner);
   return planStaticIps(requests, input.source.nics, entries, tied, guest);
 }

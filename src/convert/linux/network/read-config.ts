@@ -5,20 +5,20 @@
  * udev flavour, kernel naming and existing pins. Parsing is config.ts'.
  */
 import type { Guestfs } from '../../../../drivers/guestfish.js';
-import { readOwnerFacts,type GuestOwnerFacts } from './static-guest.js';
-import { LINK_DIR,PERSISTENT_NET_RULES,type PinGuest } from './pin-plan.js';
+import { readOwnerFacts, type GuestOwnerFacts } from './static-guest.js';
+import { LINK_DIR, PERSISTENT_NET_RULES, type PinGuest } from './pin-plan.js';
 import {
-parseIfcfg,
-parseIfupdown,
-parseLinkFile,
-parseNetplan,
-parseNetworkdNetdev,
-parseNetworkdNetwork,
-parseNmKeyfile,
-parseUdevNetRules,
-globRegExp,
-type ConfiguredInterface,
-type ExistingPin
+  parseIfcfg,
+  parseIfupdown,
+  parseLinkFile,
+  parseNetplan,
+  parseNetworkdNetdev,
+  parseNetworkdNetwork,
+  parseNmKeyfile,
+  parseUdevNetRules,
+  globRegExp,
+  type ConfiguredInterface,
+  type ExistingPin,
 } from './config.js';
 
 /** Regular files in a guest directory (sorted), or none when it does not exist. */
@@ -73,7 +73,9 @@ export async function readGuestNetworkConfig(g: Guestfs, warn: (message: string)
     try {
       found.push(...parseNetplan(await g.readFile(file), file));
     } catch (error) {
-      warn(`${file} is not valid YAML (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): its interfaces were not pinned`);
+      warn(
+        `${file} is not valid YAML (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): its interfaces were not pinned`,
+      );
     }
   }
   for (const file of await filesIn(g, LINK_DIR, (n) => n.endsWith('.network') || n.endsWith('.netdev'))) {
@@ -92,8 +94,10 @@ export async function readPinGuest(g: Guestfs, entries: readonly ConfiguredInter
   const systemdUdev = (await g.exists('/lib/systemd/systemd-udevd')) || (await g.exists('/usr/lib/systemd/systemd-udevd'));
   const grubDefault = (await g.exists('/etc/default/grub')) ? await g.readFile('/etc/default/grub') : '';
   const existingPins: ExistingPin[] = [];
-  for (const file of await filesIn(g, LINK_DIR, (n) => n.endsWith('.link'))) existingPins.push(...parseLinkFile(await g.readFile(file), file));
-  for (const file of await filesIn(g, '/etc/udev/rules.d', (n) => n.endsWith('.rules'))) existingPins.push(...parseUdevNetRules(await g.readFile(file), file));
+  for (const file of await filesIn(g, LINK_DIR, (n) => n.endsWith('.link')))
+    existingPins.push(...parseLinkFile(await g.readFile(file), file));
+  for (const file of await filesIn(g, '/etc/udev/rules.d', (n) => n.endsWith('.rules')))
+    existingPins.push(...parseUdevNetRules(await g.readFile(file), file));
   const persistentNetRules = (await g.exists(PERSISTENT_NET_RULES)) ? await g.readFile(PERSISTENT_NET_RULES) : undefined;
   return {
     systemdUdev,

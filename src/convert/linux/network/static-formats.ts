@@ -34,7 +34,9 @@ function gatewayOf(ips: readonly StaticIp[], v6: boolean): string | undefined {
 
 /** What a written file says it comes from: the option as given. */
 export function optionText(mac: string, ips: readonly StaticIp[]): string {
-  return ips.map((ip) => `--mac ${mac}:ip:${[ip.address, ip.gateway ?? '', ip.prefix ?? '', ...ip.dns].join(',').replace(/,+$/, '')}`).join(' ');
+  return ips
+    .map((ip) => `--mac ${mac}:ip:${[ip.address, ip.gateway ?? '', ip.prefix ?? '', ...ip.dns].join(',').replace(/,+$/, '')}`)
+    .join(' ');
 }
 
 /** Every line prefixed with "# ", so a file keeps what it replaced. */
@@ -94,7 +96,13 @@ export function ifupdownBringsUp(text: string, name: string): boolean {
  * static ones; the old stanzas stay in place, commented out. Returns
  * undefined when the text has no such stanza.
  */
-export function replaceIfupdownStanzas(text: string, name: string, mac: string, ips: readonly StaticIp[], withDns: boolean): string | undefined {
+export function replaceIfupdownStanzas(
+  text: string,
+  name: string,
+  mac: string,
+  ips: readonly StaticIp[],
+  withDns: boolean,
+): string | undefined {
   const lines = text.split('\n');
   const families = new Set(ips.map((ip) => (isV6(ip) ? 'inet6' : 'inet')));
   const ranges = ifaceStanzas(lines, name, families);
@@ -286,7 +294,11 @@ export function netplanNew(mac: string, ips: readonly StaticIp[], renderer?: str
   const doc = parseDocument('network:\n  version: 2\n');
   // Quoted: an all-digit MAC (00:50:56:11:22:33) is a number in YAML 1.1.
   const quotedMac = Object.assign(new Scalar(mac), { type: Scalar.QUOTE_DOUBLE });
-  const device = { match: { macaddress: quotedMac }, ...(renderer !== undefined && renderer !== 'networkd' ? { renderer } : {}), ...netplanSettings(ips) };
+  const device = {
+    match: { macaddress: quotedMac },
+    ...(renderer !== undefined && renderer !== 'networkd' ? { renderer } : {}),
+    ...netplanSettings(ips),
+  };
   doc.setIn(['network', 'ethernets', `v2v-${mac.replace(/:/g, '')}`], doc.createNode(device));
   doc.commentBefore = ` Written by v2v: ${optionText(mac, ips)}.`;
   return doc.toString();
@@ -299,7 +311,13 @@ export function netplanNew(mac: string, ips: readonly StaticIp[], renderer?: str
  * Edited, not overridden: netplan appends sequences (addresses) of later
  * files to earlier ones instead of replacing them.
  */
-export function netplanEdit(text: string, name: string | undefined, mac: string, ips: readonly StaticIp[], setHere: boolean): string | undefined {
+export function netplanEdit(
+  text: string,
+  name: string | undefined,
+  mac: string,
+  ips: readonly StaticIp[],
+  setHere: boolean,
+): string | undefined {
   const doc = parseDocument(text);
   const ethernets = doc.getIn(['network', 'ethernets']);
   if (!(ethernets instanceof YAMLMap)) return undefined;

@@ -33,7 +33,9 @@ async function readAll(g: Guestfs, paths: string[]): Promise<Array<{ path: strin
 
 /** A unit enabled by a link in one of the .wants directories (or an alias link) of /etc/systemd/system. */
 async function enabledUnit(g: Guestfs, unit: string, alias?: string): Promise<boolean> {
-  const wants = ['multi-user.target.wants', 'sysinit.target.wants', 'network-online.target.wants'].map((d) => `/etc/systemd/system/${d}/${unit}`);
+  const wants = ['multi-user.target.wants', 'sysinit.target.wants', 'network-online.target.wants'].map(
+    (d) => `/etc/systemd/system/${d}/${unit}`,
+  );
   return anyExists(g, [...wants, ...(alias !== undefined ? [`/etc/systemd/system/${alias}`] : [])]);
 }
 

@@ -122,7 +122,9 @@ export function nameForNewConfig(nic: SourceNic & { mac: string }, pins: readonl
 
 /** The config entries of one physical interface (its own, not those of bonds or VLANs on it). */
 function entriesOf(phys: PhysicalInterface, entries: readonly ConfiguredInterface[]): ConfiguredInterface[] {
-  return entries.filter((e) => !e.virtual && phys.files.includes(e.file) && (phys.name !== undefined ? e.name === phys.name : e.mac === phys.mac));
+  return entries.filter(
+    (e) => !e.virtual && phys.files.includes(e.file) && (phys.name !== undefined ? e.name === phys.name : e.mac === phys.mac),
+  );
 }
 
 /** Whether ifupdown reads `path` through one of /etc/network/interfaces' source lines. */
@@ -166,7 +168,10 @@ export function planStaticIps(
     const nic = nics[index];
     if (nic === undefined) {
       const macs = nics.flatMap((n) => (n.mac !== undefined ? [n.mac] : []));
-      plan.refused.set(mac, { ips, why: `the VM has no NIC with that MAC (${macs.length > 0 ? `its NICs: ${macs.join(', ')}` : 'none of its NICs has a fixed MAC'})` });
+      plan.refused.set(mac, {
+        ips,
+        why: `the VM has no NIC with that MAC (${macs.length > 0 ? `its NICs: ${macs.join(', ')}` : 'none of its NICs has a fixed MAC'})`,
+      });
       continue;
     }
     const physs = tied.get(index) ?? [];
@@ -188,7 +193,9 @@ function keepFromCloudInit(plan: StaticPlan, guest: StaticGuest): void {
   const applied = [...plan.applied].map(([mac, { ips }]) => ({ mac, ips }));
   plan.writes.push({ path: CLOUD_INIT_V2V_CFG, content: cloudInitDisableNetwork(applied) });
   plan.cloudInitFile = CLOUD_INIT_V2V_CFG;
-  plan.log.push(`disabled cloud-init's network config so it keeps the --mac addresses (it would render the network config again from its datasource on a later boot): ${CLOUD_INIT_V2V_CFG}`);
+  plan.log.push(
+    `disabled cloud-init's network config so it keeps the --mac addresses (it would render the network config again from its datasource on a later boot): ${CLOUD_INIT_V2V_CFG}`,
+  );
 }
 
 /** The NIC has config in the guest: replace it there. Returns why not, when it cannot. */
@@ -208,7 +215,9 @@ function applyToConfigured(request: Request, physs: PhysicalInterface[], entries
   const name = names[0];
   if (why !== undefined) {
     const unused = [...new Set(own.filter((e) => e.kind !== kind).map((e) => e.file))].sort();
-    request.plan.log.push(`${request.mac}${name !== undefined ? ` (${name})` : ''} is configured by ${KIND_NAMES[kind]} (${why}): ${unused.join(', ')} left as ${unused.length === 1 ? 'it is' : 'they are'}`);
+    request.plan.log.push(
+      `${request.mac}${name !== undefined ? ` (${name})` : ''} is configured by ${KIND_NAMES[kind]} (${why}): ${unused.join(', ')} left as ${unused.length === 1 ? 'it is' : 'they are'}`,
+    );
   }
   switch (kind) {
     case 'ifupdown':
@@ -251,7 +260,9 @@ function applyToNew(request: Request, entries: readonly ConfiguredInterface[], k
 function applied(request: Request, kind: NetConfigKind, files: string[], name?: string): undefined {
   const { plan, mac, ips, configured } = request;
   plan.applied.set(mac, { files, kind, ips, configured, ...(name !== undefined ? { name } : {}) });
-  plan.log.push(`static ${ips.map(cidrOf).join(', ')} from --mac for ${mac}${name !== undefined ? ` (${name})` : ''}: ${kind} ${files.join(', ')}`);
+  plan.log.push(
+    `static ${ips.map(cidrOf).join(', ')} from --mac for ${mac}${name !== undefined ? ` (${name})` : ''}: ${kind} ${files.join(', ')}`,
+  );
   return undefined;
 }
 
@@ -265,8 +276,12 @@ function addInterface(request: Request, file: string, kind: NetConfigKind, name:
 /** DNS with ifupdown: dns-nameservers always; /etc/resolv.conf too when nothing reads them. Returns the extra files written. */
 function ifupdownDns(request: Request): string[] {
   const mode = request.guest.ifupdownDns;
-  return dnsFallback(request, mode === 'hook' ? 'read' : mode, (dns) =>
-    `the DNS servers ${dns} are in the ifupdown stanza (dns-nameservers), but neither resolvconf nor systemd-resolved reads them and ${RESOLV_CONF} is a link: set them in the guest's resolver`);
+  return dnsFallback(
+    request,
+    mode === 'hook' ? 'read' : mode,
+    (dns) =>
+      `the DNS servers ${dns} are in the ifupdown stanza (dns-nameservers), but neither resolvconf nor systemd-resolved reads them and ${RESOLV_CONF} is a link: set them in the guest's resolver`,
+  );
 }
 
 /**
@@ -331,12 +346,23 @@ function ifcfgWrite(request: Request, name: string, file: string): string | unde
     const routes = ifrouteSuse(name, ips);
     if (routes !== undefined) {
       const old = guest.texts.get(routeFile);
-      plan.writes.push({ path: routeFile, content: old === undefined ? routes : `${routes}# v2v: the file as it was:\n${old.split('\n').map((l) => `# ${l}`).join('\n')}\n` });
+      plan.writes.push({
+        path: routeFile,
+        content:
+          old === undefined
+            ? routes
+            : `${routes}# v2v: the file as it was:\n${old
+                .split('\n')
+                .map((l) => `# ${l}`)
+                .join('\n')}\n`,
+      });
       files.push(routeFile);
     }
     const dns = dnsOf(ips);
     if (dns.length > 0) {
-      plan.warnings.push(`--mac ${mac}: SUSE keeps DNS servers in netconfig, not ifcfg: set NETCONFIG_DNS_STATIC_SERVERS="${dns.join(' ')}" in /etc/sysconfig/network/config in the guest`);
+      plan.warnings.push(
+        `--mac ${mac}: SUSE keeps DNS servers in netconfig, not ifcfg: set NETCONFIG_DNS_STATIC_SERVERS="${dns.join(' ')}" in /etc/sysconfig/network/config in the guest`,
+      );
     }
   }
   if (before === undefined) addInterface(request, file, 'ifcfg', name);
@@ -390,7 +416,9 @@ function networkdWrite(request: Request, oldFiles: string[]): string | undefined
   const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
   const earlier = oldFiles.filter((f) => base(f) < base(file));
   if (earlier.length > 0) {
-    plan.warnings.push(`--mac ${mac}: ${earlier.join(', ')} sort${earlier.length === 1 ? 's' : ''} before ${file} and systemd-networkd uses the first match: rename ${earlier.length === 1 ? 'it' : 'them'} in the guest`);
+    plan.warnings.push(
+      `--mac ${mac}: ${earlier.join(', ')} sort${earlier.length === 1 ? 's' : ''} before ${file} and systemd-networkd uses the first match: rename ${earlier.length === 1 ? 'it' : 'them'} in the guest`,
+    );
   }
   return applied(request, 'networkd', files);
 }
@@ -402,8 +430,12 @@ function networkdWrite(request: Request, oldFiles: string[]): string | undefined
  */
 function networkdDns(request: Request, file: string): string[] {
   const { guest } = request;
-  return dnsFallback(request, guest.networkdDns === 'resolved' ? 'read' : guest.networkdDns, (dns) =>
-    `the DNS servers ${dns} are in ${file} (DNS=), which only systemd-resolved reads, and it is not enabled in the guest; ${RESOLV_CONF} is a link to ${guest.resolvConfLink ?? 'another file'}: enable systemd-resolved in the guest or set them in its resolver`);
+  return dnsFallback(
+    request,
+    guest.networkdDns === 'resolved' ? 'read' : guest.networkdDns,
+    (dns) =>
+      `the DNS servers ${dns} are in ${file} (DNS=), which only systemd-resolved reads, and it is not enabled in the guest; ${RESOLV_CONF} is a link to ${guest.resolvConfLink ?? 'another file'}: enable systemd-resolved in the guest or set them in its resolver`,
+  );
 }
 
 // ------------------------------------------------------------- reports ----
@@ -413,7 +445,10 @@ function networkdDns(request: Request, file: string): string[] {
  * the addresses came from --mac and lists the files; a refused one gets a
  * note and a warning (static-report.ts).
  */
-export function reportStaticIps(reports: readonly NicNetworkReport[], plan: StaticPlan): { reports: NicNetworkReport[]; warnings: string[] } {
+export function reportStaticIps(
+  reports: readonly NicNetworkReport[],
+  plan: StaticPlan,
+): { reports: NicNetworkReport[]; warnings: string[] } {
   let out = reports.map((r) => ({ ...r, files: [...r.files] }));
   const warnings: string[] = [];
   for (const [mac, { files, name, ips, configured }] of plan.applied) {
