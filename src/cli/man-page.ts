@@ -23,7 +23,7 @@ export function renderManPage(help: string, version: string): string {
     '.B v2v',
     '\\-i vmx GUEST.vmx | \\-i disk IMG... | \\-i libvirtxml FILE | \\-i ova OVA|DIR',
     '| \\-ic vpx://...|esx://... \\-ip PASSWORD_FILE VMNAME',
-    '\\-o local|libvirt|qemu|json|null [\\-os DIR|POOL] [options]',
+    '\\-o local|libvirt|qemu|json|kubevirt|null [\\-os DIR|POOL] [options]',
     '.br',
     '.B v2v batch',
     'MANIFEST [\\-\\-jobs N] [\\-\\-log\\-dir DIR] [\\-\\-report FILE]',
