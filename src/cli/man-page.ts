@@ -32,7 +32,7 @@ export function renderManPage(help: string, version: string): string {
     '\\-ic vpx://...|esx://... \\-ip PASSWORD_FILE [\\-\\-ca\\-file FILE] [\\-\\-json]',
     '.br',
     '.B v2v verify',
-    'DOMAIN.xml | DISK... [\\-\\-firmware bios|uefi] [\\-\\-timeout S] [\\-\\-console\\-log FILE]',
+    'DOMAIN.xml | NAME.yaml | DISK... [\\-\\-firmware bios|uefi] [\\-\\-timeout S] [\\-\\-console\\-log FILE]',
     '.SH DESCRIPTION',
     'Converts a guest in an ordered pipeline (source, overlay, preflight, inspect, convert, trim, copy, verify, output);',
     'everything that can fail is checked before the copy, and the source is never modified.',

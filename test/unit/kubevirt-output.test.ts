@@ -20,6 +20,7 @@ import { buildKubevirtVm, kubevirtYaml, osinfoShortId, planKubevirtNetworks, typ
 import { kubevirtOutput } from '../../src/output/kubevirt.js';
 import { NO_NETWORK_MAPPING, type NetworkMapping } from '../../src/output/networks.js';
 import { runSummary } from '../../src/run/summary.js';
+import { kubevirtTarget, quantityMiB } from '../../src/verify/kubevirt-target.js';
 import { virtualMachineErrors, virtualMachineYamlErrors } from '../helpers/kubevirt-schema.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-kubevirt-unit-'));
@@ -461,5 +462,48 @@ describe('kubevirtOutput', () => {
     expect(runSummary(options, 'web01', ['/out/web01.yaml', '/out/web01-sda'], [], true, '12:00:00')).toEqual([
       'Next: put the disks at the same paths on the node that will run the guest (hostDisk volumes), then kubectl apply -f /out/web01.yaml && virtctl start web01',
     ]);
+  });
+});
+
+describe('v2v verify NAME.yaml reads what -o kubevirt writes', () => {
+  it('boots the hostDisk volumes, boot disk first, as raw, with the firmware, memory and vCPUs of the VirtualMachine', () => {
+    const { vm } = buildKubevirtVm(
+      input({
+        source: source({ firmware: 'uefi', memoryMiB: 3072, vcpus: 4, cpuTopology: { sockets: 2, cores: 2, threads: 1 } }),
+        targets: [target(0), target(1)],
+      }),
+    );
+    // KubeVirt boots the disk with the lowest bootOrder, wherever it is listed.
+    vm.spec.template.spec?.domain.devices.disks?.reverse();
+    expect(kubevirtTarget(kubevirtYaml(vm, '0.1.0'), '/out/web01.yaml')).toEqual({
+      name: 'web01',
+      disks: [
+        { path: '/out/web01-sda', format: 'raw', bus: 'virtio' },
+        { path: '/out/web01-sdb', format: 'raw', bus: 'virtio' },
+      ],
+      firmware: 'uefi',
+      machine: 'q35',
+      memoryMiB: 3072,
+      vcpus: 4,
+      logDir: '/out',
+    });
+  });
+  it('reads memory quantities in any unit', () => {
+    expect([quantityMiB('2Gi'), quantityMiB('1024Mi'), quantityMiB('1048576Ki'), quantityMiB('1G'), quantityMiB('x')]).toEqual([
+      2048,
+      1024,
+      1024,
+      1e9 / 2 ** 20,
+      undefined,
+    ]);
+  });
+  it('refuses what is not a VirtualMachine with hostDisk volumes, naming the file and what to pass', () => {
+    expect(() => kubevirtTarget('kind: Pod\n', '/x.yaml')).toThrow(
+      '/x.yaml is not a KubeVirt VirtualMachine: pass the NAME.yaml of a "-o kubevirt" conversion, a domain XML or the disk images.',
+    );
+    expect(() => kubevirtTarget('a: [', '/x.yaml')).toThrow(UsageError);
+    const { vm } = buildKubevirtVm(input());
+    vm.spec.template.spec!.volumes = [{ name: 'disk0', persistentVolumeClaim: { claimName: 'web01' } }];
+    expect(() => kubevirtTarget(kubevirtYaml(vm, '0.1.0'), '/x.yaml')).toThrow(/has no hostDisk volume to boot/);
   });
 });
