@@ -152,7 +152,7 @@ export function buildKubevirtVm(input: KubevirtVmInput): { vm: V1VirtualMachine;
 
   const features: V1Features = {};
   if (secureBoot) features.smm = { enabled: true };
-  if (windows) features.hyperv = WINDOWS_HYPERV;
+  if (windows) features.hyperv = structuredClone(WINDOWS_HYPERV);
   if (windows) {
     warnings.push(
       `Windows keeps its clock in local time, and KubeVirt's clock is UTC unless told the zone: set spec.template.spec.domain.clock.timezone in ${name}.yaml to the guest's zone (e.g. "Europe/Paris"), or its clock is off by its UTC offset until it syncs.`,
@@ -166,7 +166,7 @@ export function buildKubevirtVm(input: KubevirtVmInput): { vm: V1VirtualMachine;
       requests: { memory: Number.isInteger(source.memoryMiB) ? `${source.memoryMiB}Mi` : `${Math.round(source.memoryMiB * 1024)}Ki` },
     },
     ...(Object.keys(features).length > 0 ? { features } : {}),
-    ...(windows ? { clock: WINDOWS_CLOCK } : {}),
+    ...(windows ? { clock: structuredClone(WINDOWS_CLOCK) } : {}),
     devices: {
       disks,
       // No interface listed means KubeVirt adds one on the pod network: a source without NICs gets none.
@@ -202,10 +202,11 @@ export function buildKubevirtVm(input: KubevirtVmInput): { vm: V1VirtualMachine;
 /**
  * The YAML text of a VirtualMachine. Printed as YAML 1.1, which Kubernetes'
  * parser follows: strings a 1.1 reader would take for something else (a MAC
- * of digits only is a base-60 number there, "on" a boolean) are quoted.
+ * of digits only is a base-60 number there, "on" a boolean) are quoted. No
+ * anchors: an object met twice is written twice.
  */
 export function kubevirtYaml(vm: V1VirtualMachine, version: string): string {
-  const document = new Document(vm, { version: '1.1' });
+  const document = new Document(vm, { version: '1.1', aliasDuplicateObjects: false });
   document.commentBefore = ` Written by v2v ${version} (-o kubevirt).`;
   return document.toString({ lineWidth: 0 });
 }
