@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { V1Network, V1VirtualMachine, V1VirtualMachineInstanceSpec } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { capabilities } from '../../src/cli/capabilities.js';
 import { normalizeOptions } from '../../src/cli/options.js';
 import { parseCommandLine } from '../../src/cli/index.js';
 import { PreflightError, UsageError } from '../../src/errors.js';
@@ -410,6 +411,9 @@ describe('the command line', () => {
   it('-of qcow2 warns that KubeVirt reads a hostDisk as raw', async () => {
     const options = await rules(['-i', 'disk', '/x.img', '-o', 'kubevirt', '-os', work, '-of', 'qcow2']);
     expect(options.warnings).toEqual([expect.stringMatching(/^-o kubevirt -of qcow2: KubeVirt reads a hostDisk volume as raw/)]);
+  });
+  it('is a capability of bare --machine-readable', () => {
+    expect(capabilities('1')).toContain('output:kubevirt');
   });
   it("refuses virt-v2v's -oo disk= and -oo create=, with the alternative", async () => {
     for (const oo of ['disk=/var/tmp/d.img', 'create=false']) {
