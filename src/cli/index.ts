@@ -168,7 +168,7 @@ export function buildParser(argv: string[]) {
       .option('oc', { type: 'string', describe: 'libvirt URI for -o libvirt (default qemu:///system)', group: 'Output:' })
       .option('os', {
         type: 'string',
-        describe: 'Output storage: a directory (local, qemu, json) or a libvirt pool (default "default")',
+        describe: 'Output storage: a directory (local, qemu, json, kubevirt) or a libvirt pool (default "default")',
         group: 'Output:',
       })
       .option('of', { type: 'string', requiresArg: true, describe: 'Output disk format: raw or qcow2 (default raw)', group: 'Output:' })

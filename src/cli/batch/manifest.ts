@@ -14,6 +14,7 @@ import { UsageError } from '../../errors.js';
 import { normalizeOptions, type RawOptions } from '../options.js';
 import { isRemoteSource } from '../../remote/url.js';
 import { MANIFEST_KEYS, MANIFEST_SCHEMA } from './manifest-schema.js';
+import { isDirectoryOutput } from '../../output/options.js';
 import type { Options } from '../../../stages/context.js';
 import { didYouMean } from '../../text/did-you-mean.js';
 
@@ -190,7 +191,7 @@ function planGuest(g: ManifestGuest, index: number, baseDir: string): PlannedGue
   }
   if (paths.length === 0) return { name, argv: [], invalid: 'no "input" "paths" given' };
   const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p));
-  const directoryOutput = ['local', 'disk', 'qemu', 'json'].includes(g.output.mode);
+  const directoryOutput = isDirectoryOutput(g.output.mode);
   const { input: i, output: o } = g;
   const inputMode = i.mode ?? (connection !== undefined ? 'libvirt' : 'vmx');
   const raw: RawOptions = {
