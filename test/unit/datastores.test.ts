@@ -24,6 +24,7 @@ import { SourceError, UsageError } from '../../src/errors.js';
 import { parseAllowDirs } from '../../src/input/options.js';
 import { checkLocalSources } from '../../src/input/source-paths.js';
 import { diskDatastoreUrl } from '../../src/input/vsphere/inventory.js';
+import { qemuArgs } from '../helpers/boot.js';
 import { vsphereSource } from '../../src/input/vsphere/source.js';
 import { parseVmx } from '../../src/input/vmx/parse.js';
 import {
@@ -242,5 +243,19 @@ describe('--allow-dir', () => {
     expect(guest?.options?.input.allowDirs).toEqual(['/m/ds2', '/vmfs/volumes/ds3']);
     expect(guest?.argv.join(' ')).toContain('-i vmx /m/ds1/web01.vmx --allow-dir /m/ds2 --allow-dir /vmfs/volumes/ds3 ');
     expect(toArgv({ positional: ['/g.vmx'], o: 'null' })).toEqual(['-i', 'vmx', '/g.vmx', '-o', 'null']);
+  });
+});
+
+describe('the boot helper', () => {
+  it('attaches data disks after the boot disk, each on virtio-blk with -snapshot', () => {
+    const args = qemuArgs({
+      disk: '/o/g-sda',
+      format: 'qcow2',
+      bus: 'virtio',
+      extraDisks: [{ disk: '/o/g,1-sdb', format: 'qcow2' }],
+    });
+    const drives = args.filter((_, i) => args[i - 1] === '-drive');
+    expect(drives).toEqual(['file=/o/g-sda,format=qcow2,snapshot=on,if=virtio', 'file=/o/g,,1-sdb,format=qcow2,snapshot=on,if=virtio']);
+    expect(qemuArgs({ disk: '/o/g-sda', format: 'qcow2', bus: 'virtio' }).filter((a) => a === '-drive')).toHaveLength(1);
   });
 });
