@@ -23,6 +23,8 @@ import { startSshd } from '../helpers/sshd.mjs';
 import { runV2v } from '../helpers/v2v.js';
 
 const MiB = 2 ** 20;
+/** Each run is a few seconds (node, ssh connections, nbdkit); generous for a loaded 2-core machine. */
+const TIMEOUT = 90_000;
 
 let work: string;
 let ds1: string;
@@ -97,61 +99,79 @@ afterAll(async () => {
 });
 
 describe('a local .vmx with disks on other datastores', () => {
-  it('is refused by default (exit 4), the error naming the disk, where it resolves and --allow-dir', async () => {
-    const r = await runV2v(['-i', 'vmx', vmx, '--print-source']);
-    expect(r.exitCode, r.stderr).toBe(4);
-    expect(r.stderr).toContain(
-      `v2v: error: The disk ${join(ds2, 'web01', 'web01_1.vmdk')} named by scsi0:1 in ${vmx} resolves to ${join(ds2, 'web01', 'web01_1.vmdk')}, outside ${join(ds1, 'web01')}: v2v reads only files inside the .vmx's directory unless allowed: if you trust this .vmx and the disk is on another datastore, allow that directory with --allow-dir DIR (repeatable)`,
-    );
-    expect(r.stdout).toBe('');
-  });
-
-  it('is read with --allow-dir for each datastore, and refused while one is missing', async () => {
-    const one = await runV2v(['-i', 'vmx', vmx, '--allow-dir', ds2, '--print-source']);
-    expect(one.exitCode, one.stderr).toBe(4);
-    expect(one.stderr).toMatch(
-      new RegExp(
-        `The disk ${join(ds3, 'web01', 'web01_2.vmdk')} named by scsi0:2 .* outside ${join(ds1, 'web01')} and the --allow-dir directories \\(${ds2}\\): `,
-      ),
-    );
-    const both = await runV2v(['-i', 'vmx', vmx, '--allow-dir', ds2, '--allow-dir', join(ds3, 'web01'), '--print-source']);
-    expect(both.exitCode, both.stderr).toBe(0);
-    expect(printedDisks(both.stdout).map((d) => [d.unit, d.path, d.format])).toEqual([
-      [0, join(ds1, 'web01', 'web01.vmdk'), 'vmdk'],
-      [1, join(ds2, 'web01', 'web01_1.vmdk'), 'vmdk'],
-      [2, join(ds3, 'web01', 'web01_2.vmdk'), 'vmdk'],
-    ]);
-  });
-
-  it('still checks what an allowed disk names: an extent or a symlink leading elsewhere, a FIFO', async () => {
-    const victim = join(work, 'victim');
-    await mkdir(victim);
-    await writeFile(join(victim, 'secret'), 'root:x:0:0\n');
-    const bad = join(work, 'ds4');
-    await mkdir(join(bad, 'web01'), { recursive: true });
-    const refused = async (fileName: string): Promise<string> => {
-      await writeFile(join(bad, 'web01', 'web01.vmx'), vmxText(fileName));
-      const r = await runV2v(['-i', 'vmx', join(bad, 'web01', 'web01.vmx'), '--allow-dir', ds2, '--print-source']);
+  it(
+    'is refused by default (exit 4), the error naming the disk, where it resolves and --allow-dir',
+    async () => {
+      const r = await runV2v(['-i', 'vmx', vmx, '--print-source']);
       expect(r.exitCode, r.stderr).toBe(4);
-      return r.stderr;
-    };
-    await writeFile(join(ds2, 'web01', 'extent-out.vmdk'), descriptor('../../victim/secret'));
-    expect(await refused(join(ds2, 'web01', 'extent-out.vmdk'))).toMatch(
-      /The extent \.\.\/\.\.\/victim\/secret of The disk .*extent-out\.vmdk .* resolves to .*victim\/secret, outside .*ds4\/web01 and the --allow-dir directories/,
-    );
-    await symlink(join(victim, 'secret'), join(ds2, 'web01', 'link.vmdk'));
-    expect(await refused(join(ds2, 'web01', 'link.vmdk'))).toMatch(/link\.vmdk named by scsi0:0 .* resolves to .*victim\/secret, outside /);
-    await execa('mkfifo', [join(ds2, 'web01', 'fifo.vmdk')]);
-    const started = Date.now();
-    expect(await refused(join(ds2, 'web01', 'fifo.vmdk'))).toMatch(/fifo\.vmdk named by scsi0:0 .* is a FIFO, not a disk image file/);
-    expect(Date.now() - started).toBeLessThan(15_000);
-  });
+      expect(r.stderr).toContain(
+        `v2v: error: The disk ${join(ds2, 'web01', 'web01_1.vmdk')} named by scsi0:1 in ${vmx} resolves to ${join(ds2, 'web01', 'web01_1.vmdk')}, outside ${join(ds1, 'web01')}: v2v reads only files inside the .vmx's directory unless allowed: if you trust this .vmx and the disk is on another datastore, allow that directory with --allow-dir DIR (repeatable)`,
+      );
+      expect(r.stdout).toBe('');
+    },
+    TIMEOUT,
+  );
 
-  it('refuses an --allow-dir that is not a directory before anything runs (exit 2)', async () => {
-    const r = await runV2v(['-i', 'vmx', vmx, '--allow-dir', join(work, 'nowhere'), '--print-source']);
-    expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stderr).toContain(`v2v: error: --allow-dir ${join(work, 'nowhere')} does not exist: name the directory`);
-  });
+  it(
+    'is read with --allow-dir for each datastore, and refused while one is missing',
+    async () => {
+      const one = await runV2v(['-i', 'vmx', vmx, '--allow-dir', ds2, '--print-source']);
+      expect(one.exitCode, one.stderr).toBe(4);
+      expect(one.stderr).toMatch(
+        new RegExp(
+          `The disk ${join(ds3, 'web01', 'web01_2.vmdk')} named by scsi0:2 .* outside ${join(ds1, 'web01')} and the --allow-dir directories \\(${ds2}\\): `,
+        ),
+      );
+      const both = await runV2v(['-i', 'vmx', vmx, '--allow-dir', ds2, '--allow-dir', join(ds3, 'web01'), '--print-source']);
+      expect(both.exitCode, both.stderr).toBe(0);
+      expect(printedDisks(both.stdout).map((d) => [d.unit, d.path, d.format])).toEqual([
+        [0, join(ds1, 'web01', 'web01.vmdk'), 'vmdk'],
+        [1, join(ds2, 'web01', 'web01_1.vmdk'), 'vmdk'],
+        [2, join(ds3, 'web01', 'web01_2.vmdk'), 'vmdk'],
+      ]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'still checks what an allowed disk names: an extent or a symlink leading elsewhere, a FIFO',
+    async () => {
+      const victim = join(work, 'victim');
+      await mkdir(victim);
+      await writeFile(join(victim, 'secret'), 'root:x:0:0\n');
+      const bad = join(work, 'ds4');
+      await mkdir(join(bad, 'web01'), { recursive: true });
+      const refused = async (fileName: string): Promise<string> => {
+        await writeFile(join(bad, 'web01', 'web01.vmx'), vmxText(fileName));
+        const r = await runV2v(['-i', 'vmx', join(bad, 'web01', 'web01.vmx'), '--allow-dir', ds2, '--print-source']);
+        expect(r.exitCode, r.stderr).toBe(4);
+        return r.stderr;
+      };
+      await writeFile(join(ds2, 'web01', 'extent-out.vmdk'), descriptor('../../victim/secret'));
+      expect(await refused(join(ds2, 'web01', 'extent-out.vmdk'))).toMatch(
+        /The extent \.\.\/\.\.\/victim\/secret of The disk .*extent-out\.vmdk .* resolves to .*victim\/secret, outside .*ds4\/web01 and the --allow-dir directories/,
+      );
+      await symlink(join(victim, 'secret'), join(ds2, 'web01', 'link.vmdk'));
+      expect(await refused(join(ds2, 'web01', 'link.vmdk'))).toMatch(
+        /link\.vmdk named by scsi0:0 .* resolves to .*victim\/secret, outside /,
+      );
+      await execa('mkfifo', [join(ds2, 'web01', 'fifo.vmdk')]);
+      const started = Date.now();
+      expect(await refused(join(ds2, 'web01', 'fifo.vmdk'))).toMatch(/fifo\.vmdk named by scsi0:0 .* is a FIFO, not a disk image file/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'refuses an --allow-dir that is not a directory before anything runs (exit 2)',
+    async () => {
+      const r = await runV2v(['-i', 'vmx', vmx, '--allow-dir', join(work, 'nowhere'), '--print-source']);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`v2v: error: --allow-dir ${join(work, 'nowhere')} does not exist: name the directory`);
+    },
+    TIMEOUT,
+  );
 });
 
 describe('the same .vmx over SSH (a real sshd on loopback)', () => {
@@ -178,22 +198,30 @@ describe('the same .vmx over SSH (a real sshd on loopback)', () => {
       '--print-source',
     ]);
 
-  it('reads the disks named by absolute and ../ paths on the server, with no option', async () => {
-    const r = await overSsh(vmx);
-    expect(r.exitCode, r.stderr).toBe(0);
-    // The flat VMDK on ds2 is served as its raw extent; the sparse ones as vmdk.
-    expect(printedDisks(r.stdout).map((d) => [d.unit, d.path, d.format])).toEqual([
-      [0, url(join(ds1, 'web01', 'web01.vmdk')), 'vmdk'],
-      [1, url(join(ds2, 'web01', 'web01_1.vmdk')), 'raw'],
-      [2, url(join(ds3, 'web01', 'web01_2.vmdk')), 'vmdk'],
-    ]);
-  });
+  it(
+    'reads the disks named by absolute and ../ paths on the server, with no option',
+    async () => {
+      const r = await overSsh(vmx);
+      expect(r.exitCode, r.stderr).toBe(0);
+      // The flat VMDK on ds2 is served as its raw extent; the sparse ones as vmdk.
+      expect(printedDisks(r.stdout).map((d) => [d.unit, d.path, d.format])).toEqual([
+        [0, url(join(ds1, 'web01', 'web01.vmdk')), 'vmdk'],
+        [1, url(join(ds2, 'web01', 'web01_1.vmdk')), 'raw'],
+        [2, url(join(ds3, 'web01', 'web01_2.vmdk')), 'vmdk'],
+      ]);
+    },
+    TIMEOUT,
+  );
 
-  it('refuses --allow-dir with a remote .vmx (exit 2)', async () => {
-    const r = await overSsh(vmx, '--allow-dir', ds2);
-    expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/--allow-dir names directories of this host, for a local \.vmx: remove it/);
-  });
+  it(
+    'refuses --allow-dir with a remote .vmx (exit 2)',
+    async () => {
+      const r = await overSsh(vmx, '--allow-dir', ds2);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/--allow-dir names directories of this host, for a local \.vmx: remove it/);
+    },
+    TIMEOUT,
+  );
 
   it('refuses at once a disk, or the extent of its descriptor, that is a FIFO, a device, a directory or missing on the server', async () => {
     const dir = join(work, 'ds5', 'web01');
@@ -224,5 +252,5 @@ describe('the same .vmx over SSH (a real sshd on loopback)', () => {
     await execa('qemu-img', ['create', '-q', '-f', 'vmdk', join(dir, 'ok.vmdk'), String(MiB)]);
     await writeFile(join(dir, 'web01.vmx'), vmxText('ok.vmdk'));
     expect((await overSsh(join(dir, 'web01.vmx'))).exitCode).toBe(0);
-  });
+  }, 180_000);
 });
