@@ -112,6 +112,14 @@ export function buildParser(argv: string[]) {
         group: 'Input:',
       })
       .option('if', { type: 'string', describe: 'Format of the -i disk images (default: probed)', group: 'Input:' })
+      .option('allow-dir', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe:
+          "-i vmx: also read the .vmx's disks from inside this directory (e.g. another datastore mounted here); default: only the .vmx's own directory; repeatable",
+        group: 'Input:',
+      })
       .option('print-source', { type: 'boolean', describe: 'Print the parsed source (JSON) and stop', group: 'Input:' })
       .option('it', {
         type: 'string',
@@ -361,6 +369,7 @@ export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
       mac: parsed['mac'],
       printSource: parsed['print-source'],
       positional: parsed._.map(String),
+      allowDir: parsed['allow-dir'],
       remote: {
         it: parsed['it'],
         ip: parsed['ip'],

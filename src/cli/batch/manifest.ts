@@ -31,6 +31,8 @@ export interface ManifestGuest {
     paths?: string[];
     path?: string;
     format?: string;
+    /** --allow-dir DIR, repeatable (relative to the manifest). */
+    allowDirs?: string[];
     connection?: string;
     transport?: string;
     passwordFile?: string;
@@ -210,6 +212,7 @@ function planGuest(g: ManifestGuest, index: number, baseDir: string): PlannedGue
     mac: g.macs,
     // A vSphere source is a VM name; remote sources stay URLs; local ones are relative to the manifest.
     positional: inputMode === 'libvirt' ? paths : paths.map((p) => (isRemoteSource(p) ? p : abs(p)!)),
+    allowDir: i.allowDirs?.map((d) => abs(d)!),
     remote: {
       it: i.transport,
       ip: abs(i.passwordFile),
@@ -251,6 +254,7 @@ export function toArgv(raw: RawOptions): string[] {
   };
   add('-ic', raw.ic);
   add('-if', raw.if);
+  for (const d of raw.allowDir ?? []) argv.push('--allow-dir', d);
   add('-it', raw.remote?.it);
   add('-ip', raw.remote?.ip);
   add('--ssh-identity', raw.remote?.sshIdentity);
