@@ -14,7 +14,8 @@
 #   --compare  also convert on the host and print both times
 #   --keep     keep the clone and the outputs (printed at the end)
 # Output: one line per step with its time, then "N passed, N failed".
-# Duration (2 cores, TCG): ~4 min warm, ~7 min cold, +~2.5 min with --compare.
+# Duration (2 cores, TCG), not counting waits for the lock: ~4 min warm, 2-6 min
+# more with --cold, ~1-1.5 min more with --compare (docs/container.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
