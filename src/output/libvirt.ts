@@ -263,6 +263,8 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
         );
       }
       await reservation.close();
+      // The run's lock is gone now: libvirt, which listed it as a volume since the refresh above, forgets it.
+      await refreshPool(uri, pool).catch(() => undefined);
       return [input.name, ...input.targets.map((t) => t.path)];
     },
   };
