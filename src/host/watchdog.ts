@@ -76,9 +76,11 @@ export function startWatchdog(runId: string, parent: string, main: string = watc
     pid: child.pid,
     release() {
       released ??= (async () => {
+        // Held (ref'd) while waiting: with nothing else left, Node would otherwise end with an unsettled await (exit 13).
+        child.ref();
         child.stdin?.end(`${WATCHDOG_DONE}\n`);
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000).unref()))]);
+        await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
         clearTimeout(timer);
       })();
       return released;

@@ -129,8 +129,14 @@ async function standIn(parent: string, options: { watchdog: boolean; release?: b
     const plain = spawn('sleep', ['302'], { stdio: 'ignore' });
     spawn('sh', ['-c', 'setsid sleep 303 & exit 0'], { stdio: 'ignore' });
     console.log(JSON.stringify({ id, dir, watchdog: watchdog?.pid, direct: direct.pid, plain: plain.pid }));
-    if (${options.release === true}) { await watchdog.release(); process.exit(0); }
-    setInterval(() => {}, 1000);
+    if (${options.release === true}) {
+      // As main ends: its own children stopped, then the watchdog released; node must then end by itself,
+      // with status 0 (not 13: an await left unsettled).
+      await new Promise((r) => setTimeout(r, 300));
+      direct.kill();
+      plain.kill();
+      await watchdog.release();
+    } else setInterval(() => {}, 1000);
   `;
   const child = spawn('node', ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
@@ -138,8 +144,13 @@ async function standIn(parent: string, options: { watchdog: boolean; release?: b
     child.stdout.once('data', (b: Buffer) => resolve(JSON.parse(b.toString('utf8')) as never)),
   );
   let gone = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve())).then(() => (gone = true));
-  for (let i = 0; i < 50 && !gone && (await sleeps(info.id)).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))).then((code) => {
+    gone = true;
+    return code;
+  });
+  // Until the three run (setsid may not have exec'd its sleep yet).
+  const running = async (): Promise<boolean> => (await sleeps(info.id)).filter((c) => c.startsWith('sleep ')).length === 3;
+  for (let i = 0; i < 50 && !gone && !(await running()); i++) await new Promise((r) => setTimeout(r, 100));
   return { child, exited, ...info };
 }
 
@@ -192,11 +203,11 @@ describe('a SIGKILLed run leaves nothing running', () => {
   it('a run that ends normally releases its watchdog, which exits and stops nothing', async () => {
     const parent = mkdtempSync(join(work, 'release-'));
     const run = await standIn(parent, { watchdog: true, release: true });
-    await run.exited;
+    expect(await run.exited).toBe(0);
     expect(isRunning(run.watchdog!)).toBe(false);
     await new Promise((r) => setTimeout(r, 1_000));
-    // What the run left (its own cleanup's job, not the watchdog's) is still there; the direct child got its parent-death signal.
-    expect(await sleeps(run.id)).toEqual(['sleep 302', 'sleep 303']);
+    // What the run left (its own cleanup's job, not the watchdog's) is still there.
+    expect(await sleeps(run.id)).toEqual(['sleep 303']);
     expect(existsSync(run.dir)).toBe(true);
     await stopRunProcesses(run.id, 1_000);
   }, 30_000);
