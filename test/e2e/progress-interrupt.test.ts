@@ -39,7 +39,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
 import { eventErrors } from '../helpers/machine-readable-schema.js';
 import { markedProcesses, startV2v, type LiveRun } from '../helpers/live-run.js';
-import { splitOutputDir } from '../helpers/run-log.js';
+import { outputEntries, runLogs, splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sha256 } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -307,7 +307,8 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
               `v2v: warning: a v2v run converting ${NAME} into ${target} was killed \\(pid ${run.pid}, started [^)]*\\): removed what it left: ${NAME}-sda, ${NAME}-sda\\.v2v-partial, ${NAME}\\.xml\n`,
             ),
           );
-          expect((await splitOutputDir(target)).files.sort()).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+          expect(await outputEntries(target)).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+          expect(await runLogs(target)).toHaveLength(2); // the killed run's, and this one's
           expect(await sha256(disk)).toBe(hash);
         } finally {
           run.child.kill('SIGKILL');
