@@ -77,8 +77,11 @@ export function jsonOutput(options: DirectoryOutputOptions): Output {
       return planDirectoryDisks(dir, name, overlays, options.format);
     },
 
-    async preflight(name, targets, bytesNeeded) {
-      await checkOutputDirectory(dir, [jsonPath(name), `${jsonPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name);
+    async preflight(name, targets, bytesNeeded, notify = () => undefined) {
+      await checkOutputDirectory(dir, [jsonPath(name), `${jsonPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name, {
+        reservation,
+        notify,
+      });
       await reserveOutputFiles(reservation, targets, [jsonPath(name)]);
     },
 

@@ -10,6 +10,8 @@ import { chooseRenderer, runPipeline, type RendererChoice } from './pipeline.js'
 import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from '../progress/events.js';
 import { emitEvent, onEvent, setLiveRenderer } from '../progress/reporter.js';
 import { markRun, stopRunProcesses } from '../host/reaper.js';
+import { tmpParent } from '../host/tmpdir.js';
+import { startWatchdog } from '../host/watchdog.js';
 import { startHeartbeat } from '../progress/heartbeat.js';
 import { runSummary } from './summary.js';
 import { formatDetails } from '../progress/verbose.js';
@@ -55,6 +57,8 @@ export async function main(options: Options): Promise<number> {
   const log =
     options.printSource || options.logFile.kind === 'none' ? undefined : new RunLog((message) => emitEvent({ type: 'warning', message }));
   const runId = markRun();
+  // Stops the run's processes and removes its temp dirs if v2v dies without cleaning up (SIGKILL, OOM).
+  const watchdog = startWatchdog(runId, tmpParent());
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const renderer: RendererChoice = options.printSource
@@ -193,6 +197,8 @@ export async function main(options: Options): Promise<number> {
     log?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Last: the run's cleanup is done (runPipeline stopped every process of the run).
+    await watchdog.release();
   }
 }
 

@@ -4,6 +4,8 @@
  * `LOGDIR/NAME.log` and JSON-lines events in `LOGDIR/NAME.events.jsonl`: a
  * failing or crashing guest cannot take the others down, and SIGINT/SIGTERM
  * are forwarded once to each running child, which cleans up after itself.
+ * A batch that dies without forwarding (SIGKILL) sends SIGTERM all the same:
+ * each child has it as its parent-death signal (src/host/exec.ts).
  *
  * A rerun skips a guest when the previous report says it was converted with
  * the same command line and every file it wrote still exists.
@@ -14,6 +16,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ExitCode } from '../../errors.js';
+import { guardedCommand } from '../../host/exec.js';
 import { clock, type V2vEvent } from '../../progress/events.js';
 import type { PlannedGuest } from './manifest.js';
 import { preflightGuest } from './preflight.js';
@@ -178,7 +181,9 @@ async function runGuest(
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // Its own process group: a terminal's Ctrl-C reaches the batch only, which
     // forwards it once (two SIGINTs would make the child skip its cleanup).
-    const child = spawn(process.execPath, [settings.v2vBin, ...argv], { stdio: ['ignore', fd, fd, 'pipe'], detached: true, env: logEnv() });
+    // SIGTERM when the batch dies (even of SIGKILL): each child v2v then stops and cleans up as on Ctrl-C.
+    const exe = guardedCommand({ program: process.execPath, args: [settings.v2vBin, ...argv] }, 'SIGTERM');
+    const child = spawn(exe.program, exe.args, { stdio: ['ignore', fd, fd, 'pipe'], detached: true, env: logEnv() });
     running.set(guest.name, child);
     const eventsFd = openSync(events, 'w', 0o644);
     let pending = '';
