@@ -18,6 +18,7 @@ import { clock, type V2vEvent } from '../../progress/events.js';
 import type { PlannedGuest } from './manifest.js';
 import { preflightGuest } from './preflight.js';
 import type { VerifyReport } from '../../verify/report.js';
+import { jsonText, safeText } from '../../text/safe-text.js';
 
 /** What happened to one guest. */
 export type GuestStatus = 'converted' | 'skipped' | 'failed' | 'invalid' | 'interrupted' | 'not-run';
@@ -155,7 +156,7 @@ export async function runBatch(settings: BatchSettings): Promise<BatchReport> {
     guests,
   };
   // Atomic, so an interrupted batch never leaves a half-written report behind for the next rerun.
-  await writeFile(`${settings.reportPath}.partial`, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(`${settings.reportPath}.partial`, `${jsonText(report, undefined, 2)}\n`);
   await rename(`${settings.reportPath}.partial`, settings.reportPath);
   return report;
 }
@@ -173,7 +174,7 @@ async function runGuest(
   const argv = [...guest.argv, '--machine-readable=fd:3'];
   const startedAt = new Date();
   const fd = openSync(log, 'w', 0o644);
-  writeSync(fd, `# v2v batch: ${guest.name}, started ${startedAt.toISOString()}\n# v2v ${argv.join(' ')}\n`);
+  writeSync(fd, `# v2v batch: ${safeText(guest.name)}, started ${startedAt.toISOString()}\n# v2v ${safeText(argv.join(' '))}\n`);
   settings.print(`[${clock()}] ${guest.name}: started (log ${log})`);
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // Its own process group: a terminal's Ctrl-C reaches the batch only, which
@@ -299,15 +300,18 @@ async function firstError(log: string, signal: NodeJS.Signals | null): Promise<s
 export function formatSummary(report: BatchReport): string {
   const rows = [['GUEST', 'STATUS', 'EXIT', 'TIME', 'LOG / ERROR']];
   for (const g of report.guests) {
-    rows.push([
-      g.name,
-      g.status,
-      g.exitCode === undefined ? '-' : String(g.exitCode),
-      g.seconds === undefined ? '-' : `${g.seconds.toFixed(1)} s`,
-      g.status === 'failed' || g.status === 'invalid'
-        ? `${g.error ?? ''}${(g.runLog ?? g.log) ? ` (${g.runLog ?? g.log})` : ''}`
-        : (g.runLog ?? g.log ?? ''),
-    ]);
+    // Escaped before the columns are aligned (src/text/safe-text.ts): names and errors come from outside.
+    rows.push(
+      [
+        g.name,
+        g.status,
+        g.exitCode === undefined ? '-' : String(g.exitCode),
+        g.seconds === undefined ? '-' : `${g.seconds.toFixed(1)} s`,
+        g.status === 'failed' || g.status === 'invalid'
+          ? `${g.error ?? ''}${(g.runLog ?? g.log) ? ` (${g.runLog ?? g.log})` : ''}`
+          : (g.runLog ?? g.log ?? ''),
+      ].map((cell) => safeText(cell)),
+    );
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   const lines = rows.map((r) =>
