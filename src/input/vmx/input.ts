@@ -11,6 +11,7 @@ import type { Input } from '../types.js';
 import { METADATA_MAX_BYTES, readMetadataFile } from '../../host/local-files.js';
 import { remoteVmxInput } from '../remote.js';
 import { parseVmx } from './parse.js';
+import { withFileWarnings } from '../file-warnings.js';
 
 /** The VMX input module for a local file, or a remote one (ssh://, https://) given its options. */
 export function vmxInput(vmxPath: string, remote?: RemoteOptions): Input {
@@ -19,7 +20,9 @@ export function vmxInput(vmxPath: string, remote?: RemoteOptions): Input {
     describe: `VMX file ${vmxPath}`,
     async load(run) {
       const text = await readMetadataFile(vmxPath, 'the VMX file', METADATA_MAX_BYTES.vmx);
-      const source = parseVmx(text, vmxPath, run.warnings);
+      const warnings = run.warnings ?? [];
+      const source = withFileWarnings(vmxPath, warnings, run.warningsPerFile, (own) => parseVmx(text, vmxPath, own));
+      source.warnings = warnings;
       const root = path.dirname(vmxPath);
       for (const disk of source.disks) {
         disk.format = await checkDiskReferences(disk.path, {
