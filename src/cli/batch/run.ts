@@ -216,7 +216,7 @@ async function runGuest(
   const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
   const status: GuestStatus =
     exitCode === 0 ? 'converted' : exitCode === ExitCode.interrupted || isInterrupted() ? 'interrupted' : 'failed';
-  const error = exitCode === 0 ? undefined : await firstError(log, signal);
+  const error = exitCode === 0 ? undefined : await firstError(events, log, signal);
   const line: GuestReport = {
     name: guest.name,
     status,
@@ -276,21 +276,32 @@ async function readReport(path: string): Promise<BatchReport | undefined> {
   }
 }
 
-async function lastResultEvent(path: string): Promise<V2vEvent | undefined> {
+/** The events a guest's run wrote (a torn last line of a killed run is left out). */
+async function readEvents(path: string): Promise<V2vEvent[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  const lines = text.trim().split('\n').reverse();
-  for (const line of lines) {
+  const events: V2vEvent[] = [];
+  for (const line of text.trim().split('\n')) {
     try {
-      const event = JSON.parse(line) as V2vEvent;
-      if (event.type === 'result') return event;
+      events.push(JSON.parse(line) as V2vEvent);
     } catch {
       // a torn last line of a killed run
     }
   }
-  return undefined;
+  return events;
 }
 
-async function firstError(log: string, signal: NodeJS.Signals | null): Promise<string> {
+async function lastResultEvent(path: string): Promise<V2vEvent | undefined> {
+  return (await readEvents(path)).findLast((event) => event.type === 'result');
+}
+
+/**
+ * The run's error as the report keeps it: its error event's message (the
+ * original text; the log holds it escaped for a terminal), else the first
+ * error line of its log (an error before its events were set up).
+ */
+async function firstError(events: string, log: string, signal: NodeJS.Signals | null): Promise<string> {
+  const event = (await readEvents(events)).find((e) => e.type === 'error');
+  if (event !== undefined) return event.message;
   const text = await readFile(log, 'utf8').catch(() => '');
   const line = text.split('\n').find((l) => /^v2v: (error|internal error):/.test(l));
   return line?.replace(/^v2v: (error: )?/, '') ?? (signal ? `killed by ${signal}` : 'failed: see the log');
