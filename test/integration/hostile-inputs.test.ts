@@ -21,7 +21,7 @@ import type { Input, InputRun } from '../../src/input/types.js';
 import { libvirtXmlInput } from '../../src/input/libvirtxml/input.js';
 import { ovaInput } from '../../src/input/ova/input.js';
 import { vmxInput } from '../../src/input/vmx/input.js';
-import { cleanEnv } from '../helpers/live-run.js';
+import { cleanEnv, MARK_ENV, markedProcesses } from '../helpers/live-run.js';
 import { isValidUtf8, rawControls } from '../helpers/hostile-text.js';
 import { ROOT } from '../helpers/v2v.js';
 
@@ -310,44 +310,58 @@ describe('nothing a source says reaches the terminal raw: the built CLI, stopped
     );
   });
 
-  const v2vArgs = (log: string): string[] => ['-i', 'vmx', vmxPath, '-o', 'null', '--log-file', log];
+  const v2vArgs = (name: string): string[] => [
+    '-i',
+    'vmx',
+    vmxPath,
+    '-o',
+    'null',
+    '--log-file',
+    path.join(work, `${name}.log`),
+    `--machine-readable=file:${path.join(work, `${name}.jsonl`)}`,
+  ];
   const shown = (text: string): string => text.replace('\u001b', '\\x1b');
 
   /**
-   * Runs `file args` with V2V_TEST_PAUSE_AT=preflight (the source line is
-   * rendered and the overlay made: no appliance, no KVM probe) and sends the
-   * paused v2v SIGTERM (docs/testing.md, test hooks). Returns its bytes.
+   * Runs `file args` (a v2v run named `name`, see v2vArgs) with
+   * V2V_TEST_PAUSE_AT=preflight: the source line is rendered and the overlay
+   * made, with no appliance and no KVM probe. Once its events say it is
+   * paused, the v2v process (found by a marker in its environment: the live
+   * renderer holds its stderr until it ends) gets SIGTERM. Returns its bytes.
    */
   async function stoppedAtPreflight(
+    name: string,
     file: string,
     args: string[],
     env: Record<string, string>,
   ): Promise<{ code: number; out: Buffer; err: Buffer }> {
+    const mark = `hostile-${name}-${process.pid}`;
     const child = spawn(file, args, {
-      env: { ...cleanEnv(), TMPDIR: work, V2V_TEST_PAUSE_AT: 'preflight', ...env },
+      env: { ...cleanEnv(), TMPDIR: work, V2V_TEST_PAUSE_AT: 'preflight', [MARK_ENV]: mark, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let stopped = false;
-    const watch = (into: Buffer[]) => (chunk: Buffer) => {
-      into.push(chunk);
-      const pid = /paused at preflight \(pid (\d+)\)/.exec(Buffer.concat([...out, ...err]).toString('latin1'))?.[1];
-      if (pid !== undefined && !stopped) {
-        stopped = true;
-        process.kill(Number(pid), 'SIGTERM');
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const closed = new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? -1)));
+    const events = path.join(work, `${name}.jsonl`);
+    for (let waited = 0; waited < 30_000; waited += 100) {
+      if ((await readFile(events, 'utf8').catch(() => '')).includes('test hook: paused at preflight')) {
+        // v2v itself, not script(1) or its shell, whose command lines name bin/v2v.js too.
+        for (const p of await markedProcesses(mark)) if (/^\S*node \S*bin\/v2v\.js /.test(p.cmd)) process.kill(p.pid, 'SIGTERM');
+        break;
       }
-    };
-    child.stdout.on('data', watch(out));
-    child.stderr.on('data', watch(err));
-    const code = await new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? -1)));
-    return { code, out: Buffer.concat(out), err: Buffer.concat(err) };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { code: await closed, out: Buffer.concat(out), err: Buffer.concat(err) };
   }
 
   it('on a terminal (live renderer under script(1)) and in the log: escaped, with listr2 colours kept', async () => {
-    const log = path.join(work, 'pty.log');
-    const command = ['node', path.join(ROOT, 'bin/v2v.js'), ...v2vArgs(log)].map((a) => `'${a}'`).join(' ');
-    const run = await stoppedAtPreflight('script', ['-qfec', `stty cols 200 rows 50; ${command}`, '/dev/null'], { TERM: 'xterm-256color' });
+    const command = ['node', path.join(ROOT, 'bin/v2v.js'), ...v2vArgs('pty')].map((a) => `'${a}'`).join(' ');
+    const run = await stoppedAtPreflight('pty', 'script', ['-qfec', `stty cols 200 rows 50; ${command}`, '/dev/null'], {
+      TERM: 'xterm-256color',
+    });
     expect(run.code).toBe(130);
     expect(isValidUtf8(run.out)).toBe(true);
     const out = run.out.toString('utf8').replace(/\r\n/g, '\n');
@@ -360,7 +374,7 @@ describe('nothing a source says reaches the terminal raw: the built CLI, stopped
     for (const raw of RAW) expect(out).not.toContain(raw);
     expect(rawControls(out.replace(LISTR2_OWN, ''), { newlines: true })).toEqual([]);
 
-    const logBytes = await readFile(log);
+    const logBytes = await readFile(path.join(work, 'pty.log'));
     expect(isValidUtf8(logBytes)).toBe(true);
     const text = logBytes.toString('utf8');
     expect(text).toContain(`${NAME_SHOWN}: 1 vCPU, 32 MiB, 1 disk(s)`);
@@ -371,9 +385,7 @@ describe('nothing a source says reaches the terminal raw: the built CLI, stopped
   });
 
   it('piped with -v -x: lines, trace and details escaped; --machine-readable keeps the original name', async () => {
-    const events = path.join(work, 'events.jsonl');
-    const args = [path.join(ROOT, 'bin/v2v.js'), ...v2vArgs(path.join(work, 'piped.log')), '-v', '-x', `--machine-readable=file:${events}`];
-    const run = await stoppedAtPreflight('node', args, {});
+    const run = await stoppedAtPreflight('piped', 'node', [path.join(ROOT, 'bin/v2v.js'), ...v2vArgs('piped'), '-v', '-x'], {});
     expect(run.code).toBe(130);
     expect(isValidUtf8(run.out) && isValidUtf8(run.err)).toBe(true);
     const out = run.out.toString('utf8');
@@ -385,7 +397,7 @@ describe('nothing a source says reaches the terminal raw: the built CLI, stopped
     for (const raw of RAW) expect(out + err).not.toContain(raw);
     expect(rawControls(out + err, { newlines: true })).toEqual([]);
 
-    const text = await readFile(events, 'utf8');
+    const text = await readFile(path.join(work, 'piped.jsonl'), 'utf8');
     expect(rawControls(text, { newlines: true })).toEqual([]);
     const messages = text
       .trim()
