@@ -5,11 +5,12 @@
  * the first pass ran is caught by the next), with their libguestfs socket
  * dirs, then removes the run's marked temp dirs in PARENT.
  */
+import { printErr } from '../text/safe-text.js';
 import { reapDeadRuns, stopRunProcesses } from './reaper.js';
 
 const [runId, parent] = process.argv.slice(2);
 if (runId === undefined || runId === '' || parent === undefined) {
-  process.stderr.write('usage: watchdog-main.js RUNID PARENT\n');
+  printErr('usage: watchdog-main.js RUNID PARENT');
   process.exit(2);
 }
 for (let pass = 0; pass < 3; pass++) {
