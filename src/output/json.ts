@@ -36,7 +36,7 @@ import {
   type DirectoryOutputOptions,
 } from './directory.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
-import { OutputReservation } from './reservation.js';
+import { copiedPath, OutputReservation } from './reservation.js';
 import type { FinishInput, Output } from './types.js';
 
 /** Version of the NAME.json schema above. */
@@ -83,6 +83,8 @@ export function jsonOutput(options: DirectoryOutputOptions): Output {
     },
 
     discard: () => reservation.discard(),
+
+    adoptDisk: (target, file) => reservation.adopt(file, copiedPath(target)),
 
     async finish(input) {
       const path = jsonPath(input.name);
