@@ -135,10 +135,15 @@ function commitDiskTask(ctx: Context, target: TargetDisk, precopy: string, index
     title: `Committing disk ${index + 1}/${count} into its pre-copy, then ${target.path}`,
     task: async (_ctx, task) => {
       const started = Date.now();
+      const live = isLiveRenderer();
+      let lastReport = 0;
       try {
         await need(ctx, 'warm').beforeCommit();
         await commit(target.overlay, (percent) => {
           reportCopyProgress(index + 1, percent, target.virtualSize);
+          const now = Date.now();
+          if (!live && now - lastReport < PIPED_PROGRESS_MS) return;
+          lastReport = now;
           task.output = `${percent.toFixed(1)}% committed`;
         });
         const output = ctx.output;

@@ -163,17 +163,20 @@ export async function main(options: Options): Promise<number> {
     const verified = ctx.verification ? `; verified: ${describeVerifyReport(ctx.verification)}` : '';
     const summary = `Finished converting ${ctx.name} in ${seconds} s: ${files.join(', ')}${verified}`;
     emitEvent({ type: 'info', message: summary });
-    const details = [
-      ...runSummary(options, ctx.name ?? '', files, ctx.changes ?? [], renderer === 'live', clock(), logPath),
-      ...(ctx.warmSummary ?? []),
-    ];
+    // A warm migration's lines (the source VM's power, the pre-copy) read like the others of the renderer.
+    const warmLines = (ctx.warmSummary ?? []).map((line) => (renderer === 'live' ? line : `› [${clock()}] ${line}`));
+    const details = [...runSummary(options, ctx.name ?? '', files, ctx.changes ?? [], renderer === 'live', clock(), logPath), ...warmLines];
     for (const line of ctx.warmSummary ?? []) emitEvent({ type: 'info', message: line });
     const text = `${[summary, ...details].join('\n')}\n`;
     if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(text);
     // The log gets the line renderer's summary (the changes are in it already, as detail lines).
     log?.write(
       renderer === 'live'
-        ? [summary, ...runSummary(options, ctx.name ?? '', files, [], false, clock(), logPath), ...(ctx.warmSummary ?? [])].join('\n')
+        ? [
+            summary,
+            ...runSummary(options, ctx.name ?? '', files, [], false, clock(), logPath),
+            ...(ctx.warmSummary ?? []).map((l) => `› [${clock()}] ${l}`),
+          ].join('\n')
         : text,
     );
     result = {

@@ -21,19 +21,63 @@ export function changeIdUuid(changeId: string): string | undefined {
 
 /** What one disk's pass copies, and why. */
 export type CopyPlan =
-  { kind: 'full'; reason: 'first' | 'new-disk' | 'resized' | 'moved' | 'cbt-reset' } | { kind: 'changed'; since: string };
+  | { kind: 'full'; reason: 'first' | 'new-disk' | 'resized' | 'moved' | 'cbt-reset' }
+  | { kind: 'changed'; since: string }
+  /** A full copy that stopped after `upTo` (everything below it copied from the state of `since`): what changed since, and the rest. */
+  | { kind: 'resume'; since: string; upTo: number };
+
+/** How far an interrupted full copy got: everything below `upTo` holds the state of the snapshot of `changeId`. */
+export interface PartialCopy {
+  changeId: string;
+  upTo: number;
+}
 
 /**
  * Decides what a disk's pass copies: the changes since the id the pre-copy
  * is in sync with, or everything when there is no such id or the CBT UUID
- * changed (a reset). `forced` is a reason found earlier (new, resized, moved).
+ * changed (a reset). `forced` is a reason found earlier (new, resized,
+ * moved). A full copy that was interrupted after a checkpoint (`partial`)
+ * is resumed when the CBT UUID is still the same.
  */
-export function planCopy(previous: string | undefined, current: string, forced?: 'new-disk' | 'resized' | 'moved'): CopyPlan {
+export function planCopy(
+  previous: string | undefined,
+  current: string,
+  forced?: 'new-disk' | 'resized' | 'moved',
+  partial?: PartialCopy,
+): CopyPlan {
   if (forced !== undefined) return { kind: 'full', reason: forced };
-  if (previous === undefined) return { kind: 'full', reason: 'first' };
+  if (previous === undefined) {
+    const uuid = partial !== undefined ? changeIdUuid(partial.changeId) : undefined;
+    if (partial !== undefined && partial.upTo > 0 && uuid !== undefined && uuid === changeIdUuid(current)) {
+      return { kind: 'resume', since: partial.changeId, upTo: partial.upTo };
+    }
+    return { kind: 'full', reason: 'first' };
+  }
   const before = changeIdUuid(previous);
   if (before === undefined || before !== changeIdUuid(current)) return { kind: 'full', reason: 'cbt-reset' };
   return { kind: 'changed', since: previous };
+}
+
+/** The parts of sorted areas at or after `from`. */
+export function areasFrom(areas: readonly DiskArea[], from: number): DiskArea[] {
+  return areas.flatMap((a) =>
+    a.start + a.length <= from ? [] : a.start >= from ? [{ ...a }] : [{ start: from, length: a.start + a.length - from }],
+  );
+}
+
+/** The union of two sorted area lists, sorted, overlapping and adjacent areas joined. */
+export function unionAreas(a: readonly DiskArea[], b: readonly DiskArea[]): DiskArea[] {
+  const all = [...a, ...b].sort((x, y) => x.start - y.start);
+  const out: DiskArea[] = [];
+  for (const area of all) {
+    const last = out.at(-1);
+    if (last !== undefined && area.start <= last.start + last.length) {
+      last.length = Math.max(last.length, area.start + area.length - last.start);
+    } else {
+      out.push({ ...area });
+    }
+  }
+  return out;
 }
 
 /** Sum of the areas' lengths. */

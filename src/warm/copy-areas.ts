@@ -30,7 +30,18 @@ export interface CopyOptions {
   onProgress?: (p: CopyProgress) => void;
   /** The retry delay's base (tests shorten it). */
   retryDelayMs?: number;
+  /**
+   * Called, one call at a time, when everything below an offset is copied
+   * and at least {@link CHECKPOINT_BYTES} or {@link CHECKPOINT_MS} passed
+   * since the last call: a full copy records it to resume from there.
+   */
+  onCheckpoint?: (doneBelow: number) => Promise<void>;
+  checkpointBytes?: number;
 }
+
+/** How often a copy reports a checkpoint: after 256 MiB copied, or a minute, since the last. */
+export const CHECKPOINT_BYTES = 256 * 2 ** 20;
+export const CHECKPOINT_MS = 60_000;
 
 /** Writing the pre-copy failed (the local storage, not the network): never retried. */
 export class PrecopyWriteError extends Error {
@@ -103,12 +114,35 @@ export async function copyAreas(
   const progress: CopyProgress = { bytesRead: 0, bytesWritten: 0 };
   let next = 0;
   let failed = false;
+  // Checkpoints: requests complete out of order; everything below the first incomplete one is copied.
+  const done = new Array<boolean>(queue.length).fill(false);
+  let low = 0;
+  let lastCheckpoint = 0;
+  let sinceCheckpoint = 0; // bytes of requests completed since
+  let lastTime = Date.now();
+  let checkpoints = Promise.resolve();
+  const completed = async (index: number): Promise<void> => {
+    done[index] = true;
+    sinceCheckpoint += queue[index]!.length;
+    while (low < queue.length && done[low]) low++;
+    if (options.onCheckpoint === undefined || low >= queue.length) return;
+    const below = queue[low]!.start;
+    if (sinceCheckpoint < (options.checkpointBytes ?? CHECKPOINT_BYTES) && Date.now() - lastTime < CHECKPOINT_MS) return;
+    if (below <= lastCheckpoint) return;
+    lastCheckpoint = below;
+    sinceCheckpoint = 0;
+    lastTime = Date.now();
+    const onCheckpoint = options.onCheckpoint;
+    checkpoints = checkpoints.then(() => onCheckpoint(below));
+    await checkpoints;
+  };
   const worker = async (): Promise<void> => {
     const buffer = Buffer.allocUnsafe(BUFFER_BYTES);
     while (!failed && next < queue.length) {
-      const request = queue[next++]!;
+      const index = next++;
       try {
-        await copyRequest(request, read, file, buffer, progress, options);
+        await copyRequest(queue[index]!, read, file, buffer, progress, options);
+        await completed(index);
       } catch (error) {
         failed = true;
         throw error;

@@ -109,12 +109,12 @@ export class SourceVm {
   }
 
   /** Creates v2v's snapshot (no memory); returns it. */
-  async createSnapshot(name: string, description: string, quiesce: boolean, signal?: AbortSignal): Promise<MoRef> {
+  async createSnapshot(name: string, description: string, quiesce: boolean): Promise<MoRef> {
+    // Never abandoned midway (no abort signal): a snapshot created after v2v stopped waiting would be left untracked.
     const info = await this.task(
       'CreateSnapshot_Task',
       createSnapshotBody(this.ref, name, description, quiesce),
       `creating the snapshot ${name}`,
-      signal,
     );
     if (info.state !== 'success' || info.result === undefined) {
       const type = info.error?.type;

@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PreflightError } from '../errors.js';
+import type { PartialCopy } from './areas.js';
 
 /** One disk's pre-copy. */
 export interface WarmDiskState {
@@ -26,6 +27,8 @@ export interface WarmDiskState {
   precopy: string;
   /** The change id the pre-copy is in sync with; absent until a pass copied the disk completely. */
   changeId?: string;
+  /** A full copy under way: how far it got (everything below `upTo` from the snapshot of `changeId`), to resume from there. */
+  partial?: PartialCopy;
 }
 
 /** One completed pass. */
@@ -134,7 +137,9 @@ export function parseState(text: string): WarmState | string {
       !isCount(d['capacity']) ||
       typeof d['precopy'] !== 'string' ||
       !/^[A-Za-z0-9._-]+$/.test(d['precopy']) ||
-      (d['changeId'] !== undefined && typeof d['changeId'] !== 'string')
+      (d['changeId'] !== undefined && typeof d['changeId'] !== 'string') ||
+      (d['partial'] !== undefined &&
+        (!isObject(d['partial']) || typeof d['partial']['changeId'] !== 'string' || !isCount(d['partial']['upTo'])))
     ) {
       return `a malformed disk entry ${JSON.stringify(d).slice(0, 120)}`;
     }

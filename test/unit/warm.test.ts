@@ -9,7 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiskChangeInfo } from '../../drivers/vsphere-snapshots.js';
-import { appendAreas, changeIdUuid, checkAnswer, collectAreas, planCopy, splitAreas, totalBytes } from '../../src/warm/areas.js';
+import {
+  appendAreas,
+  areasFrom,
+  changeIdUuid,
+  checkAnswer,
+  collectAreas,
+  planCopy,
+  splitAreas,
+  totalBytes,
+  unionAreas,
+} from '../../src/warm/areas.js';
 import { BUFFER_BYTES, copyAreas, parseRate, REQUEST_BYTES, type RangeReader } from '../../src/warm/copy-areas.js';
 import { formatDuration, normalizeWarmOptions, parseCutover, parseDuration } from '../../src/warm/options.js';
 import { PrecopyFile, zeroRuns } from '../../src/warm/precopy-file.js';
@@ -52,6 +62,40 @@ describe('change ids and what a pass copies', () => {
     expect(planCopy(`${CID}/3`, `52 ff ff ff ff ff ff ff-ff ff ff ff ff ff ff ff/1`)).toEqual({ kind: 'full', reason: 'cbt-reset' });
     expect(planCopy(`${CID}/3`, `${CID}/5`, 'resized')).toEqual({ kind: 'full', reason: 'resized' });
     expect(planCopy('garbage', `${CID}/5`)).toEqual({ kind: 'full', reason: 'cbt-reset' });
+  });
+  it('resumes a full copy stopped after a checkpoint, unless the CBT UUID changed or the disk changed shape', () => {
+    const partial = { changeId: `${CID}/2`, upTo: 512 * MiB };
+    expect(planCopy(undefined, `${CID}/3`, undefined, partial)).toEqual({ kind: 'resume', since: `${CID}/2`, upTo: 512 * MiB });
+    expect(planCopy(undefined, `52 ff ff ff ff ff ff ff-ff ff ff ff ff ff ff ff/1`, undefined, partial)).toEqual({
+      kind: 'full',
+      reason: 'first',
+    });
+    expect(planCopy(undefined, `${CID}/3`, 'resized', partial)).toEqual({ kind: 'full', reason: 'resized' });
+    expect(planCopy(undefined, `${CID}/3`, undefined, { ...partial, upTo: 0 })).toEqual({ kind: 'full', reason: 'first' });
+  });
+  it('joins what changed with what is left of a full copy: union and the part from an offset', () => {
+    const a = [
+      { start: 0, length: 10 },
+      { start: 100, length: 10 },
+    ];
+    expect(areasFrom(a, 5)).toEqual([
+      { start: 5, length: 5 },
+      { start: 100, length: 10 },
+    ]);
+    expect(areasFrom(a, 10)).toEqual([{ start: 100, length: 10 }]);
+    expect(areasFrom(a, 200)).toEqual([]);
+    expect(
+      unionAreas(a, [
+        { start: 5, length: 20 },
+        { start: 110, length: 1 },
+        { start: 300, length: 1 },
+      ]),
+    ).toEqual([
+      { start: 0, length: 25 },
+      { start: 100, length: 11 },
+      { start: 300, length: 1 },
+    ]);
+    expect(unionAreas([], [])).toEqual([]);
   });
 });
 
@@ -154,6 +198,11 @@ describe('the state file', () => {
     const bad = state();
     bad.disks[0]!.precopy = '../../etc/passwd';
     expect(parseState(JSON.stringify(bad))).toMatch(/^a malformed disk entry/);
+    const resumable = state();
+    resumable.disks[0]!.partial = { changeId: `${CID}/2`, upTo: MiB };
+    expect(parseState(JSON.stringify(resumable))).toEqual(resumable);
+    resumable.disks[0]!.partial = { changeId: `${CID}/2`, upTo: -1 };
+    expect(parseState(JSON.stringify(resumable))).toMatch(/^a malformed disk entry/);
   });
   it('belongs to one VM: the same instanceUuid (else moref and uuid)', () => {
     expect(identityMismatch(state(), { ...vm, moref: 'vm-99' }, 'f')).toBeUndefined(); // re-registered: same instance
@@ -352,6 +401,29 @@ describe('copying areas with bounded memory', () => {
     }
     expect(content[64 * 1024 - 1]).toBe(0);
     expect(content[40 * MiB - 1]).toBe(0);
+  });
+  it('reports checkpoints: everything below an offset copied, one at a time, in order', async () => {
+    const file = await PrecopyFile.open(join(dir, 'checkpoints.raw'), 200 * MiB, true);
+    const areas = [{ start: 0, length: 6 * REQUEST_BYTES }];
+    const seen: number[] = [];
+    let busy = false;
+    await copyAreas(areas, reader(new Map(), []), file, {
+      checkpointBytes: REQUEST_BYTES,
+      onCheckpoint: async (below) => {
+        expect(busy).toBe(false);
+        busy = true;
+        await new Promise((r) => setTimeout(r, 5));
+        seen.push(below);
+        busy = false;
+      },
+    });
+    await file.close();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    for (const below of seen) {
+      expect(below % REQUEST_BYTES).toBe(0);
+      expect(below).toBeLessThan(6 * REQUEST_BYTES);
+    }
   });
   it('gives up after a few attempts with the last error', async () => {
     const file = await PrecopyFile.open(join(dir, 'fail.raw'), MiB, true);
