@@ -7,8 +7,13 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 
-/** The granularity of zero detection (CBT reports 64 KiB blocks: docs/warm-migration.md). */
-export const ZERO_BLOCK = 64 * 1024;
+/**
+ * The granularity of zero detection: the filesystem's block, and qemu-img
+ * convert's default (-S 4k), so a pre-copy is as sparse as a cold copy (with
+ * 64 KiB, CBT's block in the simulator, the test guest's pre-copy allocated
+ * 11 MB more than its disk: 771.7 against 760.4 MB, measured).
+ */
+export const ZERO_BLOCK = 4096;
 const ZEROS = Buffer.alloc(ZERO_BLOCK);
 
 /** Whether `buf` is all zero bytes. */

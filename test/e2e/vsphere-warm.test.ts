@@ -76,12 +76,11 @@ interface State {
 }
 const readState = async (): Promise<State> => JSON.parse(await readFile(stateFile(), 'utf8')) as State;
 
+/** The events of a --machine-readable=file: stream so far (a line still being written is left for later). */
 async function events(path: string): Promise<V2vEvent[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as V2vEvent);
+  const lines = text.split('\n');
+  return lines.slice(0, -1).map((l) => JSON.parse(l) as V2vEvent);
 }
 
 /** One SOAP session on the simulator, as an administrator would use the vSphere client. */
@@ -131,12 +130,16 @@ async function sameAsBase(key: number, status: SimStatus): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-/** Bytes of data (qemu-img map) a raw disk holds from `from` on. */
+/** Bytes of the 64 KiB blocks (CBT's, in the simulator) holding data (qemu-img map) in a raw disk from `from` on. */
 async function dataBytes(path: string, from: number): Promise<number> {
   const { stdout } = await execa('qemu-img', ['map', '--output=json', '-f', 'raw', path]);
-  return (JSON.parse(stdout) as Array<{ start: number; length: number; data: boolean }>)
-    .filter((e) => e.data && e.start + e.length > from)
-    .reduce((sum, e) => sum + e.start + e.length - Math.max(e.start, from), 0);
+  const block = 64 * 1024;
+  const blocks = new Set<number>();
+  for (const e of JSON.parse(stdout) as Array<{ start: number; length: number; data: boolean }>) {
+    if (!e.data) continue;
+    for (let b = Math.floor(Math.max(e.start, from) / block); b * block < e.start + e.length; b++) blocks.add(b);
+  }
+  return blocks.size * block;
 }
 
 /** Bytes allocated to a file. */
@@ -246,7 +249,7 @@ describe('warm migration from vSphere (the project vcsim with CBT)', () => {
         `pass 1, resumed from ${upTo} bytes: ${pass1.bytesRead} read for ${flatAllocated} allocated; ${proxy.bytes} bytes through the proxy; ${run.seconds.toFixed(1)} s`,
       );
       const dataAbove = await dataBytes(status.disks[0]!.flat, upTo);
-      expect(pass1.bytesRead).toBeLessThanOrEqual(dataAbove + (await dataBytes(status.disks[1]!.flat, 0)) + 2 * MiB);
+      expect(pass1.bytesRead).toBeLessThanOrEqual(dataAbove + (await dataBytes(status.disks[1]!.flat, 0)) + 64 * 1024);
       expect(dataAbove).toBeLessThan(flatAllocated - 200 * MiB); // what the checkpoint saved
       expect(proxy.bytes).toBeLessThanOrEqual(1.1 * pass1.bytesRead + 16 * MiB);
       // Sparse: the pre-copy allocates what the disk does.
@@ -376,11 +379,25 @@ describe('warm migration from vSphere (the project vcsim with CBT)', () => {
       await mkdir(out);
       const mr = join(work, 'cutover.jsonl');
       proxy.bytes = 0;
+      // The guest writes once more while it shuts down (the simulator powers it off 2 s after ShutdownGuest): after the last live pass.
+      let atRequest: number | undefined;
+      let running = true;
+      const shuttingDownWrite = (async () => {
+        while (running && atRequest === undefined) {
+          if ((await events(mr)).some((e) => e.cutover === 'shutdown-requested')) {
+            atRequest = proxy.bytes;
+            await rawWrite(40 * MiB, randomBytes(64 * 1024));
+          } else await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
       const run = await runV2v([...base(), '--cutover', 'now', '-o', 'local', '-os', out, `--machine-readable=file:${mr}`], {
         ...runEnv(),
         LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg',
       });
+      running = false;
+      await shuttingDownWrite;
       expect(run.exitCode, run.stderr).toBe(0);
+      expect(atRequest).toBeDefined();
       const evs = await events(mr);
       for (const e of evs) expect(eventErrors(e), JSON.stringify(e)).toEqual([]);
       const requested = evs.find((e) => e.cutover === 'shutdown-requested');
@@ -392,10 +409,15 @@ describe('warm migration from vSphere (the project vcsim with CBT)', () => {
       ]);
       const result = evs.at(-1)!;
       const downtime = (Date.parse(result.timestamp) - Date.parse(requested!.timestamp)) / 1000;
+      const duringCutover = proxy.bytes - atRequest!;
       console.log(
-        `cut-over: live pass ${passes[0]!.bytesRead} bytes, final pass ${passes[1]!.bytesRead} bytes; ${proxy.bytes} bytes through the proxy; downtime ${downtime.toFixed(1)} s of ${run.seconds.toFixed(1)} s`,
+        `cut-over: live pass ${passes[0]!.bytesRead} bytes, final pass ${passes[1]!.bytesRead} bytes; ${proxy.bytes} bytes through the proxy, ${duringCutover} after the shutdown request; downtime ${downtime.toFixed(1)} s of ${run.seconds.toFixed(1)} s`,
       );
+      // The live pass copied the guest's files; the final one exactly the block written during the shutdown.
+      expect(passes[0]!.bytesChanged).toBeGreaterThanOrEqual(2 * MiB + 64 * 1024);
+      expect(passes[1]).toMatchObject({ bytesChanged: 64 * 1024, bytesRead: 64 * 1024 });
       expect(proxy.bytes).toBeLessThanOrEqual(1.1 * (passes[0]!.bytesRead + passes[1]!.bytesRead) + 16 * MiB);
+      expect(duringCutover).toBeLessThanOrEqual(1.1 * passes[1]!.bytesRead + 16 * MiB);
       expect(run.stdout).toMatch(/Committed disk 1\/2 into its pre-copy, now .* \(no second copy\)/);
       expect(run.stdout).toMatch(/The source VM "v2v-warm-debian12" is powered off \(v2v asked for it at .*\) and stays so/);
       const { files: written } = await splitOutputDir(out, NAME);
