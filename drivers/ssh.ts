@@ -60,19 +60,78 @@ export function sshCommand(t: SshTarget, remoteCommand: string): Command {
   return { program: 'ssh', args, ...(env ? { env } : {}) };
 }
 
-/** The remote command printing the first `maxBytes` of a file (whole file when absent). */
-export function readRemoteCommand(path: string, maxBytes?: number): string {
-  return maxBytes === undefined ? `cat -- ${remoteShellQuote(path)}` : `head -c ${maxBytes} -- ${remoteShellQuote(path)}`;
+/** Exit status of {@link remoteFileCheck} for a path that is not a regular file (ssh itself exits 255, a missing program 127). */
+export const NOT_A_FILE_STATUS = 97;
+/** The stderr line of {@link remoteFileCheck} naming what the path is instead. */
+const NOT_A_FILE_PREFIX = 'v2v-not-a-file: ';
+/** `test` operators in the order they are tried, and the word each gives (the words of src/host/local-files.ts fileKind). */
+const KIND_TESTS: ReadonlyArray<[string, string]> = [
+  ['-d', 'a directory'],
+  ['-p', 'a FIFO'],
+  ['-c', 'a character device'],
+  ['-b', 'a block device'],
+  ['-S', 'a socket'],
+  ['-e', 'not a regular file'],
+];
+
+/**
+ * Remote POSIX sh (busybox ash on ESXi) that passes when `path` is a regular
+ * file (symlinks followed, as ESXi's /vmfs/volumes/NAME links are) and
+ * otherwise exits {@link NOT_A_FILE_STATUS} with one stderr line naming what
+ * it is ("a FIFO", "a character device", ... or "missing"): the check the
+ * local inputs make with fstat, made before anything reads or serves the
+ * file, so a .vmx cannot make v2v block on a FIFO or read a device.
+ */
+export function remoteFileCheck(path: string): string {
+  const branches = KIND_TESTS.map(([op, kind]) => `elif [ ${op} "$f" ]; then k='${kind}'; `).join('');
+  return `f=${remoteShellQuote(path)}; if [ -f "$f" ]; then k=; ${branches}else k=missing; fi; if [ -n "$k" ]; then echo "${NOT_A_FILE_PREFIX}$k" >&2; exit ${NOT_A_FILE_STATUS}; fi`;
 }
 
-/** Reads a remote text file (or its start) over ssh. Throws SourceError naming the fix. */
+/** The remote command printing the first `maxBytes` of a regular file (whole file when absent), checked first by {@link remoteFileCheck}. */
+export function readRemoteCommand(path: string, maxBytes?: number): string {
+  return `${remoteFileCheck(path)}; ${maxBytes === undefined ? 'exec cat -- "$f"' : `exec head -c ${maxBytes} -- "$f"`}`;
+}
+
+/** What {@link remoteFileCheck} said a path is, from a failed command's exit code and stderr; undefined for any other failure. */
+export function notAFileKind(code: number | undefined, stderr: string): string | undefined {
+  if (code !== NOT_A_FILE_STATUS) return undefined;
+  const line = stderr.split('\n').find((l) => l.startsWith(NOT_A_FILE_PREFIX));
+  return line?.slice(NOT_A_FILE_PREFIX.length).trim();
+}
+
+/** The error for a remote path that is not a regular file, named by {@link notAFileKind}. */
+function notAFileError(display: string, kind: string): SourceError {
+  return kind === 'missing'
+    ? new SourceError(
+        `${display} does not exist on the SSH server: check the path (in the ssh:// URL, or as the .vmx or VMDK descriptor names it).`,
+      )
+    : new SourceError(
+        `${display} is ${kind} on the SSH server, not a regular file: v2v reads only regular files from a remote source; point the URL, the .vmx's fileName or the descriptor's extent at the file itself.`,
+      );
+}
+
+/** Reads a remote text file (or its start) over ssh, once it is checked to be a regular file. Throws SourceError naming the fix. */
 export async function sshReadFile(t: SshTarget, path: string, display: string, maxBytes?: number): Promise<string> {
   const cmd = sshCommand(t, readRemoteCommand(path, maxBytes));
   try {
     return (await run(cmd, { kind: 'probe' })).stdout;
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
+    const kind = notAFileKind(error.code, error.stderr);
+    if (kind !== undefined) throw notAFileError(display, kind);
     throw new SourceError(`Cannot read ${display} over SSH (${oneLine(error.stderr || error.message)}): ${sshHint(error.stderr)}.`);
+  }
+}
+
+/** Checks over ssh that a remote path is a regular file (before nbdkit serves it). Throws SourceError naming the fix. */
+export async function sshCheckFile(t: SshTarget, path: string, display: string): Promise<void> {
+  try {
+    await run(sshCommand(t, remoteFileCheck(path)), { kind: 'probe' });
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    const kind = notAFileKind(error.code, error.stderr);
+    if (kind !== undefined) throw notAFileError(display, kind);
+    throw new SourceError(`Cannot check ${display} over SSH (${oneLine(error.stderr || error.message)}): ${sshHint(error.stderr)}.`);
   }
 }
 

@@ -2,8 +2,14 @@
 # Installs what v2v needs to convert on Debian 12, then builds v2v; with
 # --test, also what its tests, the test guests and the benchmark need.
 # Idempotent and quick when everything is already there.
-#   scripts/setup.sh          conversion only
-#   scripts/setup.sh --test   conversion + tests (scripts/test.sh, demo.sh and the benchmark use this)
+#   scripts/setup.sh             conversion only
+#   scripts/setup.sh --test      conversion + tests (scripts/test.sh, demo.sh and the benchmark use this)
+#   scripts/setup.sh --install   conversion, then installs v2v as a command (docs/install.md):
+#                                npm pack + npm install -g, which puts v2v on PATH and its man
+#                                page where man finds it, and the bash completion linked where
+#                                bash-completion loads it
+#   scripts/setup.sh --uninstall removes what --install installed (not the Debian packages)
+#   scripts/setup.sh --packages  prints the conversion packages, one a line (scripts/build-image.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,10 +49,37 @@ TEST_PACKAGES=(
   golang-go
   golang-github-vmware-govmomi-dev
 )
+# Where bash-completion looks for v2v's completion when npm's global prefix
+# is P: P/share/bash-completion/completions for /usr and /usr/local (its
+# XDG_DATA_DIRS), the user's own completions directory for any other prefix.
+completion_link() {
+  local prefix
+  prefix=$(npm prefix -g)
+  case "$prefix" in
+    /usr | /usr/local) echo "$prefix/share/bash-completion/completions/v2v" ;;
+    *) echo "${BASH_COMPLETION_USER_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion}/completions/v2v" ;;
+  esac
+}
+
+uninstall() {
+  local link
+  link=$(completion_link)
+  # Only our link: one into the package, or left dangling by "npm uninstall -g v2v".
+  if [ -L "$link" ] && { [ ! -e "$link" ] || [[ $(readlink "$link") == */v2v/share/bash-completion/completions/v2v ]]; }; then
+    rm -f "$link"
+  fi
+  npm uninstall -g --no-audit --no-fund v2v >&2
+  echo "setup: v2v uninstalled" >&2
+}
+
+install=
 case "${1:-}" in
   --test) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+  --install) install=1; PACKAGES+=(bash-completion man-db) ;; # what loads the completion and reads the man page
+  --uninstall) uninstall; exit 0 ;;
+  --packages) printf '%s\n' "${PACKAGES[@]}"; exit 0 ;;
   '') ;;
-  *) echo "setup: unknown argument $1: use no argument (conversion only) or --test (and the tests)." >&2; exit 2 ;;
+  *) echo "setup: unknown argument $1: use no argument (conversion only), --test (and the tests), --install, --uninstall or --packages." >&2; exit 2 ;;
 esac
 
 missing=()
@@ -71,4 +104,17 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 npm run --silent build >&2
+if [ -n "$install" ]; then
+  # The tarball a user would get: npm pack runs prepack (build + completion script).
+  pack=$(mktemp -d)
+  trap 'rm -rf "$pack"' EXIT
+  tgz=$(npm pack --silent --pack-destination "$pack" | tail -n 1)
+  # npm links bin/v2v.js to $(npm prefix -g)/bin/v2v and docs/v2v.1 (package.json "man")
+  # to $(npm prefix -g)/share/man/man1/v2v.1.
+  npm install -g --no-audit --no-fund "$pack/$tgz" >&2
+  link=$(completion_link)
+  mkdir -p "$(dirname "$link")"
+  ln -sfn "$(npm root -g)/v2v/share/bash-completion/completions/v2v" "$link"
+  echo "setup: installed $(command -v v2v) ($(v2v --version)), man page $(man -w v2v 2>/dev/null || echo '(man-db not installed)'), bash completion $link" >&2
+fi
 echo "setup: ready" >&2

@@ -18,6 +18,7 @@ export function outputStage(): ListrTask<Context> {
         targets: need(ctx, 'targets'),
         ...(ctx.network !== undefined ? { network: ctx.network } : {}),
         ...(ctx.verification ? { verification: ctx.verification } : {}),
+        warn: (message) => ctx.warnings.push(message),
       });
       task.output = `wrote ${ctx.written.join(', ')}`;
     },

@@ -66,6 +66,7 @@ export function preflightStage(): ListrTask<Context> {
 
       const name = guestName(ctx.options.output.name, source.name);
       ctx.name = name;
+      ctx.warnings.push(...(ctx.output.checkSource?.(name, source) ?? []));
       await ctx.output.prepare?.();
       const targets = ctx.output.planDisks(name, overlays);
       const { format, allocation, spaceCheck } = ctx.options.output;

@@ -18,6 +18,7 @@ import { compareImages } from '../drivers/qemu-img.js';
 import { BootVerifyError, CopyError } from '../src/errors.js';
 import type { TargetDisk } from '../src/model.js';
 import { bootFirmware } from '../src/output/firmware.js';
+import { isDirectoryOutput } from '../src/output/options.js';
 import { emitEvent } from '../src/progress/reporter.js';
 import { corruptTargetForTest } from '../src/verify/test-corrupt.js';
 import { bootFailureReason, runBootCheck, saveConsole } from '../src/verify/boot-check.js';
@@ -126,5 +127,5 @@ async function verifyBoot(ctx: Context, show: (line: string) => void): Promise<B
 
 /** Where a failed boot's console goes: the output directory, else (libvirt pools, whose directories hold only volumes) $TMPDIR or /var/tmp. */
 function consoleDirectory(ctx: Context): string {
-  return ['local', 'qemu', 'json'].includes(ctx.options.output.mode) ? ctx.options.output.storage : tmpParent();
+  return isDirectoryOutput(ctx.options.output.mode) ? ctx.options.output.storage : tmpParent();
 }

@@ -3,26 +3,15 @@
  * as virt-v2v does, so scripts can test for a feature before using it. The
  * mode lists come from the real option tables, never from a copy.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../host/version.js';
 import { STAGES } from '../progress/events.js';
 import { INPUT_MODES } from '../input/options.js';
 import { OUTPUT_MODES } from '../output/options.js';
 
+export { packageVersion };
+
 /** Guest families a converter exists for (src/convert/index.ts). */
 const CONVERT_FAMILIES = ['linux', 'windows'] as const;
-
-/** v2v's version, from package.json (found from src/ or dist/src/). */
-export function packageVersion(): string {
-  for (const up of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'v2v' && pkg.version) return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return 'unknown';
-}
 
 /** The capability lines. */
 export function capabilities(version = packageVersion()): string[] {

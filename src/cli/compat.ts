@@ -71,7 +71,12 @@ export function normalizeCompat(raw: RawCompatOptions, ctx: { outputMode: string
     const [name, value] = option.split('=', 2) as [string, string | undefined];
     if (name === 'compressed' && (value === undefined || value === 'true')) compressed = true;
     else if (name === 'qemu-boot' && (value === undefined || value === 'true')) qemuBoot = true;
-    else
+    else if (name === 'disk' || name === 'create') {
+      // virt-v2v's -o kubevirt: -oo disk=PATH (once per disk) and -oo create=false (disks made beforehand).
+      throw new UsageError(
+        `-oo ${name} is not supported: v2v writes each disk as DIR/NAME-sdX itself (choose DIR with "-os" and NAME with "-on"), then move the disks and edit the paths in the metadata if they must live elsewhere.`,
+      );
+    } else
       throw new UsageError(`Unknown output option "-oo ${option}": v2v knows ${OUTPUT_OPTION_NAMES.map((n) => `-oo ${n}`).join(' and ')}.`);
   }
   if (compressed && ctx.format !== 'qcow2') {
@@ -108,6 +113,9 @@ export function normalizeCompat(raw: RawCompatOptions, ctx: { outputMode: string
     );
   }
   if (raw.domainType !== undefined && ctx.outputMode === 'null') warnings.push('--domain-type does nothing with -o null: ignored.');
+  if (raw.domainType !== undefined && ctx.outputMode === 'kubevirt') {
+    warnings.push("--domain-type does nothing with -o kubevirt (the cluster's KubeVirt configuration decides on emulation): ignored.");
+  }
   return {
     compressed,
     spaceCheck: !(raw.noSpaceCheck ?? false),

@@ -115,6 +115,14 @@ export function buildParser(argv: string[]) {
         group: 'Input:',
       })
       .option('if', { type: 'string', describe: 'Format of the -i disk images (default: probed)', group: 'Input:' })
+      .option('allow-dir', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe:
+          "-i vmx: also read the .vmx's disks from inside this directory (e.g. another datastore mounted here); default: only the .vmx's own directory; repeatable",
+        group: 'Input:',
+      })
       .option('print-source', { type: 'boolean', describe: 'Print the parsed source (JSON) and stop', group: 'Input:' })
       .option('it', {
         type: 'string',
@@ -170,7 +178,7 @@ export function buildParser(argv: string[]) {
       .option('precopy-dir', {
         type: 'string',
         requiresArg: true,
-        describe: 'Where the pre-copy and its state live until the cut-over (default: -os DIR for -o local, qemu, json)',
+        describe: 'Where the pre-copy and its state live until the cut-over (default: -os DIR for -o local, qemu, json, kubevirt)',
         group: 'Warm migration:',
       })
       .option('precopy-interval', {
@@ -216,7 +224,7 @@ export function buildParser(argv: string[]) {
       .option('oc', { type: 'string', describe: 'libvirt URI for -o libvirt (default qemu:///system)', group: 'Output:' })
       .option('os', {
         type: 'string',
-        describe: 'Output storage: a directory (local, qemu, json) or a libvirt pool (default "default")',
+        describe: 'Output storage: a directory (local, qemu, json, kubevirt) or a libvirt pool (default "default")',
         group: 'Output:',
       })
       .option('of', { type: 'string', requiresArg: true, describe: 'Output disk format: raw or qcow2 (default raw)', group: 'Output:' })
@@ -409,6 +417,7 @@ export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
       mac: parsed['mac'],
       printSource: parsed['print-source'],
       positional: parsed._.map(String),
+      allowDir: parsed['allow-dir'],
       remote: {
         it: parsed['it'],
         ip: parsed['ip'],

@@ -82,6 +82,12 @@ export function normalizeOptions(raw: RawOptions): Options {
     // virt-v2v accepts them with -o null too: a command line tried with -o null first must not fail for them.
     compat.warnings.push('-n, -b and --mac do nothing with -o null (nothing is defined): ignored.');
   }
+  if (target.mode === 'kubevirt' && target.format === 'qcow2') {
+    // KubeVirt opens a hostDisk volume as raw (virt-launcher's converter), whatever the file holds.
+    compat.warnings.push(
+      '-o kubevirt -of qcow2: KubeVirt reads a hostDisk volume as raw, so NAME.yaml boots only from raw disks: import the qcow2 disks into PVCs (virtctl image-upload converts them) and point the volumes at those, or convert with -of raw.',
+    );
+  }
   const warm = normalizeWarmOptions(raw.warm ?? {}, {
     vsphere: vsphere !== undefined,
     printSource: raw.printSource ?? false,

@@ -14,31 +14,32 @@ mode or a kernel panic, or when nothing decides within the timeout (${BOOT_TIMEO
 TCG, ${BOOT_TIMEOUT_MS.kvm / 1000} s under KVM). Linux guests only: the guest must use a serial
 console (v2v adds console=ttyS0 when it converts).
 
-Exit codes: 0 booted; 2 usage error; 4 unreadable XML or disk; 7 did not boot
+Exit codes: 0 booted; 2 usage error; 4 unreadable XML or disk (or a qcow2 hostDisk); 7 did not boot
 (the console is saved, see --console-log); 130 interrupted.`;
 
 /** The command line of `v2v verify`. */
 export const VERIFY_COMMAND: SubcommandSpec = {
   name: 'verify',
   usage:
-    'Usage: v2v verify DOMAIN.xml | DISK... [--firmware bios|uefi] [--timeout SECONDS] [--console-log FILE]\n\nBoot a converted guest read-only and check it reaches userspace.',
+    'Usage: v2v verify DOMAIN.xml | NAME.yaml | DISK... [--firmware bios|uefi] [--timeout SECONDS] [--console-log FILE]\n\nBoot a converted guest read-only and check it reaches userspace.',
   positional: {
     command: '$0 <paths..>',
-    describe: 'Boot-check the guest of DOMAIN.xml, or these disks (first one boots)',
+    describe: 'Boot-check the guest of DOMAIN.xml (-o local) or NAME.yaml (-o kubevirt), or these disks (first one boots)',
     name: 'paths',
-    options: { type: 'string', array: true, describe: 'A libvirt domain XML, or disk images' },
+    options: { type: 'string', array: true, describe: 'A libvirt domain XML, a KubeVirt VirtualMachine YAML, or disk images' },
     missing: 'No guest given: pass a domain XML or the disk images, e.g. "v2v verify /var/tmp/out/guest.xml".',
   },
   options: {
     firmware: {
       type: 'string',
       choices: ['bios', 'uefi'],
-      describe: 'Firmware for disks given directly (default bios; an XML says its own)',
+      describe: 'Firmware for disks given directly (default bios; an XML or YAML says its own)',
     },
     timeout: { type: 'number', describe: 'Seconds to wait for the guest to reach userspace (default by accelerator)' },
     'console-log': {
       type: 'string',
-      describe: "Where a failed boot's console is saved (default: NAME.verify-console.log next to the XML, else in $TMPDIR or /var/tmp)",
+      describe:
+        "Where a failed boot's console is saved (default: NAME.verify-console.log next to the XML or YAML, else in $TMPDIR or /var/tmp)",
     },
   },
   epilog: EPILOG,

@@ -1,5 +1,5 @@
 /**
- * `v2v verify DOMAIN.xml | DISK...`: the boot check of `--verify=boot` run
+ * `v2v verify DOMAIN.xml | NAME.yaml | DISK...`: the boot check of `--verify=boot` run
  * again on an existing conversion. The disks (and the firmware, memory,
  * vCPUs and machine type) come from a libvirt domain XML, e.g. the NAME.xml
  * of `-o local`, or the disks are given directly (BIOS unless --firmware

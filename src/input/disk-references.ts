@@ -6,7 +6,8 @@
  * `../../secret`, `/dev/zero`) or a qemu protocol (`nbd:`, `json:`), which
  * qemu would then read as part of the guest's disk. Every such file must be
  * a regular file that resolves (realpath) inside the source's own
- * directory; names with a protocol prefix are refused.
+ * directory, or inside a directory the user allowed (`-i vmx --allow-dir`);
+ * names with a protocol prefix are refused.
  */
 import path from 'node:path';
 import { SourceError } from '../errors.js';
@@ -20,11 +21,13 @@ const MAX_CHAIN = 64;
 
 /** How a disk check words its messages and what it accepts. */
 export interface DiskCheck {
-  /** The directory every file must resolve inside. */
+  /** The directory every file must resolve inside (or inside one of `allowed`). */
   root: string;
+  /** More directories the user allowed (--allow-dir), absolute. */
+  allowed?: string[];
   /** Names the disk in messages: "The disk x.vmdk named by scsi0:0 in g.vmx". */
   label: string;
-  /** The fix to suggest for a file outside `root`. */
+  /** Why only those directories, and the fix, for a file outside them. */
   outsideFix: string;
   /** Refuse anything that is not a VMDK (sparse or descriptor): -i vmx. */
   vmdkOnly: boolean;
@@ -100,20 +103,21 @@ function referencedPath(file: string, name: string, label: string, what: string)
   return path.resolve(path.dirname(file), name);
 }
 
-/** The real path of `file` when it is inside the root; else a SourceError naming the fix. */
+/** The real path of `file` when it is inside the root or an allowed directory; else a SourceError naming the fix. */
 async function contained(file: string, check: DiskCheck, label: string): Promise<string> {
-  let found: { real: string; inside: boolean };
+  let real = '';
   try {
-    found = await containedPath(check.root, file);
+    for (const dir of [check.root, ...(check.allowed ?? [])]) {
+      const found = await containedPath(dir, file);
+      if (found.inside) return found.real;
+      real = found.real;
+    }
   } catch (error) {
     throw new SourceError(`${label} cannot be read (${errnoCode(error)}): check the path and permissions.`);
   }
-  if (!found.inside) {
-    throw new SourceError(
-      `${label} resolves to ${found.real}, outside ${check.root}: v2v reads only files inside the source's directory; ${check.outsideFix}.`,
-    );
-  }
-  return found.real;
+  const allowed = check.allowed ?? [];
+  const where = allowed.length > 0 ? `${check.root} and the --allow-dir directories (${allowed.join(', ')})` : check.root;
+  throw new SourceError(`${label} resolves to ${real}, outside ${where}: ${check.outsideFix}.`);
 }
 
 /** The first bytes of a regular file; FIFOs, devices and sockets are refused without blocking. */

@@ -15,7 +15,10 @@ export function selectInput(options: InputOptions): Input {
   const [first] = options.paths as [string];
   switch (options.mode) {
     case 'vmx':
-      return vmxInput(first, options.remote);
+      return vmxInput(first, {
+        ...(options.remote !== undefined ? { remote: options.remote } : {}),
+        ...(options.allowDirs !== undefined ? { allowDirs: options.allowDirs } : {}),
+      });
     case 'disk':
       return diskInput(options.paths, options.format, options.remote);
     case 'libvirtxml':

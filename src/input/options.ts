@@ -24,6 +24,8 @@ export interface InputOptions {
   remote?: RemoteOptions;
   /** Set for -i libvirt -ic vpx://|esx:// (paths is then the VM name). */
   vsphere?: VsphereOptions;
+  /** --allow-dir (absolute): directories besides the .vmx's own that a local -i vmx's disks may resolve into. */
+  allowDirs?: string[];
 }
 
 /** virt-v2v's other names of our input modes (`-i local` is virt-v2v's old name of `-i disk`: virt-v2v(1)). */
@@ -41,6 +43,8 @@ export interface RawInputOptions {
   positional: string[];
   /** Remote source flags (-it, -ip, --ssh-identity, --known-hosts, --ssh-fingerprint, --ca-file, --insecure). */
   remote?: RawRemoteOptions;
+  /** --allow-dir DIR, repeatable. */
+  allowDir?: string[];
 }
 
 /** The input mode and its source arguments, checked: -i (and virt-v2v's names of it), -ic, -if; throws UsageError naming the fix. */
@@ -81,10 +85,41 @@ export function inputOptions(
   mode: InputOptions['mode'],
   access: { vsphere?: VsphereOptions; remote?: RemoteOptions },
 ): InputOptions {
+  const allowDirs = parseAllowDirs(raw.allowDir, mode, access.remote !== undefined || access.vsphere !== undefined);
   return {
     mode,
     paths: access.vsphere ? raw.positional : raw.positional.map((p) => (isRemoteSource(p) ? p : resolve(p))),
     ...(access.vsphere ? { vsphere: access.vsphere } : access.remote ? { remote: access.remote } : {}),
     ...(raw.if !== undefined ? { format: raw.if } : {}),
+    ...(allowDirs.length > 0 ? { allowDirs } : {}),
   };
+}
+
+/**
+ * --allow-dir DIR (repeatable): a local .vmx's disks, their extents and
+ * parents may resolve (realpath) inside DIR as well as inside the .vmx's own
+ * directory (src/input/disk-references.ts): for a VM whose disks sit on other
+ * datastores mounted on this host. Only for a local -i vmx: the other modes
+ * name their files explicitly or keep them inside the source, and a remote
+ * .vmx's disks are the server's files. Made absolute here; that each is a
+ * directory is checked with the source paths (src/input/source-paths.ts).
+ */
+export function parseAllowDirs(dirs: string[] | undefined, mode: InputOptions['mode'], remote: boolean): string[] {
+  if (dirs === undefined || dirs.length === 0) return [];
+  if (dirs.some((d) => d === '')) {
+    throw new UsageError(
+      `--allow-dir needs a directory: pass the datastore directory the .vmx's disks are in, e.g. "--allow-dir /vmfs/volumes/ds2".`,
+    );
+  }
+  if (mode !== 'vmx') {
+    throw new UsageError(
+      `--allow-dir only applies to -i vmx (the disks a local .vmx names): remove it (-i ${mode} ${mode === 'ova' ? 'reads only files inside the OVA' : 'names its disks itself'}).`,
+    );
+  }
+  if (remote) {
+    throw new UsageError(
+      `--allow-dir names directories of this host, for a local .vmx: remove it (a remote .vmx's disks are read on the server, wherever it names them).`,
+    );
+  }
+  return [...new Set(dirs.map((d) => resolve(d)))];
 }

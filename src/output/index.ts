@@ -6,6 +6,7 @@
 import type { OutputOptions } from './options.js';
 import type { Output } from './types.js';
 import { jsonOutput } from './json.js';
+import { kubevirtOutput } from './kubevirt.js';
 import { libvirtOutput } from './libvirt.js';
 import { localOutput } from './local.js';
 import { nullOutput } from './null.js';
@@ -28,6 +29,8 @@ export function selectOutput(options: OutputOptions): Output {
       return qemuOutput(options);
     case 'json':
       return jsonOutput(options);
+    case 'kubevirt':
+      return kubevirtOutput(options);
     case 'null':
       return nullOutput();
   }

@@ -32,7 +32,7 @@ export interface NetworkMapping {
 export const NO_NETWORK_MAPPING: NetworkMapping = { networks: [], bridges: [], macs: [] };
 
 /** Where a rule sends a NIC. */
-interface Destination {
+export interface Destination {
   type: NicTarget['type'];
   name: string;
 }
@@ -43,8 +43,10 @@ export interface NetworkRules {
   byMac: ReadonlyMap<string, Destination>;
   /** By source network name. */
   byName: ReadonlyMap<string, Destination>;
-  /** For NICs no other rule matches. */
+  /** For NICs no other rule matches: -n OUT / -b OUT, else libvirt's network "default". */
   fallback: Destination;
+  /** True when -n OUT or -b OUT gave the fallback (false: the implicit "default"). */
+  fallbackGiven: boolean;
   /**
    * `--mac MAC:ip:...` by lower-case MAC, in command-line order (several
    * addresses when the option repeats for one MAC). Converters get it as
@@ -116,14 +118,19 @@ export function parseNetworkMapping(mapping: NetworkMapping): NetworkRules {
     if (byMac.has(key)) throw new UsageError(`MAC ${key} is mapped twice by --mac: keep only one rule for it.`);
     byMac.set(key, { type: kind, name });
   }
-  return { byMac, byName, fallback: fallback?.destination ?? LIBVIRT_DEFAULT, staticIps };
+  return { byMac, byName, fallback: fallback?.destination ?? LIBVIRT_DEFAULT, fallbackGiven: fallback !== undefined, staticIps };
+}
+
+/** Where a rule the user gave sends one NIC (--mac, then IN:OUT, then -n/-b OUT); undefined when none does. */
+export function ruleFor(nic: SourceNic, rules: NetworkRules): Destination | undefined {
+  const byMac = nic.mac === undefined ? undefined : rules.byMac.get(nic.mac.toLowerCase());
+  const byName = nic.network === undefined ? undefined : rules.byName.get(nic.network);
+  return byMac ?? byName ?? (rules.fallbackGiven ? rules.fallback : undefined);
 }
 
 /** Where one NIC goes under the rules. */
 function destinationOf(nic: SourceNic, rules: NetworkRules): Destination {
-  const byMac = nic.mac === undefined ? undefined : rules.byMac.get(nic.mac.toLowerCase());
-  const byName = nic.network === undefined ? undefined : rules.byName.get(nic.network);
-  return byMac ?? byName ?? rules.fallback;
+  return ruleFor(nic, rules) ?? rules.fallback;
 }
 
 /** Maps each source NIC to its target network or bridge, in source order, keeping its MAC; model is `defaultModel`. */

@@ -7,10 +7,11 @@ import { UsageError } from '../errors.js';
 import type { OutputFormat } from '../model.js';
 import { checkMode, isOneOf, suggestion } from '../text/did-you-mean.js';
 import { isValidGuestName } from './guest-name.js';
+import { isKubevirtName, kubevirtNameProblem } from './kubevirt-name.js';
 import type { NetworkMapping } from './networks.js';
 
 /** Output modes implemented. */
-export const OUTPUT_MODES = ['local', 'libvirt', 'qemu', 'json', 'null'] as const;
+export const OUTPUT_MODES = ['local', 'libvirt', 'qemu', 'json', 'kubevirt', 'null'] as const;
 /** Output disk formats (-of). */
 export const OUTPUT_FORMATS = ['raw', 'qcow2'] as const;
 /** Output allocations (-oa). */
@@ -19,7 +20,7 @@ export const ALLOCATIONS = ['sparse', 'preallocated'] as const;
 /** Where the converted guest goes. */
 export interface OutputOptions {
   mode: (typeof OUTPUT_MODES)[number];
-  /** Output storage (-os): a directory (local, qemu, json) or a libvirt pool name; empty for null. */
+  /** Output storage (-os): a directory (local, qemu, json, kubevirt) or a libvirt pool name; empty for null. */
   storage: string;
   /** libvirt connection URI (-oc), for -o libvirt. */
   connection?: string;
@@ -45,7 +46,6 @@ const UPLOAD = 'convert with "-o local -of qcow2 -os DIR" and import the disks a
 export const REFUSED_OUTPUT_MODES: Readonly<Record<string, string>> = {
   glance: UPLOAD,
   openstack: UPLOAD,
-  kubevirt: UPLOAD,
   rhv: UPLOAD,
   rhev: UPLOAD,
   ovirt: UPLOAD,
@@ -70,14 +70,19 @@ export interface RawOutputOptions {
 export type OutputTarget = Pick<OutputOptions, 'mode' | 'storage' | 'connection' | 'format' | 'allocation' | 'name'>;
 
 /** Output modes whose -os is a directory. */
-const DIRECTORY_OUTPUTS: ReadonlySet<string> = new Set(['local', 'qemu', 'json']);
+const DIRECTORY_OUTPUTS: ReadonlySet<string> = new Set(['local', 'qemu', 'json', 'kubevirt']);
+
+/** True when output mode `mode` (or virt-v2v's other name of one) writes into an -os directory. */
+export function isDirectoryOutput(mode: string): boolean {
+  return DIRECTORY_OUTPUTS.has(OUTPUT_MODE_ALIASES[mode] ?? mode);
+}
 
 /** -o (and virt-v2v's names of it), -oc, -os, -of, -oa and -on, checked; throws UsageError naming the fix. */
 export function normalizeOutputTarget(raw: RawOutputOptions): OutputTarget {
   // --print-source stops after reading the source: no output is needed.
   const givenOutput = raw.o ?? (raw.printSource ? 'null' : undefined);
   if (givenOutput === undefined) {
-    throw new UsageError(`No output mode given: add "-o local -os DIR" (or -o libvirt, qemu, json, null).`);
+    throw new UsageError(`No output mode given: add "-o local -os DIR" (or -o libvirt, qemu, json, kubevirt, null).`);
   }
   const mode = checkMode('output', '-o', OUTPUT_MODE_ALIASES[givenOutput] ?? givenOutput, OUTPUT_MODES, REFUSED_OUTPUT_MODES);
   if (raw.oc !== undefined && mode !== 'libvirt') {
@@ -108,6 +113,9 @@ export function normalizeOutputTarget(raw: RawOutputOptions): OutputTarget {
   }
   if (raw.on !== undefined && !isValidGuestName(raw.on)) {
     throw new UsageError(`Invalid guest name "-on ${raw.on}": use letters, digits, '.', '_', '+' or '-', starting with a letter or digit.`);
+  }
+  if (raw.on !== undefined && mode === 'kubevirt' && !isKubevirtName(raw.on)) {
+    throw new UsageError(kubevirtNameProblem(raw.on));
   }
   return {
     mode,

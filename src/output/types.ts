@@ -17,12 +17,19 @@ export interface FinishInput {
   network?: NicNetworkReport[];
   /** What --verify found, when it ran (-o json records it). */
   verification?: VerifyReport;
+  /** Reports what the target cannot express of the source (a warning of the run). */
+  warn?: (message: string) => void;
 }
 
 /** A conversion target. */
 export interface Output {
   /** Human description, e.g. "local directory /var/tmp/out". */
   describe: string;
+  /**
+   * Checks what this target cannot take of the source (its name, its NICs),
+   * before anything slow runs; returns warnings, throws PreflightError with the fix.
+   */
+  checkSource?(name: string, source: Source): string[];
   /** Resolves what planDisks needs (e.g. a pool's directory); throws PreflightError. */
   prepare?(): Promise<void>;
   /** Decides where each overlay will be copied to. */

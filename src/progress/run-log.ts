@@ -13,7 +13,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { UsageError } from '../errors.js';
 import { redactUrl } from '../text/redact.js';
-import type { OutputOptions } from '../output/options.js';
+import { isDirectoryOutput, type OutputOptions } from '../output/options.js';
 
 /** Environment variable overriding the log directory of -o libvirt and -o null (tests, and users who want the logs elsewhere). */
 export const LOG_DIR_ENV = 'V2V_LOG_DIR';
@@ -30,7 +30,7 @@ export function logFileName(name: string, started: Date, attempt = 1): string {
 
 /**
  * The directory of the default log: the output directory for outputs that
- * are directories (-o local, qemu, json); for -o libvirt (a pool directory
+ * are directories (-o local, qemu, json, kubevirt); for -o libvirt (a pool directory
  * would list the log as a volume) and -o null, $V2V_LOG_DIR, else
  * /var/log/v2v for root, else $XDG_STATE_HOME/v2v or ~/.local/state/v2v.
  */
@@ -40,7 +40,7 @@ export function defaultLogDirectory(
   uid: number,
   home = homedir(),
 ): { dir: string; create: boolean } {
-  if (output.mode === 'local' || output.mode === 'qemu' || output.mode === 'json') return { dir: output.storage, create: false };
+  if (isDirectoryOutput(output.mode)) return { dir: output.storage, create: false };
   const override = env[LOG_DIR_ENV];
   if (override) return { dir: resolve(override), create: true };
   if (uid === 0) return { dir: '/var/log/v2v', create: true };

@@ -2,12 +2,16 @@
  * One remote source's access: read small files (the .vmx, a VMDK's head)
  * and serve disk files through nbdkit, over SSH or HTTPS, with the user's
  * credentials and trust settings. Sets up what both need once per run
- * (pinned known_hosts for --ssh-fingerprint, askpass for -ip).
+ * (pinned known_hosts for --ssh-fingerprint, askpass for -ip). Over SSH,
+ * every file is checked to be a regular file on the server before it is read
+ * or served (drivers/ssh.ts remoteFileCheck); a path may be anywhere on the
+ * server (another datastore, `../`): it is read with the SSH user's rights
+ * and exposes nothing of this host.
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkExport, startNbdkit, type NbdExport, type NbdServer } from '../../drivers/nbdkit.js';
-import { defaultKnownHosts, pinHostKey, sshReadFile, writeAskpass, type SshTarget } from '../../drivers/ssh.js';
+import { defaultKnownHosts, pinHostKey, sshCheckFile, sshReadFile, writeAskpass, type SshTarget } from '../../drivers/ssh.js';
 import { SourceError } from '../errors.js';
 import type { Cleanups } from '../host/cleanup.js';
 import { httpsFetch } from './https-fetch.js';
@@ -67,6 +71,8 @@ export async function openRemoteAccess(options: RemoteOptions, first: RemoteLoca
       },
       async serve(loc) {
         if (loc.transport !== 'ssh') throw new Error('internal error: mixed transports');
+        // nbdkit's SFTP open would block on a FIFO or serve a device: checked as read() checks (a file served unread is a flat extent).
+        await sshCheckFile(target, loc.path, displayLocation(loc));
         const e: NbdExport = {
           plugin: 'ssh',
           host: loc.host,

@@ -48,6 +48,12 @@ function nextStep(options: Options, name: string, files: readonly string[]): str
     }
     case 'libvirt':
       return `virsh${connection ? ` -c ${connection}` : ''} start ${name}`;
+    case 'kubevirt': {
+      const yaml = files.find((f) => f.endsWith('.yaml'));
+      return yaml
+        ? `put the disks at the same paths on the node that will run the guest (hostDisk volumes), then kubectl apply -f ${yaml} && virtctl start ${name}`
+        : undefined;
+    }
     default:
       return undefined;
   }

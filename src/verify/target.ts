@@ -10,6 +10,7 @@ import { CommandError, SourceError, UsageError } from '../errors.js';
 import { parseLibvirtXml } from '../input/libvirtxml/parse.js';
 import type { DiskBus } from '../model.js';
 import type { CheckedDisk } from './boot-check.js';
+import { kubevirtTarget } from './kubevirt-target.js';
 
 /** What the check is run on. */
 export interface Target {
@@ -23,10 +24,34 @@ export interface Target {
   logDir: string;
 }
 
-/** The guest to boot: from a domain XML (disks, firmware, machine, memory, vCPUs), or from disk images (probed). */
+/**
+ * The guest to boot: from a domain XML (disks, firmware, machine, memory,
+ * vCPUs), a KubeVirt VirtualMachine's YAML (its hostDisk volumes, read as
+ * raw: kubevirt-target.ts), or from disk images (probed).
+ */
 export async function describeTarget(paths: string[], firmware: 'bios' | 'uefi' | undefined): Promise<Target> {
   const first = paths[0];
   if (first === undefined) throw new UsageError('No guest given: pass a domain XML or the disk images.');
+  if (/\.ya?ml$/.test(first)) {
+    if (paths.length > 1) throw new UsageError(`Pass one VirtualMachine YAML, or disk images, not both: ${paths.join(' ')}.`);
+    if (firmware !== undefined)
+      throw new UsageError(`--firmware only applies to disks given directly: the YAML ${first} says its own firmware.`);
+    const text = await readFile(first, 'utf8').catch((error: unknown) => {
+      throw new UsageError(
+        `Cannot read ${first} (${error instanceof Error ? error.message : String(error)}): pass the NAME.yaml of a "-o kubevirt" conversion.`,
+      );
+    });
+    const target = kubevirtTarget(text, first);
+    for (const disk of target.disks) {
+      const format = await probeFormat(disk.path);
+      if (format !== 'raw') {
+        throw new SourceError(
+          `The disk ${disk.path} of ${first} is ${format}, but KubeVirt reads a hostDisk volume as raw, so this VirtualMachine cannot boot: convert it with "qemu-img convert -O raw" (or import it into a PVC and point the volume at that).`,
+        );
+      }
+    }
+    return target;
+  }
   if (first.endsWith('.xml')) {
     if (paths.length > 1) throw new UsageError(`Pass one domain XML, or disk images, not both: ${paths.join(' ')}.`);
     if (firmware !== undefined)

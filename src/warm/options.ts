@@ -132,7 +132,7 @@ export interface WarmContext {
 }
 
 /** Output modes whose -os is a directory the pre-copy may default to (and be committed into: docs/warm-migration.md). */
-const DIRECTORY_OUTPUTS = new Set(['local', 'qemu', 'json']);
+const DIRECTORY_OUTPUTS = new Set(['local', 'qemu', 'json', 'kubevirt']);
 
 /**
  * Checks the warm flags; returns the options, or undefined without --warm

@@ -2,7 +2,10 @@
  * The fixture guest through the other inputs: exported as an OVA (OVF +
  * streamOptimized VMDK + SHA256 manifest, tarred, as vSphere does) and as a
  * bare disk. Each is converted and the result booted on virtio-blk under
- * qemu TCG with no network device.
+ * qemu TCG with no network device. The OVA goes to `-o kubevirt` (with
+ * --verify=checksum): its NAME.yaml is validated against KubeVirt's schema
+ * and its disk, the VirtualMachine's hostDisk, is the one booted; the bare
+ * disk goes to `-o local`.
  *
  * The two conversions (each followed by its boot) run at the same time,
  * started in beforeAll: a conversion keeps about one of the machine's two
@@ -14,10 +17,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { parseStringPromise } from 'xml2js';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootDisk, type BootResult } from '../helpers/boot.js';
 import { ensureFixture } from '../helpers/fixture.js';
+import { virtualMachineYamlErrors } from '../helpers/kubevirt-schema.js';
 import { splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sha256, type V2vRun } from '../helpers/v2v.js';
 
@@ -55,6 +59,9 @@ function ovf(diskFile: string, capacityBytes: number): string {
 `;
 }
 
+/** The volumes of a VirtualMachine, as far as the boot needs them. */
+type VmVolumes = { spec?: { template?: { spec?: { volumes?: Array<{ hostDisk?: { path?: string } }> } } } };
+
 /** What one conversion chain gives its tests: the run, its output directory listing, and the boot of its disk. */
 interface Converted {
   run: V2vRun;
@@ -62,8 +69,8 @@ interface Converted {
   boot: BootResult;
 }
 
-/** The OVA chain's result, with the OVA's hash before the run. */
-let ovaChain: Promise<Converted & { ova: string; ovaHash: string; xml: string }>;
+/** The OVA chain's result, with the OVA's hash before the run and the VirtualMachine written. */
+let ovaChain: Promise<Converted & { ova: string; ovaHash: string; yaml: string; out: string }>;
 let diskChain: Promise<Converted>;
 
 /** Awaited by its test; marked handled now so a failure before then is not an unhandled rejection. */
@@ -72,8 +79,8 @@ function started<T>(chain: Promise<T>): Promise<T> {
   return chain;
 }
 
-/** Exports the fixture as a vSphere-style OVA (streamOptimized disk, SHA256 manifest), converts it and boots the result. */
-async function convertOva(): Promise<Converted & { ova: string; ovaHash: string; xml: string }> {
+/** Exports the fixture as a vSphere-style OVA (streamOptimized disk, SHA256 manifest), converts it to -o kubevirt and boots the result. */
+async function convertOva(): Promise<Converted & { ova: string; ovaHash: string; yaml: string; out: string }> {
   const dir = join(work, 'ova');
   await mkdir(dir);
   const disk = join(dir, 'v2v-ova-guest-disk1.vmdk');
@@ -90,11 +97,14 @@ async function convertOva(): Promise<Converted & { ova: string; ovaHash: string;
   const ovaHash = await sha256(ova);
   const out = join(work, 'ova-out');
   await mkdir(out);
-  const run = await runV2v(['-i', 'ova', ova, '-o', 'local', '-os', out, '-of', 'qcow2']);
+  // The OVF's network "VM Network" to the NetworkAttachmentDefinition "lan" (docs/options.md#-o-kubevirt).
+  const run = await runV2v(['-i', 'ova', ova, '-o', 'kubevirt', '-os', out, '-n', 'VM Network:lan', '--verify=checksum']);
   const { files } = await splitOutputDir(out, 'v2v-ova-guest');
-  const xml = await readFile(join(out, 'v2v-ova-guest.xml'), 'utf8').catch(() => '');
-  const boot = await bootDisk({ disk: join(out, 'v2v-ova-guest-sda'), format: 'qcow2', bus: 'virtio', timeoutMs: 8 * MINUTE });
-  return { run, files, boot, ova, ovaHash, xml };
+  const yaml = await readFile(join(out, 'v2v-ova-guest.yaml'), 'utf8').catch(() => '');
+  // The disk the VirtualMachine names, read as KubeVirt reads a hostDisk: raw.
+  const hostDisk = (parseYaml(yaml) as VmVolumes | null)?.spec?.template?.spec?.volumes?.[0]?.hostDisk?.path ?? join(out, 'nothing');
+  const boot = await bootDisk({ disk: hostDisk, format: 'raw', bus: 'virtio', timeoutMs: 8 * MINUTE });
+  return { run, files, boot, ova, ovaHash, yaml, out };
 }
 
 /** Converts the fixture's VMDK as a bare disk and boots the result. */
@@ -122,16 +132,38 @@ afterAll(async () => {
 
 describe('the fixture guest via -i ova', () => {
   it(
-    'converts from a vSphere-style OVA (manifest checked) and boots on virtio-blk',
+    "converts from a vSphere-style OVA (manifest checked) to -o kubevirt, and the VirtualMachine's disk boots on virtio-blk",
     async () => {
-      const { run: r, files, xml: text, boot, ova, ovaHash } = await ovaChain;
-      console.log(`-i ova: converted in ${r.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
+      const { run: r, files, yaml, boot, ova, ovaHash, out } = await ovaChain;
+      console.log(`-i ova -o kubevirt: converted in ${r.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
       expect(r.stderr).not.toMatch(/error/i);
       expect(r.exitCode).toBe(0);
-      expect(files).toEqual(['v2v-ova-guest-sda', 'v2v-ova-guest.xml']);
-      const xml = await parseStringPromise(text);
-      expect(xml.domain.vcpu[0]).toBe('2');
-      expect(xml.domain.devices[0].interface[0].mac[0].$.address).toBe('00:50:56:aa:bb:cc');
+      expect(files).toEqual(['v2v-ova-guest-sda', 'v2v-ova-guest.yaml']);
+      expect(r.stdout).toMatch(/Verified the converted guest: checksum passed \(1 disk\(s\)/);
+      expect(r.stdout).toMatch(
+        /next: put the disks at the same paths on the node .* kubectl apply -f .*v2v-ova-guest\.yaml && virtctl start v2v-ova-guest$/m,
+      );
+      expect(virtualMachineYamlErrors(yaml)).toEqual([]);
+      const vm = parseYaml(yaml) as {
+        metadata: { name: string; labels: Record<string, string> };
+        spec: { template: { spec: Record<string, unknown> } };
+      };
+      expect(vm.metadata).toEqual({
+        name: 'v2v-ova-guest',
+        labels: { 'v2v/version': expect.stringMatching(/^\d+\.\d+\.\d+/), 'v2v/osinfo': 'debian12' },
+      });
+      const spec = vm.spec.template.spec;
+      expect(spec['domain']).toMatchObject({
+        firmware: { bootloader: { bios: {} } },
+        cpu: { cores: 2 },
+        resources: { requests: { memory: '1024Mi' } },
+        devices: {
+          disks: [{ name: 'disk0', disk: { bus: 'virtio' }, bootOrder: 1 }],
+          interfaces: [{ name: 'net0', bridge: {}, model: 'virtio', macAddress: '00:50:56:aa:bb:cc' }],
+        },
+      });
+      expect(spec['networks']).toEqual([{ name: 'net0', multus: { networkName: 'lan' } }]);
+      expect(spec['volumes']).toEqual([{ name: 'disk0', hostDisk: { path: join(out, 'v2v-ova-guest-sda'), type: 'Disk' } }]);
       expect(await sha256(ova)).toBe(ovaHash);
       expect(boot.outcome, boot.log.slice(-3000)).toBe('login');
     },

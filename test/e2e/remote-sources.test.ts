@@ -1,7 +1,10 @@
 /**
  * Remote sources end to end, against a real sshd and a real HTTPS server on
  * loopback (both started and stopped here): the fixture guest converted over
- * SSH and over HTTPS and booted; each remote block fetched about once
+ * SSH and over HTTPS and booted; over SSH laid out on two datastores, as ESXi
+ * names a data disk kept on another one (the system disk by an absolute path,
+ * a small data disk by ../../ds2/..., test/helpers/datastores.ts), both disks
+ * converted and seen by the booted guest; each remote block fetched about once
  * (copy-on-read overlay); no credential in any process argv or output; a
  * transient fault during the copy retried; a permanent one a clear error with
  * nothing left. Two full conversions of the VMware guest (~2.5 min each under
@@ -18,6 +21,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchArgv } from '../helpers/argv-watch.mjs';
 import { bootDisk, type BootResult } from '../helpers/boot.js';
+import { DATA_DISK_CONSOLE, twoDatastoreVm, type TwoDatastoreVm } from '../helpers/datastores.js';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
 import { makeSelfSignedCert, startHttpsServer } from '../../bench/https-server.js';
 import { startSshd } from '../helpers/sshd.mjs';
@@ -131,7 +135,16 @@ interface Conversion {
   left: { dirs: string[]; nbdkit: string[] };
   boot: BootResult;
 }
-type SshConversion = Conversion;
+interface SshConversion extends Conversion {
+  /** The layout converted: the .vmx on ds1, the data disk on ds2. */
+  layout: TwoDatastoreVm;
+  /** The domain XML written. */
+  xml: string;
+  /** qemu-img compare of the data disk's flat extent with its converted copy. */
+  compare: { exitCode: number; stdout: string };
+  /** sha256 of the data disk's flat extent before the run. */
+  dataHash: string;
+}
 interface HttpsConversion extends Conversion {
   armed: boolean;
   dropped: number;
@@ -142,17 +155,22 @@ interface HttpsConversion extends Conversion {
   ranges: number;
 }
 
-/** The fixture converted over SSH (its own TMPDIR: it runs beside the HTTPS conversion), then booted. */
+/**
+ * The fixture converted over SSH (its own TMPDIR: it runs beside the HTTPS
+ * conversion), laid out on two datastores, then booted with both disks.
+ */
 async function convertOverSsh(): Promise<SshConversion> {
   const out = join(work, 'ssh');
   await execa('mkdir', ['-p', out]);
+  const layout = await twoDatastoreVm(fixture, join(work, 'vmfs-volumes'), NAME);
+  const dataHash = await sha256(layout.dataFlat);
   const run = await runV2v(
     [
       '-i',
       'vmx',
       '-it',
       'ssh',
-      `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmx}`,
+      `ssh://${sshd.user}@127.0.0.1:${sshd.port}${layout.vmx}`,
       '--ssh-identity',
       sshd.identity,
       '--ssh-fingerprint',
@@ -168,15 +186,30 @@ async function convertOverSsh(): Promise<SshConversion> {
   );
   const { files } = await splitOutputDir(out, NAME);
   const left = await leftovers(sshTmp, ['ssh']);
+  const xml = await readFile(join(out, `${NAME}.xml`), 'utf8').catch(() => '');
+  const compare = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', layout.dataFlat, join(out, `${NAME}-sdb`)], {
+    reject: false,
+  });
   const boot = await bootDisk({
     disk: join(out, `${NAME}-sda`),
     format: 'qcow2',
     bus: 'virtio',
+    extraDisks: [{ disk: join(out, `${NAME}-sdb`), format: 'qcow2' }],
     logFile: join(work, 'boot-ssh.log'),
     timeoutMs: 15 * MINUTE,
   });
   await rm(out, { recursive: true, force: true });
-  return { run, out, files, left, boot };
+  return {
+    run,
+    out,
+    files,
+    left,
+    boot,
+    layout,
+    xml,
+    compare: { exitCode: compare.exitCode ?? -1, stdout: String(compare.stdout).trim() },
+    dataHash,
+  };
 }
 
 /** The fixture converted over HTTPS with a password, four requests dropped during the copy, then booted. */
@@ -286,16 +319,24 @@ describe('remote sources (real sshd and HTTPS server on loopback)', () => {
     });
 
     it(
-      'converts the guest over SSH (host key pinned by fingerprint), and it boots on virtio',
+      'converts the guest over SSH (host key pinned by fingerprint) with a data disk on another datastore, and it boots on virtio seeing both',
       async () => {
-        const { run, files, left, boot } = await sshChain!;
+        const { run, files, left, boot, layout, xml, compare, dataHash } = await sshChain!;
         console.log(`SSH: converted in ${run.seconds.toFixed(1)} s, booted to ${boot.outcome} in ${boot.seconds.toFixed(1)} s`);
         expect(run.exitCode, run.stderr).toBe(0);
         expect(run.stdout).toContain(`ssh://${sshd.user}@127.0.0.1:${sshd.port}`);
-        expect(files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+        // The system disk named by its absolute path, the data disk by ../../ds2/...: both read on the server.
+        expect(run.stdout).toContain('Copying disk 2/2');
+        expect(files).toEqual([`${NAME}-sda`, `${NAME}-sdb`, `${NAME}.xml`]);
+        const targets = [...xml.matchAll(/<target dev="(vd[a-z])" bus="(\w+)"\/>/g)].map((m) => `${m[1]} ${m[2]}`);
+        expect(targets, xml).toEqual(['vda virtio', 'vdb virtio']);
+        expect(compare, 'the data disk converted byte for byte').toEqual({ exitCode: 0, stdout: 'Images are identical.' });
         expect(left).toEqual({ dirs: [], nbdkit: [] });
         expect(boot.outcome, boot.log.slice(-2000)).toBe('login');
+        // The guest's kernel found the data disk as its second virtio disk.
+        expect(boot.log).toMatch(DATA_DISK_CONSOLE);
         expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+        expect(await sha256(layout.dataFlat)).toBe(dataHash);
       },
       45 * MINUTE,
     );

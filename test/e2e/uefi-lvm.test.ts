@@ -21,6 +21,13 @@
  * already proves that principle with the same initramfs recipe. The fixture
  * script itself checks that the unconverted initramfs has no virtio driver.
  *
+ * Laid out on two datastores (test/helpers/datastores.ts): the .vmx names
+ * its system disk by an absolute path in the fixture's directory and a small
+ * data disk by ../../ds2/..., both outside the .vmx's directory, so the run
+ * passes --allow-dir for each; the data disk is converted byte for byte and
+ * the booted guest's kernel finds it as vdb. (Refused without --allow-dir:
+ * test/integration/datastores.test.ts.)
+ *
  * Compressed modules (#14): every kernel module of this fixture is a
  * .ko.zst (as on Ubuntu since 23.10), so the initramfs fast path adds
  * .ko.zst virtio modules to an image whose kmod already loads .ko.zst ones,
@@ -33,6 +40,7 @@ import { execa } from 'execa';
 import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootDisk } from '../helpers/boot.js';
+import { DATA_DISK_CONSOLE, twoDatastoreVm, type TwoDatastoreVm } from '../helpers/datastores.js';
 import { ensureUefiLvmFixture, type Fixture } from '../helpers/fixture.js';
 import { splitOutputDir } from '../helpers/run-log.js';
 import { guestfishRead, runV2v, sections, sha256, type V2vRun } from '../helpers/v2v.js';
@@ -118,6 +126,9 @@ let out: string;
 let run: V2vRun;
 /** The run's --machine-readable events file. */
 let events: string;
+/** The VM on two datastores, and its data disk's sha256 before the run. */
+let layout: TwoDatastoreVm;
+let dataHash: string;
 
 beforeAll(async () => {
   fixture = await ensureUefiLvmFixture();
@@ -125,10 +136,16 @@ beforeAll(async () => {
   before = await guestReport(fixture.vmdk, 'vmdk');
   out = await mkdtemp(join(tmpdir(), 'v2v-e2e-uefi-'));
   events = join(await mkdtemp(join(tmpdir(), 'v2v-e2e-uefi-events-')), 'events.jsonl');
+  layout = await twoDatastoreVm(fixture, join(dirname(events), 'vmfs-volumes'), NAME);
+  dataHash = await sha256(layout.dataFlat);
   run = await runV2v([
     '-i',
     'vmx',
-    fixture.vmx,
+    layout.vmx,
+    '--allow-dir',
+    fixture.dir,
+    '--allow-dir',
+    layout.ds2,
     '-o',
     'local',
     '-os',
@@ -175,13 +192,17 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     expect(before['resolv']).toMatch(/^nameserver /m);
   });
 
-  it('exits 0 and writes NAME.xml and NAME-sda only', async () => {
+  it('exits 0 and writes NAME.xml, NAME-sda and NAME-sdb (the data disk on the other datastore, byte for byte) only', async () => {
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.exitCode, run.stderr).toBe(0);
-    expect((await splitOutputDir(out, NAME)).files).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+    expect((await splitOutputDir(out, NAME)).files).toEqual([`${NAME}-sda`, `${NAME}-sdb`, `${NAME}.xml`]);
+    const compare = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', layout.dataFlat, join(out, `${NAME}-sdb`)], {
+      reject: false,
+    });
+    expect(compare.exitCode, compare.stdout + compare.stderr).toBe(0);
   });
 
-  it('writes domain XML that boots UEFI (firmware autoselection, secure boot off) on q35 with a virtio disk', async () => {
+  it('writes domain XML that boots UEFI (firmware autoselection, secure boot off) on q35 with two virtio disks', async () => {
     const path = join(out, `${NAME}.xml`);
     const text = await readFile(path, 'utf8');
     const domain = (await parseStringPromise(text)).domain;
@@ -194,9 +215,11 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
     ]);
     expect(domain.features[0].smm).toBeUndefined();
     const disks = domain.devices[0].disk.filter((d: { $: { device: string } }) => d.$.device === 'disk');
-    expect(disks).toHaveLength(1);
+    expect(disks).toHaveLength(2);
     expect(disks[0].target[0].$).toEqual({ dev: 'vda', bus: 'virtio' });
     expect(disks[0].driver[0].$.type).toBe('qcow2');
+    expect(disks[1].target[0].$).toEqual({ dev: 'vdb', bus: 'virtio' });
+    expect(disks[1].source[0].$.file).toBe(join(out, `${NAME}-sdb`));
     const validate = await execa('virt-xml-validate', [path, 'domain'], { reject: false });
     expect(validate.exitCode, validate.stderr).toBe(0);
   });
@@ -291,12 +314,13 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
   });
 
   it(
-    'boots the converted disk with OVMF on virtio-blk to a login prompt, and the NIC comes up as enx000c293a5b7d with 192.0.2.20/24 (TCG, isolated hub)',
+    'boots the converted disks with OVMF on virtio-blk to a login prompt, the data disk found as vdb, and the NIC comes up as enx000c293a5b7d with 192.0.2.20/24 (TCG, isolated hub)',
     async () => {
       const boot = await bootDisk({
         disk: join(out, `${NAME}-sda`),
         format: 'qcow2',
         bus: 'virtio',
+        extraDisks: [{ disk: join(out, `${NAME}-sdb`), format: 'qcow2' }],
         firmware: 'uefi',
         nic: { mac: MAC },
         waitFor: UP,
@@ -308,11 +332,13 @@ describe('v2v -i vmx -o local on a Debian 12 UEFI guest with an LVM root', () =>
       // Really UEFI: grub's EFI build ran (BIOS grub cannot read an ESP-only boot path).
       expect(boot.log).toMatch(/BdsDxe: (loading|starting) Boot/);
       expect(boot.log).toMatch(UP);
+      expect(boot.log).toMatch(DATA_DISK_CONSOLE);
     },
     10 * MINUTE,
   );
 
-  it('left the source disk byte-identical', async () => {
+  it('left the source disks byte-identical', async () => {
     expect(await sha256(fixture.vmdk)).toBe(sourceHash);
+    expect(await sha256(layout.dataFlat)).toBe(dataHash);
   });
 });

@@ -13,7 +13,7 @@
  *
  * Cost: one TCG boot to the initramfs' give-up (~50 s), one minimal conversion (~40 s).
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +79,34 @@ describe('v2v verify on the unconverted VMware disk', () => {
     const both = await runV2v(['verify', join(work, 'g.xml'), '--firmware', 'uefi']);
     expect(both.exitCode).toBe(2);
     expect(both.stderr).toContain('--firmware only applies to disks given directly');
+  });
+
+  it('refuses a -o kubevirt VirtualMachine whose hostDisk is qcow2 (KubeVirt reads it as raw: exit 4), and --firmware with it (exit 2)', async () => {
+    const disk = join(work, 'kv-sda');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
+    const yaml = join(work, 'kv.yaml');
+    await writeFile(
+      yaml,
+      [
+        'apiVersion: kubevirt.io/v1',
+        'kind: VirtualMachine',
+        'metadata: {name: kv}',
+        'spec:',
+        '  runStrategy: Halted',
+        '  template:',
+        '    spec:',
+        '      domain:',
+        '        devices: {disks: [{name: disk0, disk: {bus: virtio}, bootOrder: 1}]}',
+        `      volumes: [{name: disk0, hostDisk: {path: ${JSON.stringify(disk)}, type: Disk}}]`,
+        '',
+      ].join('\n'),
+    );
+    const qcow2 = await runV2v(['verify', yaml]);
+    expect(qcow2.exitCode, qcow2.stderr).toBe(4);
+    expect(qcow2.stderr).toContain(`v2v: error: The disk ${disk} of ${yaml} is qcow2, but KubeVirt reads a hostDisk volume as raw`);
+    const firmware = await runV2v(['verify', yaml, '--firmware', 'bios']);
+    expect(firmware.exitCode).toBe(2);
+    expect(firmware.stderr).toContain(`--firmware only applies to disks given directly: the YAML ${yaml} says its own firmware.`);
   });
 });
 

@@ -32,6 +32,8 @@ export interface BootOptions {
    * guest sees a link that reaches nothing (default: no NIC at all).
    */
   nic?: { mac: string };
+  /** More disks after the boot disk, each on virtio-blk (vdb, vdc, ...) with -snapshot too: a converted guest's data disks. */
+  extraDisks?: Array<{ disk: string; format: 'raw' | 'qcow2' }>;
   /** After `login:`, keep reading the console until this (every one of these) matched (or `afterLoginMs` passed); the outcome stays 'login'. */
   waitFor?: RegExp | RegExp[];
   /** How long to wait for `waitFor` after `login:` (default 60000 ms). */
@@ -59,7 +61,7 @@ export const FAILURE_PATTERN =
 
 /** Build the qemu-system-x86_64 argument list for a boot (exported for tests). */
 export function qemuArgs(
-  opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB' | 'firmware' | 'nic'> & Partial<UefiVars>,
+  opts: Pick<BootOptions, 'disk' | 'format' | 'bus' | 'memoryMiB' | 'firmware' | 'nic' | 'extraDisks'> & Partial<UefiVars>,
 ): string[] {
   const mem = String(opts.memoryMiB ?? 1024);
   // -snapshot + snapshot=on: all guest writes go to a temporary overlay.
@@ -120,6 +122,9 @@ export function qemuArgs(
       break;
     default:
       throw new Error(`unknown bus ${String(opts.bus)}`);
+  }
+  for (const extra of opts.extraDisks ?? []) {
+    args.push('-drive', `file=${extra.disk.replace(/,/g, ',,')},format=${extra.format},snapshot=on,if=virtio`);
   }
   return args;
 }

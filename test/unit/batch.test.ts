@@ -171,7 +171,7 @@ describe('batch manifest', () => {
     expect(guests.map((g) => [g.name, g.invalid])).toEqual([
       ['nodir', '-o local needs an output directory: add "-os DIR".'],
       ['guest-2', expect.stringContaining('not usable as a file name')],
-      ['typo', 'Unknown output mode "-o locl": did you mean "-o local"? use one of local, libvirt, qemu, json, null.'],
+      ['typo', 'Unknown output mode "-o locl": did you mean "-o local"? use one of local, libvirt, qemu, json, kubevirt, null.'],
     ]);
   });
 
@@ -330,6 +330,14 @@ describe('batch preflight (before the first guest starts)', () => {
       `${join(work, 'out', 'taken.xml')} already exists: remove it, or give the guest another "name" in the manifest.`,
     );
     await expect(preflightGuest(free!.options!)).resolves.toBeUndefined();
+  });
+  it("knows the metadata file of -o kubevirt (NAME.yaml), and its relative -os is the manifest's directory", async () => {
+    mkdirSync(join(work, 'kv'), { recursive: true });
+    writeFileSync(join(work, 'g.vmx'), 'displayName = "g"\n');
+    const [taken] = planGuests([{ name: 'kv-taken', input: { paths: ['g.vmx'] }, output: { mode: 'kubevirt', storage: 'kv' } }], work);
+    expect(taken?.options?.output.storage).toBe(join(work, 'kv'));
+    writeFileSync(join(work, 'kv', 'kv-taken.yaml'), 'not ours');
+    await expect(preflightGuest(taken!.options!)).rejects.toThrow(`${join(work, 'kv', 'kv-taken.yaml')} already exists`);
   });
   it('shows which stage each running guest is in, from its events', () => {
     expect(stageLine('{"type":"message","stage":"convert","phase":"start","message":"Converting","timestamp":"t"}')).toBe(

@@ -210,13 +210,13 @@ describe('parser errors are one sentence with the fix', () => {
   it.each<[string[], string]>([
     [
       ['-o', 'locl', '-os', '/d', 'g.vmx'],
-      'Unknown output mode "-o locl": did you mean "-o local"? use one of local, libvirt, qemu, json, null.',
+      'Unknown output mode "-o locl": did you mean "-o local"? use one of local, libvirt, qemu, json, kubevirt, null.',
     ],
     [
       ['-i', 'vmxx', '-o', 'null', 'g.vmx'],
       'Unknown input mode "-i vmxx": did you mean "-i vmx"? use one of vmx, disk, libvirtxml, ova, libvirt.',
     ],
-    [['-o', 'nowhere', 'g.vmx'], 'Unknown output mode "-o nowhere": use one of local, libvirt, qemu, json, null.'],
+    [['-o', 'nowhere', 'g.vmx'], 'Unknown output mode "-o nowhere": use one of local, libvirt, qemu, json, kubevirt, null.'],
     [['--netwrok', 'x', '-o', 'null', 'g.vmx'], 'Unknown option --netwrok: did you mean --network? (see "v2v --help")'],
     [['-oss', '/d', '-o', 'local', 'g.vmx'], 'Unknown option --oss: did you mean -os? (see "v2v --help")'],
     [['--frobnicate', '-o', 'null', 'g.vmx'], 'Unknown option --frobnicate: remove it (see "v2v --help" for the options).'],

@@ -53,7 +53,7 @@ describe('completion of a single run', () => {
 
   it('completes the values v2v accepts after -o, -i, -of and the rest', async () => {
     expect(await offered('-o', '')).toEqual([...OUTPUT_MODES]);
-    expect(await offered('-o', '')).toEqual(['local', 'libvirt', 'qemu', 'json', 'null']);
+    expect(await offered('-o', '')).toEqual(['local', 'libvirt', 'qemu', 'json', 'kubevirt', 'null']);
     expect(await offered('-i', 'vmx', 'g.vmx', '-o', 'l')).toEqual(['local', 'libvirt']);
     expect(await offered('-i', '')).toEqual([...INPUT_MODES]);
     expect(await offered('-of', '')).toEqual([...OUTPUT_FORMATS]);

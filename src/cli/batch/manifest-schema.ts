@@ -24,6 +24,7 @@ const guest = {
         paths: { ...strings, minItems: 1 },
         path: text,
         format: text,
+        allowDirs: { ...strings, description: '--allow-dir, repeatable (relative to the manifest)' },
         connection: { ...text, description: '-ic: a vpx:// or esx:// URI (the paths are then one VM name)' },
         transport: text,
         passwordFile: text,

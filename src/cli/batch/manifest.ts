@@ -14,6 +14,7 @@ import { UsageError } from '../../errors.js';
 import { normalizeOptions, type RawOptions } from '../options.js';
 import { isRemoteSource } from '../../remote/url.js';
 import { MANIFEST_KEYS, MANIFEST_SCHEMA } from './manifest-schema.js';
+import { isDirectoryOutput } from '../../output/options.js';
 import type { Options } from '../../../stages/context.js';
 import { didYouMean } from '../../text/did-you-mean.js';
 
@@ -30,6 +31,8 @@ export interface ManifestGuest {
     paths?: string[];
     path?: string;
     format?: string;
+    /** --allow-dir DIR, repeatable (relative to the manifest). */
+    allowDirs?: string[];
     connection?: string;
     transport?: string;
     passwordFile?: string;
@@ -190,7 +193,7 @@ function planGuest(g: ManifestGuest, index: number, baseDir: string): PlannedGue
   }
   if (paths.length === 0) return { name, argv: [], invalid: 'no "input" "paths" given' };
   const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p));
-  const directoryOutput = ['local', 'disk', 'qemu', 'json'].includes(g.output.mode);
+  const directoryOutput = isDirectoryOutput(g.output.mode);
   const { input: i, output: o } = g;
   const inputMode = i.mode ?? (connection !== undefined ? 'libvirt' : 'vmx');
   const raw: RawOptions = {
@@ -209,6 +212,7 @@ function planGuest(g: ManifestGuest, index: number, baseDir: string): PlannedGue
     mac: g.macs,
     // A vSphere source is a VM name; remote sources stay URLs; local ones are relative to the manifest.
     positional: inputMode === 'libvirt' ? paths : paths.map((p) => (isRemoteSource(p) ? p : abs(p)!)),
+    allowDir: i.allowDirs?.map((d) => abs(d)!),
     remote: {
       it: i.transport,
       ip: abs(i.passwordFile),
@@ -250,6 +254,7 @@ export function toArgv(raw: RawOptions): string[] {
   };
   add('-ic', raw.ic);
   add('-if', raw.if);
+  for (const d of raw.allowDir ?? []) argv.push('--allow-dir', d);
   add('-it', raw.remote?.it);
   add('-ip', raw.remote?.ip);
   add('--ssh-identity', raw.remote?.sshIdentity);

@@ -15,6 +15,7 @@ const METADATA: Readonly<Record<string, (name: string) => string>> = {
   local: (name) => `${name}.xml`,
   qemu: (name) => `${name}.sh`,
   json: (name) => `${name}.json`,
+  kubevirt: (name) => `${name}.yaml`,
 };
 
 /** Throws UsageError when a source is missing or the output name is taken in its directory. */

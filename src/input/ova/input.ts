@@ -94,7 +94,7 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings
     const check = {
       root: dir,
       label: `The disk file ${name} in ${ovaPath}`,
-      outsideFix: dir === ovaPath ? 'copy the file into the OVF directory instead of linking it' : 're-export the OVA',
+      outsideFix: `v2v reads only files inside the source's directory; ${dir === ovaPath ? 'copy the file into the OVF directory instead of linking it' : 're-export the OVA'}`,
       vmdkOnly: false,
     };
     if (gzipped.has(name.split(path.sep).join('/'))) {

@@ -10,12 +10,11 @@
 import { join } from 'node:path';
 import { checkExport, startNbdkit, type NbdExport } from '../../../drivers/nbdkit.js';
 import { endpointName } from '../../../drivers/vsphere.js';
-import { parseDatastorePath } from '../../../drivers/vsphere-vm.js';
-import { PreflightError, SourceError } from '../../errors.js';
+import { PreflightError } from '../../errors.js';
 import type { RemoteAccess } from '../../remote/access.js';
 import { openRemoteDisk } from '../../remote/remote-disk.js';
 import type { Input } from '../types.js';
-import { datastoreUrl, findDatacenter, findVm, loginWithOptions, readVm, vsphereEndpoint } from './inventory.js';
+import { diskDatastoreUrl, findDatacenter, findVm, loginWithOptions, readVm, vsphereEndpoint } from './inventory.js';
 import type { VsphereOptions } from './options.js';
 import { vsphereSource } from './source.js';
 
@@ -62,12 +61,7 @@ export function vsphereInput(options: VsphereOptions): Input {
         },
       };
       for (const disk of source.disks) {
-        const ds = parseDatastorePath(disk.path);
-        if (ds === undefined)
-          throw new SourceError(
-            `The VM "${vm.name}" names the disk "${disk.path}", which is not a datastore path ([DATASTORE] dir/file.vmdk): check the VM's disks in vSphere.`,
-          );
-        const url = datastoreUrl(endpoint, dc.path, ds.datastore, ds.path);
+        const url = diskDatastoreUrl(endpoint, dc.path, vm.name, disk.path);
         const { backing } = await openRemoteDisk(access, { transport: 'https', url });
         disk.path = disk.path.trim();
         disk.backing = { ...backing, display: disk.path };

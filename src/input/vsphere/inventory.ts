@@ -5,7 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { VsphereSession, endpointName, type VsphereEndpoint } from '../../../drivers/vsphere.js';
 import type { MoRef } from '../../../drivers/vsphere-soap.js';
-import { parseVmProperties, parseVmSummary, type VsphereVm, type VsphereVmSummary } from '../../../drivers/vsphere-vm.js';
+import {
+  parseDatastorePath,
+  parseVmProperties,
+  parseVmSummary,
+  type VsphereVm,
+  type VsphereVmSummary,
+} from '../../../drivers/vsphere-vm.js';
 import { text } from '../../../drivers/vsphere-soap.js';
 import { SourceError } from '../../errors.js';
 import { displayVsphereUri, type VsphereOptions, type VsphereUri } from './options.js';
@@ -116,4 +122,20 @@ export async function listVms(session: VsphereSession, uri: VsphereUri): Promise
 export function datastoreUrl(endpoint: VsphereEndpoint, dcPath: string, datastore: string, path: string): string {
   const encodedPath = path.split('/').map(encodeURIComponent).join('/');
   return `https://${endpointName(endpoint)}/folder/${encodedPath}?dcPath=${encodeURIComponent(dcPath)}&dsName=${encodeURIComponent(datastore)}`;
+}
+
+/**
+ * The HTTPS URL of a disk the VM names by its datastore path
+ * ("[ds2] web01/web01_1.vmdk"): each disk on its own datastore, so a VM
+ * whose data disks sit on other datastores reads each from the right one.
+ * Throws SourceError for a name that is not a datastore path.
+ */
+export function diskDatastoreUrl(endpoint: VsphereEndpoint, dcPath: string, vmName: string, fileName: string): string {
+  const ds = parseDatastorePath(fileName);
+  if (ds === undefined) {
+    throw new SourceError(
+      `The VM "${vmName}" names the disk "${fileName}", which is not a datastore path ([DATASTORE] dir/file.vmdk): check the VM's disks in vSphere.`,
+    );
+  }
+  return datastoreUrl(endpoint, dcPath, ds.datastore, ds.path);
 }
