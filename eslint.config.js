@@ -24,6 +24,24 @@ export default tseslint.config(
     },
   },
   {
+    // Nothing a source says reaches the terminal raw (docs/architecture.md):
+    // every human-readable line goes through printOut/printErr, which escape
+    // it (src/text/safe-text.ts); the task renderers and the run log escape
+    // their own (src/progress/safe-renderers.ts, src/progress/run-log.ts).
+    files: ['src/**/*.ts', 'stages/**/*.ts', 'drivers/**/*.ts'],
+    ignores: ['src/text/safe-text.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.object.name='process'][object.property.name=/^(stdout|stderr)$/][property.name='write']",
+          message: 'Write with printOut/printErr (src/text/safe-text.ts): they escape what a source could say.',
+        },
+      ],
+    },
+  },
+  {
     // Tests read JSON documents and mock values to assert on them: the
     // no-unsafe-* rules would ask for a type on every expect() argument.
     files: ['test/**/*.ts'],

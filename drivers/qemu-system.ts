@@ -11,7 +11,7 @@
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync, constants, accessSync } from 'node:fs';
 import { join } from 'node:path';
-import { rootSignal, run, traceCommand, type Command } from '../src/host/exec.js';
+import { guardedCommand, rootSignal, run, traceCommand, type Command } from '../src/host/exec.js';
 import { makeRunTempDir } from '../src/host/tmpdir.js';
 
 const QEMU_SYSTEM = 'qemu-system-x86_64';
@@ -237,7 +237,9 @@ export async function watchBoot(cmd: Command, options: WatchBootOptions): Promis
   const failed = options.failed ?? BOOT_FAILED_PATTERN;
   const started = Date.now();
   traceCommand(cmd);
-  const child = nodeSpawn(cmd.program, cmd.args, {
+  // A parent-death signal, as every child of the exec wrapper: a boot never outlives v2v.
+  const exe = guardedCommand(cmd);
+  const child = nodeSpawn(exe.program, exe.args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LANG: 'C', LC_ALL: 'C', ...cmd.env },
   });

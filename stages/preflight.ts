@@ -91,7 +91,7 @@ export function preflightStage(): ListrTask<Context> {
       const { output } = ctx;
       if (output.discard) ctx.cleanup.onFailure(`removing what this run wrote to ${output.describe}`, () => output.discard?.());
       // --no-space-check (thin storage): every other target check and the reservations still run, with no space asked.
-      await output.preflight(name, targets, spaceCheck === false ? 0 : bytesNeeded);
+      await output.preflight(name, targets, spaceCheck === false ? 0 : bytesNeeded, (message) => ctx.warnings.push(message));
       ctx.targets = targets;
       task.output = `${ctx.output.describe}: ${targets.length} disk(s), ${(bytesNeeded / 2 ** 20).toFixed(0)} MiB needed${spaceCheck === false ? ' (not checked: --no-space-check)' : ''}${commits.size > 0 ? `; ${commits.size} disk(s) written by committing into the pre-copy (no second copy)` : ''}`;
     },

@@ -2,6 +2,7 @@
 import { rm } from 'node:fs/promises';
 import type { ListrTask } from 'listr2';
 import { checkSourceLimits } from '../src/input/limits.js';
+import { WARNINGS_PER_FILE, WARNINGS_PER_FILE_VERBOSE } from '../src/input/file-warnings.js';
 import { reapDeadRuns } from '../src/host/reaper.js';
 import { makeRunTempDir, tmpParent } from '../src/host/tmpdir.js';
 import type { Context } from './context.js';
@@ -30,7 +31,8 @@ export function sourceStage(): ListrTask<Context> {
       const found: string[] = [];
       let source;
       try {
-        source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup, warnings: found });
+        const warningsPerFile = ctx.options.verbose ? WARNINGS_PER_FILE_VERBOSE : WARNINGS_PER_FILE;
+        source = await ctx.input.load({ tmpdir, cleanup: ctx.cleanup, warnings: found, warningsPerFile });
         // An input that kept a list of its own: one list from here on.
         if (source.warnings !== found) source.warnings = found.concat(source.warnings);
         checkSourceLimits(source, `The source ${source.name}`);

@@ -24,6 +24,7 @@ import { expandArgv, knownOptionNames, OPTIONAL_VALUE_OPTIONS, unknownOptionErro
 import { completeWords, completionTable } from './completion.js';
 import { declaredOptions, subcommandArgs, subcommandParser, type SubcommandSpec } from './subcommand.js';
 import { checkLocalSources } from '../input/source-paths.js';
+import { printOut, safeText } from '../text/safe-text.js';
 import { ALLOCATIONS, OUTPUT_FORMATS, OUTPUT_MODES } from '../output/options.js';
 import { INPUT_MODES, INPUT_TRANSPORTS } from '../input/options.js';
 import { CUTOVER_WORDS } from '../warm/options.js';
@@ -472,8 +473,8 @@ export async function cli(argv: string[]): Promise<number> {
   let options;
   try {
     const line = await parseCommandLine(argv);
-    if (line.kind === 'print') process.stdout.write(`${line.text}\n`);
-    if (line.kind === 'complete') process.stdout.write(line.words.map((word) => `${word}\n`).join(''));
+    if (line.kind === 'print') printOut(line.text);
+    if (line.kind === 'complete' && line.words.length > 0) printOut(line.words.map((word) => safeText(word)).join('\n'));
     if (line.kind !== 'run') return ExitCode.ok;
     options = normalizeOptions(line.raw);
     await checkLocalSources(options.input);

@@ -10,6 +10,7 @@ import { ExitCode } from '../errors.js';
 import { listVms, loginWithOptions } from '../input/vsphere/inventory.js';
 import { normalizeVsphereOptions } from '../input/vsphere/options.js';
 import type { VsphereVmSummary } from '../../drivers/vsphere-vm.js';
+import { jsonText, printErr, printOut, safeText } from '../text/safe-text.js';
 
 /** Runs `v2v list` with its parsed command line (LIST_COMMAND in list-spec.ts); resolves to the exit code. */
 export async function listCli(parsed: Arguments): Promise<number> {
@@ -28,12 +29,12 @@ export async function listCli(parsed: Arguments): Promise<number> {
       parsed._.map(String),
       true,
     );
-    if (parsed._.length > 0) process.stderr.write(`v2v: warning: v2v list takes no VM name; ignored: ${parsed._.join(' ')}\n`);
+    if (parsed._.length > 0) printErr(`v2v: warning: v2v list takes no VM name; ignored: ${safeText(parsed._.join(' '))}`);
     const session = await loginWithOptions(options);
     logout = () => session.logout().catch(() => undefined);
     try {
       const vms = await listVms(session, options.uri);
-      process.stdout.write(parsed['json'] ? `${JSON.stringify(vms, null, 2)}\n` : formatVmTable(vms));
+      printOut(parsed['json'] ? jsonText(vms, undefined, 2) : formatVmTable(vms));
     } finally {
       await logout();
     }
@@ -50,16 +51,18 @@ function size(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** The VMs as an aligned text table, one VM per line. */
+/** The VMs as an aligned text table, one VM per line; what the inventory says is escaped (src/text/safe-text.ts) before the columns are aligned. */
 export function formatVmTable(vms: VsphereVmSummary[]): string {
   const rows = [
     ['NAME', 'POWER', 'GUEST OS', 'DISKS'],
-    ...vms.map((vm) => [
-      vm.name,
-      vm.powerState,
-      vm.guestFullName ?? vm.guestId ?? '-',
-      vm.disks.length === 0 ? '-' : vm.disks.map((d) => size(d.capacityBytes)).join(', '),
-    ]),
+    ...vms.map((vm) =>
+      [
+        vm.name,
+        vm.powerState,
+        vm.guestFullName ?? vm.guestId ?? '-',
+        vm.disks.length === 0 ? '-' : vm.disks.map((d) => size(d.capacityBytes)).join(', '),
+      ].map((cell) => safeText(cell)),
+    ),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n') + '\n';

@@ -11,6 +11,7 @@ import { reportError } from '../run/report-error.js';
 import { knownOptionNames, spell, type DeclaredOptions, unknownOptionError, yargsFailure } from './messages.js';
 import { packageVersion } from './capabilities.js';
 import { redactUrl } from '../text/redact.js';
+import { printOut } from '../text/safe-text.js';
 import { didYouMean } from '../text/did-you-mean.js';
 
 /** One subcommand's command line: everything its parser, help, errors and completion come from. */
@@ -132,7 +133,7 @@ export async function subcommandArgs(spec: SubcommandSpec, argv: readonly string
   try {
     const commandLine = await parseSubcommand(spec, argv);
     if (commandLine.kind === 'run') return commandLine.args;
-    process.stdout.write(`${commandLine.text}\n`);
+    printOut(commandLine.text);
     return ExitCode.ok;
   } catch (error) {
     return reportError(error);

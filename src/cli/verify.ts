@@ -16,6 +16,7 @@ import { bootFailureReason, runBootCheck, saveConsole, type BootCheckInput } fro
 import { BOOT_TIMEOUT_MS } from '../verify/boot-timeouts.js';
 import { CONSOLE_LINES } from '../verify/report.js';
 import { describeTarget } from '../verify/target.js';
+import { printErr, printOut, safeText } from '../text/safe-text.js';
 
 /** Runs `v2v verify` with its parsed command line (VERIFY_COMMAND in verify-spec.ts); resolves to the exit code. */
 export async function verifyCli(parsed: Arguments): Promise<number> {
@@ -31,8 +32,10 @@ export async function verifyCli(parsed: Arguments): Promise<number> {
     const kvm = await probeAccelerator('kvm');
     const accel = kvm.usable ? 'kvm' : 'tcg';
     const timeoutMs = timeout !== undefined ? timeout * 1000 : BOOT_TIMEOUT_MS[accel];
-    process.stdout.write(
-      `Booting ${target.name} (${target.disks.length} disk(s), ${target.firmware}) under ${accel}${kvm.usable ? '' : ` (KVM not usable: ${kvm.reason})`} with no network device, timeout ${Math.round(timeoutMs / 1000)} s\n`,
+    printOut(
+      safeText(
+        `Booting ${target.name} (${target.disks.length} disk(s), ${target.firmware}) under ${accel}${kvm.usable ? '' : ` (KVM not usable: ${kvm.reason})`} with no network device, timeout ${Math.round(timeoutMs / 1000)} s`,
+      ),
     );
     const workdir = await makeRunTempDir('v2v-verify-');
     let result;
@@ -44,12 +47,12 @@ export async function verifyCli(parsed: Arguments): Promise<number> {
     }
     const { report } = result;
     if (report.status === 'passed') {
-      process.stdout.write(`Booted: ${target.name} reached userspace in ${report.seconds.toFixed(1)} s ("${report.decidingLine ?? ''}")\n`);
+      printOut(bootedLine(target.name, report.seconds, report.decidingLine));
       return ExitCode.ok;
     }
     const logPath = resolve((parsed['console-log'] as string | undefined) ?? join(target.logDir, `${target.name}.verify-console.log`));
     await saveConsole(logPath, result.console);
-    process.stderr.write(`Last ${CONSOLE_LINES} console lines:\n${(report.consoleLines ?? []).map((l) => `  | ${l}`).join('\n')}\n`);
+    printErr(consoleTail(report.consoleLines ?? []));
     throw new BootVerifyError(
       `The guest ${target.name} did not boot: ${bootFailureReason(report, timeoutMs)}; the whole console is in ${logPath}: fix the guest's boot (root device, initramfs drivers) and run "v2v verify" again.`,
     );
@@ -60,4 +63,14 @@ export async function verifyCli(parsed: Arguments): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The line of a guest that booted: its name and the console line that decided, escaped (src/text/safe-text.ts). */
+export function bootedLine(name: string, seconds: number, decidingLine: string | undefined): string {
+  return safeText(`Booted: ${name} reached userspace in ${seconds.toFixed(1)} s ("${decidingLine ?? ''}")`);
+}
+
+/** The last console lines of a failed boot, each escaped: a guest cannot drive the terminal either. */
+export function consoleTail(lines: readonly string[]): string {
+  return `Last ${CONSOLE_LINES} console lines:\n${lines.map((l) => `  | ${safeText(l)}`).join('\n')}`;
 }

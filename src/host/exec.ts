@@ -3,7 +3,15 @@
  * run them here: argv arrays, never a shell; a named timeout per kind of
  * command; LANG=C so output is parseable; a failure becomes a CommandError
  * whose message is what failed + trimmed stderr + exit code.
+ *
+ * Every child gets a parent-death signal (util-linux `setpriv --pdeathsig`,
+ * which sets it and execs the program: same process, same pid): when v2v
+ * dies, even of SIGKILL, the kernel kills its direct children. Processes
+ * that are no direct child (the forked guestfish server and its appliance)
+ * are stopped by the run's watchdog (watchdog.ts); see docs/safety.md.
  */
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { CommandError, InterruptedError } from '../errors.js';
 
@@ -105,6 +113,62 @@ export function trimStderr(stderr: string, maxLines = 8): string {
   return lines.slice(-maxLines).join('\n');
 }
 
+/** The signal a child gets from the kernel when v2v dies. */
+export type ParentDeathSignal = 'SIGKILL' | 'SIGTERM';
+
+/**
+ * `cmd` run through `setpriv --pdeathsig SIGNAL`: the kernel sends SIGNAL to
+ * the program when the thread that started it exits (Node starts children
+ * from its main thread). setpriv execs the program, so pid, exit status and
+ * signals are the program's own. A forked grandchild does not inherit it
+ * (prctl(2) PR_SET_PDEATHSIG: cleared on fork). Pure.
+ */
+export function withParentDeathSignal(cmd: Command, setpriv: string, signal: ParentDeathSignal = 'SIGKILL'): Command {
+  return { ...cmd, program: setpriv, args: ['--pdeathsig', signal, '--', cmd.program, ...cmd.args] };
+}
+
+const pathCache = new Map<string, string | undefined>();
+
+/** Where `program` is ($PATH lookup, as exec does; a name with a slash as it is), or undefined; cached. */
+export function findProgram(program: string, path = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'): string | undefined {
+  const key = `${program}\0${path}`;
+  if (pathCache.has(key)) return pathCache.get(key);
+  const candidates = program.includes('/') ? [program] : path.split(delimiter).map((dir) => join(dir || '.', program));
+  const found = candidates.find((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+  pathCache.set(key, found);
+  return found;
+}
+
+/** The error for a program that is not installed. */
+function notInstalled(cmd: Command): CommandError {
+  return new CommandError(
+    `${cmd.program} is not installed: run scripts/setup.sh (or install the package that provides it).`,
+    formatCommand(cmd),
+    undefined,
+    '',
+  );
+}
+
+/**
+ * What is really executed for `cmd`: the program (looked up first, so a
+ * missing one is still reported as not installed) under setpriv's
+ * parent-death signal; the program alone where setpriv is missing (the
+ * watchdog still stops it). Throws CommandError when the program is missing.
+ */
+export function guardedCommand(cmd: Command, signal: ParentDeathSignal = 'SIGKILL'): Command {
+  const program = findProgram(cmd.program);
+  if (program === undefined) throw notInstalled(cmd);
+  const setpriv = findProgram('setpriv');
+  return setpriv === undefined ? cmd : withParentDeathSignal({ ...cmd, program }, setpriv, signal);
+}
+
 /** The environment every child gets: parseable output, never interactive. */
 function childEnv(cmd: Command): Record<string, string> {
   return { LANG: 'C', LC_ALL: 'C', ...cmd.env };
@@ -113,7 +177,8 @@ function childEnv(cmd: Command): Record<string, string> {
 /** Starts a command and returns the live execa child (for long-running servers). */
 export function spawn(cmd: Command, options: { detached?: boolean } = {}): ResultPromise {
   settings.trace?.(formatCommand(cmd));
-  return execa(cmd.program, cmd.args, {
+  const exe = guardedCommand(cmd);
+  return execa(exe.program, exe.args, {
     env: childEnv(cmd),
     cancelSignal: settings.signal,
     detached: options.detached ?? false,
@@ -127,7 +192,8 @@ export async function run(cmd: Command, options: RunOptions = {}): Promise<RunRe
   const text = formatCommand(cmd);
   settings.trace?.(text);
   const timeout = Timeouts[options.kind ?? 'probe'];
-  const child = execa(cmd.program, cmd.args, {
+  const exe = guardedCommand(cmd);
+  const child = execa(exe.program, exe.args, {
     env: childEnv(cmd),
     cancelSignal: settings.signal,
     ...(timeout > 0 ? { timeout } : {}),
@@ -152,14 +218,7 @@ export async function run(cmd: Command, options: RunOptions = {}): Promise<RunRe
   if (result.isCanceled) {
     throw new InterruptedError(`Interrupted while running ${cmd.program}.`);
   }
-  if (result.code === 'ENOENT') {
-    throw new CommandError(
-      `${cmd.program} is not installed: run scripts/setup.sh (or install the package that provides it).`,
-      text,
-      undefined,
-      '',
-    );
-  }
+  if (result.code === 'ENOENT') throw notInstalled(cmd);
   const exitCode = result.exitCode ?? -1;
   settings.details?.(text, { stdout, stderr, exitCode });
   if (result.timedOut) {

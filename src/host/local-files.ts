@@ -5,7 +5,7 @@
  *   read: a FIFO, socket or device where a file is expected is refused
  *   (opening a FIFO this way does not wait for a writer);
  * - metadata (.vmx, .ovf, .mf, domain XML) is read into memory only below a
- *   size limit;
+ *   size limit, and must be text (no disk image or archive given by mistake);
  * - {@link containedPath}: a file a source names must resolve (realpath,
  *   every component) inside the source's own directory.
  */
@@ -14,6 +14,8 @@ import { open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import type { SourceDisk } from '../model.js';
+import { notText } from '../text/not-text.js';
+import { safeText } from '../text/safe-text.js';
 
 /** Largest metadata files v2v reads into memory, in bytes (real ones are a few KiB to a few hundred KiB). */
 export const METADATA_MAX_BYTES = {
@@ -111,10 +113,30 @@ export async function readMetadataFile(
         );
       if (length === buffer.length) break;
     }
-    return buffer.subarray(0, length).toString('utf8');
+    return metadataText(buffer.subarray(0, length), what, file);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The text of a metadata file (`what` at `file`, read here or from a remote
+ * source) as UTF-8. Bytes that are not text (a NUL byte, or more than a few
+ * invalid UTF-8 sequences: src/text/not-text.ts) are one SourceError saying
+ * what the file looks like instead, before any line of it is parsed.
+ */
+export function metadataText(bytes: Buffer, what: string, file: string): string {
+  const found = notText(bytes);
+  if (found === undefined) return bytes.toString('utf8');
+  const fix =
+    found.fix === 'disk'
+      ? 'pass the file that describes the VM (a bare disk image is converted with "-i disk IMAGE")'
+      : found.fix === 'archive'
+        ? 'pass an OVA with "-i ova FILE", and unpack any other archive first'
+        : 'check that the path names the right file';
+  throw new SourceError(
+    `${capitalize(what)} ${file} is not a text file: it looks like ${found.kind} (it starts with "${safeText(bytes.subarray(0, 8))}"): ${fix}.`,
+  );
 }
 
 /**

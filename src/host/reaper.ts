@@ -9,6 +9,7 @@
  */
 import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 /** The environment variable marking a run's processes. */
@@ -127,6 +128,35 @@ export async function runIsAlive(owner: RunOwner): Promise<boolean> {
   return stat !== undefined && stat.state !== 'Z' && stat.startTime === owner.startTime;
 }
 
+/** This boot's id (/proc/sys/kernel/random/boot_id): a pid and start time name one process within one boot only. */
+export async function bootId(): Promise<string> {
+  return (await readFile('/proc/sys/kernel/random/boot_id', 'latin1').catch(() => '')).trim();
+}
+
+/** A run as a file it owns records it: the run, its process, the boot and the host it ran on. */
+export interface RunProcess extends RunOwner {
+  bootId: string;
+  host: string;
+}
+
+/** This run's process, for a file it owns. */
+export async function currentRunProcess(id: string): Promise<RunProcess> {
+  return { id, pid: process.pid, startTime: (await processStat('self'))?.startTime ?? '', bootId: await bootId(), host: hostname() };
+}
+
+/**
+ * Whether the run that recorded `owner` is still running: `alive` (same host
+ * and boot, and its very process is there), `dead` (same host: the host
+ * rebooted since, or the process is gone, a zombie, or the pid is another
+ * process's now), or `unknown` (another host's run, seen through a shared
+ * file system: its processes cannot be seen from here).
+ */
+export async function runProcessState(owner: RunProcess): Promise<'alive' | 'dead' | 'unknown'> {
+  if (owner.host !== hostname()) return 'unknown';
+  if (owner.bootId !== (await bootId())) return 'dead';
+  return (await runIsAlive(owner)) ? 'alive' : 'dead';
+}
+
 /** What was left of a dead run and has been cleaned up. */
 export interface ReapedRun {
   dir: string;
@@ -139,9 +169,10 @@ export interface ReapedRun {
  * longer alive, stops the processes still carrying its run id (the guestfish
  * server and its appliance, qemu-img, nbdkit) and removes the directory.
  * Unmarked directories (another program's, or an older v2v's) and other
- * users' directories are left alone.
+ * users' directories are left alone. With `onlyId`, only that run's
+ * directories (the run's watchdog cleaning up after it).
  */
-export async function reapDeadRuns(parent: string): Promise<ReapedRun[]> {
+export async function reapDeadRuns(parent: string, onlyId?: string): Promise<ReapedRun[]> {
   const reaped: ReapedRun[] = [];
   for (const entry of await readdir(parent).catch(() => [] as string[])) {
     if (!entry.startsWith('v2v-')) continue;
@@ -150,7 +181,7 @@ export async function reapDeadRuns(parent: string): Promise<ReapedRun[]> {
     // Only a real directory of our own user: never another user's, never through a symlink.
     if (!info?.isDirectory() || info.uid !== process.getuid?.()) continue;
     const owner = parseRunOwner(await readFile(join(dir, RUN_OWNER_FILE), 'utf8').catch(() => ''));
-    if (owner === undefined || (await runIsAlive(owner))) continue;
+    if (owner === undefined || (onlyId !== undefined && owner.id !== onlyId) || (await runIsAlive(owner))) continue;
     const pids = await stopRunProcesses(owner.id);
     await rm(dir, { recursive: true, force: true });
     reaped.push({ dir, pids });

@@ -4,6 +4,7 @@
  * becomes the backing of its overlay (see src/remote/remote-disk.ts).
  */
 import { SourceError } from '../errors.js';
+import { metadataText } from '../host/local-files.js';
 import type { Source } from '../model.js';
 import { credentialWarnings, openRemoteAccess } from '../remote/access.js';
 import type { RemoteOptions } from '../remote/options.js';
@@ -12,6 +13,7 @@ import { displayLocation, locationPath, parseRemoteSource, siblingLocation, type
 import { diskSource } from './disk-source.js';
 import type { Input } from './types.js';
 import { parseVmx } from './vmx/parse.js';
+import { withFileWarnings } from './file-warnings.js';
 
 /** Largest .vmx we read (they are a few KiB). */
 const VMX_MAX_BYTES = 4 * 2 ** 20;
@@ -27,8 +29,11 @@ export function remoteVmxInput(url: string, options: RemoteOptions): Input {
       const warnings = run.warnings ?? [];
       warnings.push(...passwordWarning([loc]), ...(await credentialWarnings(options)));
       const access = await openRemoteAccess(options, loc, run);
-      const text = (await access.read(loc, VMX_MAX_BYTES)).toString('utf8');
-      const source: Source = parseVmx(text, locationPath(loc), warnings);
+      const text = metadataText(await access.read(loc, VMX_MAX_BYTES), 'the VMX file', shown);
+      const source: Source = withFileWarnings(locationPath(loc), warnings, run.warningsPerFile, (own) =>
+        parseVmx(text, locationPath(loc), own),
+      );
+      source.warnings = warnings;
       for (const disk of source.disks) {
         const diskLoc = siblingLocation(loc, disk.path);
         const { backing } = await openRemoteDisk(access, diskLoc);

@@ -26,4 +26,6 @@ export interface InputRun {
    * Absent: the input starts a list of its own.
    */
   warnings?: string[];
+  /** How many warnings about one file are shown before one "… and N more" line (src/input/file-warnings.ts); default 5. */
+  warningsPerFile?: number;
 }

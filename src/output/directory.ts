@@ -56,12 +56,26 @@ export function nameTaken(path: string): string {
   return `${path} already exists: remove it, or choose another guest name with "-on NAME".`;
 }
 
+/** What {@link checkOutputDirectory} takes the run's lock with (see OutputReservation.lock). */
+export interface LockRequest {
+  reservation: OutputReservation;
+  /** Told what a killed run left and was removed. */
+  notify: (message: string) => void;
+}
+
 /**
- * Checks an output directory: it is a directory and writable, none of
- * `paths` exists (a symlink, even a dangling one, counts), and `bytesNeeded`
- * are free.
+ * Checks an output directory: it is a directory and writable; then takes the
+ * run's lock on `name` there (clearing a killed run's leftovers) when given
+ * one; then none of `paths` exists (a symlink, even a dangling one, counts),
+ * and `bytesNeeded` are free.
  */
-export async function checkOutputDirectory(dir: string, paths: string[], bytesNeeded: number, name: string): Promise<void> {
+export async function checkOutputDirectory(
+  dir: string,
+  paths: string[],
+  bytesNeeded: number,
+  name: string,
+  lock?: LockRequest,
+): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined) {
     throw new PreflightError(`The output directory ${dir} does not exist: create it or pass another "-os DIR".`);
@@ -74,6 +88,18 @@ export async function checkOutputDirectory(dir: string, paths: string[], bytesNe
   } catch {
     throw new PreflightError(`The output directory ${dir} is not writable: fix its permissions or pass another "-os DIR".`);
   }
+  await lock?.reservation.lock(dir, name, lock.notify);
+  try {
+    await checkNames(paths);
+    await checkFreeSpace(dir, bytesNeeded, `the converted disks of ${name}`, 'free some space or pass another "-os DIR"');
+  } catch (error) {
+    await lock?.reservation.discard(); // gives the lock back
+    throw error;
+  }
+}
+
+/** Refuses any of `paths` that exists (a symlink, even a dangling one, counts). */
+async function checkNames(paths: string[]): Promise<void> {
   // A copy name first: what a killed run leaves is best explained by its own sentence.
   const ordered = [...paths.filter((p) => p.endsWith(PARTIAL_SUFFIX)), ...paths.filter((p) => !p.endsWith(PARTIAL_SUFFIX))];
   for (const path of ordered) {
@@ -85,7 +111,6 @@ export async function checkOutputDirectory(dir: string, paths: string[], bytesNe
     }
     if (existing) throw new PreflightError(nameTaken(path));
   }
-  await checkFreeSpace(dir, bytesNeeded, `the converted disks of ${name}`, 'free some space or pass another "-os DIR"');
 }
 
 /** Reserves every disk name of `targets` and the metadata files (created empty, exclusively); see reservation.ts. */

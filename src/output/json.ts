@@ -38,6 +38,7 @@ import {
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
 import { copiedPath, OutputReservation } from './reservation.js';
 import type { FinishInput, Output } from './types.js';
+import { jsonText } from '../text/safe-text.js';
 
 /** Version of the NAME.json schema above. */
 export const JSON_OUTPUT_VERSION = 1;
@@ -62,7 +63,7 @@ export function buildJsonDocument(input: FinishInput, networkMapping: NetworkMap
     guestNetwork: input.network ?? [],
     ...(input.verification ? { verify: input.verification } : {}),
   };
-  return `${JSON.stringify(document, sortedKeys, 2)}\n`;
+  return `${jsonText(document, sortedKeys, 2)}\n`;
 }
 
 /** The JSON-metadata output module. */
@@ -77,8 +78,11 @@ export function jsonOutput(options: DirectoryOutputOptions): Output {
       return planDirectoryDisks(dir, name, overlays, options.format);
     },
 
-    async preflight(name, targets, bytesNeeded) {
-      await checkOutputDirectory(dir, [jsonPath(name), `${jsonPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name);
+    async preflight(name, targets, bytesNeeded, notify = () => undefined) {
+      await checkOutputDirectory(dir, [jsonPath(name), `${jsonPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name, {
+        reservation,
+        notify,
+      });
       await reserveOutputFiles(reservation, targets, [jsonPath(name)]);
     },
 

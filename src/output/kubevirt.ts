@@ -37,8 +37,11 @@ export function kubevirtOutput(
       return planDirectoryDisks(dir, name, overlays, options.format);
     },
 
-    async preflight(name, targets, bytesNeeded) {
-      await checkOutputDirectory(dir, [yamlPath(name), `${yamlPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name);
+    async preflight(name, targets, bytesNeeded, notify = () => undefined) {
+      await checkOutputDirectory(dir, [yamlPath(name), `${yamlPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name, {
+        reservation,
+        notify,
+      });
       await reserveOutputFiles(reservation, targets, [yamlPath(name)]);
     },
 

@@ -176,7 +176,7 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
       return planDirectoryDisks(poolDirectory, name, overlays, options.format);
     },
 
-    async preflight(name, targets, bytesNeeded) {
+    async preflight(name, targets, bytesNeeded, notify = () => undefined) {
       await prepare();
       const state = await query(`look up domain "${name}"`, uri, () => domainState(uri, name));
       if (state !== undefined) {
@@ -184,33 +184,40 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
           `A libvirt domain named "${name}" already exists at ${uri} (${state}): remove it ("virsh undefine ${name}") or choose another guest name with "-on NAME".`,
         );
       }
-      await checkTargetNetworks(uri, options.networkMapping ?? NO_NETWORK_MAPPING);
-      // A refresh makes libvirt see every file in the directory and updates the free space.
-      await query(`refresh storage pool "${pool}"`, uri, () => refreshPool(uri, pool));
-      for (const path of diskPaths(targets)) {
-        const volume = basename(path);
-        const known = await query(`look up volume "${volume}"`, uri, () => volumeInfo(uri, pool, volume));
-        const file = await lstat(path).catch(() => undefined);
-        if (file?.isSymbolicLink()) {
+      // After the domain check (a killed run whose domain was defined is finished: its volumes stay), before the volume checks.
+      await reservation.lock(poolDirectory!, name, notify);
+      try {
+        await checkTargetNetworks(uri, options.networkMapping ?? NO_NETWORK_MAPPING);
+        // A refresh makes libvirt see every file in the directory and updates the free space.
+        await query(`refresh storage pool "${pool}"`, uri, () => refreshPool(uri, pool));
+        for (const path of diskPaths(targets)) {
+          const volume = basename(path);
+          const known = await query(`look up volume "${volume}"`, uri, () => volumeInfo(uri, pool, volume));
+          const file = await lstat(path).catch(() => undefined);
+          if (file?.isSymbolicLink()) {
+            throw new PreflightError(
+              `${path} in storage pool "${pool}" is a symbolic link, and v2v never writes through one: remove it or choose another guest name with "-on NAME".`,
+            );
+          }
+          if (known !== undefined || file) {
+            throw new PreflightError(
+              `Volume "${volume}" already exists in storage pool "${pool}": delete it ("virsh vol-delete --pool ${pool} ${volume}") or choose another guest name with "-on NAME".`,
+            );
+          }
+        }
+        const definition = await query(`read storage pool "${pool}"`, uri, () => poolDefinition(uri, pool));
+        const available = definition?.available ?? 0;
+        if (available < bytesNeeded) {
           throw new PreflightError(
-            `${path} in storage pool "${pool}" is a symbolic link, and v2v never writes through one: remove it or choose another guest name with "-on NAME".`,
+            `Not enough space in storage pool "${pool}" (${poolDirectory}): ${formatBytes(bytesNeeded)} needed, ${formatBytes(available)} available; free some space or pass another "-os POOL".`,
           );
         }
-        if (known !== undefined || file) {
-          throw new PreflightError(
-            `Volume "${volume}" already exists in storage pool "${pool}": delete it ("virsh vol-delete --pool ${pool} ${volume}") or choose another guest name with "-on NAME".`,
-          );
-        }
+        // Last: a run racing for the same volume names fails here, before touching ours.
+        await reserveOutputFiles(reservation, targets, []);
+      } catch (error) {
+        await reservation.discard(); // gives the lock back
+        throw error;
       }
-      const definition = await query(`read storage pool "${pool}"`, uri, () => poolDefinition(uri, pool));
-      const available = definition?.available ?? 0;
-      if (available < bytesNeeded) {
-        throw new PreflightError(
-          `Not enough space in storage pool "${pool}" (${poolDirectory}): ${formatBytes(bytesNeeded)} needed, ${formatBytes(available)} available; free some space or pass another "-os POOL".`,
-        );
-      }
-      // Last: a run racing for the same volume names fails here, before touching ours.
-      await reserveOutputFiles(reservation, targets, []);
     },
 
     discard: () => removeVolumes(uri, pool, reservation),
@@ -258,6 +265,8 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
         );
       }
       await reservation.close();
+      // The run's lock is gone now: libvirt, which listed it as a volume since the refresh above, forgets it.
+      await refreshPool(uri, pool).catch(() => undefined);
       return [input.name, ...input.targets.map((t) => t.path)];
     },
   };

@@ -21,8 +21,11 @@ export function localOutput(options: OutputOptions): Output {
       return planDirectoryDisks(dir, name, overlays, options.format);
     },
 
-    async preflight(name, targets, bytesNeeded) {
-      await checkOutputDirectory(dir, [xmlPath(name), `${xmlPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name);
+    async preflight(name, targets, bytesNeeded, notify = () => undefined) {
+      await checkOutputDirectory(dir, [xmlPath(name), `${xmlPath(name)}.partial`, ...diskPaths(targets)], bytesNeeded, name, {
+        reservation,
+        notify,
+      });
       await reserveOutputFiles(reservation, targets, [xmlPath(name)]);
     },
 

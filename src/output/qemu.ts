@@ -97,11 +97,7 @@ export function launcherArgs(input: LauncherInput): string[][] {
     args.push(['-drive', `if=pflash,format=raw,unit=1,file=${qemuOptionValue(input.varsPath)}`]);
     if (secureBoot) args.push(['-global', 'driver=cfi.pflash01,property=secure,value=on']);
   }
-  // if=ide lands on the AHCI controller of q35 and on IDE for pc.
-  const bus = caps.blockBus === 'virtio' ? 'virtio' : 'ide';
-  for (const disk of input.targets) {
-    args.push(['-drive', `file=${qemuOptionValue(disk.path)},format=${disk.format},if=${bus},discard=unmap`]);
-  }
+  args.push(...diskArgs(input.targets, caps));
   if (input.userNetwork) {
     const device = caps.netModel === 'virtio' ? 'virtio-net-pci' : 'e1000';
     source.nics.forEach((nic, index) => {
@@ -113,6 +109,39 @@ export function launcherArgs(input: LauncherInput): string[][] {
   args.push(['-device', 'VGA']);
   if (caps.serialConsole) args.push(['-serial', 'stdio']);
   args.push(['-device', 'virtio-rng-pci'], ['-device', 'virtio-balloon-pci']);
+  return args;
+}
+
+/** Ports of one AHCI controller: q35's built-in ICH9 one and each `-device ahci` (QEMU's hw/ide/ahci: 6). */
+export const AHCI_PORTS = 6;
+
+/**
+ * The disks' options. Virtio: `if=virtio`, one PCI device each. IDE (the pc
+ * machine type): `if=ide` (at most 4: checkDeviceRoom refuses more before
+ * the copy). SATA (a Windows guest without virtio-win): explicit AHCI ports,
+ * as libvirt lays them out: on q35 the first 6 on the built-in ICH9
+ * controller (bus `ide.0`..`ide.5`), then one `-device ahci` per 6 more
+ * (`sata1.0`...); `if=ide` would stop at the built-in controller's 6 ports
+ * (measured with QEMU 7.2: a 7th is refused, docs/options.md). The first
+ * disk gets bootindex 1: the firmware may find an added controller first. Pure.
+ */
+export function diskArgs(targets: TargetDisk[], caps: Pick<GuestCaps, 'blockBus' | 'machine'>): string[][] {
+  const file = (disk: TargetDisk): string => `file=${qemuOptionValue(disk.path)},format=${disk.format}`;
+  if (caps.blockBus === 'virtio' || (caps.blockBus === 'ide' && caps.machine === 'pc')) {
+    return targets.map((disk) => ['-drive', `${file(disk)},if=${caps.blockBus},discard=unmap`]);
+  }
+  const builtIn = caps.machine === 'q35';
+  const args: string[][] = [];
+  for (let controller = builtIn ? 1 : 0; controller * AHCI_PORTS < targets.length; controller++) {
+    args.push(['-device', `ahci,id=sata${controller}`]);
+  }
+  targets.forEach((disk, index) => {
+    const controller = Math.floor(index / AHCI_PORTS);
+    const port = index % AHCI_PORTS;
+    const bus = builtIn && controller === 0 ? `ide.${port}` : `sata${controller}.${port}`;
+    args.push(['-drive', `${file(disk)},if=none,id=disk${index},discard=unmap`]);
+    args.push(['-device', `ide-hd,drive=disk${index},bus=${bus}${index === 0 ? ',bootindex=1' : ''}`]);
+  });
   return args;
 }
 
@@ -152,10 +181,10 @@ export function qemuOutput(options: QemuOutputOptions): Output {
       return planDirectoryDisks(dir, name, overlays, options.format);
     },
 
-    async preflight(name, targets, bytesNeeded) {
+    async preflight(name, targets, bytesNeeded, notify = () => undefined) {
       // A stale VARS file would be reused by the new script: refuse it too.
       const paths = [scriptPath(name), `${scriptPath(name)}.partial`, varsPath(name), ...diskPaths(targets)];
-      await checkOutputDirectory(dir, paths, bytesNeeded, name);
+      await checkOutputDirectory(dir, paths, bytesNeeded, name, { reservation, notify });
       // The VARS file is the launcher's to create, at the guest's first start: only checked.
       await reserveOutputFiles(reservation, targets, [scriptPath(name)]);
     },

@@ -38,10 +38,11 @@ export interface Output {
    * Checks the target before anything slow runs: storage reachable and
    * writable, no name collisions, enough free space for `bytesNeeded`; then
    * reserves every name it will write (created empty and exclusively, see
-   * reservation.ts), so a run racing for the same names fails here.
+   * reservation.ts), so a run racing for the same names fails here; what a
+   * killed run left under those names is removed first, and `notify` told.
    * Throws PreflightError with the fix.
    */
-  preflight(name: string, targets: TargetDisk[], bytesNeeded: number): Promise<void>;
+  preflight(name: string, targets: TargetDisk[], bytesNeeded: number, notify?: (message: string) => void): Promise<void>;
   /**
    * Removes what this run reserved or wrote in the target, and only that
    * (files still the very ones this run created); run when the run fails or

@@ -8,6 +8,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { NicNetworkReport } from '../model.js';
 import { redactUrl } from '../text/redact.js';
+import { jsonText } from '../text/safe-text.js';
 import type { VerifyReport } from '../verify/report.js';
 
 /**
@@ -136,7 +137,7 @@ export class JsonLinesSink {
 
   /** Writes one event as one line. */
   write(event: V2vEvent): void {
-    writeSync(this.fd, `${JSON.stringify(event)}\n`);
+    writeSync(this.fd, `${jsonText(event)}\n`);
   }
 
   /** Closes a file target. */

@@ -10,9 +10,9 @@
 import { closeSync, constants, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { UsageError } from '../errors.js';
 import { redactUrl } from '../text/redact.js';
+import { safeText } from '../text/safe-text.js';
 import { isDirectoryOutput, type OutputOptions } from '../output/options.js';
 
 /** Environment variable overriding the log directory of -o libvirt and -o null (tests, and users who want the logs elsewhere). */
@@ -116,11 +116,15 @@ export class RunLog {
     return this.fd === undefined && !this.done;
   }
 
-  /** Appends text (one or more lines; a trailing newline is optional): timestamps are the caller's, secrets are removed here. */
+  /**
+   * Appends text (one or more lines; a trailing newline is optional):
+   * timestamps are the caller's; secrets are removed and every control
+   * character but the line breaks is escaped here (src/text/safe-text.ts), so
+   * nothing in the log acts on the terminal that shows it.
+   */
   write(text: string): void {
     if (this.done) return;
-    const lines = stripVTControlCharacters(redactUrl(text)).replace(/\r/g, '').replace(/\n+$/, '').split('\n');
-    const chunk = `${lines.join('\n')}\n`;
+    const chunk = `${safeText(redactUrl(text), { keepNewlines: true }).replace(/\n+$/, '')}\n`;
     if (this.fd === undefined) {
       this.pending.push(chunk);
       return;

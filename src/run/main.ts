@@ -10,10 +10,13 @@ import { chooseRenderer, runPipeline, type RendererChoice } from './pipeline.js'
 import { clock, JsonLinesSink, type MachineReadableTarget, type V2vEvent } from '../progress/events.js';
 import { emitEvent, onEvent, setLiveRenderer } from '../progress/reporter.js';
 import { markRun, stopRunProcesses } from '../host/reaper.js';
+import { tmpParent } from '../host/tmpdir.js';
+import { startWatchdog } from '../host/watchdog.js';
 import { startHeartbeat } from '../progress/heartbeat.js';
 import { runSummary } from './summary.js';
 import { formatDetails } from '../progress/verbose.js';
 import { redactUrl } from '../text/redact.js';
+import { jsonText, printErr, printOut, safeText } from '../text/safe-text.js';
 import { reportError } from './report-error.js';
 import { describeVerifyReport, type VerifyReport } from '../verify/report.js';
 import { defaultLogDirectory, fallbackLogName, RunLog } from '../progress/run-log.js';
@@ -44,7 +47,7 @@ export async function main(options: Options): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupted) return exitBySignal(signal); // second signal: leave now
     interrupted = true;
-    process.stderr.write(`\nv2v: ${signal} received: stopping and cleaning up\n`);
+    printErr(`\nv2v: ${signal} received: stopping and cleaning up`);
     log?.write(`[${clock()}] v2v: ${signal} received: stopping and cleaning up`);
     abort.abort(new InterruptedError(`Interrupted by ${signal}.`));
     // Now, not after the stage unwinds: a guestfish server is no child of
@@ -55,6 +58,8 @@ export async function main(options: Options): Promise<number> {
   const log =
     options.printSource || options.logFile.kind === 'none' ? undefined : new RunLog((message) => emitEvent({ type: 'warning', message }));
   const runId = markRun();
+  // Stops the run's processes and removes its temp dirs if v2v dies without cleaning up (SIGKILL, OOM).
+  const watchdog = startWatchdog(runId, tmpParent());
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const renderer: RendererChoice = options.printSource
@@ -108,8 +113,8 @@ export async function main(options: Options): Promise<number> {
     if ((renderer !== 'live' || log) && !options.printSource) {
       unsubscribe.push(
         startHeartbeat((line) => {
-          if (renderer === 'lines') process.stdout.write(`${line}\n`);
-          log?.write(line);
+          if (renderer === 'lines') printOut(safeText(line));
+          log?.write(safeText(line));
         }),
       );
     }
@@ -119,8 +124,8 @@ export async function main(options: Options): Promise<number> {
       ...(options.trace || options.machineReadable || log
         ? {
             trace: (argv: string) => {
-              if (options.trace) process.stderr.write(`${renderer === 'lines' ? `[${clock()}] ` : ''}+ ${argv}\n`);
-              log?.write(`[${clock()}] + ${argv}`);
+              if (options.trace) printErr(`${renderer === 'lines' ? `[${clock()}] ` : ''}+ ${safeText(argv)}`);
+              log?.write(`[${clock()}] + ${safeText(argv)}`);
               if (options.trace || options.machineReadable) emitEvent({ type: 'trace', message: argv });
             },
           }
@@ -130,8 +135,8 @@ export async function main(options: Options): Promise<number> {
             details: (argv: string, r: { stdout: string; stderr: string; exitCode: number }) => {
               const lines = formatDetails(argv, r.stdout, r.stderr, r.exitCode, clock());
               if (lines.length === 0) return;
-              if (options.verbose) process.stderr.write(`${redactUrl(lines.join('\n'))}\n`);
-              log?.write(lines.join('\n'));
+              if (options.verbose) printErr(redactUrl(escapedLines(lines)));
+              log?.write(escapedLines(lines));
             },
           }
         : {}),
@@ -143,7 +148,7 @@ export async function main(options: Options): Promise<number> {
       ...(log ? { log: (text: string) => log.write(text) } : {}),
     });
     if (options.printSource) {
-      process.stdout.write(`${JSON.stringify(ctx.source, null, 2)}\n`);
+      printOut(jsonText(ctx.source, undefined, 2));
       result = { exitCode: ExitCode.ok, files: [] };
       return ExitCode.ok;
     }
@@ -153,8 +158,8 @@ export async function main(options: Options): Promise<number> {
       const logPath = openLog();
       const lines = [`Finished pre-copying in ${seconds} s.`, ...ctx.warm.precopySummary(), ...(logPath ? [`Log: ${logPath}`] : [])];
       for (const line of lines) emitEvent({ type: 'info', message: line });
-      if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(`${lines.join('\n')}\n`);
-      log?.write(lines.join('\n'));
+      if (!options.quiet && options.machineReadable?.kind !== 'stdout') printOut(`${escapedLines(lines)}\n`);
+      log?.write(escapedLines(lines));
       result = { exitCode: ExitCode.ok, files: [], ...(logPath ? { log: logPath } : {}) };
       return ExitCode.ok;
     }
@@ -167,16 +172,16 @@ export async function main(options: Options): Promise<number> {
     const warmLines = (ctx.warmSummary ?? []).map((line) => (renderer === 'live' ? line : `› [${clock()}] ${line}`));
     const details = [...runSummary(options, ctx.name ?? '', files, ctx.changes ?? [], renderer === 'live', clock(), logPath), ...warmLines];
     for (const line of ctx.warmSummary ?? []) emitEvent({ type: 'info', message: line });
-    const text = `${[summary, ...details].join('\n')}\n`;
-    if (!options.quiet && options.machineReadable?.kind !== 'stdout') process.stdout.write(text);
+    const text = `${escapedLines([summary, ...details])}\n`;
+    if (!options.quiet && options.machineReadable?.kind !== 'stdout') printOut(text);
     // The log gets the line renderer's summary (the changes are in it already, as detail lines).
     log?.write(
       renderer === 'live'
-        ? [
+        ? escapedLines([
             summary,
             ...runSummary(options, ctx.name ?? '', files, [], false, clock(), logPath),
             ...(ctx.warmSummary ?? []).map((l) => `› [${clock()}] ${l}`),
-          ].join('\n')
+          ])
         : text,
     );
     result = {
@@ -194,7 +199,7 @@ export async function main(options: Options): Promise<number> {
       const message = 'interrupted; temporary files and partial targets were removed.';
       showWarnings();
       emitEvent({ type: 'error', message });
-      process.stderr.write(`v2v: error: ${message}\n${logPath ? `v2v: log: ${logPath}\n` : ''}`);
+      printErr(`v2v: error: ${message}\n${logPath ? `v2v: log: ${safeText(logPath)}\n` : ''}`);
       log?.write(`[${clock()}] v2v: error: ${message}`);
       result = { exitCode: ExitCode.interrupted, files: [], ...(logPath ? { log: logPath } : {}) };
       return ExitCode.interrupted;
@@ -216,7 +221,18 @@ export async function main(options: Options): Promise<number> {
     log?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Last: the run's cleanup is done (runPipeline stopped every process of the run).
+    await watchdog.release();
   }
+}
+
+/**
+ * Lines for humans, each escaped on its own (src/text/safe-text.ts): what a
+ * line quotes (a guest's name, a program's message) cannot break it in two
+ * or forge the next one.
+ */
+export function escapedLines(lines: readonly string[]): string {
+  return lines.map((line) => safeText(line)).join('\n');
 }
 
 /**
@@ -224,10 +240,10 @@ export async function main(options: Options): Promise<number> {
  * each warning is printed as a timestamped line when it happens (the live
  * renderer owns the terminal, so there warnings wait for the end).
  */
-function humanSideChannel(renderer: RendererChoice): (event: V2vEvent) => void {
+export function humanSideChannel(renderer: RendererChoice): (event: V2vEvent) => void {
   return (event) => {
     if (renderer === 'lines' && event.type === 'warning' && !event.message.startsWith('cleanup: ')) {
-      process.stderr.write(`[${clock(new Date(event.timestamp))}] v2v: warning: ${event.message}\n`);
+      printErr(`[${clock(new Date(event.timestamp))}] v2v: warning: ${safeText(event.message)}`);
     }
   };
 }
@@ -237,9 +253,9 @@ function humanSideChannel(renderer: RendererChoice): (event: V2vEvent) => void {
  * as the line renderer prints it; and, when the source stage ends (the
  * guest's name is known), the default log file is opened.
  */
-function logSideChannel(log: RunLog, open: () => void): (event: V2vEvent) => void {
+export function logSideChannel(log: RunLog, open: () => void): (event: V2vEvent) => void {
   return (event) => {
-    if (event.type === 'warning') log.write(`[${clock(new Date(event.timestamp))}] v2v: warning: ${event.message}`);
+    if (event.type === 'warning') log.write(`[${clock(new Date(event.timestamp))}] v2v: warning: ${safeText(event.message)}`);
     if (event.type === 'message' && event.stage === 'source' && event.phase === 'end' && log.waiting) open();
   };
 }
@@ -268,6 +284,7 @@ function openSink(target: MachineReadableTarget): JsonLinesSink {
   }
 }
 
-function printWarnings(warnings: readonly string[]): void {
-  for (const warning of warnings) process.stderr.write(`v2v: warning: ${warning}\n`);
+/** The warnings, each on a line of its own, escaped: shown at the end when the live renderer owned the terminal. */
+export function printWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) printErr(`v2v: warning: ${safeText(warning)}`);
 }

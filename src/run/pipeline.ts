@@ -3,7 +3,8 @@
  * next; the copy is always the last heavy step, so a run that will fail
  * fails before it.
  */
-import { createWritable, Listr, ListrLogger, PRESET_TIMESTAMP, ProcessOutput, SimpleRenderer, type ListrTask } from 'listr2';
+import { stripVTControlCharacters } from 'node:util';
+import { createWritable, Listr, PRESET_TIMESTAMP, ProcessOutput, SimpleRenderer, type ListrTask } from 'listr2';
 import { copyStage } from '../../stages/copy.js';
 import { convertStage } from '../../stages/convert.js';
 import { cutoverStage } from '../../stages/cutover.js';
@@ -22,6 +23,8 @@ import { selectOutput } from '../output/index.js';
 import type { StageKey } from '../progress/events.js';
 import { emitEvent } from '../progress/reporter.js';
 import { reportStageEvents } from '../progress/stage-events.js';
+import { SafeDefaultRenderer, SafeListrLogger } from '../progress/safe-renderers.js';
+import { printErr, safeText } from '../text/safe-text.js';
 import { withTestPause } from './test-hook.js';
 import { WarmMigration } from '../warm/migration.js';
 import { stopRunProcesses } from '../host/reaper.js';
@@ -92,7 +95,7 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
             ...conversion,
           ]
         : [['source', sourceStage()], ['overlay', overlayStage()], ['preflight', preflightStage()], ...conversion];
-  const list = new Listr<Context, 'default' | 'simple' | 'silent'>(
+  const list = new Listr<Context, typeof SafeDefaultRenderer | 'simple' | 'silent'>(
     stages.map(([key, stage]) => withTestPause(key, withGuestfsTmpdir(stage), hooks.signal)),
     {
       ctx,
@@ -134,7 +137,7 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
     }
     for (const problem of problems) {
       emitEvent({ type: 'warning', message: `cleanup: ${problem}` });
-      process.stderr.write(`v2v: warning: cleanup: ${problem}\n`);
+      printErr(`v2v: warning: cleanup: ${safeText(problem)}`);
     }
   }
 }
@@ -175,21 +178,27 @@ function withGuestfsTmpdir(stage: ListrTask<Context>): ListrTask<Context> {
  * A second line renderer on the same tasks, writing into the log file: the
  * log holds what a piped run prints (stage lines, details, copy progress,
  * failures with their message) even when the user sees the live task list.
+ * Its logger escapes what the tasks say; the colours listr2 adds are then
+ * its own, and are dropped: a log is plain text.
  */
-function logRenderer(tasks: readonly unknown[], log: (text: string) => void): SimpleRenderer {
+export function logRenderer(tasks: readonly unknown[], log: (text: string) => void): SimpleRenderer {
   // ProcessOutput only ever calls write() on its streams: a plain Writable does.
-  const stream = createWritable((chunk) => log(String(chunk))) as unknown as NodeJS.WriteStream;
-  const logger = new ListrLogger({ useIcons: true, processOutput: new ProcessOutput(stream, stream) });
+  const stream = createWritable((chunk) => log(stripVTControlCharacters(String(chunk)))) as unknown as NodeJS.WriteStream;
+  const logger = new SafeListrLogger({ processOutput: new ProcessOutput(stream, stream) });
   // The tasks are typed for the renderer the user sees; this one only listens to their events.
   return new SimpleRenderer(tasks as ConstructorParameters<typeof SimpleRenderer>[0], { timestamp: PRESET_TIMESTAMP, logger });
 }
 
-function rendererOptions(choice: RendererChoice) {
+/** The renderer the user sees: listr2's, with every text of a task escaped first (src/progress/safe-renderers.ts). */
+export function rendererOptions(choice: RendererChoice) {
+  const lines = { timestamp: PRESET_TIMESTAMP, logger: new SafeListrLogger() };
+  // listr2 falls back to its line renderer when stdout is no terminal: the safe one too.
+  const fallback = { fallbackRenderer: 'simple' as const, fallbackRendererOptions: lines };
   switch (choice) {
     case 'live':
-      return { renderer: 'default' as const, rendererOptions: { collapseSubtasks: false, showErrorMessage: false } };
+      return { renderer: SafeDefaultRenderer, rendererOptions: { collapseSubtasks: false, showErrorMessage: false }, ...fallback };
     case 'lines':
-      return { renderer: 'simple' as const, rendererOptions: { timestamp: PRESET_TIMESTAMP } };
+      return { renderer: 'simple' as const, rendererOptions: lines, ...fallback };
     case 'silent':
       return { renderer: 'silent' as const };
   }

@@ -8,6 +8,7 @@
 import type { ListrTask } from 'listr2';
 import { STAGES, type StageKey } from '../progress/events.js';
 import { emitEvent } from '../progress/reporter.js';
+import { printErr } from '../text/safe-text.js';
 import type { Context } from '../../stages/context.js';
 
 /** The environment variable naming the stage to pause at. */
@@ -62,6 +63,6 @@ function pause(stage: StageKey, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
     process.once('SIGUSR2', onResume);
     emitEvent({ type: 'info', stage, message: `test hook: paused at ${stage}` });
-    process.stderr.write(`${pauseMarker(stage)} (pid ${process.pid}): SIGUSR2 resumes, SIGINT/SIGTERM interrupts\n`);
+    printErr(`${pauseMarker(stage)} (pid ${process.pid}): SIGUSR2 resumes, SIGINT/SIGTERM interrupts`);
   });
 }

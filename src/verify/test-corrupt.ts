@@ -6,6 +6,7 @@
 import { copiedPath } from '../output/reservation.js';
 import { run } from '../host/exec.js';
 import type { TargetDisk } from '../model.js';
+import { printErr, safeText } from '../text/safe-text.js';
 
 /** The environment variable that makes `--verify=checksum` find a corrupt copy (see {@link corruptTargetForTest}). */
 export const CORRUPT_ENV = 'V2V_TEST_CORRUPT_TARGET';
@@ -20,5 +21,5 @@ export async function corruptTargetForTest(target: TargetDisk | undefined): Prom
   if (process.env[CORRUPT_ENV] !== '1' || target === undefined) return;
   const path = copiedPath(target);
   await run({ program: 'qemu-io', args: ['-f', target.format, '-c', 'write -P 0xa5 1M 64k', path] });
-  process.stderr.write(`v2v: test hook: corrupted ${path}\n`);
+  printErr(`v2v: test hook: corrupted ${safeText(path)}`);
 }

@@ -8,7 +8,15 @@
  * - SIGINT in each stage (paused there with the V2V_TEST_PAUSE_AT test
  *   hook): exit 130, no child process left, no temp dir, no partial target,
  *   source unchanged;
- * - every exit code produced for real (2, 3, 4, 5, 130).
+ * - every exit code produced for real (2, 3, 4, 5, 130);
+ * - SIGKILL (nothing can be caught) during the inspection, with the
+ *   appliance running, and during the copy: within a few seconds nothing of
+ *   the run is left running (its watchdog stops the guestfish server and the
+ *   appliance; qemu-img dies of its parent-death signal) and its temp dir is
+ *   gone; the same command run again removes the killed run's reserved names
+ *   with a notice and converts. The run killed during the inspection is the
+ *   full conversion's own first attempt (its rerun is the full conversion),
+ *   so it adds no conversion.
  * Interrupting the copy needs a run that got through conversion; it uses the
  * guest converted by the first run as its source, whose conversion is then
  * quick (nothing left to change), instead of another full conversion. Trim
@@ -31,7 +39,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
 import { eventErrors } from '../helpers/machine-readable-schema.js';
 import { markedProcesses, startV2v, type LiveRun } from '../helpers/live-run.js';
-import { splitOutputDir } from '../helpers/run-log.js';
+import { outputEntries, runLogs, splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sha256 } from '../helpers/v2v.js';
 
 const MINUTE = 60_000;
@@ -47,13 +55,64 @@ let full: LiveRun | undefined;
 let fullExit: number;
 let fullDone: Promise<void> | undefined;
 
-/** The one full conversion, shared by the log tests and the late-stage interrupt tests (run once, when first needed). */
+/** What was seen of the run SIGKILLed during its inspection (before the full conversion ran the same command again). */
+interface Killed {
+  run: LiveRun;
+  /** What was running just before the SIGKILL. */
+  before: Array<{ pid: number; cmd: string }>;
+  /** The libguestfs socket dirs named by its appliance. */
+  sockets: string[];
+  /** Milliseconds from the SIGKILL until none of its processes was left (or what was left after 10 s). */
+  goneAfterMs: number;
+  left: Array<{ pid: number; cmd: string }>;
+  /** Its TMPDIR's entries named v2v-... or libguestfs..., once its processes were gone. */
+  tmpLeft: string[];
+}
+let killedAtInspect: Killed | undefined;
+
+/** SIGKILLs `run` and waits (at most 10 s) until nothing carrying its mark runs. */
+async function killHard(run: LiveRun): Promise<Pick<Killed, 'goneAfterMs' | 'left'>> {
+  const killed = Date.now();
+  run.child.kill('SIGKILL');
+  await run.exited;
+  let left = await markedProcesses(run.mark);
+  while (left.length > 0 && Date.now() - killed < 10_000) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = await markedProcesses(run.mark);
+  }
+  return { goneAfterMs: Date.now() - killed, left };
+}
+
+/** The libguestfs socket dirs named in these processes' command lines. */
+function socketDirsOf(processes: Array<{ cmd: string }>): string[] {
+  return processes.flatMap((p) => [...p.cmd.matchAll(/path=(\/\S*\/libguestfs\w{6})\//g)].map((m) => m[1]!));
+}
+
+/**
+ * The one full conversion, shared by the log tests and the late-stage interrupt tests (run once, when first needed).
+ * Its first attempt is SIGKILLed during the inspection; the full conversion is the same command run again.
+ */
 function fullConversion(): Promise<void> {
   fullDone ??= (async () => {
     out = join(work, 'out');
     await mkdir(out);
     eventsFile = join(work, 'events.jsonl');
-    full = await startV2v(['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', `--machine-readable=file:${eventsFile}`]);
+    const args = ['-i', 'vmx', fixture.vmx, '-o', 'local', '-os', out, '-of', 'qcow2', `--machine-readable=file:${eventsFile}`];
+    const first = await startV2v(args, { V2V_TEST_PAUSE_AT: 'inspect' });
+    pausedRuns.push(first);
+    await first.waitFor(/v2v: test hook: paused at inspect /, 20 * MINUTE);
+    first.child.kill('SIGUSR2');
+    // The appliance is up and inspecting: what a SIGKILL used to leave running (~480 MiB and more).
+    let before = await markedProcesses(first.mark);
+    while (!before.some((p) => /qemu-system/.test(p.cmd)) && first.child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 100));
+      before = await markedProcesses(first.mark);
+    }
+    const { goneAfterMs, left } = await killHard(first);
+    const tmpLeft = (await readdir(first.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'));
+    killedAtInspect = { run: first, before, sockets: socketDirsOf(before), goneAfterMs, left, tmpLeft };
+    console.log(`SIGKILL during inspect: nothing of the run left after ${goneAfterMs} ms`);
+    full = await startV2v(args, { TMPDIR: first.tmp });
     fullExit = await full.exited;
     console.log(`full conversion: exit ${fullExit} in ${full.stdout().match(/^Finished converting \S+ in ([\d.]+) s/m)?.[1]} s`);
   })();
@@ -176,10 +235,11 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
     let input: string[];
     let disk: string;
     let hash: string;
-    /** Both runs of this block pause at the copy; started together, their inspection and conversion overlap. */
+    /** The runs of this block pause at the copy; started together, their inspection and conversion overlap. */
     let copyRun: Promise<Paused>;
     let copyFailRun: Promise<Paused>;
     let copyFailParent: string;
+    let copyKillRun: Promise<Paused>;
     beforeAll(async () => {
       await fullConversion();
       expect(fullExit).toBe(0);
@@ -190,6 +250,7 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
       copyFailParent = await mkdtemp(join(tmpdir(), 'v2v-e2e-copyfail-'));
       await mkdir(join(copyFailParent, 'out'));
       copyFailRun = started(startPaused('copy', input, join(copyFailParent, 'out')));
+      copyKillRun = started(startPaused('copy', input));
     }, 40 * MINUTE);
 
     it(
@@ -204,6 +265,56 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
               () => 0,
             )) > 0,
         });
+      },
+      25 * MINUTE,
+    );
+
+    it(
+      'SIGKILL during the copy: nothing of the run is left running; the same command again replaces its reservation and converts',
+      async () => {
+        const { run, target } = await copyKillRun;
+        try {
+          await run.waitFor(/v2v: test hook: paused at copy /, 20 * MINUTE);
+          run.child.kill('SIGUSR2');
+          const partial = join(target, `${NAME}-sda.v2v-partial`);
+          const deadline = Date.now() + 5 * MINUTE;
+          const size = async (): Promise<number> =>
+            stat(partial).then(
+              (s) => s.size,
+              () => 0,
+            );
+          while ((await size()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+          expect((await markedProcesses(run.mark)).map((p) => p.cmd).join('\n')).toMatch(/qemu-img convert/);
+          const { goneAfterMs, left } = await killHard(run);
+          console.log(`SIGKILL during the copy: nothing of the run left after ${goneAfterMs} ms`);
+          expect(left).toEqual([]);
+          expect(goneAfterMs).toBeLessThan(10_000);
+          expect((await readdir(run.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'))).toEqual([]);
+          // What it reserved stays (no process of it may remove a file), its lock naming a dead run.
+          expect((await splitOutputDir(target)).files.sort()).toEqual([
+            `${NAME}-sda`,
+            `${NAME}-sda.v2v-partial`,
+            `${NAME}.v2v-lock`,
+            `${NAME}.xml`,
+          ]);
+          expect(await size()).toBeGreaterThan(0);
+
+          const again = await startV2v([...input, '-o', 'local', '-os', target, '-of', 'qcow2'], { TMPDIR: run.tmp });
+          pausedRuns.push(again);
+          expect(await again.exited, again.stderr()).toBe(0);
+          expect(again.stderr()).toMatch(
+            new RegExp(
+              `v2v: warning: a v2v run converting ${NAME} into ${target} was killed \\(pid ${run.pid}, started [^)]*\\): removed what it left: ${NAME}-sda, ${NAME}-sda\\.v2v-partial, ${NAME}\\.xml\n`,
+            ),
+          );
+          expect(await outputEntries(target)).toEqual([`${NAME}-sda`, `${NAME}.xml`]);
+          expect(await runLogs(target)).toHaveLength(2); // the killed run's, and this one's
+          expect(await sha256(disk)).toBe(hash);
+        } finally {
+          run.child.kill('SIGKILL');
+          await rm(target, { recursive: true, force: true });
+          await rm(run.tmp, { recursive: true, force: true });
+        }
       },
       25 * MINUTE,
     );
@@ -238,6 +349,30 @@ describe('SIGINT in each stage stops children, removes temp files and partial ta
 
 describe('a real conversion with stdout piped and --machine-readable=file:F', () => {
   beforeAll(fullConversion, 40 * MINUTE);
+
+  it('its first attempt, SIGKILLed during the inspection, left nothing running; the conversion replaced what it reserved', async () => {
+    const k = killedAtInspect!;
+    expect(k.before.map((p) => p.cmd).join('\n')).toMatch(/guestfish --listen/);
+    expect(k.before.map((p) => p.cmd).join('\n')).toMatch(/qemu-system/);
+    expect(k.sockets.length).toBeGreaterThan(0);
+    expect(k.left).toEqual([]);
+    expect(k.goneAfterMs).toBeLessThan(10_000);
+    expect(k.tmpLeft).toEqual([]);
+    for (const dir of k.sockets)
+      expect(
+        await stat(dir).then(
+          () => `${dir} left behind`,
+          () => 'gone',
+        ),
+      ).toBe('gone');
+    expect(fullExit, full!.stderr()).toBe(0);
+    expect(full!.stderr()).toMatch(
+      new RegExp(
+        `^\\[\\d\\d:\\d\\d:\\d\\d\\] v2v: warning: a v2v run converting ${NAME} into ${out} was killed \\(pid ${k.run.pid}, started [^)]*\\): removed what it left: ${NAME}-sda, ${NAME}-sda\\.v2v-partial, ${NAME}\\.xml$`,
+        'm',
+      ),
+    );
+  });
 
   it('exits 0 and writes a clean, timestamped log', () => {
     expect(fullExit, full!.stderr()).toBe(0);

@@ -17,7 +17,7 @@
 import { execa } from 'execa';
 import { readdir, readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchArgv } from '../helpers/argv-watch.mjs';
 import { bootDisk, type BootResult } from '../helpers/boot.js';
@@ -422,4 +422,51 @@ describe('remote sources (real sshd and HTTPS server on loopback)', () => {
     },
     45 * MINUTE,
   );
+
+  it('a disk image given as the .vmx, over SSH and over HTTPS: one error saying what it looks like, exit 4', async () => {
+    const ssh = await runV2v(
+      [
+        '-i',
+        'vmx',
+        '-it',
+        'ssh',
+        `ssh://${sshd.user}@127.0.0.1:${sshd.port}${fixture.vmdk}`,
+        '--ssh-identity',
+        sshd.identity,
+        '--ssh-fingerprint',
+        sshd.fingerprint,
+        '-o',
+        'null',
+        '--no-log-file',
+      ],
+      runEnv(sshTmp),
+    );
+    const vmdk = basename(fixture.vmdk);
+    const overHttps = await runV2v(
+      [
+        '-i',
+        'vmx',
+        `https://${USER}@127.0.0.1:${https.port}/${vmdk}`,
+        '-ip',
+        passwordFile,
+        '--ca-file',
+        tls.cert,
+        '-o',
+        'null',
+        '--no-log-file',
+      ],
+      runEnv(runTmp),
+    );
+    for (const run of [ssh, overHttps]) {
+      expect(run.exitCode, run.stderr).toBe(4);
+      // Read through ssh, the bytes went through a lossy UTF-8 decoding: the magic is still recognised.
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `^v2v: error: The VMX file \\S+${vmdk.replace('.', '\\.')} is not a text file: it looks like a sparse VMDK disk image \\(it starts with "KDMV`,
+          'm',
+        ),
+      );
+      expect(run.stderr).not.toContain('warning');
+    }
+  });
 });

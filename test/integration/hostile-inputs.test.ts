@@ -5,11 +5,14 @@
  * appliance, no conversion). A "victim" directory stands for the host's
  * private files (/etc, another VM's datastore): nothing in it may become a
  * guest disk, and no run may hang on a FIFO or read /dev/zero forever.
+ * Last, the built CLI on a .vmx whose displayName and directory hold
+ * terminal escapes, under a pty and piped: nothing reaches a terminal raw.
  */
 import { createHash } from 'node:crypto';
 import { link, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanups } from '../../src/host/cleanup.js';
@@ -18,6 +21,9 @@ import type { Input, InputRun } from '../../src/input/types.js';
 import { libvirtXmlInput } from '../../src/input/libvirtxml/input.js';
 import { ovaInput } from '../../src/input/ova/input.js';
 import { vmxInput } from '../../src/input/vmx/input.js';
+import { cleanEnv, MARK_ENV, markedProcesses } from '../helpers/live-run.js';
+import { isValidUtf8, rawControls } from '../helpers/hostile-text.js';
+import { ROOT } from '../helpers/v2v.js';
 
 const MiB = 2 ** 20;
 let work: string;
@@ -280,5 +286,123 @@ describe('item 4: FIFOs, devices and huge files are refused before any read', ()
   it('leaves the victim files as they were', async () => {
     expect(await readFile(path.join(victim, 'shadow'), 'utf8')).toContain('root:');
     expect(await sha256(secret)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('nothing a source says reaches the terminal raw: the built CLI, stopped at preflight', () => {
+  // A window title, a clear screen and a colour in the name; a colour in the directory; a bell in a value.
+  const NAME = 'evil\u001b]0;pwned\u0007\u001b[2J\u001b[31mRED';
+  const NAME_SHOWN = 'evil\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mRED';
+  const RAW = ['\u001b]', '\u0007', '\u001b[2J', '\u001b[31mRED', '\u001b[31mx/'];
+  /** What listr2 and log-update write themselves: colours, cursor moves, line erasing, the cursor hidden and shown. */
+  const LISTR2_OWN = /\u001b\[[0-9;]*[mGAKJ]|\u001b\[\?25[lh]/g;
+  let dir: string;
+  let vmxPath: string;
+
+  beforeAll(async () => {
+    dir = path.join(work, 'term\u001b[31mx');
+    await mkdir(dir);
+    await execa('qemu-img', ['create', '-q', '-f', 'vmdk', path.join(dir, 'd.vmdk'), String(MiB)]);
+    vmxPath = path.join(dir, 'g.vmx');
+    await writeFile(
+      vmxPath,
+      `displayName = "${NAME}"\nmemSize = "lots\u0007"\nscsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "d.vmdk"\n`,
+    );
+  });
+
+  const v2vArgs = (name: string): string[] => [
+    '-i',
+    'vmx',
+    vmxPath,
+    '-o',
+    'null',
+    '--log-file',
+    path.join(work, `${name}.log`),
+    `--machine-readable=file:${path.join(work, `${name}.jsonl`)}`,
+  ];
+  const shown = (text: string): string => text.replace('\u001b', '\\x1b');
+
+  /**
+   * Runs `file args` (a v2v run named `name`, see v2vArgs) with
+   * V2V_TEST_PAUSE_AT=preflight: the source line is rendered and the overlay
+   * made, with no appliance and no KVM probe. Once its events say it is
+   * paused, the v2v process (found by a marker in its environment: the live
+   * renderer holds its stderr until it ends) gets SIGTERM. Returns its bytes.
+   */
+  async function stoppedAtPreflight(
+    name: string,
+    file: string,
+    args: string[],
+    env: Record<string, string>,
+  ): Promise<{ code: number; out: Buffer; err: Buffer }> {
+    const mark = `hostile-${name}-${process.pid}`;
+    const child = spawn(file, args, {
+      env: { ...cleanEnv(), TMPDIR: work, V2V_TEST_PAUSE_AT: 'preflight', [MARK_ENV]: mark, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const closed = new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? -1)));
+    const events = path.join(work, `${name}.jsonl`);
+    for (let waited = 0; waited < 30_000; waited += 100) {
+      if ((await readFile(events, 'utf8').catch(() => '')).includes('test hook: paused at preflight')) {
+        // v2v itself, not script(1) or its shell, whose command lines name bin/v2v.js too.
+        for (const p of await markedProcesses(mark)) if (/^\S*node \S*bin\/v2v\.js /.test(p.cmd)) process.kill(p.pid, 'SIGTERM');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { code: await closed, out: Buffer.concat(out), err: Buffer.concat(err) };
+  }
+
+  it('on a terminal (live renderer under script(1)) and in the log: escaped, with listr2 colours kept', async () => {
+    const command = ['node', path.join(ROOT, 'bin/v2v.js'), ...v2vArgs('pty')].map((a) => `'${a}'`).join(' ');
+    const run = await stoppedAtPreflight('pty', 'script', ['-qfec', `stty cols 200 rows 50; ${command}`, '/dev/null'], {
+      TERM: 'xterm-256color',
+    });
+    expect(run.code).toBe(130);
+    expect(isValidUtf8(run.out)).toBe(true);
+    const out = run.out.toString('utf8').replace(/\r\n/g, '\n');
+    expect(out).toContain(`Setting up the source: VMX file ${shown(vmxPath)}`);
+    // The detail line under a running stage: listr2 itself drops the BEL and the erase sequence there; the rest is escaped.
+    expect(out).toContain('evil\\x1b]0;pwned\\x1b[31mRED: 1 vCPU, 32 MiB, 1 disk(s)');
+    expect(out).toContain(`v2v: warning: line 2 of ${shown(vmxPath)}: memSize = "lots\\x07" is not a positive whole number`);
+    expect(out).toContain('v2v: error: interrupted');
+    expect(out).toMatch(/\u001b\[32m✔\u001b\[39m Setting up the source/); // listr2's green tick
+    for (const raw of RAW) expect(out).not.toContain(raw);
+    expect(rawControls(out.replace(LISTR2_OWN, ''), { newlines: true })).toEqual([]);
+
+    const logBytes = await readFile(path.join(work, 'pty.log'));
+    expect(isValidUtf8(logBytes)).toBe(true);
+    const text = logBytes.toString('utf8');
+    expect(text).toContain(`${NAME_SHOWN}: 1 vCPU, 32 MiB, 1 disk(s)`);
+    expect(text).toContain(`Setting up the source: VMX file ${shown(vmxPath)}`);
+    expect(text).toContain(`memSize = "lots\\x07"`);
+    expect(text).toMatch(/\] \+ qemu-img .*term\\x1b\[31mx\/d\.vmdk/); // the trace the log always keeps
+    expect(rawControls(text, { newlines: true })).toEqual([]);
+  });
+
+  it('piped with -v -x: lines, trace and details escaped; --machine-readable keeps the original name', async () => {
+    const run = await stoppedAtPreflight('piped', 'node', [path.join(ROOT, 'bin/v2v.js'), ...v2vArgs('piped'), '-v', '-x'], {});
+    expect(run.code).toBe(130);
+    expect(isValidUtf8(run.out) && isValidUtf8(run.err)).toBe(true);
+    const out = run.out.toString('utf8');
+    const err = run.err.toString('utf8');
+    expect(out).toContain(`${NAME_SHOWN}: 1 vCPU, 32 MiB, 1 disk(s)`);
+    expect(err).toMatch(/\] \+ qemu-img .*term\\x1b\[31mx\/d\.vmdk/); // -x
+    expect(err).toMatch(/\] = .*term\\x1b\[31mx\/d\.vmdk/); // -v: what qemu-img printed
+    expect(err).toContain(`v2v: warning: line 2 of ${shown(vmxPath)}: memSize = "lots\\x07"`);
+    for (const raw of RAW) expect(out + err).not.toContain(raw);
+    expect(rawControls(out + err, { newlines: true })).toEqual([]);
+
+    const text = await readFile(path.join(work, 'piped.jsonl'), 'utf8');
+    expect(rawControls(text, { newlines: true })).toEqual([]);
+    const messages = text
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { message: string }).message);
+    expect(messages).toContain(`${NAME}: 1 vCPU, 32 MiB, 1 disk(s), 0 NIC(s), BIOS`);
   });
 });

@@ -273,6 +273,9 @@ describe('-o libvirt finish', () => {
     expect(xml).toContain(`<source file='${targets[0]!.path}'/>`);
     expect(xml).toContain("<mac address='52:54:00:12:34:56'/>");
     expect(await virshOk(daemon.uri, 'vol-list', POOL)).toContain(`${name}-sda`);
+    // The run's lock (NAME.v2v-lock, held in the pool directory while the run lasts) is gone, and libvirt lists no volume for it.
+    expect(existsSync(join(poolDir, `${name}.v2v-lock`))).toBe(false);
+    expect(await virshOk(daemon.uri, 'vol-list', POOL)).not.toContain('v2v-lock');
   });
 
   it('removes the copied volumes when the define fails', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuestCaps, Inspection, Source, Overlay } from '../../src/model.js';
 import { nullOutput } from '../../src/output/null.js';
-import { qemuOutput } from '../../src/output/qemu.js';
+import { launcherArgs, qemuOutput } from '../../src/output/qemu.js';
 import { hasOvmf } from '../helpers/libvirtd.js';
 
 const MiB = 2 ** 20;
@@ -96,6 +96,54 @@ describe('-o qemu launcher with real qemu-system-x86_64', () => {
   it('starts a BIOS guest with its virtio disk and a user-mode NIC', async () => {
     await launch('bios');
   }, 30_000);
+
+  /** Starts qemu-system-x86_64 paused with `args`; resolves to undefined when it took them all (still running after 3 s), else its stderr. */
+  async function startsPaused(args: string[]): Promise<string | undefined> {
+    const child = execa('qemu-system-x86_64', [...args, '-display', 'none', '-S', '-monitor', 'none'], { reject: false, stdin: 'ignore' });
+    const exited = await Promise.race([child.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000))]);
+    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+    const result = await child;
+    return exited ? String(result.stderr) : undefined;
+  }
+
+  it('starts a guest with 1, 6, 7 and 13 SATA disks (a Windows guest without virtio-win); if=ide stops at 6 on q35', async () => {
+    const paths: string[] = [];
+    for (let i = 0; i < 13; i++) {
+      paths.push(join(work, `sata-${i}.raw`));
+      await execa('qemu-img', ['create', '-q', '-f', 'raw', paths[i]!, String(MiB)]);
+    }
+    const sata: GuestCaps = { ...caps, blockBus: 'sata', serialConsole: false };
+    const source: Source = {
+      name: 'w',
+      memoryMiB: 64,
+      vcpus: 1,
+      firmware: 'bios',
+      secureBoot: false,
+      disks: [],
+      removables: [],
+      nics: [],
+      warnings: [],
+    };
+    for (const count of [1, 6, 7, 13]) {
+      const targets = paths.slice(0, count).map((path) => ({ overlay: '', path, format: 'raw' as const, virtualSize: MiB, dev: 'sda' }));
+      const args = launcherArgs({
+        name: 'w',
+        source,
+        inspection: { type: 'windows' } as Inspection,
+        caps: sata,
+        targets,
+        varsPath: '',
+        userNetwork: false,
+      });
+      expect(await startsPaused(args.flat()), `${count} SATA disks`).toBeUndefined();
+    }
+    // What the launcher wrote before: if=ide, which q35 maps to its one AHCI controller's 6 ports.
+    const ide = (count: number): string[] => paths.slice(0, count).flatMap((path) => ['-drive', `file=${path},format=raw,if=ide`]);
+    expect(await startsPaused(['-machine', 'q35', '-accel', 'tcg', '-nodefaults', ...ide(6)])).toBeUndefined();
+    expect(await startsPaused(['-machine', 'q35', '-accel', 'tcg', '-nodefaults', ...ide(7)])).toMatch(
+      /machine type does not support if=ide,bus=6,unit=0/,
+    );
+  }, 60_000);
 
   it.skipIf(!hasOvmf())(
     'starts a UEFI guest and creates its variable store from the OVMF template',

@@ -433,7 +433,7 @@ describe('kubevirtOutput', () => {
     ]);
     expect(targets.map((t) => [t.path, t.partialPath])).toEqual([[join(dir, 'web01-sda'), join(dir, 'web01-sda.v2v-partial')]]);
     await output.preflight('web01', targets, 0);
-    expect(readdirSync(dir).sort()).toEqual(['web01-sda', 'web01-sda.v2v-partial', 'web01.yaml']);
+    expect(readdirSync(dir).sort()).toEqual(['web01-sda', 'web01-sda.v2v-partial', 'web01.v2v-lock', 'web01.yaml']);
     const warned: string[] = [];
     const written = await output.finish({
       name: 'web01',

@@ -14,7 +14,16 @@ import type { GuestCaps, Inspection, Source } from '../../src/model.js';
 import { jsonOutput } from '../../src/output/json.js';
 import { localOutput } from '../../src/output/local.js';
 import { qemuOutput } from '../../src/output/qemu.js';
-import { createExclusive, OutputReservation } from '../../src/output/reservation.js';
+import {
+  createExclusive,
+  isRecordedFile,
+  lockFileLine,
+  lockHeaderLine,
+  ownNames,
+  OutputReservation,
+  parseLock,
+} from '../../src/output/reservation.js';
+import { currentRunProcess } from '../../src/host/reaper.js';
 import { guestName } from '../../src/output/guest-name.js';
 import type { Output } from '../../src/output/types.js';
 
@@ -82,9 +91,9 @@ describe('two runs with the same name into the same directory (item 1)', () => {
     const a = local(dir);
     const aTargets = a.planDisks('g', overlays);
     await a.preflight('g', aTargets, 0);
-    // Reserved now, before any slow stage: the metadata, and each disk under its final and its copy name.
+    // Reserved now, before any slow stage: the metadata, and each disk under its final and its copy name; and the run's lock.
     const reserved = inodes(dir);
-    expect(Object.keys(reserved)).toEqual(['g-sda', 'g-sda.v2v-partial', 'g-sdb', 'g-sdb.v2v-partial', 'g.xml']);
+    expect(Object.keys(reserved)).toEqual(['g-sda', 'g-sda.v2v-partial', 'g-sdb', 'g-sdb.v2v-partial', 'g.v2v-lock', 'g.xml']);
 
     const b = local(dir);
     const bTargets = b.planDisks('g', overlays);
@@ -215,5 +224,196 @@ describe('preflight refuses names that would fail later or write elsewhere (item
     expect(guestName(undefined, 'x'.repeat(100))).toBe('x'.repeat(100));
     expect(() => guestName(undefined, '..')).toThrow(/guest name "\.\.", which is not valid/);
     expect(() => guestName(undefined, '')).toThrow(PreflightError);
+  });
+});
+
+describe('a killed run’s reservation is told from a live run’s by its lock (NAME.v2v-lock)', () => {
+  /** Rewrites the lock's first line in place (same file): what the lock of a run that has since died, or of another host, looks like. */
+  function setOwner(dir: string, change: Record<string, unknown>): void {
+    const path = join(dir, 'g.v2v-lock');
+    const [first, ...rest] = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, [JSON.stringify({ ...(JSON.parse(first!) as object), ...change }), ...rest].join('\n'));
+  }
+
+  /** A run's lock file written by hand (no reservation behind it). */
+  async function writeLock(dir: string, change: Record<string, unknown> = {}): Promise<string> {
+    const path = join(dir, 'g.v2v-lock');
+    writeFileSync(path, lockHeaderLine({ ...(await currentRunProcess('r1')), ...change }, new Date()));
+    return path;
+  }
+
+  it('a dead run’s files are removed with a notice, and the next run proceeds and finishes', async () => {
+    const dir = mkdtempSync(join(work, 'stale-'));
+    const a = local(dir);
+    const aTargets = a.planDisks('g', overlays);
+    await a.preflight('g', aTargets, 0);
+    copy(aTargets, 'half a disk');
+    const lock = parseLock(readFileSync(join(dir, 'g.v2v-lock'), 'utf8'))!;
+    expect(lock.owner).toMatchObject({ ...(await currentRunProcess('x')), id: expect.any(String) });
+    expect(lock.files.map((f) => f.file).sort()).toEqual(['g-sda', 'g-sda.v2v-partial', 'g-sdb', 'g-sdb.v2v-partial', 'g.xml']);
+    const before = inodes(dir);
+    // A dies: the pid is someone else's now (another start time).
+    setOwner(dir, { startTime: '1' });
+
+    const b = local(dir);
+    const notices: string[] = [];
+    const bTargets = b.planDisks('g', overlays);
+    await b.preflight('g', bTargets, 0, (m) => notices.push(m));
+    expect(notices).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^a v2v run converting g into ${dir} was killed \\(pid ${process.pid}, started \\d{4}-.*Z\\): removed what it left: g-sda, g-sda\\.v2v-partial, g-sdb, g-sdb\\.v2v-partial, g\\.xml$`,
+        ),
+      ),
+    ]);
+    const after = inodes(dir);
+    expect(Object.keys(after)).toEqual(Object.keys(before));
+    // Every name is B's own file now: none is A's (B's lock is a new file too).
+    for (const name of Object.keys(after)) expect(readFileSync(join(dir, name), 'utf8').includes('half a disk'), name).toBe(false);
+    expect(parseLock(readFileSync(join(dir, 'g.v2v-lock'), 'utf8'))!.owner.startTime).not.toBe('1');
+    copy(bTargets, 'disk of run B');
+    await b.finish({ name: 'g', source, inspection, caps, targets: bTargets });
+    expect(readdirSync(dir).sort()).toEqual(['g-sda', 'g-sdb', 'g.xml']);
+    expect(readFileSync(join(dir, 'g-sda'), 'utf8')).toBe('disk of run B');
+  });
+
+  it('a disk the dead run had renamed to its final name is removed too; the lock goes after a run, failed or finished', async () => {
+    const dir = mkdtempSync(join(work, 'stale-renamed-'));
+    const r = new OutputReservation();
+    await r.lock(dir, 'g', () => undefined);
+    await r.reserve([join(dir, 'g-sda'), join(dir, 'g-sda.v2v-partial')], 0o644, (p) => p);
+    writeFileSync(join(dir, 'g-sda.v2v-partial'), 'copied');
+    await r.replace(join(dir, 'g-sda.v2v-partial'), join(dir, 'g-sda'));
+    setOwner(dir, { pid: 4194399 }); // no such process
+    const notices: string[] = [];
+    const next = new OutputReservation();
+    await next.lock(dir, 'g', (m) => notices.push(m));
+    expect(notices[0]).toMatch(/: removed what it left: g-sda$/);
+    expect(readdirSync(dir)).toEqual(['g.v2v-lock']);
+    await next.discard();
+    expect(readdirSync(dir)).toEqual([]);
+    const done = new OutputReservation();
+    await done.lock(dir, 'g', () => undefined);
+    await done.close();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a file someone put in place of a dead run’s file is left alone, and refuses the run with the usual sentence', async () => {
+    const dir = mkdtempSync(join(work, 'stale-replaced-'));
+    const a = local(dir);
+    await a.preflight('g', a.planDisks('g', overlays), 0);
+    rmSync(join(dir, 'g-sdb.v2v-partial'));
+    writeFileSync(join(dir, 'g-sdb.v2v-partial'), 'not yours');
+    setOwner(dir, { startTime: '1' });
+    const notices: string[] = [];
+    const b = local(dir);
+    await expect(b.preflight('g', b.planDisks('g', overlays), 0, (m) => notices.push(m))).rejects.toThrow(
+      /g-sdb\.v2v-partial exists: a v2v run is writing it, or one was killed while copying it/,
+    );
+    expect(notices[0]).toMatch(/removed what it left: g-sda, g-sda\.v2v-partial, g-sdb, g\.xml$/);
+    expect(readdirSync(dir)).toEqual(['g-sdb.v2v-partial']);
+    expect(readFileSync(join(dir, 'g-sdb.v2v-partial'), 'utf8')).toBe('not yours');
+  });
+
+  it('a live run’s lock refuses, with the partial disk’s sentence or the lock’s own; so does another host’s; neither is touched', async () => {
+    const dir = mkdtempSync(join(work, 'live-'));
+    const a = local(dir);
+    await a.preflight('g', a.planDisks('g', overlays), 0);
+    const before = inodes(dir);
+    const b = local(dir);
+    await expect(b.preflight('g', b.planDisks('g', overlays), 0)).rejects.toThrow(/g-sda\.v2v-partial exists: a v2v run is writing it/);
+    expect(inodes(dir)).toEqual(before);
+
+    // Only the lock: it refuses by itself.
+    const lockOnly = mkdtempSync(join(work, 'live-lock-'));
+    const path = await writeLock(lockOnly);
+    const text = readFileSync(path, 'utf8');
+    const c = local(lockOnly);
+    await expect(c.preflight('g', c.planDisks('g', overlays), 0)).rejects.toThrow(
+      `${path} exists: a v2v run (pid ${process.pid}) is converting a guest of this name there; once it has finished, run again, or choose another guest name with "-on NAME".`,
+    );
+    expect(readdirSync(lockOnly)).toEqual(['g.v2v-lock']);
+    expect(readFileSync(path, 'utf8')).toBe(text);
+
+    // Another host's run (a shared file system): its process cannot be seen from here, so it counts as live.
+    const other = mkdtempSync(join(work, 'other-host-'));
+    await writeLock(other, { host: 'elsewhere.example', pid: 4194399 });
+    const d = local(other);
+    await expect(d.preflight('g', d.planDisks('g', overlays), 0)).rejects.toThrow(
+      /a v2v run on host elsewhere\.example \(pid 4194399\) is converting/,
+    );
+    expect(readdirSync(other)).toEqual(['g.v2v-lock']);
+  });
+
+  it('a run of an earlier boot is dead, even with a pid and start time that match a live process now', async () => {
+    const dir = mkdtempSync(join(work, 'reboot-'));
+    await writeLock(dir, { bootId: '00000000-0000-0000-0000-000000000000' });
+    const notices: string[] = [];
+    const out = local(dir);
+    await out.preflight('g', out.planDisks('g', overlays), 0, (m) => notices.push(m));
+    expect(notices).toEqual([expect.stringMatching(/was killed .*: removed what it left$/)]);
+    await out.discard?.();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a file at the lock’s name that is no v2v lock is refused and left alone', async () => {
+    const dir = mkdtempSync(join(work, 'foreign-'));
+    writeFileSync(join(dir, 'g.v2v-lock'), 'my notes');
+    const out = local(dir);
+    await expect(out.preflight('g', out.planDisks('g', overlays), 0)).rejects.toThrow(
+      `${join(dir, 'g.v2v-lock')} exists (no v2v lock): remove it, or choose another guest name with "-on NAME".`,
+    );
+    symlinkSync('/etc/passwd', join(dir, 'h.v2v-lock'));
+    const h = local(dir);
+    await expect(h.preflight('h', h.planDisks('h', overlays), 0)).rejects.toThrow(/h\.v2v-lock exists \(symbolic link\)/);
+    expect(readdirSync(dir).sort()).toEqual(['g.v2v-lock', 'h.v2v-lock']);
+    expect(readFileSync(join(dir, 'g.v2v-lock'), 'utf8')).toBe('my notes');
+  });
+
+  it('parses a lock: torn lines and names outside the directory are skipped; only the guest’s own names count', () => {
+    const header = lockHeaderLine({ id: 'r', pid: 7, startTime: '9', bootId: 'b', host: 'h' }, new Date(0));
+    const id = { dev: '1', ino: '2', birth: '3' };
+    const text = [
+      header.trimEnd(),
+      lockFileLine('/d/g-sda', id).trimEnd(),
+      JSON.stringify({ file: '../etc/passwd', ...id }),
+      JSON.stringify({ file: '..', ...id }),
+      JSON.stringify({ file: 'g-sdb', dev: 'x', ino: '2', birth: '3' }),
+      lockFileLine('/d/other-sda', id).trimEnd(),
+      '{"file":"g-sd',
+    ].join('\n');
+    const lock = parseLock(text)!;
+    expect(lock.owner).toEqual({
+      v2vLock: 1,
+      id: 'r',
+      pid: 7,
+      startTime: '9',
+      bootId: 'b',
+      host: 'h',
+      started: '1970-01-01T00:00:00.000Z',
+    });
+    expect(lock.files).toEqual([
+      { file: 'g-sda', ...id },
+      { file: 'other-sda', ...id },
+    ]);
+    expect(ownNames(lock.files, 'g')).toEqual(['g-sda']);
+    expect(parseLock('')).toBeUndefined();
+    expect(parseLock('{"v2vLock":1}\n')).toBeUndefined();
+    expect(
+      parseLock(`${JSON.stringify({ v2vLock: 2, id: 'r', pid: 7, startTime: '9', bootId: 'b', host: 'h', started: 'x' })}\n`),
+    ).toBeUndefined();
+  });
+
+  it('a file is the dead run’s when inode and birth time match, and the device (which may change at a reboot)', () => {
+    const rec = { dev: '2049', ino: '12', birth: '1700000000000000000' };
+    expect(isRecordedFile(rec, rec, true)).toBe(true);
+    expect(isRecordedFile({ ...rec, ino: '13' }, rec, true)).toBe(false);
+    expect(isRecordedFile({ ...rec, birth: '1700000000000000001' }, rec, true)).toBe(false);
+    expect(isRecordedFile({ ...rec, dev: '2050' }, rec, true)).toBe(false);
+    expect(isRecordedFile({ ...rec, dev: '2050' }, rec, false)).toBe(true);
+    // No birth time kept by the file system: after a reboot, inode alone is not enough.
+    const noBirth = { ...rec, birth: '0' };
+    expect(isRecordedFile({ ...noBirth, dev: '2050' }, noBirth, false)).toBe(false);
+    expect(isRecordedFile(noBirth, noBirth, false)).toBe(true);
   });
 });

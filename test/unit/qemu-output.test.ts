@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PreflightError } from '../../src/errors.js';
 import type { GuestCaps, Inspection, Source, TargetDisk } from '../../src/model.js';
-import { launcherArgs, OVMF, qemuOptionValue, qemuOutput, shellQuote, type LauncherInput } from '../../src/output/qemu.js';
+import { diskArgs, launcherArgs, OVMF, qemuOptionValue, qemuOutput, shellQuote, type LauncherInput } from '../../src/output/qemu.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-qemu-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -81,7 +81,7 @@ describe('qemu launcher arguments', () => {
     ]);
     expect(launcherArgs(input).flat()).not.toContain('-netdev');
   });
-  it('uses KVM with the host CPU, IDE/AHCI disks and local time for a Windows guest when caps say so', () => {
+  it('uses KVM with the host CPU, SATA (AHCI) disks and local time for a Windows guest when caps say so', () => {
     const args = launcherArgs(
       launcher({
         caps: { ...tcg, domainType: 'kvm', blockBus: 'sata', serialConsole: false },
@@ -90,9 +90,37 @@ describe('qemu launcher arguments', () => {
     );
     expect(args).toContainEqual(['-accel', 'kvm']);
     expect(args).toContainEqual(['-cpu', 'host']);
-    expect(args).toContainEqual(['-drive', 'file=/out/g-sda,format=raw,if=ide,discard=unmap']);
+    expect(args).toContainEqual(['-drive', 'file=/out/g-sda,format=raw,if=none,id=disk0,discard=unmap']);
+    expect(args).toContainEqual(['-device', 'ide-hd,drive=disk0,bus=ide.0,bootindex=1']);
+    expect(args.flat().join(' ')).not.toContain('if=ide');
     expect(args).toContainEqual(['-rtc', 'base=localtime']);
     expect(args.flat()).not.toContain('-serial');
+  });
+  it('puts SATA disks on the 6 ports of q35’s AHCI controller, then on one added AHCI controller per 6 more', () => {
+    const targets = Array.from({ length: 13 }, (_, i) => disk(`/out/g-sd${String.fromCharCode(97 + i)}`));
+    expect(diskArgs(targets, { blockBus: 'sata', machine: 'q35' })).toEqual([
+      ['-device', 'ahci,id=sata1'],
+      ['-device', 'ahci,id=sata2'],
+      ...targets.flatMap((t, i) => {
+        const bus = i < 6 ? `ide.${i}` : `sata${Math.floor(i / 6)}.${i % 6}`;
+        return [
+          ['-drive', `file=${t.path},format=raw,if=none,id=disk${i},discard=unmap`],
+          ['-device', `ide-hd,drive=disk${i},bus=${bus}${i === 0 ? ',bootindex=1' : ''}`],
+        ];
+      }),
+    ]);
+    // Six fit on the built-in controller: nothing added.
+    expect(
+      diskArgs(targets.slice(0, 6), { blockBus: 'sata', machine: 'q35' })
+        .filter(([o]) => o === '-device')
+        .map(([, v]) => v),
+    ).toEqual([0, 1, 2, 3, 4, 5].map((i) => `ide-hd,drive=disk${i},bus=ide.${i}${i === 0 ? ',bootindex=1' : ''}`));
+    // The pc machine type has no AHCI controller of its own; its IDE keeps if=ide (4 places, checked before the copy).
+    expect(diskArgs(targets.slice(0, 1), { blockBus: 'sata', machine: 'pc' })[0]).toEqual(['-device', 'ahci,id=sata0']);
+    expect(diskArgs(targets.slice(0, 2), { blockBus: 'ide', machine: 'pc' })).toEqual([
+      ['-drive', 'file=/out/g-sda,format=raw,if=ide,discard=unmap'],
+      ['-drive', 'file=/out/g-sdb,format=raw,if=ide,discard=unmap'],
+    ]);
   });
   it('adds user-mode NICs with the source MACs only when asked', () => {
     const nics = [{ mac: '00:50:56:aa:bb:01' }, {}];

@@ -154,15 +154,19 @@ describe('RunLog', () => {
     expect(quiet).toEqual([]);
   });
 
-  it('removes passwords of URLs and terminal colour codes', async () => {
+  it('removes passwords of URLs and escapes every control character but the line breaks', async () => {
     const file = join(work, 'redact.log');
     const log = new RunLog(() => undefined);
     log.openFile(file);
     log.write('[10:00:00] + curl https://bob:hunter2@esx/folder/x.vmdk');
-    log.write('\u001b[32m✔\u001b[39m [10:00:01] done\r');
+    log.write('[10:00:01] evil\u001b]0;pwned\u0007\u001b[2J\u001b[31mRED\r\b\u009b\ud800 done\nnext line');
     log.close();
     const text = await readFile(file, 'utf8');
-    expect(text).toBe('[10:00:00] + curl https://bob:***@esx/folder/x.vmdk\n✔ [10:00:01] done\n');
+    expect(text).toBe(
+      '[10:00:00] + curl https://bob:***@esx/folder/x.vmdk\n' +
+        '[10:00:01] evil\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mRED\\r\\x08\\u009b\\ud800 done\nnext line\n',
+    );
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
   });
 });
 

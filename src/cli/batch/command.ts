@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../errors.js';
 import { loadManifest } from './manifest.js';
 import { formatSummary, runBatch } from './run.js';
+import { printOut, safeText } from '../../text/safe-text.js';
 
 /** Runs `v2v batch` with its parsed command line (BATCH_COMMAND in spec.ts); resolves to the exit code. */
 export async function batchCli(parsed: Arguments): Promise<number> {
@@ -30,11 +31,16 @@ export async function batchCli(parsed: Arguments): Promise<number> {
       logDir,
       reportPath,
       v2vBin: fileURLToPath(new URL('../../../../bin/v2v.js', import.meta.url)),
-      print: (line) => process.stdout.write(`${line}\n`),
+      print: printBatchLine,
     });
-    process.stdout.write(`\n${formatSummary(report)}\nReport: ${reportPath}\n`);
+    printOut(`\n${formatSummary(report)}\nReport: ${safeText(reportPath)}`);
     return report.exitCode;
   } catch (error) {
     return reportError(error);
   }
+}
+
+/** One progress line of a batch: it quotes guest names, errors and stage titles of the guests' runs, so it is escaped, one line. */
+export function printBatchLine(line: string): void {
+  printOut(safeText(line));
 }

@@ -4,6 +4,8 @@
  * `LOGDIR/NAME.log` and JSON-lines events in `LOGDIR/NAME.events.jsonl`: a
  * failing or crashing guest cannot take the others down, and SIGINT/SIGTERM
  * are forwarded once to each running child, which cleans up after itself.
+ * A batch that dies without forwarding (SIGKILL) sends SIGTERM all the same:
+ * each child has it as its parent-death signal (src/host/exec.ts).
  *
  * A rerun skips a guest when the previous report says it was converted with
  * the same command line and every file it wrote still exists.
@@ -14,10 +16,12 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ExitCode } from '../../errors.js';
+import { guardedCommand } from '../../host/exec.js';
 import { clock, type V2vEvent } from '../../progress/events.js';
 import type { PlannedGuest } from './manifest.js';
 import { preflightGuest } from './preflight.js';
 import type { VerifyReport } from '../../verify/report.js';
+import { jsonText, safeText } from '../../text/safe-text.js';
 
 /** What happened to one guest. */
 export type GuestStatus = 'converted' | 'skipped' | 'failed' | 'invalid' | 'interrupted' | 'not-run';
@@ -155,7 +159,7 @@ export async function runBatch(settings: BatchSettings): Promise<BatchReport> {
     guests,
   };
   // Atomic, so an interrupted batch never leaves a half-written report behind for the next rerun.
-  await writeFile(`${settings.reportPath}.partial`, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(`${settings.reportPath}.partial`, `${jsonText(report, undefined, 2)}\n`);
   await rename(`${settings.reportPath}.partial`, settings.reportPath);
   return report;
 }
@@ -173,12 +177,14 @@ async function runGuest(
   const argv = [...guest.argv, '--machine-readable=fd:3'];
   const startedAt = new Date();
   const fd = openSync(log, 'w', 0o644);
-  writeSync(fd, `# v2v batch: ${guest.name}, started ${startedAt.toISOString()}\n# v2v ${argv.join(' ')}\n`);
+  writeSync(fd, `# v2v batch: ${safeText(guest.name)}, started ${startedAt.toISOString()}\n# v2v ${safeText(argv.join(' '))}\n`);
   settings.print(`[${clock()}] ${guest.name}: started (log ${log})`);
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // Its own process group: a terminal's Ctrl-C reaches the batch only, which
     // forwards it once (two SIGINTs would make the child skip its cleanup).
-    const child = spawn(process.execPath, [settings.v2vBin, ...argv], { stdio: ['ignore', fd, fd, 'pipe'], detached: true, env: logEnv() });
+    // SIGTERM when the batch dies (even of SIGKILL): each child v2v then stops and cleans up as on Ctrl-C.
+    const exe = guardedCommand({ program: process.execPath, args: [settings.v2vBin, ...argv] }, 'SIGTERM');
+    const child = spawn(exe.program, exe.args, { stdio: ['ignore', fd, fd, 'pipe'], detached: true, env: logEnv() });
     running.set(guest.name, child);
     const eventsFd = openSync(events, 'w', 0o644);
     let pending = '';
@@ -215,7 +221,7 @@ async function runGuest(
   const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
   const status: GuestStatus =
     exitCode === 0 ? 'converted' : exitCode === ExitCode.interrupted || isInterrupted() ? 'interrupted' : 'failed';
-  const error = exitCode === 0 ? undefined : await firstError(log, signal);
+  const error = exitCode === 0 ? undefined : await firstError(events, log, signal);
   const line: GuestReport = {
     name: guest.name,
     status,
@@ -275,21 +281,32 @@ async function readReport(path: string): Promise<BatchReport | undefined> {
   }
 }
 
-async function lastResultEvent(path: string): Promise<V2vEvent | undefined> {
+/** The events a guest's run wrote (a torn last line of a killed run is left out). */
+async function readEvents(path: string): Promise<V2vEvent[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  const lines = text.trim().split('\n').reverse();
-  for (const line of lines) {
+  const events: V2vEvent[] = [];
+  for (const line of text.trim().split('\n')) {
     try {
-      const event = JSON.parse(line) as V2vEvent;
-      if (event.type === 'result') return event;
+      events.push(JSON.parse(line) as V2vEvent);
     } catch {
       // a torn last line of a killed run
     }
   }
-  return undefined;
+  return events;
 }
 
-async function firstError(log: string, signal: NodeJS.Signals | null): Promise<string> {
+async function lastResultEvent(path: string): Promise<V2vEvent | undefined> {
+  return (await readEvents(path)).findLast((event) => event.type === 'result');
+}
+
+/**
+ * The run's error as the report keeps it: its error event's message (the
+ * original text; the log holds it escaped for a terminal), else the first
+ * error line of its log (an error before its events were set up).
+ */
+async function firstError(events: string, log: string, signal: NodeJS.Signals | null): Promise<string> {
+  const event = (await readEvents(events)).find((e) => e.type === 'error');
+  if (event !== undefined) return event.message;
   const text = await readFile(log, 'utf8').catch(() => '');
   const line = text.split('\n').find((l) => /^v2v: (error|internal error):/.test(l));
   return line?.replace(/^v2v: (error: )?/, '') ?? (signal ? `killed by ${signal}` : 'failed: see the log');
@@ -299,15 +316,18 @@ async function firstError(log: string, signal: NodeJS.Signals | null): Promise<s
 export function formatSummary(report: BatchReport): string {
   const rows = [['GUEST', 'STATUS', 'EXIT', 'TIME', 'LOG / ERROR']];
   for (const g of report.guests) {
-    rows.push([
-      g.name,
-      g.status,
-      g.exitCode === undefined ? '-' : String(g.exitCode),
-      g.seconds === undefined ? '-' : `${g.seconds.toFixed(1)} s`,
-      g.status === 'failed' || g.status === 'invalid'
-        ? `${g.error ?? ''}${(g.runLog ?? g.log) ? ` (${g.runLog ?? g.log})` : ''}`
-        : (g.runLog ?? g.log ?? ''),
-    ]);
+    // Escaped before the columns are aligned (src/text/safe-text.ts): names and errors come from outside.
+    rows.push(
+      [
+        g.name,
+        g.status,
+        g.exitCode === undefined ? '-' : String(g.exitCode),
+        g.seconds === undefined ? '-' : `${g.seconds.toFixed(1)} s`,
+        g.status === 'failed' || g.status === 'invalid'
+          ? `${g.error ?? ''}${(g.runLog ?? g.log) ? ` (${g.runLog ?? g.log})` : ''}`
+          : (g.runLog ?? g.log ?? ''),
+      ].map((cell) => safeText(cell)),
+    );
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   const lines = rows.map((r) =>

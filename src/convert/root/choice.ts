@@ -5,6 +5,7 @@
  * libguestfs reported.
  */
 import { createInterface } from 'node:readline/promises';
+import { safeText } from '../../text/safe-text.js';
 import { parseLines, type Guestfs } from '../../../drivers/guestfish.js';
 import { ConversionError } from '../../errors.js';
 import type { RootChoice } from './option.js';
@@ -109,7 +110,8 @@ async function listBlockTypes(g: Guestfs): Promise<Array<[string, string]>> {
 async function promptForRoot(roots: FoundRoot[]): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const menu = roots.map((r, i) => `  ${i + 1}. ${describeRoots([r])}`).join('\n');
+    // What the guest says of itself (product names), escaped: src/text/safe-text.ts.
+    const menu = roots.map((r, i) => `  ${i + 1}. ${safeText(describeRoots([r]))}`).join('\n');
     for (;;) {
       const answer = await rl.question(
         `\nThe source disks hold ${roots.length} operating systems:\n${menu}\nWhich one to convert (1-${roots.length} or a device)? `,

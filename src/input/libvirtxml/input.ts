@@ -10,6 +10,7 @@
 import type { Input } from '../types.js';
 import { checkDisksReadable, METADATA_MAX_BYTES, readMetadataFile } from '../../host/local-files.js';
 import { parseLibvirtXml } from './parse.js';
+import { withFileWarnings } from '../file-warnings.js';
 
 /** The libvirt XML input module for a local domain XML file. */
 export function libvirtXmlInput(xmlPath: string): Input {
@@ -17,7 +18,9 @@ export function libvirtXmlInput(xmlPath: string): Input {
     describe: `libvirt XML ${xmlPath}`,
     async load(run) {
       const text = await readMetadataFile(xmlPath, 'the libvirt XML file', METADATA_MAX_BYTES.libvirtXml);
-      const source = parseLibvirtXml(text, xmlPath, run.warnings);
+      const warnings = run.warnings ?? [];
+      const source = withFileWarnings(xmlPath, warnings, run.warningsPerFile, (own) => parseLibvirtXml(text, xmlPath, own));
+      source.warnings = warnings;
       await checkDisksReadable(
         source.disks,
         (disk, problem) => `The disk ${disk.path} named in ${xmlPath} ${problem}: fix its <source> path or copy the image there.`,

@@ -21,6 +21,7 @@ import { errnoCode, METADATA_MAX_BYTES, readMetadataFile, walkTree } from '../..
 import { gzipFiles, parseOvf } from './ovf.js';
 import { checkExtracted, extract, gunzip, insideOva } from './archive.js';
 import { parseManifest, verifyManifest } from './manifest.js';
+import { capWarnings, withFileWarnings } from '../file-warnings.js';
 
 /** The OVA input module for an archive or a directory. */
 export function ovaInput(ovaPath: string): Input {
@@ -35,13 +36,17 @@ export function ovaInput(ovaPath: string): Input {
       }
       const dir = isDir ? ovaPath : await extract(ovaPath, runCtx.tmpdir);
       if (!isDir) await checkExtracted(dir, ovaPath);
-      return loadOvfDir(dir, ovaPath, runCtx.tmpdir, runCtx.warnings);
+      return loadOvfDir(dir, ovaPath, runCtx.tmpdir, runCtx.warnings, runCtx.warningsPerFile);
     },
   };
 }
 
-/** Reads an unpacked OVA: finds the one .ovf, verifies the manifest, parses the OVF and checks the disks exist; warnings go to `warnings` as found. */
-async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings: string[] = []): Promise<Source> {
+/**
+ * Reads an unpacked OVA: finds the one .ovf, verifies the manifest, parses
+ * the OVF and checks the disks exist; warnings go to `warnings` as found, at
+ * most `perFile` about each file (src/input/file-warnings.ts).
+ */
+async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings: string[] = [], perFile?: number): Promise<Source> {
   const ovfs = (await walkTree(dir, `the OVA ${ovaPath}`)).map((e) => e.name).filter((f) => /\.ovf$/i.test(f));
   const [ovf] = ovfs;
   if (ovf === undefined || ovfs.length > 1) {
@@ -61,19 +66,18 @@ async function loadOvfDir(dir: string, ovaPath: string, tmpdir: string, warnings
   }
   for (const mf of mfs) {
     const mfPath = await insideOva(dir, path.join(ovfDir, mf), ovaPath);
-    const manifest = parseManifest(
-      await readMetadataFile(mfPath, 'the manifest', METADATA_MAX_BYTES.manifest),
-      dir === ovaPath ? mfPath : `${mf} in ${ovaPath}`,
-    );
-    warnings.push(...manifest.warnings);
+    const mfLabel = dir === ovaPath ? mfPath : `${mf} in ${ovaPath}`;
+    const manifest = parseManifest(await readMetadataFile(mfPath, 'the manifest', METADATA_MAX_BYTES.manifest), mfLabel);
+    warnings.push(...capWarnings(manifest.warnings, mfLabel, perFile));
     if (manifest.entries.length === 0) {
       throw new SourceError(`The manifest ${mf} in ${ovaPath} has no checksum line: the OVA is corrupt, download or export it again.`);
     }
-    warnings.push(...(await verifyManifest(ovfDir, manifest.entries, mf, ovaPath, dir)));
+    warnings.push(...capWarnings(await verifyManifest(ovfDir, manifest.entries, mf, ovaPath, dir), mfLabel, perFile));
   }
 
   const ovfText = await readMetadataFile(await insideOva(dir, ovfPath, ovaPath), 'the OVF descriptor', METADATA_MAX_BYTES.ovf);
-  const source = parseOvf(ovfText, ovfDir, label, warnings);
+  const source = withFileWarnings(label, warnings, perFile, (own) => parseOvf(ovfText, ovfDir, label, own));
+  source.warnings = warnings;
   const gzipped = gzipFiles(ovfText, label);
   for (const disk of source.disks) {
     const snapshot = await newestNumbered(disk.path);

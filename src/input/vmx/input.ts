@@ -13,6 +13,7 @@ import type { Input } from '../types.js';
 import { METADATA_MAX_BYTES, readMetadataFile } from '../../host/local-files.js';
 import { remoteVmxInput } from '../remote.js';
 import { parseVmx } from './parse.js';
+import { withFileWarnings } from '../file-warnings.js';
 
 /** How a .vmx is read: over SSH/HTTPS (`remote`), or locally with the --allow-dir directories (`allowDirs`). */
 export interface VmxAccess {
@@ -28,7 +29,9 @@ export function vmxInput(vmxPath: string, access: VmxAccess = {}): Input {
     describe: `VMX file ${vmxPath}`,
     async load(run) {
       const text = await readMetadataFile(vmxPath, 'the VMX file', METADATA_MAX_BYTES.vmx);
-      const source = parseVmx(text, vmxPath, run.warnings);
+      const warnings = run.warnings ?? [];
+      const source = withFileWarnings(vmxPath, warnings, run.warningsPerFile, (own) => parseVmx(text, vmxPath, own));
+      source.warnings = warnings;
       const root = path.dirname(vmxPath);
       for (const disk of source.disks) {
         disk.format = await checkDiskReferences(disk.path, {
