@@ -37,7 +37,7 @@ import { parseReturnedMoRef } from '../../drivers/vsphere-soap.js';
 import type { V2vEvent } from '../../src/progress/events.js';
 import { bootDisk } from '../helpers/boot.js';
 import { ensureFixture, runCachedBuild, type Fixture } from '../helpers/fixture.js';
-import { markedProcesses, startV2v } from '../helpers/live-run.js';
+import { markedProcessesAfter, startV2v } from '../helpers/live-run.js';
 import { eventErrors } from '../helpers/machine-readable-schema.js';
 import { splitOutputDir } from '../helpers/run-log.js';
 import { guestfishRead, runV2v, sha256 } from '../helpers/v2v.js';
@@ -268,11 +268,32 @@ describe('warm migration from vSphere (the project vcsim with CBT)', () => {
   );
 
   it(
-    'a pass killed (SIGKILL) while it copies leaves its snapshot; the next run removes it, and only it, and continues from pass 1',
+    'a pass stopped by SIGTERM removes its snapshot; one killed (SIGKILL) while it copies leaves it, the next run removes it, and only it, and continues from pass 1',
     async () => {
       const before = (await sim.status()).stats['guestBytesChanged']!;
       await guestWrites('warm-a', 6 * MiB);
       await rawWrite(8 * MiB, randomBytes(128 * 1024));
+      // SIGTERM while a pass copies: the snapshot is removed on the way out, the pass is not counted.
+      const mrTerm = join(work, 'terminated.jsonl');
+      const term = await startV2v(
+        [...base(), '--cutover', 'never', '-o', 'null', '--bandwidth', '2M', `--machine-readable=file:${mrTerm}`],
+        runEnv(),
+      );
+      try {
+        const deadline = Date.now() + MINUTE;
+        while (!(await events(mrTerm)).some((e) => e.type === 'progress' && e.stage === 'precopy' && (e.progress?.done ?? 0) > 0)) {
+          if (Date.now() > deadline) throw new Error(`no copy progress: ${term.stderr()}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        term.child.kill('SIGTERM');
+        expect(await term.exited, term.stderr()).toBe(130);
+      } finally {
+        if (term.child.exitCode === null && term.child.signalCode === null) term.child.kill('SIGKILL');
+        await rm(term.tmp, { recursive: true, force: true });
+      }
+      expect((await sim.status()).snapshots).toEqual([]);
+      expect((await readState()).passes).toHaveLength(1);
+
       const mr = join(work, 'killed.jsonl');
       // Throttled (--bandwidth, as a cold copy's nbdkit): the pass lasts seconds, so it is killed while it copies.
       const live = await startV2v(
@@ -295,7 +316,7 @@ describe('warm migration from vSphere (the project vcsim with CBT)', () => {
       expect(state.passes).toHaveLength(1);
       const left = (await sim.status()).snapshots;
       expect(left.map((s) => s.name)).toEqual([`v2v-warm-${state.id}`]);
-      expect(await markedProcesses(live.mark)).toEqual([]);
+      expect(await markedProcessesAfter(live.mark, 10_000)).toEqual([]);
 
       // A snapshot of the user's appears: v2v removes its own crash-left one, refuses to go on, leaves the user's.
       const userSnapshot = await asAdmin(async (s, vm) =>
