@@ -1,7 +1,7 @@
 /**
  * The layer rule (docs/architecture.md), checked by scripts/test.sh:
  *   CLI (src/cli) → run (src/run) → stages/ → domain (src/input, output,
- *   convert, remote, verify, progress) → drivers/ → base (src/host, src/text,
+ *   convert, remote, verify, progress, warm) → drivers/ → base (src/host, src/text,
  *   src/model.ts, src/errors.ts)
  * Each layer imports only the layers below it. Type-only imports count
  * (tsPreCompilationDeps), so a circle through types is a circle too.
@@ -9,7 +9,7 @@
 const CLI = '^src/cli/';
 const RUN = '^src/run/';
 const STAGES = '^stages/';
-const DOMAIN = '^src/(input|output|convert|remote|verify|progress)/';
+const DOMAIN = '^src/(input|output|convert|remote|verify|progress|warm)/';
 const DRIVERS = '^drivers/';
 const BASE = '^src/(host/|text/|model\\.ts$|errors\\.ts$)';
 

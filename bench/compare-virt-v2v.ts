@@ -25,6 +25,11 @@
  *                                       [--no-verify-cost | --only-verify-cost]
  *                                       [--fixture DIR] [--workdir DIR]
  *                                       [--no-large | --only-large] [--large-rounds N]
+ *                                       [--no-warm | --only-warm] [--warm-mib N] [--warm-size small|large|both]
+ *
+ * Then the warm migration (bench/warm.ts): a cold v2v conversion against a
+ * warm cut-over of the same VM served by the project's vSphere simulator,
+ * on two sizes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +43,7 @@ import { randomBytes } from 'node:crypto';
 import { flushToStorage } from '../src/output/flush.js';
 import type { V2vEvent } from '../src/progress/events.js';
 import { largeGuestBench } from './large-guest.js';
+import { warmBench } from './warm.js';
 import {
   GROUPS,
   type Group,
@@ -93,6 +99,9 @@ interface Options {
   verifyCost: boolean;
   large: boolean;
   largeRounds: number;
+  warm: boolean;
+  warmMib: number;
+  warmSizes: Array<'small' | 'large'>;
   fixture: string | undefined;
   workdir: string;
   /** The guests --guest names, in order. */
@@ -123,6 +132,11 @@ function usage(code: number): never {
   --no-large      skip it
   --only-large    only it (= --rounds 0 --no-copy --no-verify-cost)
   --large-rounds N  its conversions per tool (default 2; also its copy reps)
+  --warm          the warm-migration benchmark (bench/warm.ts; the default)
+  --no-warm       skip it
+  --only-warm     only it (= --rounds 0 --no-copy --no-verify-cost --no-large; no virt-v2v needed)
+  --warm-mib N    MiB the guest writes after the last pre-copy pass (default 64)
+  --warm-size S   small, large or both (default both)
   --fixture DIR   directory holding guest.vmx + guest.vmdk, used for the one
                   guest --guest names (default bios; not with --guest all)
                   (default: what the guest's test/fixtures script prints,
@@ -141,6 +155,9 @@ function parseArgs(argv: string[]): Options {
     verifyCost: true,
     large: true,
     largeRounds: 2,
+    warm: true,
+    warmMib: 64,
+    warmSizes: ['small', 'large'],
     fixture: undefined,
     workdir: process.env.TMPDIR || '/var/tmp',
     guests: [],
@@ -169,6 +186,7 @@ function parseArgs(argv: string[]): Options {
         o.copy = false;
         o.verifyCost = true;
         o.large = false;
+        o.warm = false;
         break;
       case '--large':
         o.large = true;
@@ -181,7 +199,33 @@ function parseArgs(argv: string[]): Options {
         o.copy = false;
         o.verifyCost = false;
         o.large = true;
+        o.warm = false;
         break;
+      case '--warm':
+        o.warm = true;
+        break;
+      case '--no-warm':
+        o.warm = false;
+        break;
+      case '--only-warm':
+        o.rounds = 0;
+        o.copy = false;
+        o.verifyCost = false;
+        o.large = false;
+        o.warm = true;
+        break;
+      case '--warm-mib':
+        o.warmMib = positiveInt(flag, value());
+        break;
+      case '--warm-size': {
+        const size = value();
+        if (size !== 'small' && size !== 'large' && size !== 'both') {
+          process.stderr.write(`bench: --warm-size wants small, large or both, got "${size}"\n`);
+          process.exit(2);
+        }
+        o.warmSizes = size === 'both' ? ['small', 'large'] : [size];
+        break;
+      }
       case '--large-rounds':
         o.largeRounds = positiveInt(flag, value(), 0);
         break;
@@ -977,6 +1021,11 @@ async function main(): Promise<void> {
     await largeGuestBench(
       { ROOT, sh, dropCaches, settleMemory, flushToStorage, runCompared, v2vStarts, virtV2vStarts, durations },
       { rounds: o.largeRounds, work, machineReadable },
+    );
+  if (o.warm)
+    await warmBench(
+      { ROOT, sh, dropCaches, settleMemory, flushToStorage, runCompared, v2vStarts, virtV2vStarts, durations },
+      { work, mib: o.warmMib, sizes: o.warmSizes },
     );
   console.log(
     `\n  load average at end: ${loadavg()

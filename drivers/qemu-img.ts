@@ -164,6 +164,38 @@ export async function convert(o: ConvertOptions, onProgress: (percent: number) =
 }
 
 /**
+ * Builds `qemu-img commit` of an overlay into its backing file (a warm
+ * migration's pre-copy): -p for progress, -d because the overlay is not
+ * needed empty afterwards (it stays the converted image over the disk).
+ * Zero clusters (fstrim's discards) become holes in a raw backing file
+ * (measured: docs/host-tools.md).
+ */
+export function commitCommand(overlay: string): Command {
+  return { program: QEMU_IMG, args: ['commit', '-p', '-d', '-f', 'qcow2', overlay] };
+}
+
+/** Runs the commit, reporting percent done. */
+export async function commit(overlay: string, onProgress: (percent: number) => void): Promise<void> {
+  await run(commitCommand(overlay), {
+    kind: 'copy',
+    onStdout: (chunk) => {
+      const percent = parseConvertProgress(chunk);
+      if (percent !== undefined) onProgress(percent);
+    },
+  });
+}
+
+/** Builds `qemu-img rebase -u`: points an overlay at a new path of the same backing data (nothing is read or copied). */
+export function rebaseUnsafeCommand(overlay: string, backing: string, backingFormat: string): Command {
+  return { program: QEMU_IMG, args: ['rebase', '-u', '-f', 'qcow2', '-b', backing, '-F', backingFormat, overlay] };
+}
+
+/** Points an overlay at its backing's new path. */
+export async function rebaseUnsafe(overlay: string, backing: string, backingFormat: string): Promise<void> {
+  await run(rebaseUnsafeCommand(overlay, backing, backingFormat));
+}
+
+/**
  * Builds `qemu-img compare` of two images' guest-visible content (not their
  * files: a qcow2 and a raw image of the same disk compare equal; unallocated
  * areas read as zeros). Both formats are pinned: never probe a target.

@@ -25,6 +25,12 @@ export interface VsphereDisk {
   capacityBytes: number;
   /** The disk has a parent (it is a snapshot delta). */
   hasParent: boolean;
+  /** The backing's vim25 type, e.g. "VirtualDiskFlatVer2BackingInfo", "VirtualDiskRawDiskMappingVer1BackingInfo" (an RDM). */
+  backingType: string;
+  /** "persistent", "independent_persistent", "independent_nonpersistent"... (absent: not given). */
+  diskMode?: string;
+  /** Changed Block Tracking: the disk's change id ("UUID/SEQ") at this state; absent while CBT is inactive. */
+  changeId?: string;
 }
 
 /** A network adapter. */
@@ -67,6 +73,11 @@ export interface VsphereVm {
   extraConfig: Map<string, string>;
   /** Path of the .vmx, e.g. "[LocalDS_0] web01/web01.vmx". */
   vmPathName?: string;
+  /** config.uuid (the BIOS UUID) and config.instanceUuid (vCenter's identity of the VM), when given. */
+  uuid?: string;
+  instanceUuid?: string;
+  /** config.changeTrackingEnabled: Changed Block Tracking is on. */
+  changeTrackingEnabled: boolean;
 }
 
 /** The controller kinds v2v maps (vim25 type names). */
@@ -109,6 +120,8 @@ export function parseDevices(devices: XmlNode[]): Pick<VsphereVm, 'controllers' 
     } else if (type === 'VirtualDisk') {
       const backing = child(d, 'backing');
       const capacity = text(d, 'capacityInBytes') ?? String(num(text(d, 'capacityInKB')) * 1024);
+      const diskMode = text(backing, 'diskMode');
+      const changeId = text(backing, 'changeId')?.trim();
       disks.push({
         key,
         fileName: text(backing, 'fileName') ?? '',
@@ -116,6 +129,9 @@ export function parseDevices(devices: XmlNode[]): Pick<VsphereVm, 'controllers' 
         unitNumber: num(text(d, 'unitNumber')),
         capacityBytes: Number(capacity),
         hasParent: child(backing, 'parent') !== undefined,
+        backingType: xsiType(backing) ?? '',
+        ...(diskMode ? { diskMode } : {}),
+        ...(changeId ? { changeId } : {}),
       });
     } else if (NIC_TYPES.has(type)) {
       const backing = child(d, 'backing');
@@ -147,6 +163,8 @@ export function parseVmProperties(ref: MoRef, props: Map<string, XmlNode>): Vsph
   const guestFullName = text(config, 'guestFullName');
   const vmPathName = text(config, 'files', 'vmPathName');
   const numCPU = num(text(hardware, 'numCPU')) || 1;
+  const uuid = text(config, 'uuid');
+  const instanceUuid = text(config, 'instanceUuid');
   return {
     ref,
     name: text(props.get('name')) ?? text(config, 'name') ?? ref.value,
@@ -161,6 +179,9 @@ export function parseVmProperties(ref: MoRef, props: Map<string, XmlNode>): Vsph
     ...parseDevices(children(hardware, 'device')),
     extraConfig,
     ...(vmPathName ? { vmPathName } : {}),
+    ...(uuid ? { uuid } : {}),
+    ...(instanceUuid ? { instanceUuid } : {}),
+    changeTrackingEnabled: text(config, 'changeTrackingEnabled') === 'true',
   };
 }
 

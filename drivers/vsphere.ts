@@ -8,7 +8,9 @@
  * file for nbdkit (`cookie=+FILE`).
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../src/errors.js';
 import {
   continueRetrievePropertiesExBody,
@@ -30,6 +32,7 @@ import {
   type PropertyTarget,
   type ServiceContent,
 } from './vsphere-soap.js';
+import { parseTaskInfo, type TaskInfo } from './vsphere-snapshots.js';
 import type { XmlNode } from '../src/text/xml-tree.js';
 
 /** Where the API is and how its certificate is checked. */
@@ -46,6 +49,8 @@ export interface VsphereEndpoint {
 const SOAP_ACTION = 'urn:vim25/6.5';
 /** One API call or file read that gets no answer in this time fails (seconds count in preflight). */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** The stream buffer of a datastore data read (openRange). */
+const DATA_HIGH_WATER_MARK = 2 ** 20;
 /** Logout at the end must not hold up cleanup when the server is gone. */
 const LOGOUT_TIMEOUT_MS = 5_000;
 
@@ -57,10 +62,13 @@ export function endpointName(e: VsphereEndpoint): string {
 /** A logged-in session. */
 export class VsphereSession {
   private loggedIn = true;
+  /** The agent of datastore data reads (openRange), apart from the API calls' so a slow read never queues a call. */
+  private dataAgent: https.Agent | undefined;
 
   private constructor(
     readonly endpoint: VsphereEndpoint,
     private readonly agent: https.Agent,
+    private readonly tls: https.AgentOptions,
     private readonly cookie: string,
     readonly content: ServiceContent,
   ) {}
@@ -71,7 +79,8 @@ export class VsphereSession {
    */
   static async login(endpoint: VsphereEndpoint, user: string, password: string): Promise<VsphereSession> {
     const ca = endpoint.caFile !== undefined ? await readCa(endpoint.caFile) : undefined;
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 2, rejectUnauthorized: !endpoint.noVerify, ...(ca ? { ca } : {}) });
+    const tls: https.AgentOptions = { rejectUnauthorized: !endpoint.noVerify, ...(ca ? { ca } : {}) };
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 2, ...tls });
     try {
       const first = await soapCall(endpoint, agent, undefined, retrieveServiceContentBody(), 'RetrieveServiceContent');
       const content = parseServiceContent(first.reply);
@@ -81,7 +90,7 @@ export class VsphereSession {
         throw new SourceError(
           `vSphere at ${endpointName(endpoint)} accepted the login but set no session cookie: check that -ic names a vCenter or ESXi host.`,
         );
-      return new VsphereSession(endpoint, agent, cookie, content);
+      return new VsphereSession(endpoint, agent, tls, cookie, content);
     } catch (error) {
       agent.destroy();
       if (error instanceof SoapFault && /InvalidLogin|NoPermission/.test(error.type ?? '')) {
@@ -99,6 +108,95 @@ export class VsphereSession {
       return (await soapCall(this.endpoint, this.agent, this.cookie, body, method)).reply;
     } catch (error) {
       throw asSourceError(this.endpoint, method, error);
+    }
+  }
+
+  /**
+   * Calls one method, but a SOAP fault is thrown as the {@link SoapFault}
+   * itself (its vim25 type kept), for callers that decide by it
+   * (QueryChangedDiskAreas' FileFault means "copy everything"); transport
+   * errors are SourceErrors as with {@link call}.
+   */
+  async callKeepingFaults(method: string, body: string): Promise<XmlNode> {
+    try {
+      return (await soapCall(this.endpoint, this.agent, this.cookie, body, method)).reply;
+    } catch (error) {
+      if (error instanceof SoapFault) throw error;
+      throw asSourceError(this.endpoint, method, error);
+    }
+  }
+
+  /**
+   * Waits for a task to end (polling its `info`, 0.1 s then up to 1 s apart)
+   * and returns its TaskInfo: state "success" or "error". Throws SourceError
+   * when it has not ended after `timeoutMs`, and the signal's reason when aborted.
+   */
+  async waitForTask(task: MoRef, what: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskInfo> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 100;
+    for (;;) {
+      const [obj] = await this.retrieve('Task', ['info'], { objects: [task] });
+      const info = parseTaskInfo(obj?.props.get('info'));
+      if (info.state === 'success' || info.state === 'error') return info;
+      if (Date.now() > deadline) {
+        throw new SourceError(
+          `vSphere at ${endpointName(this.endpoint)} did not finish ${what} within ${Math.round(timeoutMs / 1000)} s (task ${task.value} is ${info.state}): check the task in the vSphere client.`,
+        );
+      }
+      await sleep(delay, undefined, signal ? { signal } : undefined);
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+
+  /**
+   * Opens bytes [start, end) of a datastore file (a Range request, with the
+   * session cookie) as a stream the caller reads at its own pace. Throws
+   * SourceError naming the fix for any status but 206 (200 for a whole file
+   * from 0, when the server ignores Range, is refused too: the caller asked
+   * for a part).
+   */
+  async openRange(url: string, start: number, end: number, signal?: AbortSignal): Promise<IncomingMessage> {
+    this.dataAgent ??= new https.Agent({ keepAlive: true, maxSockets: 8, ...this.tls });
+    const agent = this.dataAgent;
+    try {
+      return await new Promise<IncomingMessage>((resolvePromise, reject) => {
+        const req = https.request(
+          url,
+          {
+            method: 'GET',
+            agent,
+            timeout: REQUEST_TIMEOUT_MS,
+            headers: { Cookie: this.cookie, Range: `bytes=${start}-${end - 1}` },
+            // Big reads: measured 134 → 214 MiB/s from the test's simulator with 1 MiB (docs/warm-migration.md).
+            // Node 20 takes it (http.request's highWaterMark, v20.1); @types/node 20's RequestOptions does not list it.
+            ...({ highWaterMark: DATA_HIGH_WATER_MARK } as https.RequestOptions),
+            ...(signal ? { signal } : {}),
+          },
+          (response) => {
+            if (response.statusCode !== 206) {
+              response.resume();
+              const status = response.statusCode ?? 0;
+              reject(
+                new SourceError(
+                  status === 200
+                    ? `The datastore at ${endpointName(this.endpoint)} ignored a Range request for ${url}: v2v reads changed areas by Range and cannot use this server.`
+                    : `The datastore file ${url} returned HTTP ${status} for bytes ${start}-${end - 1}: ${status === 401 || status === 403 ? "the session may have expired or lacks the Datastore.Browse privilege: check the user's role" : status === 416 ? 'the file is smaller than the disk: check the VM in vSphere' : 'check the datastore and the server'}.`,
+                ),
+              );
+              return;
+            }
+            resolvePromise(response);
+          },
+        );
+        req.on('timeout', () =>
+          req.destroy(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })),
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : error;
+      throw asSourceError(this.endpoint, `reading ${url}`, error);
     }
   }
 
@@ -169,6 +267,7 @@ export class VsphereSession {
       await soapCall(this.endpoint, this.agent, this.cookie, logoutBody(this.content.sessionManager), 'Logout', LOGOUT_TIMEOUT_MS);
     } finally {
       this.agent.destroy();
+      this.dataAgent?.destroy();
     }
   }
 }

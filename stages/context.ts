@@ -17,6 +17,8 @@ import type { MachineReadableTarget } from '../src/progress/events.js';
 import type { LogFileChoice } from '../src/progress/run-log.js';
 import type { VerifyChoice } from '../src/verify/choice.js';
 import type { VerifyReport } from '../src/verify/report.js';
+import type { WarmOptions } from '../src/warm/options.js';
+import type { CommitPlan, WarmMigration } from '../src/warm/migration.js';
 
 /** Everything a run needs, normalized. */
 export interface Options {
@@ -39,6 +41,8 @@ export interface Options {
   verify: VerifyChoice;
   /** The per-run log file (--log-file PATH, --no-log-file; default: next to the output, src/progress/run-log.ts). */
   logFile: LogFileChoice;
+  /** A warm migration of a vSphere VM (--warm and its options: src/warm/options.ts); absent: a cold conversion. */
+  warm?: WarmOptions;
 }
 
 /** Which accelerator qemu and libguestfs use. */
@@ -56,6 +60,8 @@ export interface Context {
   warnings: string[];
   input: Input;
   output: Output;
+  /** A warm migration (made by the pipeline when options.warm is set): the precopy and cutover stages drive it, the source stage loads its input. */
+  warm?: WarmMigration;
   /** Per-run temporary directory (overlays, sockets). Set by the source stage. */
   tmpdir?: string;
   /** Set by the source stage. */
@@ -66,6 +72,8 @@ export interface Context {
   accel?: Accelerator;
   /** Set by preflight: the disks that the copy stage will write. */
   targets?: TargetDisk[];
+  /** Set by preflight (warm migration): the targets written by committing their overlay into the pre-copy instead of a copy. */
+  commits?: Map<TargetDisk, CommitPlan>;
   /** Set by preflight: where virtio-win drivers for a Windows guest come from; absent: none found. */
   virtioWin?: VirtioWinLocation;
   /** Set by preflight: final guest name. */
@@ -84,6 +92,8 @@ export interface Context {
   verification?: VerifyReport;
   /** Set by output: files and objects written. */
   written?: string[];
+  /** Set at the end of a warm migration: what became of the source VM and the pre-copy, for the summary. */
+  warmSummary?: string[];
 }
 
 /** Returns a context field that an earlier stage must have set; a missing one is a bug. */

@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import { copiedPath } from '../src/output/reservation.js';
 import type { ListrTask } from 'listr2';
-import { convert } from '../drivers/qemu-img.js';
+import { commit, convert, rebaseUnsafe } from '../drivers/qemu-img.js';
 import { formatBytes } from '../src/host/disk-space.js';
 import { CommandError, CopyError } from '../src/errors.js';
 import { flushToStorage } from '../src/output/flush.js';
@@ -63,6 +63,8 @@ export function copyStage(): ListrTask<Context> {
 }
 
 function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: number): ListrTask<Context> {
+  const commitPlan = ctx.commits?.get(target);
+  if (commitPlan !== undefined) return commitDiskTask(ctx, target, commitPlan.precopy, index, count);
   return {
     title: `Copying disk ${index + 1}/${count} to ${target.path}`,
     task: async (_ctx, task) => {
@@ -115,6 +117,50 @@ function copyDiskTask(ctx: Context, target: TargetDisk, index: number, count: nu
         );
       }
       task.title = `Copied disk ${index + 1}/${count} to ${target.path} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+    },
+  };
+}
+
+/**
+ * A warm migration's disk written without a second copy
+ * (docs/warm-migration.md): the converted overlay is committed into the
+ * pre-copy under it (only what the conversion changed is written), the
+ * pre-copy takes the place of the copy the output reserved, and the overlay
+ * is pointed at it there, so it stays the converted image over the disk that
+ * --verify compares with. The state says the pre-copy is consumed first: a
+ * run killed from then on copies the disks in full the next time.
+ */
+function commitDiskTask(ctx: Context, target: TargetDisk, precopy: string, index: number, count: number): ListrTask<Context> {
+  return {
+    title: `Committing disk ${index + 1}/${count} into its pre-copy, then ${target.path}`,
+    task: async (_ctx, task) => {
+      const started = Date.now();
+      const live = isLiveRenderer();
+      let lastReport = 0;
+      try {
+        await need(ctx, 'warm').beforeCommit();
+        await commit(target.overlay, (percent) => {
+          reportCopyProgress(index + 1, percent, target.virtualSize);
+          const now = Date.now();
+          if (!live && now - lastReport < PIPED_PROGRESS_MS) return;
+          lastReport = now;
+          task.output = `${percent.toFixed(1)}% committed`;
+        });
+        const output = ctx.output;
+        if (output.adoptDisk === undefined) throw new Error(`internal: ${output.describe} cannot take a committed disk`);
+        await output.adoptDisk(target, precopy);
+        await rebaseUnsafe(target.overlay, copiedPath(target), 'raw');
+        task.output = 'writing the cached data to storage';
+        await flushToStorage(copiedPath(target));
+      } catch (error) {
+        const reason =
+          error instanceof CommandError ? error.stderr || error.message : ((error as NodeJS.ErrnoException).code ?? String(error));
+        throw new CopyError(
+          `Committing the converted disk ${index + 1} into its pre-copy ${precopy} and moving it to ${copiedPath(target)} failed (${reason}): check the storage there, then run again (the pre-copy is no longer a copy of the VM: the disks are copied in full).`,
+          { cause: error },
+        );
+      }
+      task.title = `Committed disk ${index + 1}/${count} into its pre-copy, now ${target.path}, in ${((Date.now() - started) / 1000).toFixed(1)} s (no second copy)`;
     },
   };
 }

@@ -13,6 +13,8 @@ import { PreflightError } from '../src/errors.js';
 import { run } from '../src/host/exec.js';
 import { need, type Context } from './context.js';
 import { guestName } from '../src/output/guest-name.js';
+import type { TargetDisk } from '../src/model.js';
+import { COMMIT_SPACE_PER_DISK, type CommitPlan } from '../src/warm/migration.js';
 
 /** Host temp space needed for overlays during conversion (as virt-v2v: 1 GiB). */
 const TMP_SPACE_NEEDED = 2 ** 30;
@@ -68,16 +70,30 @@ export function preflightStage(): ListrTask<Context> {
       await ctx.output.prepare?.();
       const targets = ctx.output.planDisks(name, overlays);
       const { format, allocation, spaceCheck } = ctx.options.output;
+      // A warm migration writes a target by committing into its pre-copy where it can (no second copy).
+      const commits = ctx.warm
+        ? await ctx.warm.planCommits(
+            targets,
+            ctx.output,
+            { allocation, ...(ctx.options.output.compressed ? { compressed: true } : {}) },
+            (target) => overlays.find((o) => o.path === target.overlay)?.disk.path,
+          )
+        : new Map<TargetDisk, CommitPlan>();
+      ctx.commits = commits;
       let bytesNeeded = 0;
       for (const overlay of overlays) {
-        bytesNeeded += targetBytesNeeded(await measure(overlay.path, 'qcow2', measureFormat(format, allocation)), allocation);
+        const target = targets.find((t) => t.overlay === overlay.path);
+        bytesNeeded +=
+          target !== undefined && commits.has(target)
+            ? COMMIT_SPACE_PER_DISK
+            : targetBytesNeeded(await measure(overlay.path, 'qcow2', measureFormat(format, allocation)), allocation);
       }
       const { output } = ctx;
       if (output.discard) ctx.cleanup.onFailure(`removing what this run wrote to ${output.describe}`, () => output.discard?.());
       // --no-space-check (thin storage): every other target check and the reservations still run, with no space asked.
       await output.preflight(name, targets, spaceCheck === false ? 0 : bytesNeeded, (message) => ctx.warnings.push(message));
       ctx.targets = targets;
-      task.output = `${ctx.output.describe}: ${targets.length} disk(s), ${(bytesNeeded / 2 ** 20).toFixed(0)} MiB needed${spaceCheck === false ? ' (not checked: --no-space-check)' : ''}`;
+      task.output = `${ctx.output.describe}: ${targets.length} disk(s), ${(bytesNeeded / 2 ** 20).toFixed(0)} MiB needed${spaceCheck === false ? ' (not checked: --no-space-check)' : ''}${commits.size > 0 ? `; ${commits.size} disk(s) written by committing into the pre-copy (no second copy)` : ''}`;
     },
   };
 }

@@ -28,6 +28,8 @@ export function capabilities(version = packageVersion()): string[] {
     'print-source',
     'verify-option',
     'verify-command',
+    // --warm: pre-copy a running vSphere VM, then cut over (docs/warm-migration.md).
+    'warm',
     ...INPUT_MODES.map((mode) => `input:${mode}`),
     // -i libvirt reads from these -ic URI schemes (vCenter, ESXi).
     'ic:vpx',

@@ -27,6 +27,7 @@ import { checkLocalSources } from '../input/source-paths.js';
 import { printOut, safeText } from '../text/safe-text.js';
 import { ALLOCATIONS, OUTPUT_FORMATS, OUTPUT_MODES } from '../output/options.js';
 import { INPUT_MODES, INPUT_TRANSPORTS } from '../input/options.js';
+import { CUTOVER_WORDS } from '../warm/options.js';
 
 const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o local -os /var/tmp/out
@@ -38,6 +39,7 @@ const EPILOG = `Examples:
   v2v -i vmx guest.vmx -o local -os /var/tmp/out --machine-readable=file:events.jsonl
   v2v -ic 'vpx://admin%40vsphere.local@vcenter/DC/cluster/esxi1' -ip pw.txt web01 -o local -os /var/tmp/out
   v2v list -ic 'esx://root@esxi1?no_verify=1' -ip pw.txt [--json]   (VMs to pick from)
+  v2v -ic 'vpx://...' -ip pw.txt web01 --warm --cutover file:/var/tmp/go -o local -os /var/tmp/out   (copy while it runs)
   v2v -i vmx guest.vmx -o local -os /var/tmp/out --verify     (checksum the copy, boot the result)
   v2v batch guests.json --jobs 2          (many guests; "v2v batch --help")
   v2v verify /var/tmp/out/guest.xml       (boot-check a conversion again; "v2v verify --help")
@@ -81,6 +83,7 @@ export const OPTION_VALUES: Readonly<Record<string, readonly string[]>> = {
   'domain-type': DOMAIN_TYPES,
   root: ROOT_WORDS,
   verify: VERIFY_MODES,
+  cutover: CUTOVER_WORDS,
 };
 
 /** The yargs parser of a single run (declarations only: the checks are ours). */
@@ -167,6 +170,51 @@ export function buildParser(argv: string[]) {
         type: 'boolean',
         describe: 'Do not verify the https:// certificate (unsafe: explicit opt-out)',
         group: 'Remote source:',
+      })
+      .option('warm', {
+        type: 'boolean',
+        describe: 'Warm migration of a running vSphere VM (-ic): pre-copy its disks while it runs, then shut it down and copy what changed',
+        group: 'Warm migration:',
+      })
+      .option('precopy-dir', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'Where the pre-copy and its state live until the cut-over (default: -os DIR for -o local, qemu, json, kubevirt)',
+        group: 'Warm migration:',
+      })
+      .option('precopy-interval', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'Time between pre-copy passes while waiting for the cut-over, e.g. 30m (default 1h)',
+        group: 'Warm migration:',
+      })
+      .option('cutover', {
+        type: 'string',
+        requiresArg: true,
+        describe:
+          'When to shut the VM down and convert: now (default: after one pass), never (passes only), HH:MM or YYYY-MM-DDTHH:MM, or file:PATH (when it exists); SIGUSR1 cuts over at once',
+        group: 'Warm migration:',
+      })
+      .option('shutdown-timeout', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'How long the guest may take to shut down (default 10m)',
+        group: 'Warm migration:',
+      })
+      .option('power-off-fallback', {
+        type: 'boolean',
+        describe: 'Power the VM off when its guest cannot be shut down (no VMware Tools, timeout)',
+        group: 'Warm migration:',
+      })
+      .option('enable-cbt', {
+        type: 'boolean',
+        describe: 'Turn Changed Block Tracking on when it is off (reconfigures the VM)',
+        group: 'Warm migration:',
+      })
+      .option('quiesce', {
+        type: 'boolean',
+        describe: 'Quiesce the guest (VMware Tools) for each pre-copy snapshot',
+        group: 'Warm migration:',
       })
       .option('o', {
         type: 'string',
@@ -401,6 +449,16 @@ export async function parseCommandLine(argv: string[]): Promise<CommandLine> {
       verify: parsed['verify'],
       logFile: parsed['log-file'],
       noLogFile: parsed['no-log-file'],
+      warm: {
+        warm: parsed['warm'],
+        precopyDir: parsed['precopy-dir'],
+        precopyInterval: parsed['precopy-interval'],
+        cutover: parsed['cutover'],
+        shutdownTimeout: parsed['shutdown-timeout'],
+        powerOffFallback: parsed['power-off-fallback'],
+        enableCbt: parsed['enable-cbt'],
+        quiesce: parsed['quiesce'],
+      },
     },
   };
 }

@@ -17,6 +17,7 @@ import { parseMachineReadable } from '../progress/events.js';
 import { checkLogFilePath, type LogFileChoice } from '../progress/run-log.js';
 import { normalizeRemoteOptions } from '../remote/options.js';
 import { parseVerify } from '../verify/choice.js';
+import { normalizeWarmOptions, type RawWarmOptions } from '../warm/options.js';
 import { normalizeCompat, type RawCompatOptions } from './compat.js';
 
 /** Raw values as the command line gave them (all optional: rules decide). */
@@ -43,6 +44,8 @@ export interface RawOptions extends RawInputOptions, RawOutputOptions {
   logFile?: string;
   /** --no-log-file. */
   noLogFile?: boolean;
+  /** --warm and its options (src/warm/options.ts). */
+  warm?: RawWarmOptions;
 }
 
 /** Applies the rules to raw options; throws UsageError with one sentence naming the fix. */
@@ -85,6 +88,12 @@ export function normalizeOptions(raw: RawOptions): Options {
       '-o kubevirt -of qcow2: KubeVirt reads a hostDisk volume as raw, so NAME.yaml boots only from raw disks: import the qcow2 disks into PVCs (virtctl image-upload converts them) and point the volumes at those, or convert with -of raw.',
     );
   }
+  const warm = normalizeWarmOptions(raw.warm ?? {}, {
+    vsphere: vsphere !== undefined,
+    printSource: raw.printSource ?? false,
+    outputMode: target.mode,
+    ...(target.storage !== '' ? { outputStorage: target.storage } : {}),
+  });
   if (remote && compat.bandwidth) remote.bandwidth = compat.bandwidth;
   if (vsphere && compat.bandwidth) vsphere.bandwidth = compat.bandwidth;
   return {
@@ -106,6 +115,7 @@ export function normalizeOptions(raw: RawOptions): Options {
     verify,
     logFile,
     ...(compat.warnings.length > 0 ? { warnings: compat.warnings } : {}),
+    ...(warm ? { warm } : {}),
   };
 }
 

@@ -36,7 +36,7 @@ import {
   type DirectoryOutputOptions,
 } from './directory.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
-import { OutputReservation } from './reservation.js';
+import { copiedPath, OutputReservation } from './reservation.js';
 import type { FinishInput, Output } from './types.js';
 import { jsonText } from '../text/safe-text.js';
 
@@ -87,6 +87,8 @@ export function jsonOutput(options: DirectoryOutputOptions): Output {
     },
 
     discard: () => reservation.discard(),
+
+    adoptDisk: (target, file) => reservation.adopt(file, copiedPath(target)),
 
     async finish(input) {
       const path = jsonPath(input.name);

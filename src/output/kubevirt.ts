@@ -12,7 +12,7 @@ import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reser
 import { isKubevirtName, kubevirtNameProblem } from './kubevirt-name.js';
 import { buildKubevirtVm, kubevirtYaml, planKubevirtNetworks } from './kubevirt-vm.js';
 import type { OutputOptions } from './options.js';
-import { OutputReservation } from './reservation.js';
+import { copiedPath, OutputReservation } from './reservation.js';
 import type { Output } from './types.js';
 
 /** The KubeVirt output module; `version` goes into the VirtualMachine's labels. */
@@ -46,6 +46,8 @@ export function kubevirtOutput(
     },
 
     discard: () => reservation.discard(),
+
+    adoptDisk: (target, file) => reservation.adopt(file, copiedPath(target)),
 
     async finish(input) {
       const { vm, warnings } = buildKubevirtVm({

@@ -33,7 +33,7 @@ import { CommandError, PreflightError } from '../errors.js';
 import type { OutputFormat } from '../model.js';
 import { buildDomainXml } from './domain-xml.js';
 import { diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from './directory.js';
-import { OutputReservation } from './reservation.js';
+import { copiedPath, OutputReservation } from './reservation.js';
 import { mapNetworks, NO_NETWORK_MAPPING, type NetworkMapping } from './networks.js';
 import { checkTargetNetworks } from './libvirt-networks.js';
 import { makeRunTempDir } from '../host/tmpdir.js';
@@ -221,6 +221,8 @@ export function libvirtOutput(options: LibvirtOutputOptions): LibvirtOutput {
     },
 
     discard: () => removeVolumes(uri, pool, reservation),
+
+    adoptDisk: (target, file) => reservation.adopt(file, copiedPath(target)),
 
     async rollback(name) {
       // Only a domain this run defined: another run may have defined one of the same name meanwhile.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { checkOutputDirectory, diskPaths, finishDisks, planDirectoryDisks, reserveOutputFiles } from './directory.js';
 import { buildDomainXml } from './domain-xml.js';
 import { mapNetworks } from './networks.js';
-import { OutputReservation } from './reservation.js';
+import { copiedPath, OutputReservation } from './reservation.js';
 import type { OutputOptions } from './options.js';
 import type { Output } from './types.js';
 
@@ -30,6 +30,8 @@ export function localOutput(options: OutputOptions): Output {
     },
 
     discard: () => reservation.discard(),
+
+    adoptDisk: (target, file) => reservation.adopt(file, copiedPath(target)),
 
     async finish(input) {
       const xml = buildDomainXml({

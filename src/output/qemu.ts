@@ -30,7 +30,7 @@ import {
   reserveOutputFiles,
   type DirectoryOutputOptions,
 } from './directory.js';
-import { OutputReservation } from './reservation.js';
+import { copiedPath, OutputReservation } from './reservation.js';
 import type { Output } from './types.js';
 
 /** OVMF files as Debian 12's ovmf package installs them (4 MiB flash layout). */
@@ -190,6 +190,8 @@ export function qemuOutput(options: QemuOutputOptions): Output {
     },
 
     discard: () => reservation.discard(),
+
+    adoptDisk: (target, file) => reservation.adopt(file, copiedPath(target)),
 
     async finish(input) {
       const path = scriptPath(input.name);

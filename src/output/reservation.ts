@@ -339,6 +339,33 @@ export class OutputReservation {
   }
 
   /**
+   * Renames `file` (not this run's reservation: a file made elsewhere, e.g. a
+   * warm migration's committed pre-copy) over `path`, which this run
+   * reserved, and owns it from then on: a failure later removes it like a
+   * copy. Refuses (CopyError) when `path` is no longer this run's.
+   */
+  async adopt(file: string, path: string): Promise<void> {
+    if (!(await this.owns(path))) {
+      throw new CopyError(
+        `${path} is no longer the file this run reserved (another program replaced or removed it): v2v left it alone and removed its own files; make sure nothing else writes there, then run again.`,
+      );
+    }
+    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const id = identityOf(await handle.stat({ bigint: true }));
+      await rename(file, path);
+      this.replaced.push(this.owned.get(path)!);
+      this.owned.set(path, { ...id, handle });
+      // The lock lists it too: a run killed from here on has it removed like a copy of its own.
+      await this.record(path, id);
+      await this.held?.file.handle.datasync();
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /**
    * Writes `text` as the content of `path`, which this run reserved, so a
    * reader never sees half a file: into `path.partial` (created exclusively),
    * then renamed over the reservation.

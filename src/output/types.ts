@@ -49,6 +49,14 @@ export interface Output {
    * is interrupted after preflight began.
    */
   discard?(): Promise<void>;
+  /**
+   * Takes `file`, a complete disk on the target's filesystem (a warm
+   * migration's pre-copy with the conversion committed into it), as the copy
+   * of `target` instead of writing one: it is renamed over the copy name this
+   * run reserved, and from then on is this run's own like a copy. Absent: the
+   * output only takes copies (the null sink).
+   */
+  adoptDisk?(target: TargetDisk, file: string): Promise<void>;
   /** Writes the target metadata after the copy; returns what it wrote. */
   finish(input: FinishInput): Promise<string[]>;
   /**

@@ -11,8 +11,24 @@ import { redactUrl } from '../text/redact.js';
 import { jsonText } from '../text/safe-text.js';
 import type { VerifyReport } from '../verify/report.js';
 
-/** The pipeline stages, in order: the `stage` field of events and the V2V_TEST_PAUSE_AT values. */
-export const STAGES = ['source', 'overlay', 'preflight', 'inspect', 'convert', 'trim', 'copy', 'verify', 'output'] as const;
+/**
+ * The pipeline stages, in order: the `stage` field of events and the
+ * V2V_TEST_PAUSE_AT values. `precopy` and `cutover` run only in a warm
+ * migration (docs/warm-migration.md).
+ */
+export const STAGES = [
+  'precopy',
+  'source',
+  'overlay',
+  'preflight',
+  'cutover',
+  'inspect',
+  'convert',
+  'trim',
+  'copy',
+  'verify',
+  'output',
+] as const;
 
 /** One pipeline stage. */
 export type StageKey = (typeof STAGES)[number];
@@ -24,6 +40,23 @@ export interface ProgressInfo {
   done: number;
   total: number;
   percent: number;
+}
+
+/** A warm migration's pre-copy pass: on its `info` event when it completes (stage precopy, or cutover for the final pass). */
+export interface PassInfo {
+  /** Pass number, counted over the whole migration (a resumed run goes on counting). */
+  number: number;
+  /** Bytes the change tracking reported changed (all allocated bytes for a full copy). */
+  bytesChanged: number;
+  /** Bytes read from the datastore. */
+  bytesRead: number;
+  /** Bytes written into the pre-copy (zero blocks are not written). */
+  bytesWritten: number;
+  seconds: number;
+  /** Device keys copied in full (first pass, new or resized disk, CBT reset). */
+  full: number[];
+  /** The cut-over's pass, on the powered-off VM. */
+  final: boolean;
 }
 
 /** One machine-readable event (one JSON line). */
@@ -55,6 +88,10 @@ export interface V2vEvent {
   verify?: VerifyReport;
   /** For result, and the info event sent when the file is opened: the run's log file (absent: none written, e.g. --no-log-file). */
   log?: string;
+  /** For the info event of a completed pre-copy pass (warm migration). */
+  pass?: PassInfo;
+  /** For info events of the cutover stage: the step reached (the downtime starts at shutdown-requested or power-off-requested). */
+  cutover?: 'shutdown-requested' | 'power-off-requested' | 'already-off' | 'powered-off' | 'final-pass-done';
 }
 
 /** Where `--machine-readable` events go. */

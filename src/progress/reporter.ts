@@ -53,6 +53,20 @@ export function reportCopyProgress(disk: number, percent: number, total: number)
   });
 }
 
+const lastPassProgress = new Map<StageKey, number>();
+
+/**
+ * Reports a pre-copy pass's progress (warm migration): bytes read of the
+ * pass's total, throttled to one event a second like the copy's.
+ */
+export function reportPassProgress(stage: StageKey, disk: number, done: number, total: number, message: string): void {
+  const now = Date.now();
+  if (done < total && now - (lastPassProgress.get(stage) ?? 0) < PROGRESS_EVENT_MS) return;
+  lastPassProgress.set(stage, now);
+  const percent = total > 0 ? Math.min(100, Math.round((done / total) * 1000) / 10) : 100;
+  emitEvent({ type: 'progress', stage, message, progress: { disk, done, total, percent } });
+}
+
 let live = false;
 
 /** Records whether the live (terminal) renderer is in use; set once by main. */

@@ -153,17 +153,36 @@ export async function main(options: Options): Promise<number> {
       return ExitCode.ok;
     }
     const seconds = ((Date.now() - started.getTime()) / 1000).toFixed(1);
+    if (ctx.warm?.precopyOnly) {
+      // --cutover never: passes only, nothing converted (docs/warm-migration.md).
+      const logPath = openLog();
+      const lines = [`Finished pre-copying in ${seconds} s.`, ...ctx.warm.precopySummary(), ...(logPath ? [`Log: ${logPath}`] : [])];
+      for (const line of lines) emitEvent({ type: 'info', message: line });
+      if (!options.quiet && options.machineReadable?.kind !== 'stdout') printOut(`${escapedLines(lines)}\n`);
+      log?.write(escapedLines(lines));
+      result = { exitCode: ExitCode.ok, files: [], ...(logPath ? { log: logPath } : {}) };
+      return ExitCode.ok;
+    }
     const logPath = openLog(ctx.name);
     const files = ctx.written ?? [];
     const verified = ctx.verification ? `; verified: ${describeVerifyReport(ctx.verification)}` : '';
     const summary = `Finished converting ${ctx.name} in ${seconds} s: ${files.join(', ')}${verified}`;
     emitEvent({ type: 'info', message: summary });
-    const details = runSummary(options, ctx.name ?? '', files, ctx.changes ?? [], renderer === 'live', clock(), logPath);
+    // A warm migration's lines (the source VM's power, the pre-copy) read like the others of the renderer.
+    const warmLines = (ctx.warmSummary ?? []).map((line) => (renderer === 'live' ? line : `› [${clock()}] ${line}`));
+    const details = [...runSummary(options, ctx.name ?? '', files, ctx.changes ?? [], renderer === 'live', clock(), logPath), ...warmLines];
+    for (const line of ctx.warmSummary ?? []) emitEvent({ type: 'info', message: line });
     const text = `${escapedLines([summary, ...details])}\n`;
     if (!options.quiet && options.machineReadable?.kind !== 'stdout') printOut(text);
     // The log gets the line renderer's summary (the changes are in it already, as detail lines).
     log?.write(
-      renderer === 'live' ? escapedLines([summary, ...runSummary(options, ctx.name ?? '', files, [], false, clock(), logPath)]) : text,
+      renderer === 'live'
+        ? escapedLines([
+            summary,
+            ...runSummary(options, ctx.name ?? '', files, [], false, clock(), logPath),
+            ...(ctx.warmSummary ?? []).map((l) => `› [${clock()}] ${l}`),
+          ])
+        : text,
     );
     result = {
       exitCode: ExitCode.ok,
@@ -192,7 +211,11 @@ export async function main(options: Options): Promise<number> {
     return exitCode;
   } finally {
     showWarnings();
-    emitEvent({ type: 'result', message: result.exitCode === 0 ? 'converted' : 'failed', ...result });
+    emitEvent({
+      type: 'result',
+      message: result.exitCode !== 0 ? 'failed' : context?.warm?.precopyOnly ? 'precopied' : 'converted',
+      ...result,
+    });
     for (const off of unsubscribe) off();
     sink?.close();
     log?.close();

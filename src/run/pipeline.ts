@@ -7,6 +7,8 @@ import { stripVTControlCharacters } from 'node:util';
 import { createWritable, Listr, PRESET_TIMESTAMP, ProcessOutput, SimpleRenderer, type ListrTask } from 'listr2';
 import { copyStage } from '../../stages/copy.js';
 import { convertStage } from '../../stages/convert.js';
+import { cutoverStage } from '../../stages/cutover.js';
+import { precopyStage } from '../../stages/precopy.js';
 import { inspectStage } from '../../stages/inspect.js';
 import { outputStage } from '../../stages/output.js';
 import { overlayStage } from '../../stages/overlay.js';
@@ -24,6 +26,7 @@ import { reportStageEvents } from '../progress/stage-events.js';
 import { SafeDefaultRenderer, SafeListrLogger } from '../progress/safe-renderers.js';
 import { printErr, safeText } from '../text/safe-text.js';
 import { withTestPause } from './test-hook.js';
+import { WarmMigration } from '../warm/migration.js';
 import { stopRunProcesses } from '../host/reaper.js';
 import type { Context, Options } from '../../stages/context.js';
 
@@ -59,27 +62,39 @@ export interface PipelineHooks {
 
 /** Runs every stage in order; cleanup runs whatever happens. Returns the final context. */
 export async function runPipeline(options: Options, renderer: RendererChoice, hooks: PipelineHooks = {}): Promise<Context> {
+  // A warm migration (docs/warm-migration.md) reads the source through its pre-copy.
+  const warm = options.warm && options.input.vsphere ? new WarmMigration(options.input.vsphere, options.warm) : undefined;
   const ctx: Context = {
     options,
     cleanup: new Cleanups(),
     warnings: new LiveWarnings(),
-    input: selectInput(options.input),
+    input: warm ? warm.input() : selectInput(options.input),
     output: selectOutput(options.output),
+    ...(warm ? { warm } : {}),
   };
   hooks.onContext?.(ctx);
+  const conversion: Array<[StageKey, ListrTask<Context>]> = [
+    ['inspect', inspectStage()],
+    ['convert', convertStage()],
+    ['trim', trimStage()],
+    ['copy', copyStage()],
+    ['verify', verifyStage()],
+    ['output', outputStage()],
+  ];
   const stages: Array<[StageKey, ListrTask<Context>]> = options.printSource
     ? [['source', sourceStage()]]
-    : [
-        ['source', sourceStage()],
-        ['overlay', overlayStage()],
-        ['preflight', preflightStage()],
-        ['inspect', inspectStage()],
-        ['convert', convertStage()],
-        ['trim', trimStage()],
-        ['copy', copyStage()],
-        ['verify', verifyStage()],
-        ['output', outputStage()],
-      ];
+    : warm?.precopyOnly
+      ? [['precopy', precopyStage()]]
+      : warm
+        ? [
+            ['precopy', precopyStage()],
+            ['source', sourceStage()],
+            ['overlay', overlayStage()],
+            ['preflight', preflightStage()],
+            ['cutover', cutoverStage()],
+            ...conversion,
+          ]
+        : [['source', sourceStage()], ['overlay', overlayStage()], ['preflight', preflightStage()], ...conversion];
   const list = new Listr<Context, typeof SafeDefaultRenderer | 'simple' | 'silent'>(
     stages.map(([key, stage]) => withTestPause(key, withGuestfsTmpdir(stage), hooks.signal)),
     {
@@ -99,9 +114,14 @@ export async function runPipeline(options: Options, renderer: RendererChoice, ho
   try {
     await list.run();
     failed = false;
+    if (warm && !warm.precopyOnly) {
+      ctx.warmSummary = await warm.complete(options.output.mode === 'null', (message) => ctx.warnings.push(message));
+    }
     return ctx;
   } finally {
     const interrupted = hooks.signal?.aborted === true;
+    // A warm migration that stops says what it leaves: the pre-copy (kept) and the source VM's power state.
+    if (failed && warm) ctx.warnings.push(...warm.failureNotes());
     if (interrupted) {
       // Commands still running (an appliance busy in a guestfish call, a
       // daemonized guestfish server) would make a clean shutdown wait: stop

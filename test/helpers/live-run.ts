@@ -96,6 +96,21 @@ export async function markedProcesses(mark: string): Promise<Array<{ pid: number
   return found;
 }
 
+/**
+ * The processes still carrying `mark` after waiting at most `withinMs` for
+ * them to end: a SIGKILLed v2v's watchdog outlives it by the time its
+ * cleanup takes (docs/safety.md), so "nothing left" is checked after that.
+ */
+export async function markedProcessesAfter(mark: string, withinMs: number): Promise<Array<{ pid: number; cmd: string }>> {
+  const deadline = Date.now() + withinMs;
+  let left = await markedProcesses(mark);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = await markedProcesses(mark);
+  }
+  return left;
+}
+
 /** The test's environment without what would change v2v's rendering (colour forcing, CI). */
 export function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};

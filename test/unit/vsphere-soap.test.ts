@@ -154,6 +154,7 @@ describe('vSphere hardware mapping', () => {
     numCPU: 3,
     coresPerSocket: 2,
     extraConfig: new Map<string, string>(),
+    changeTrackingEnabled: false,
   };
   it('orders disks SCSI, NVMe, SATA, IDE; maps controllers, NIC types, cdroms, UEFI and an odd topology', () => {
     const source = vsphereSource({
@@ -165,9 +166,33 @@ describe('vSphere hardware mapping', () => {
         { key: 31000, type: 'VirtualNVMEController', busNumber: 0 },
       ],
       disks: [
-        { key: 1, fileName: '[ds] w/w_2.vmdk', controllerKey: 15000, unitNumber: 0, capacityBytes: 1, hasParent: false },
-        { key: 2, fileName: '[ds] w/w.vmdk', controllerKey: 1000, unitNumber: 0, capacityBytes: 1, hasParent: false },
-        { key: 3, fileName: '[ds] w/w_1.vmdk', controllerKey: 31000, unitNumber: 0, capacityBytes: 1, hasParent: false },
+        {
+          key: 1,
+          fileName: '[ds] w/w_2.vmdk',
+          controllerKey: 15000,
+          unitNumber: 0,
+          capacityBytes: 1,
+          hasParent: false,
+          backingType: 'VirtualDiskFlatVer2BackingInfo',
+        },
+        {
+          key: 2,
+          fileName: '[ds] w/w.vmdk',
+          controllerKey: 1000,
+          unitNumber: 0,
+          capacityBytes: 1,
+          hasParent: false,
+          backingType: 'VirtualDiskFlatVer2BackingInfo',
+        },
+        {
+          key: 3,
+          fileName: '[ds] w/w_1.vmdk',
+          controllerKey: 31000,
+          unitNumber: 0,
+          capacityBytes: 1,
+          hasParent: false,
+          backingType: 'VirtualDiskFlatVer2BackingInfo',
+        },
       ],
       nics: [{ type: 'VirtualE1000e', mac: '00:50:56:00:00:01', network: 'dvpg-prod' }],
       removables: [{ kind: 'cdrom', controllerKey: 200, unitNumber: 0 }],
@@ -189,7 +214,17 @@ describe('vSphere hardware mapping', () => {
         controllers: [],
         nics: [],
         removables: [],
-        disks: [{ key: 1, fileName: '[ds] w/w.vmdk', controllerKey: 7, unitNumber: 0, capacityBytes: 1, hasParent: false }],
+        disks: [
+          {
+            key: 1,
+            fileName: '[ds] w/w.vmdk',
+            controllerKey: 7,
+            unitNumber: 0,
+            capacityBytes: 1,
+            hasParent: false,
+            backingType: 'VirtualDiskFlatVer2BackingInfo',
+          },
+        ],
       }),
     ).toThrow(/controller v2v does not know \(key 7\): move it to a SCSI, SATA, NVMe or IDE controller/);
   });
