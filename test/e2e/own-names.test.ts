@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
-import { markedProcesses, startV2v, type LiveRun } from '../helpers/live-run.js';
+import { markedProcesses, markedProcessesAfter, startV2v, type LiveRun } from '../helpers/live-run.js';
 import { runLogPattern, runLogs } from '../helpers/run-log.js';
 import { sha256 } from '../helpers/v2v.js';
 import { parseLock } from '../../src/output/reservation.js';
@@ -109,11 +109,7 @@ describe('two runs for the same names, then a SIGKILL', () => {
       const killed = Date.now();
       a.child.kill('SIGKILL');
       await a.exited;
-      let survivors = await markedProcesses(a.mark);
-      while (survivors.length > 0 && Date.now() - killed < 10_000) {
-        await new Promise((r) => setTimeout(r, 100));
-        survivors = await markedProcesses(a.mark);
-      }
+      const survivors = await markedProcessesAfter(a.mark, 10_000);
       console.log(`after SIGKILL, nothing of run A left running after ${Date.now() - killed} ms`);
       expect(survivors).toEqual([]);
       expect((await readdir(a.tmp)).filter((e) => e.startsWith('v2v-') || e.startsWith('libguestfs'))).toEqual([]);

@@ -38,7 +38,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture, type Fixture } from '../helpers/fixture.js';
 import { eventErrors } from '../helpers/machine-readable-schema.js';
-import { markedProcesses, startV2v, type LiveRun } from '../helpers/live-run.js';
+import { markedProcesses, markedProcessesAfter, startV2v, type LiveRun } from '../helpers/live-run.js';
 import { outputEntries, runLogs, splitOutputDir } from '../helpers/run-log.js';
 import { runV2v, sha256 } from '../helpers/v2v.js';
 
@@ -75,11 +75,7 @@ async function killHard(run: LiveRun): Promise<Pick<Killed, 'goneAfterMs' | 'lef
   const killed = Date.now();
   run.child.kill('SIGKILL');
   await run.exited;
-  let left = await markedProcesses(run.mark);
-  while (left.length > 0 && Date.now() - killed < 10_000) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = await markedProcesses(run.mark);
-  }
+  const left = await markedProcessesAfter(run.mark, 10_000);
   return { goneAfterMs: Date.now() - killed, left };
 }
 

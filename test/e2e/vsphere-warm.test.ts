@@ -176,6 +176,35 @@ afterAll(async () => {
   if (runTmp) await rm(runTmp, { recursive: true, force: true });
 });
 
+/**
+ * Starts a pre-copy pass throttled to `bandwidth` (as a cold copy's nbdkit:
+ * it lasts seconds) and sends `signal` once its events show bytes copied.
+ * Returns the run's exit code, stderr and mark, its TMPDIR removed.
+ */
+async function signalWhileCopying(
+  name: string,
+  bandwidth: string,
+  signal: NodeJS.Signals,
+): Promise<{ code: number; stderr: string; mark: string }> {
+  const mr = join(work, `${name}.jsonl`);
+  const live = await startV2v(
+    [...base(), '--cutover', 'never', '-o', 'null', '--bandwidth', bandwidth, `--machine-readable=file:${mr}`],
+    runEnv(),
+  );
+  try {
+    const deadline = Date.now() + MINUTE;
+    while (!(await events(mr)).some((e) => e.type === 'progress' && e.stage === 'precopy' && (e.progress?.done ?? 0) > 0)) {
+      if (Date.now() > deadline) throw new Error(`no copy progress: ${live.stderr()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    live.child.kill(signal);
+    return { code: await live.exited, stderr: live.stderr(), mark: live.mark };
+  } finally {
+    if (live.child.exitCode === null && live.child.signalCode === null) live.child.kill('SIGKILL');
+    await rm(live.tmp, { recursive: true, force: true });
+  }
+}
+
 describe('warm migration from vSphere (the project vcsim with CBT)', () => {
   it(
     'refuses a VM without change tracking, naming the fix, and changes nothing',
@@ -274,44 +303,13 @@ describe('warm migration from vSphere (the project vcsim with CBT)', () => {
       await guestWrites('warm-a', 6 * MiB);
       await rawWrite(8 * MiB, randomBytes(128 * 1024));
       // SIGTERM while a pass copies: the snapshot is removed on the way out, the pass is not counted.
-      const mrTerm = join(work, 'terminated.jsonl');
-      const term = await startV2v(
-        [...base(), '--cutover', 'never', '-o', 'null', '--bandwidth', '2M', `--machine-readable=file:${mrTerm}`],
-        runEnv(),
-      );
-      try {
-        const deadline = Date.now() + MINUTE;
-        while (!(await events(mrTerm)).some((e) => e.type === 'progress' && e.stage === 'precopy' && (e.progress?.done ?? 0) > 0)) {
-          if (Date.now() > deadline) throw new Error(`no copy progress: ${term.stderr()}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        term.child.kill('SIGTERM');
-        expect(await term.exited, term.stderr()).toBe(130);
-      } finally {
-        if (term.child.exitCode === null && term.child.signalCode === null) term.child.kill('SIGKILL');
-        await rm(term.tmp, { recursive: true, force: true });
-      }
+      const term = await signalWhileCopying('terminated', '2M', 'SIGTERM');
+      expect(term.code, term.stderr).toBe(130);
       expect((await sim.status()).snapshots).toEqual([]);
       expect((await readState()).passes).toHaveLength(1);
 
-      const mr = join(work, 'killed.jsonl');
-      // Throttled (--bandwidth, as a cold copy's nbdkit): the pass lasts seconds, so it is killed while it copies.
-      const live = await startV2v(
-        [...base(), '--cutover', 'never', '-o', 'null', '--bandwidth', '8M', `--machine-readable=file:${mr}`],
-        runEnv(),
-      );
-      try {
-        const deadline = Date.now() + MINUTE;
-        while (!(await events(mr)).some((e) => e.type === 'progress' && e.stage === 'precopy' && (e.progress?.done ?? 0) > 0)) {
-          if (Date.now() > deadline) throw new Error(`no copy progress: ${live.stderr()}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        live.child.kill('SIGKILL');
-        await live.exited;
-      } finally {
-        if (live.child.exitCode === null && live.child.signalCode === null) live.child.kill('SIGKILL');
-        await rm(live.tmp, { recursive: true, force: true });
-      }
+      // SIGKILL: nothing of its own cleanup runs; the next run finds what it left.
+      const live = await signalWhileCopying('killed', '8M', 'SIGKILL');
       const state = await readState();
       expect(state.passes).toHaveLength(1);
       const left = (await sim.status()).snapshots;

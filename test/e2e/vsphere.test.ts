@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeFlatDisk } from '../../bench/vcsim.js';
 import { watchArgv } from '../helpers/argv-watch.mjs';
 import { bootDisk } from '../helpers/boot.js';
 import { ensureFixture, runCachedBuild, type Fixture } from '../helpers/fixture.js';
@@ -93,35 +94,6 @@ async function otherSessions(): Promise<number> {
   } finally {
     await session.logout();
   }
-}
-
-/** The fixture's disk as ESXi lays disks out: a descriptor and its raw -flat extent (sparse). */
-async function flatDisk(dir: string): Promise<{ descriptor: string; capacity: number }> {
-  await execa('mkdir', ['-p', dir]);
-  await execa('qemu-img', ['convert', '-O', 'raw', fixture.vmdk, join(dir, `${NAME}-flat.vmdk`)]);
-  const { stdout } = await execa('qemu-img', ['info', '--output=json', fixture.vmdk]);
-  const capacity = (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
-  const descriptor = join(dir, `${NAME}.vmdk`);
-  await writeFile(
-    descriptor,
-    [
-      '# Disk DescriptorFile',
-      'version=1',
-      'CID=fffffffe',
-      'parentCID=ffffffff',
-      'createType="vmfs"',
-      '',
-      '# Extent description',
-      `RW ${capacity / 512} VMFS "${NAME}-flat.vmdk"`,
-      '',
-      '# The Disk Data Base',
-      '#DDB',
-      'ddb.adapterType = "pvscsi"',
-      'ddb.virtualHWVersion = "19"',
-      '',
-    ].join('\n'),
-  );
-  return { descriptor, capacity };
 }
 
 /** Starts the simulator; resolves when it printed its ready line. */
@@ -203,7 +175,7 @@ beforeAll(async () => {
   runTmp = await mkdtemp('/var/tmp/vsphere-e2e-tmp-');
   passwordFile = join(work, 'password');
   await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-  sim = await startSim(join(vcsimDir, 'vcsim'), await flatDisk(join(work, 'disk')));
+  sim = await startSim(join(vcsimDir, 'vcsim'), await makeFlatDisk(fixture.vmdk, join(work, 'disk'), NAME));
   proxy = await startProxy(sim.port);
   diskHash = await sha256(sim.disk);
   flatHash = await sha256(sim.flat);
