@@ -160,13 +160,14 @@ function notInstalled(cmd: Command): CommandError {
  * What is really executed for `cmd`: the program (looked up first, so a
  * missing one is still reported as not installed) under setpriv's
  * parent-death signal; the program alone where setpriv is missing (the
- * watchdog still stops it). Throws CommandError when the program is missing.
+ * watchdog still stops it). setpriv gets the program's name as given, and
+ * finds it on PATH as the lookup did: `ps` and `pgrep` show `nbdkit ...`,
+ * not a full path. Throws CommandError when the program is missing.
  */
 export function guardedCommand(cmd: Command, signal: ParentDeathSignal = 'SIGKILL'): Command {
-  const program = findProgram(cmd.program);
-  if (program === undefined) throw notInstalled(cmd);
+  if (findProgram(cmd.program) === undefined) throw notInstalled(cmd);
   const setpriv = findProgram('setpriv');
-  return setpriv === undefined ? cmd : withParentDeathSignal({ ...cmd, program }, setpriv, signal);
+  return setpriv === undefined ? cmd : withParentDeathSignal(cmd, setpriv, signal);
 }
 
 /** The environment every child gets: parseable output, never interactive. */
