@@ -19,14 +19,12 @@
  * One conversion (~2.5 min under TCG) and one boot, shared by the assertions.
  */
 import { execa } from 'execa';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeFlatDisk } from '../../bench/vcsim.js';
+import { makeFlatDisk, startCountingProxy, startVcsim, type CountingProxy, type Vcsim } from '../../bench/vcsim.js';
 import { watchArgv } from '../helpers/argv-watch.mjs';
 import { bootDisk } from '../helpers/boot.js';
 import { ensureFixture, runCachedBuild, type Fixture } from '../helpers/fixture.js';
@@ -43,8 +41,11 @@ const VCSIM_BUILD = fileURLToPath(new URL('../fixtures/build-vcsim.sh', import.m
 
 let fixture: Fixture;
 let mac: string;
-let sim: { child: ChildProcess; port: number; disk: string; flat: string };
-let proxy: { server: net.Server; port: number; bytes: number };
+let sim: Vcsim;
+/** The simulator's copies of the disk (descriptor and flat extent), whose bytes must not change. */
+let simDisk: string;
+let simFlat: string;
+let proxy: CountingProxy;
 let work: string;
 let runTmp: string;
 let passwordFile: string;
@@ -96,77 +97,6 @@ async function otherSessions(): Promise<number> {
   }
 }
 
-/** Starts the simulator; resolves when it printed its ready line. */
-async function startSim(binary: string, disk: { descriptor: string; capacity: number }): Promise<typeof sim> {
-  const child = spawn(
-    binary,
-    [
-      '-listen',
-      '127.0.0.1:0',
-      '-user',
-      USER,
-      '-password-file',
-      passwordFile,
-      '-disk',
-      disk.descriptor,
-      '-capacity',
-      String(disk.capacity),
-      '-name',
-      NAME,
-      '-mac',
-      mac,
-      '-memory',
-      '1024',
-      '-cpus',
-      '2',
-      '-cores',
-      '2',
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: work } },
-  );
-  let err = '';
-  child.stderr?.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-8000)));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString('utf8');
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    child.once('exit', (code) => reject(new Error(`vcsim exited (${code}): ${err}`)));
-  });
-  const ready = JSON.parse(line) as { url: string; disk: string; flat: string };
-  return { child, port: Number(new URL(ready.url).port), disk: ready.disk, flat: ready.flat };
-}
-
-/** A TCP proxy to the simulator counting every byte the server sends. */
-async function startProxy(target: number): Promise<typeof proxy> {
-  const state = { bytes: 0 };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1');
-    upstream.on('data', (b: Buffer) => (state.bytes += b.length));
-    client.pipe(upstream).pipe(client);
-    const close = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const result = {
-    server,
-    port: (server.address() as net.AddressInfo).port,
-    get bytes() {
-      return state.bytes;
-    },
-    set bytes(v: number) {
-      state.bytes = v;
-    },
-  };
-  return result;
-}
-
 beforeAll(async () => {
   fixture = await ensureFixture();
   mac = /^ethernet0\.generatedAddress = "([^"]+)"/m.exec(await readFile(fixture.vmx, 'utf8'))![1]!.toLowerCase();
@@ -175,19 +105,26 @@ beforeAll(async () => {
   runTmp = await mkdtemp('/var/tmp/vsphere-e2e-tmp-');
   passwordFile = join(work, 'password');
   await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-  sim = await startSim(join(vcsimDir, 'vcsim'), await makeFlatDisk(fixture.vmdk, join(work, 'disk'), NAME));
-  proxy = await startProxy(sim.port);
-  diskHash = await sha256(sim.disk);
-  flatHash = await sha256(sim.flat);
-  allocated = await allocatedBytes(sim.flat);
+  sim = await startVcsim({
+    binary: join(vcsimDir, 'vcsim'),
+    user: USER,
+    passwordFile,
+    name: NAME,
+    mac,
+    disk: await makeFlatDisk(fixture.vmdk, join(work, 'disk'), NAME),
+    tmp: work,
+  });
+  simDisk = join(sim.vmDir, `${NAME}.vmdk`);
+  simFlat = join(sim.vmDir, `${NAME}-flat.vmdk`);
+  proxy = await startCountingProxy(sim.port);
+  diskHash = await sha256(simDisk);
+  flatHash = await sha256(simFlat);
+  allocated = await allocatedBytes(simFlat);
 }, 20 * MINUTE);
 
 afterAll(async () => {
-  proxy?.server.close();
-  if (sim?.child.exitCode === null) {
-    sim.child.kill('SIGTERM');
-    await new Promise((resolve) => sim.child.once('exit', resolve));
-  }
+  proxy?.close();
+  await sim?.stop();
   if (work) await rm(work, { recursive: true, force: true });
   if (runTmp) await rm(runTmp, { recursive: true, force: true });
 });
@@ -397,8 +334,8 @@ describe('vSphere source (govmomi vcsim on loopback)', () => {
       expect(xml).toContain(`<mac address="${mac}"/>`);
       expect(await leftovers()).toEqual({ dirs: [], nbdkit: [] });
       expect(await otherSessions()).toBe(0);
-      expect(await sha256(sim.disk)).toBe(diskHash);
-      expect(await sha256(sim.flat)).toBe(flatHash);
+      expect(await sha256(simDisk)).toBe(diskHash);
+      expect(await sha256(simFlat)).toBe(flatHash);
       const boot = await bootDisk({
         disk: join(out, `${NAME}-sda`),
         format: 'raw',
