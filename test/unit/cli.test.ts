@@ -7,36 +7,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { options, usageError } from '../helpers/command-line.js';
 import { cli, parseCommandLine } from '../../src/cli/index.js';
 import { expandArgv } from '../../src/cli/messages.js';
-import { ExitCode, UsageError } from '../../src/errors.js';
-import { normalizeOptions } from '../../src/cli/options.js';
+import { ExitCode } from '../../src/errors.js';
 import { packageVersion } from '../../src/cli/capabilities.js';
 import { tmpParent } from '../../stages/source.js';
-import type { Options } from '../../stages/context.js';
 
 const work = mkdtempSync(join(tmpdir(), 'v2v-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const guest = join(work, 'guest.vmx');
 writeFileSync(guest, 'displayName = "g"\n');
-
-async function options(...argv: string[]): Promise<Options> {
-  const line = await parseCommandLine(argv);
-  if (line.kind !== 'run') throw new Error(`not a run: ${JSON.stringify(line)}`);
-  return normalizeOptions(line.raw);
-}
-
-async function usageError(...argv: string[]): Promise<string> {
-  const error = await options(...argv).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UsageError);
-  const message = (error as Error).message;
-  // One sentence: no line breaks, ends with a full stop (or the help pointer).
-  expect(message).not.toMatch(/\n/);
-  return message;
-}
 
 describe('virt-v2v command lines', () => {
   it('-n, -b and --mac take one value and leave the source alone, in any order', async () => {

@@ -14,13 +14,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { options, usageError } from '../helpers/command-line.js';
 import { notAFileKind, NOT_A_FILE_STATUS, remoteFileCheck } from '../../drivers/ssh.js';
 import { parseRetrieveResult, parseSoapReply } from '../../drivers/vsphere-soap.js';
 import { parseVmProperties } from '../../drivers/vsphere-vm.js';
 import { planGuests, toArgv } from '../../src/cli/batch/manifest.js';
-import { parseCommandLine } from '../../src/cli/index.js';
-import { normalizeOptions } from '../../src/cli/options.js';
-import { SourceError, UsageError } from '../../src/errors.js';
+import { SourceError } from '../../src/errors.js';
 import { parseAllowDirs } from '../../src/input/options.js';
 import { checkLocalSources } from '../../src/input/source-paths.js';
 import { diskDatastoreUrl } from '../../src/input/vsphere/inventory.js';
@@ -190,20 +189,6 @@ describe('SSH: the regular-file check on the server', () => {
 });
 
 describe('--allow-dir', () => {
-  async function options(...argv: string[]) {
-    const line = await parseCommandLine(argv);
-    if (line.kind !== 'run') throw new Error(`not a run: ${JSON.stringify(line)}`);
-    return normalizeOptions(line.raw);
-  }
-  async function usageError(...argv: string[]): Promise<string> {
-    const error = await options(...argv).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as UsageError).message;
-  }
-
   it('is repeatable, made absolute, given to a local -i vmx only', async () => {
     const o = await options('-i', 'vmx', '/ds1/g/g.vmx', '--allow-dir', '/vmfs/volumes/ds2', '--allow-dir', 'rel/dir', '-o', 'null');
     expect(o.input.allowDirs).toEqual(['/vmfs/volumes/ds2', join(process.cwd(), 'rel/dir')]);
