@@ -23,6 +23,26 @@ export interface FlatDisk {
   capacity: number;
 }
 
+/** The descriptor ESXi writes for a VMFS disk whose raw extent is `flat` (a file name beside it), `bytes` long. Pure. */
+export function vmfsDescriptor(flat: string, bytes: number, adapterType: 'pvscsi' | 'lsilogic' = 'pvscsi'): string {
+  return [
+    '# Disk DescriptorFile',
+    'version=1',
+    'CID=fffffffe',
+    'parentCID=ffffffff',
+    'createType="vmfs"',
+    '',
+    '# Extent description',
+    `RW ${bytes / 512} VMFS "${flat}"`,
+    '',
+    '# The Disk Data Base',
+    '#DDB',
+    `ddb.adapterType = "${adapterType}"`,
+    'ddb.virtualHWVersion = "19"',
+    '',
+  ].join('\n');
+}
+
 /**
  * Writes `image` (any format qemu-img reads) as DIR/NAME.vmdk + DIR/NAME-flat.vmdk,
  * the flat file sparse; `capacity` grows it (a bigger disk holding the same data).
@@ -40,25 +60,7 @@ export async function makeFlatDisk(image: string, dir: string, name: string, cap
     size = capacity;
   }
   const descriptor = join(dir, `${name}.vmdk`);
-  await writeFile(
-    descriptor,
-    [
-      '# Disk DescriptorFile',
-      'version=1',
-      'CID=fffffffe',
-      'parentCID=ffffffff',
-      'createType="vmfs"',
-      '',
-      '# Extent description',
-      `RW ${size / 512} VMFS "${name}-flat.vmdk"`,
-      '',
-      '# The Disk Data Base',
-      '#DDB',
-      'ddb.adapterType = "pvscsi"',
-      'ddb.virtualHWVersion = "19"',
-      '',
-    ].join('\n'),
-  );
+  await writeFile(descriptor, vmfsDescriptor(`${name}-flat.vmdk`, size));
   return { descriptor, flat, capacity: size };
 }
 

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { vmfsDescriptor } from '../../bench/vcsim.js';
 import type { Fixture } from './fixture.js';
 
 /** Size of the data disk. */
@@ -59,24 +60,6 @@ export async function twoDatastoreVm(fixture: Fixture, root: string, name: strin
   } finally {
     await file.close();
   }
-  await writeFile(
-    join(dataDir, `${name}_1.vmdk`),
-    [
-      '# Disk DescriptorFile',
-      'version=1',
-      'CID=fffffffe',
-      'parentCID=ffffffff',
-      'createType="vmfs"',
-      '',
-      '# Extent description',
-      `RW ${(DATA_DISK_MIB * 2 ** 20) / 512} VMFS "${name}_1-flat.vmdk"`,
-      '',
-      '# The Disk Data Base',
-      '#DDB',
-      'ddb.adapterType = "lsilogic"',
-      'ddb.virtualHWVersion = "19"',
-      '',
-    ].join('\n'),
-  );
+  await writeFile(join(dataDir, `${name}_1.vmdk`), vmfsDescriptor(`${name}_1-flat.vmdk`, DATA_DISK_MIB * 2 ** 20, 'lsilogic'));
   return { vmx, ds2: join(root, 'ds2'), dataFlat };
 }
