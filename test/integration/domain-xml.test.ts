@@ -9,26 +9,14 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testSource } from '../helpers/source.js';
 import { parseStringPromise } from 'xml2js';
-import { type Source, type TargetDisk, driveLetters } from '../../src/model.js';
+import { type TargetDisk, driveLetters } from '../../src/model.js';
 import { buildDomainXml, type DomainXmlInput } from '../../src/output/domain-xml.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'unit', 'fixtures', 'domain-xml');
 
-function source(overrides: Partial<Source> = {}): Source {
-  return {
-    name: 'guest',
-    memoryMiB: 2048,
-    vcpus: 2,
-    firmware: 'bios',
-    secureBoot: false,
-    disks: [],
-    removables: [],
-    nics: [],
-    warnings: [],
-    ...overrides,
-  };
-}
+const source = testSource;
 
 function disk(dev: string, format: TargetDisk['format'], path: string): TargetDisk {
   return { overlay: `/tmp/overlay-${dev}.qcow2`, path, format, virtualSize: 10 * 2 ** 30, dev };

@@ -12,6 +12,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testSource } from '../helpers/source.js';
 import { defineDomain, domainInfo, domainState, undefineDomain } from '../../drivers/virsh.js';
 import { PreflightError } from '../../src/errors.js';
 import type { GuestCaps, Inspection, Source, Overlay } from '../../src/model.js';
@@ -36,18 +37,7 @@ const caps: GuestCaps = { blockBus: 'virtio', netModel: 'virtio', machine: 'q35'
 const inspection = { type: 'linux', distro: 'debian', majorVersion: 12, minorVersion: 0, productName: 'Debian 12' } as Inspection;
 
 function source(name: string, overrides: Partial<Source> = {}): Source {
-  return {
-    name,
-    memoryMiB: 64,
-    vcpus: 1,
-    firmware: 'bios',
-    secureBoot: false,
-    disks: [],
-    removables: [],
-    nics: [],
-    warnings: [],
-    ...overrides,
-  };
+  return testSource({ name, memoryMiB: 64, vcpus: 1, ...overrides });
 }
 
 function overlay(virtualSize = 16 * MiB): Overlay {

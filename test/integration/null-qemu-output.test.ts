@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testSource } from '../helpers/source.js';
 import type { GuestCaps, Inspection, Source, Overlay } from '../../src/model.js';
 import { nullOutput } from '../../src/output/null.js';
 import { launcherArgs, qemuOutput } from '../../src/output/qemu.js';
@@ -72,17 +73,7 @@ describe('-o qemu launcher with real qemu-system-x86_64', () => {
     const [target] = output.planDisks('g', [await overlayWithData(`o-${firmware}.qcow2`, 16 * MiB)]);
     await output.preflight('g', [target!], 16 * MiB);
     await execa('qemu-img', ['create', '-q', '-f', 'raw', target!.path, String(16 * MiB)]);
-    const source: Source = {
-      name: 'g',
-      memoryMiB: 64,
-      vcpus: 1,
-      firmware,
-      secureBoot: false,
-      disks: [],
-      removables: [],
-      nics: [{ mac: '52:54:00:00:00:01' }],
-      warnings: [],
-    };
+    const source = testSource({ name: 'g', memoryMiB: 64, vcpus: 1, firmware, nics: [{ mac: '52:54:00:00:00:01' }] });
     const [script] = await output.finish({ name: 'g', source, inspection, caps, targets: [target!] });
     // qemu exits at once on a bad option; still running after 3 s means it took them all.
     const child = execa(script!, ['-display', 'none', '-S', '-monitor', 'none'], { reject: false, stdin: 'ignore' });
@@ -113,17 +104,7 @@ describe('-o qemu launcher with real qemu-system-x86_64', () => {
       await execa('qemu-img', ['create', '-q', '-f', 'raw', paths[i]!, String(MiB)]);
     }
     const sata: GuestCaps = { ...caps, blockBus: 'sata', serialConsole: false };
-    const source: Source = {
-      name: 'w',
-      memoryMiB: 64,
-      vcpus: 1,
-      firmware: 'bios',
-      secureBoot: false,
-      disks: [],
-      removables: [],
-      nics: [],
-      warnings: [],
-    };
+    const source = testSource({ name: 'w', memoryMiB: 64, vcpus: 1 });
     for (const count of [1, 6, 7, 13]) {
       const targets = paths.slice(0, count).map((path) => ({ overlay: '', path, format: 'raw' as const, virtualSize: MiB, dev: 'sda' }));
       const args = launcherArgs({

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testSource } from '../helpers/source.js';
 import type { GuestCaps, Inspection, Source, TargetDisk } from '../../src/model.js';
 import { buildLauncherScript, launcherArgs, OVMF, shellQuote, type LauncherInput } from '../../src/output/qemu.js';
 
@@ -30,18 +31,7 @@ const work = mkdtempSync(join(tmpdir(), 'v2v-qemu-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function source(overrides: Partial<Source> = {}): Source {
-  return {
-    name: 'g',
-    memoryMiB: 1024,
-    vcpus: 2,
-    firmware: 'bios',
-    secureBoot: false,
-    disks: [],
-    removables: [],
-    nics: [],
-    warnings: [],
-    ...overrides,
-  };
+  return testSource({ name: 'g', memoryMiB: 1024, ...overrides });
 }
 const inspection = { type: 'linux' } as Inspection;
 const tcg: GuestCaps = { blockBus: 'virtio', netModel: 'virtio', machine: 'q35', domainType: 'qemu', serialConsole: true };

@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testSource } from '../helpers/source.js';
 import { parseStringPromise } from 'xml2js';
-import { type GuestCaps, type Inspection, type Source, type TargetDisk, driveLetters } from '../../src/model.js';
+import { type GuestCaps, type Inspection, type TargetDisk, driveLetters } from '../../src/model.js';
 import { ConversionError } from '../../src/errors.js';
 import {
   buildDomainXml,
@@ -15,20 +16,7 @@ import {
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'domain-xml');
 
-function source(overrides: Partial<Source> = {}): Source {
-  return {
-    name: 'guest',
-    memoryMiB: 2048,
-    vcpus: 2,
-    firmware: 'bios',
-    secureBoot: false,
-    disks: [],
-    removables: [],
-    nics: [],
-    warnings: [],
-    ...overrides,
-  };
-}
+const source = testSource;
 
 function inspection(overrides: Partial<Inspection> = {}): Inspection {
   return {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Network, V1VirtualMachine, V1VirtualMachineInstanceSpec } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testSource } from '../helpers/source.js';
 import { parse } from 'yaml';
 import { capabilities } from '../../src/cli/capabilities.js';
 import { normalizeOptions } from '../../src/cli/options.js';
@@ -32,18 +33,7 @@ const MAC_B = '00:50:56:12:34:56';
 const MAC_C = '00:50:56:aa:bb:cc';
 
 function source(overrides: Partial<Source> = {}): Source {
-  return {
-    name: 'web01',
-    memoryMiB: 2048,
-    vcpus: 2,
-    firmware: 'bios',
-    secureBoot: false,
-    disks: [],
-    removables: [],
-    nics: [{ mac: MAC_A, model: 'vmxnet3', network: 'VM Network' }],
-    warnings: [],
-    ...overrides,
-  };
+  return testSource({ name: 'web01', nics: [{ mac: MAC_A, model: 'vmxnet3', network: 'VM Network' }], ...overrides });
 }
 
 function inspection(overrides: Partial<Inspection> = {}): Inspection {
